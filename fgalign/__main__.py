@@ -1,0 +1,5 @@
+import sys
+
+from fgalign.cli import main
+
+sys.exit(main())

@@ -1,0 +1,268 @@
+"""Typed, validated experiment configs: YAML → pydantic models, ``key=value`` overrides, hash.
+
+Every section rejects unknown keys (reported with their dotted path); wrong types name the
+key and the expected type. ``config_hash`` is a stable hash of the resolved content, used to
+name run folders and stage caches.
+
+    cfg = load_config("configs/demo.yaml", overrides=["model.name=ViT-B-32", "data.limit=100"])
+    cfg.data.root, config_hash(cfg)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+TaskName = Literal["vqa", "snli_ve", "vcr"]
+TASKS: tuple[str, ...] = ("vqa", "snli_ve", "vcr")
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are checked strictly."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ExperimentCfg(Section):
+    name: str = "demo"  # run folder: runs/<name>/<config hash>/
+    seed: int = 0  # global seed (numpy, torch, python)
+    output_dir: str = "runs"  # parent of run folders (local path or shared mount)
+
+
+class SynthCfg(Section):
+    """How to make the synthetic world when ``data.root`` is missing and ``generate`` is on."""
+
+    generate: bool = False  # generate the world at data.root on first use
+    seed: int = 0  # world seed (same seed → byte-identical files)
+    images: int = 600  # number of scenes over train/val/test
+    image_size: int = 128  # square image side in pixels
+
+
+class DataCfg(Section):
+    root: str | None = None  # dataset root; required (a clear error names this key)
+    tasks: list[TaskName] = Field(default_factory=lambda: list(TASKS))  # tasks to run
+    split: str = "test"  # evaluation split
+    train_split: str = "train"  # split used for fitting (SNLI-VE text-only, adaptation)
+    val_split: str = "val"  # split used to choose defaults / hyperparameters
+    limit: int | None = None  # keep only the first N rows per task (None: all)
+    vqa_images_dir: str | None = None  # VQA images dir relative to root (default: <split>)
+    snli_ve_images_dir: str = "flickr30k_images"  # SNLI-VE images dir relative to root
+    vcr_images_dir: str = "vcr1images"  # VCR images + metadata dir relative to root
+    synth: SynthCfg = Field(default_factory=SynthCfg)  # embedded synthetic world
+
+
+class ModelCfg(Section):
+    name: str = "shapes-tiny"  # registry name or open_clip architecture (e.g. ViT-B-32)
+    pretrained: str | None = None  # open_clip pretrained tag (e.g. openai) or None
+    checkpoint: str | None = None  # local .safetensors / .pt checkpoint path
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"  # autocast dtype on GPU (CPU: fp32)
+    batch_size: int = 64  # images / texts per forward pass
+    num_threads: int | None = None  # torch threads on CPU (None: leave as is)
+
+
+class RegionsCfg(Section):
+    proposer: str = "segment"  # registry name: segment | selective_search | torchvision | detectron2 | dataset
+    params: dict[str, Any] = Field(default_factory=dict)  # proposer-specific keyword args
+    max_regions: int = 8  # regions kept per image (by score)
+    min_score: float = 0.0  # drop proposals scoring below this
+    context_pad: float = 0.1  # crop padding, as a fraction of box side
+    tag_vocab: str | list[str] = "shapes"  # tag vocabulary name (shapes | coco) or explicit list
+
+
+class KeywordsCfg(Section):
+    extractor: str = "spacy"  # registry name: spacy | rule
+    max_keywords: int = 8  # keywords kept per text
+
+
+class VQATaskCfg(Section):
+    answer_vocab_size: int = 100  # top-N train answers as candidates
+    type_filter: bool = True  # keep only candidates of the question's inferred answer type
+    converter: str = "rule"  # question→statement converter: rule | t5
+    t5_model: str | None = None  # local path / name of T5 weights for converter=t5
+    tag_filter: bool = False  # keep only candidates related to region tags / keywords
+
+
+class SNLIVETaskCfg(Section):
+    protocol: Literal["text_only", "threshold"] = "text_only"  # TAP-C text-only or training-free
+    train_limit: int | None = None  # cap on train rows for the text-only classifier
+
+
+class VCRTaskCfg(Section):
+    modes: list[Literal["q2a", "qa2r"]] = Field(default_factory=lambda: ["q2a", "qa2r"])
+
+
+class TasksCfg(Section):
+    vqa: VQATaskCfg = Field(default_factory=VQATaskCfg)
+    snli_ve: SNLIVETaskCfg = Field(default_factory=SNLIVETaskCfg)
+    vcr: VCRTaskCfg = Field(default_factory=VCRTaskCfg)
+
+
+class AlignCfg(Section):
+    tau: float = 0.05  # region-word attention temperature
+    keyword_weighting: Literal["mean", "idf"] = "mean"  # how keyword scores are averaged
+    weights: dict[str, float] = Field(  # fusion λ per fine-grained component (0 = off)
+        default_factory=lambda: {"region_word": 1.0, "region_sentence": 1.0, "tag_text": 0.5}
+    )
+
+
+class AdaptCfg(Section):
+    lr: float = 1e-3  # AdamW learning rate
+    weight_decay: float = 1e-4  # AdamW weight decay
+    epochs: int = 10  # passes over the source tasks
+    batch_size: int = 64  # instances per step
+    rank: int = 16  # residual adapter bottleneck width
+    temperature_init: float = 0.05  # initial attention temperature
+    fusion_init: float = 1.0  # initial fusion weight of each fine component
+    task_weights: dict[str, float] = Field(default_factory=dict)  # sampling weight per source
+    bootstrap: int = 1000  # paired bootstrap resamples for CIs
+
+
+class StageResources(Section):
+    num_cpus: float = 1.0  # CPUs per actor
+    num_gpus: float = 0.0  # GPUs per actor (fractional allowed)
+    concurrency: int = 1  # actors in the pool (fixed size)
+    batch_size: int = 32  # rows per batch
+
+
+class RayCfg(Section):
+    address: str | None = None  # None: local embedded cluster; "auto": existing cluster
+    num_cpus: int | None = None  # local cluster CPUs (None: all)
+    object_store_memory: int | None = None  # local object store bytes (None: Ray default)
+    stages: dict[str, StageResources] = Field(  # per-stage actor resources
+        default_factory=lambda: {
+            s: StageResources() for s in ("regions", "keywords", "embed", "score")
+        }
+    )
+    max_restarts: int = 2  # actor restarts on failure
+    progress: bool = True  # Ray Data progress bars
+
+
+class LoggingCfg(Section):
+    wandb: bool = True  # log to W&B (offline unless WANDB_API_KEY is set)
+    project: str = "fgalign"  # W&B project
+    entity: str | None = None  # W&B entity
+    sample_predictions: int = 50  # rows in the W&B predictions table
+    figures: int = 4  # alignment examples per task
+
+
+class Config(Section):
+    experiment: ExperimentCfg = Field(default_factory=ExperimentCfg)
+    data: DataCfg = Field(default_factory=DataCfg)
+    model: ModelCfg = Field(default_factory=ModelCfg)
+    regions: RegionsCfg = Field(default_factory=RegionsCfg)
+    keywords: KeywordsCfg = Field(default_factory=KeywordsCfg)
+    tasks: TasksCfg = Field(default_factory=TasksCfg)
+    align: AlignCfg = Field(default_factory=AlignCfg)
+    adapt: AdaptCfg = Field(default_factory=AdaptCfg)
+    ray: RayCfg = Field(default_factory=RayCfg)
+    logging: LoggingCfg = Field(default_factory=LoggingCfg)
+
+
+class ConfigError(ValueError):
+    """A config file or override is invalid; the message names every bad key."""
+
+
+def _format_errors(err: ValidationError, source: str) -> str:
+    lines = [f"invalid config {source}:"]
+    for e in err.errors():
+        path = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            lines.append(f"  {path}: unknown key")
+        else:
+            lines.append(f"  {path}: {e['msg']} (got {e.get('input')!r})")
+    return "\n".join(lines)
+
+
+def _set_dotted(d: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    for k in keys[:-1]:
+        nxt = d.setdefault(k, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"override {dotted!r}: {k!r} is not a section")
+        d = nxt
+    d[keys[-1]] = value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``key.path=value`` overrides; values are parsed as YAML (``8``, ``null``, ``[a, b]``)."""
+    raw = json.loads(json.dumps(raw))  # deep copy
+    for ov in overrides or []:
+        if "=" not in ov:
+            raise ConfigError(f"override {ov!r} is not of the form key.path=value")
+        key, val = ov.split("=", 1)
+        _set_dotted(raw, key.strip(), yaml.safe_load(val))
+    return raw
+
+
+def build_config(raw: dict[str, Any] | None, source: str = "<dict>") -> Config:
+    """Validate a raw mapping into a ``Config`` (``ConfigError`` lists every problem)."""
+    try:
+        return Config.model_validate(raw or {})
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err, source)) from None
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Load YAML at ``path`` (or defaults when None), apply overrides, validate."""
+    raw: dict[str, Any] = {}
+    source = "<defaults>"
+    if path is not None:
+        source = str(path)
+        try:
+            raw = yaml.safe_load(Path(path).read_text()) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {path}") from None
+        except yaml.YAMLError as e:
+            raise ConfigError(f"config {path} is not valid YAML: {e}") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config {path} must be a mapping at top level")
+    raw = apply_overrides(raw, overrides or [])
+    return build_config(raw, source)
+
+
+def to_dict(cfg: BaseModel) -> dict[str, Any]:
+    """Resolved config (or section) as plain JSON-able data."""
+    return cfg.model_dump(mode="json")
+
+
+def config_hash(cfg: BaseModel | dict[str, Any], n: int = 12) -> str:
+    """Stable short hash of resolved content (sorted-key JSON, sha256)."""
+    data = to_dict(cfg) if isinstance(cfg, BaseModel) else cfg
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:n]
+
+
+def dump_yaml(cfg: Config) -> str:
+    """Resolved config as YAML text (written to each run folder)."""
+    return yaml.safe_dump(to_dict(cfg), sort_keys=False)
+
+
+def require(value: Any, key: str) -> Any:
+    """Return ``value`` or raise ``ConfigError`` naming the dotted ``key`` that must be set."""
+    if value is None or value == "":
+        raise ConfigError(f"{key} must be set (it is empty in the config)")
+    return value
+
+
+# Loaders for YAML files under configs/ that are not plain experiment configs
+# (sweeps/, ablations/). Each registers a validator for its sub-folder name.
+SPECIAL_LOADERS: dict[str, Any] = {}
+
+
+def load_any_config(path: str | Path) -> BaseModel:
+    """Validate any file under configs/: experiment configs, or sweep / ablation specs."""
+    path = Path(path)
+    loader = SPECIAL_LOADERS.get(path.parent.name)
+    if loader is None and path.parent.name in ("sweeps", "ablations"):
+        # import the module that registers the loader for this kind of file
+        import importlib
+
+        importlib.import_module({"sweeps": "fgalign.sweep", "ablations": "fgalign.ablate"}
+                                [path.parent.name])
+        loader = SPECIAL_LOADERS[path.parent.name]
+    return (loader or load_config)(path)
