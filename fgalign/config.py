@@ -49,7 +49,8 @@ class DataCfg(Section):
     train_split: str = "train"  # split used for fitting (SNLI-VE text-only, adaptation)
     val_split: str = "val"  # split used to choose defaults / hyperparameters
     limit: int | None = None  # keep only the first N rows per task (None: all)
-    vqa_images_dir: str | None = None  # VQA images dir relative to root (default: <split>)
+    vqa_images_dir: str = "{split}"  # VQA images dir relative to root ({split} is filled in)
+    vqa_image_template: str = "COCO_{split}_{image_id:012d}.jpg"  # VQA image file name
     snli_ve_images_dir: str = "flickr30k_images"  # SNLI-VE images dir relative to root
     vcr_images_dir: str = "vcr1images"  # VCR images + metadata dir relative to root
     synth: SynthCfg = Field(default_factory=SynthCfg)  # embedded synthetic world
