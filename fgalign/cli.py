@@ -14,6 +14,7 @@ import sys
 COMMANDS = [
     "data",
     "eval_vqa",
+    "synth",
 ]
 
 

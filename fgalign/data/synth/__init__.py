@@ -1,0 +1,12 @@
+"""The synthetic diagnostic world: scenes of coloured shapes in the VQAv2 / SNLI-VE / VCR layouts.
+
+    from fgalign.data.synth import generate_world, ensure_world
+    world = generate_world("data/synth", seed=0, images=600)   # world.json content
+    world["prior"]["vqa"]["score"]                            # answer-prior baseline (%)
+
+Modules: ``scene`` (scene graphs), ``render`` (PIL images), ``questions/`` (VQA, SNLI-VE, VCR),
+``captions`` (backbone corpus), ``priors`` (baselines), ``world`` (orchestration, file layout).
+"""
+from fgalign.data.synth.world import ensure_world, generate_world, split_sizes
+
+__all__ = ["ensure_world", "generate_world", "split_sizes"]

@@ -1,0 +1,1 @@
+"""Task generators over scene graphs: VQAv2 questions, SNLI-VE pairs, VCR questions."""
