@@ -11,7 +11,8 @@ A scene is a plain JSON-able dict::
 
 ``[i, j]`` in ``relations["left"]`` means object i is left of object j (centres differ by more
 than a margin, so near-ties are neither). Objects are drawn in list order (later ones on top);
-sampling rejects placements that leave any object less than ``MIN_VISIBLE`` visible.
+sampling rejects placements that leave any object less than ``MIN_VISIBLE`` visible, and
+objects of the same colour never touch (they would read as one blob).
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ COLORS = {  # well separated RGB values on a pale background
 }
 SIZES = {"small": 0.075, "large": 0.15}  # radius as a fraction of the image side
 MIN_OBJECTS, MAX_OBJECTS = 2, 6
-MIN_VISIBLE = 0.6  # fraction of an object's own area that must stay visible
+MIN_VISIBLE = 0.7  # fraction of an object's own area that must stay visible
 RELATION_MARGIN = 0.06  # centres must differ by this fraction of the side to be left/above
 RELATIONS = ("left", "right", "above", "below")
 
@@ -123,6 +124,14 @@ def describe(obj: dict, objects: list[dict], avoid: str | None = None) -> str | 
     return None
 
 
+def _blends(a: dict, b: dict) -> bool:
+    """True when two objects of the same colour could touch (they would merge into one blob)."""
+    if a["color"] != b["color"]:
+        return False
+    (ax, ay), (bx, by) = a["center"], b["center"]
+    return math.hypot(ax - bx, ay - by) < a["radius"] * 1.1 + b["radius"] * 1.1 + 2
+
+
 def sample_scene(rng: np.random.Generator, image_id: int, file: str, side: int,
                  visible_fraction) -> dict:
     """Sample a scene graph of 2-6 objects, none hidden below ``MIN_VISIBLE``.
@@ -147,8 +156,9 @@ def sample_scene(rng: np.random.Generator, image_id: int, file: str, side: int,
                    "center": [round(cx, 2), round(cy, 2)], "radius": round(r, 2),
                    "angle": round(float(rng.uniform(-10, 10)), 2)}
             obj["polygon"] = shape_polygon(obj["shape"], cx, cy, r, obj["angle"])
-            vis = visible_fraction(objects + [obj], side)
-            if min(vis) >= MIN_VISIBLE:
+            if any(_blends(obj, o) for o in objects):
+                continue
+            if min(visible_fraction(objects + [obj], side)) >= MIN_VISIBLE:
                 objects.append(obj)
                 break
     if len(objects) < MIN_OBJECTS:  # pragma: no cover - 40 tries on a free canvas never fail

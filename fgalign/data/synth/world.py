@@ -57,7 +57,7 @@ def _dump_lines(path: Path, rows: list[dict]) -> None:
 
 def _write_split(out: Path, split: str, scenes: list[dict], seed: int) -> dict:
     """All task files of one split; returns its rows for the prior baselines and counts."""
-    balancer = AnswerBalancer()
+    balancer, vcr_labels = AnswerBalancer(), ([0] * 4, [0] * 4)
     questions, annotations, snli, vcr, captions = [], [], [], [], []
     for scene in scenes:
         rng = np.random.default_rng([seed, scene["image_id"], 1])
@@ -65,7 +65,7 @@ def _write_split(out: Path, split: str, scenes: list[dict], seed: int) -> dict:
         questions += q
         annotations += a
         snli += make_snli_ve(scene, rng)
-        vcr += make_vcr(scene, rng, split, start=len(vcr))
+        vcr += make_vcr(scene, rng, split, start=len(vcr), label_counts=vcr_labels)
         captions += caption_rows(scene, rng)
         _dump(out / "images" / scene["file"].replace(".png", ".json"), metadata(scene))
     head = {"info": {"description": "fgalign synthetic world (VQAv2 layout)", "version": "2.0"},

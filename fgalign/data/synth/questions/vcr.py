@@ -12,7 +12,7 @@ object reference, as in the official release. Families:
     count     "How many other objects have the same color as [0] ?" answers "Two other objects ."
               rationales "[0] and [3] share the color red ." / "[0] is the only red object ."
 
-Exactly one answer and one rationale are true; positions of the true ones are uniform.
+Exactly one answer and one rationale are true; their positions are balanced over each split.
 """
 from __future__ import annotations
 
@@ -99,9 +99,33 @@ def _count_family(scene, i, rng):
     return f"How many other objects have the same color as [{i}] ?", answers[:4], true, false
 
 
+def _balanced_label(counts: list[int], rng: np.random.Generator) -> int:
+    """A position among the least used so far (updates ``counts``): labels stay balanced."""
+    least = [k for k, c in enumerate(counts) if c == min(counts)]
+    label = least[int(rng.integers(len(least)))]
+    counts[label] += 1
+    return label
+
+
+def _place(choices: list[str], label: int, rng: np.random.Generator) -> list[str]:
+    """``choices[0]`` (the true one) at position ``label``, the others shuffled around it."""
+    rest = [choices[1:][k] for k in rng.permutation(len(choices) - 1)]
+    return rest[:label] + [choices[0]] + rest[label:]
+
+
 def make_vcr(scene: dict, rng: np.random.Generator, split: str, start: int,
-             per_image: int = 2) -> list[dict]:
-    """Official VCR lines for one scene; ``start`` numbers annot_id within the split."""
+             label_counts: tuple[list[int], list[int]], per_image: int = 2) -> list[dict]:
+    """Official VCR lines for one scene.
+
+    Args:
+        scene: scene graph.
+        rng: generator of this scene.
+        split: split name (annot_id prefix).
+        start: number of VCR lines already written in this split (annot_id numbering).
+        label_counts: per-position counts of true answers and rationales so far in the split,
+            updated in place so that ``answer_label`` and ``rationale_label`` stay balanced.
+        per_image: questions per scene (fewer when a family has no valid question).
+    """
     objs = scene["objects"]
     rows = []
     for family in [FAMILIES[f] for f in rng.permutation(len(FAMILIES))]:
@@ -114,8 +138,8 @@ def make_vcr(scene: dict, rng: np.random.Generator, split: str, start: int,
             continue
         question, answers, true, false = made
         rationales = _pick(rng, true, 1) + _pick(rng, false, 3)
-        a_order, r_order = rng.permutation(4), rng.permutation(4)
-        a_choices, r_choices = [answers[k] for k in a_order], [rationales[k] for k in r_order]
+        a_label, r_label = _balanced_label(label_counts[0], rng), _balanced_label(label_counts[1], rng)
+        a_choices, r_choices = _place(answers, a_label, rng), _place(rationales, r_label, rng)
         n = start + len(rows)
         stem = scene["file"].rsplit(".", 1)[0]
         rows.append({
@@ -124,9 +148,9 @@ def make_vcr(scene: dict, rng: np.random.Generator, split: str, start: int,
             "img_fn": scene["file"], "metadata_fn": f"{stem}.json",
             "question": tokens(question), "question_orig": orig(question),
             "answer_choices": [tokens(a) for a in a_choices],
-            "answer_label": int(np.argmin(a_order)), "answer_orig": orig(answers[0]),
+            "answer_label": a_label, "answer_orig": orig(answers[0]),
             "rationale_choices": [tokens(r) for r in r_choices],
-            "rationale_label": int(np.argmin(r_order)), "rationale_orig": orig(rationales[0]),
+            "rationale_label": r_label, "rationale_orig": orig(rationales[0]),
             "img_id": f"{split}-{scene['image_id']}", "question_number": len(rows),
             "annot_id": f"{split}-{n}", "match_fold": f"{split}-{n % 5}", "match_index": len(rows),
         })
