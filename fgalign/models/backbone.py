@@ -1,0 +1,104 @@
+"""``Backbone``: an open_clip CLIP model with its eval preprocess and tokenizer, ready to embed.
+
+    bb = create_backbone("shapes-tiny")            # fgalign.models
+    img = bb.encode_images([pil_a, pil_b])         # (2, D) float32, L2-normalised
+    txt = bb.encode_texts(["a red circle"])        # (1, D) float32, L2-normalised
+    sims = img @ txt.T                              # cosine similarities
+
+Embedding runs under ``torch.inference_mode`` in batches; on CUDA it autocasts to the
+backbone's precision (``fp16``/``bf16``); on CPU it always runs in fp32.
+"""
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+_AUTOCAST = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def resolve_device(device: str) -> str:
+    """``"auto"`` → ``"cuda"`` when available else ``"cpu"``; other values pass through."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+@dataclass
+class Backbone:
+    """A CLIP model and what it needs to embed images and texts.
+
+    Attributes:
+        model: the open_clip ``CLIP`` (eval mode, on ``device``).
+        preprocess: PIL image → CHW float tensor, the model's own eval transform.
+        tokenizer: list[str] → LongTensor (N, context_length).
+        embed_dim: D, the joint embedding width.
+        image_size: input side in pixels.
+        name: the name it was created by.
+        device: torch device string.
+        precision: ``fp32`` | ``fp16`` | ``bf16`` (autocast dtype, CUDA only).
+        info: the backbone's config / provenance (JSON-able; empty for open_clip models).
+    """
+
+    model: torch.nn.Module
+    preprocess: Callable[[Image.Image], torch.Tensor]
+    tokenizer: Callable[[Sequence[str]], torch.Tensor]
+    embed_dim: int
+    image_size: int
+    name: str
+    device: str = "cpu"
+    precision: str = "fp32"
+    info: dict[str, Any] | None = None
+
+    def _autocast(self):
+        dtype = _AUTOCAST.get(self.precision)
+        if dtype is not None and self.device.startswith("cuda"):
+            return torch.autocast("cuda", dtype=dtype)
+        return nullcontext()
+
+    def preprocess_images(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        """PIL images → float tensor (N, 3, S, S) via the eval transform."""
+        return torch.stack([self.preprocess(im.convert("RGB")) for im in images])
+
+    def encode_images(self, images: Sequence[Image.Image] | torch.Tensor,
+                      batch_size: int = 64) -> np.ndarray:
+        """L2-normalised image embeddings.
+
+        Args:
+            images: PIL images, or an already preprocessed tensor (N, 3, S, S).
+            batch_size: images per forward pass.
+
+        Returns:
+            float32 array (N, D).
+        """
+        out = []
+        with torch.inference_mode(), self._autocast():
+            for i in range(0, len(images), batch_size):
+                chunk = images[i: i + batch_size]
+                x = chunk if isinstance(chunk, torch.Tensor) else self.preprocess_images(chunk)
+                feats = self.model.encode_image(x.to(self.device), normalize=True)  # (B, D)
+                out.append(feats.float().cpu())
+        return _cat(out, self.embed_dim)
+
+    def encode_texts(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """L2-normalised text embeddings: float32 array (N, D)."""
+        if isinstance(texts, str):
+            raise TypeError("encode_texts takes a list of strings, not one string")
+        out = []
+        with torch.inference_mode(), self._autocast():
+            for i in range(0, len(texts), batch_size):
+                tokens = self.tokenizer(list(texts[i: i + batch_size])).to(self.device)  # (B, L)
+                out.append(self.model.encode_text(tokens, normalize=True).float().cpu())
+        return _cat(out, self.embed_dim)
+
+
+def _cat(chunks: list[torch.Tensor], dim: int) -> np.ndarray:
+    if not chunks:
+        return np.zeros((0, dim), dtype=np.float32)
+    # Re-normalise in fp32 (autocast outputs were normalised in half precision).
+    x = torch.nn.functional.normalize(torch.cat(chunks), dim=-1)
+    return x.numpy().astype(np.float32, copy=False)
