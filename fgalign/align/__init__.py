@@ -1,0 +1,25 @@
+"""Scoring and fusion over padded alignment batches (see ``fgalign/schema.py`` section 3).
+
+    batch = collate(rows)                                  # numpy rows → AlignBatch
+    comps = score_components(batch, ["region_word", "region_sentence", "tag_text"], tau=0.05)
+    fused = fuse(comps, {"region_word": 1.0}, batch.cand_mask)   # (B, C), -inf on padding
+"""
+from fgalign.align.batch import AlignBatch, collate
+from fgalign.align.scores import (
+    COMPONENTS,
+    attend,
+    fuse,
+    global_score,
+    keyword_idf,
+    region_sentence_score,
+    region_word_alpha,
+    region_word_score,
+    score_components,
+    tag_text_score,
+)
+
+__all__ = [
+    "AlignBatch", "collate", "COMPONENTS", "attend", "fuse", "global_score", "keyword_idf",
+    "region_sentence_score", "region_word_alpha", "region_word_score", "score_components",
+    "tag_text_score",
+]

@@ -1,0 +1,132 @@
+"""``AlignBatch``: the padded torch batch that scoring and adaptation consume, and ``collate``.
+
+``collate(rows)`` pads per-row numpy columns (see ``fgalign/schema.py`` section 2) into one
+batch with masks. Per row it reads:
+
+    image_emb      (D,)        L2-normalised image embedding (missing/empty on error rows)
+    region_embs    (R, D)      region crop embeddings (R may be 0)
+    tag_embs       (R, D)      text embeddings of the region tags
+    stmt_embs      (C, D)      statement embeddings (C may be 0 on error rows)
+    kw_embs        (C, K, D)   keyword embeddings, zero-padded; kw_mask (C, K) bool
+    kw_region_mask (C, K, R)   optional: region(s) a keyword refers to (VCR references)
+    kw_weight      (C, K)      optional: per-keyword weight (e.g. ``keyword_idf``)
+    label          int         optional: gold candidate index (-1 unknown)
+
+Padding is zeros with False masks; every padded axis is at least 1 long so softmaxes and
+reductions stay well defined (an axis with nothing valid is all-False in its mask).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import torch
+
+
+@dataclass
+class AlignBatch:
+    """Padded alignment batch (shapes: B rows, R regions, C candidates, K keywords, D dims)."""
+
+    image: torch.Tensor  # (B, D) float
+    regions: torch.Tensor  # (B, R, D) float
+    region_mask: torch.Tensor  # (B, R) bool
+    tags: torch.Tensor  # (B, R, D) float
+    stmts: torch.Tensor  # (B, C, D) float
+    cand_mask: torch.Tensor  # (B, C) bool
+    kws: torch.Tensor  # (B, C, K, D) float
+    kw_mask: torch.Tensor  # (B, C, K) bool
+    label: torch.Tensor  # (B,) long, -1 when unknown
+    kw_region_mask: torch.Tensor | None = None  # (B, C, K, R) bool: keyword → its regions
+    kw_weight: torch.Tensor | None = None  # (B, C, K) float: keyword weights (None: uniform)
+
+    def to(self, device: str | torch.device) -> "AlignBatch":
+        """A copy with every tensor moved to ``device``."""
+        moved = {f.name: getattr(self, f.name) for f in fields(self)}
+        return AlignBatch(**{k: (v.to(device) if v is not None else None)
+                             for k, v in moved.items()})
+
+    @property
+    def size(self) -> int:
+        return int(self.image.shape[0])
+
+
+def _arr(x, ndim: int) -> np.ndarray:
+    """Row value → float32 array of ``ndim`` dims; None / empty / ragged object arrays → empty."""
+    if x is None:
+        return np.zeros((0,) * ndim, np.float32)
+    a = np.asarray(x)
+    if a.dtype == object:  # Ray / pandas hand nested lists as object arrays of arrays
+        a = np.stack([np.asarray(v) for v in a]) if len(a) else np.zeros((0,) * ndim)
+    if a.size == 0:
+        return np.zeros((0,) * ndim, np.float32)
+    if a.ndim != ndim:
+        raise ValueError(f"expected a {ndim}-d array, got shape {a.shape}")
+    return a.astype(np.float32, copy=False)
+
+
+def _dim(rows: list[dict]) -> int:
+    """Embedding width D, from the first row that has an image or statement embedding."""
+    for r in rows:
+        for key, ndim in (("image_emb", 1), ("stmt_embs", 2)):
+            a = _arr(r.get(key), ndim)
+            if a.size:
+                return int(a.shape[-1])
+    raise ValueError("collate: no row has an embedding (every row failed?)")
+
+
+def collate(rows: list[dict]) -> AlignBatch:
+    """Pad per-row numpy columns into an ``AlignBatch`` (see the module docstring for keys)."""
+    if not rows:
+        raise ValueError("collate: empty list of rows")
+    dim = _dim(rows)
+    img = [_arr(r.get("image_emb"), 1) for r in rows]
+    reg = [_arr(r.get("region_embs"), 2) for r in rows]
+    tag = [_arr(r.get("tag_embs"), 2) for r in rows]
+    stm = [_arr(r.get("stmt_embs"), 2) for r in rows]
+    kwe = [_arr(r.get("kw_embs"), 3) for r in rows]
+    b = len(rows)
+    n_r = max(1, max(len(x) for x in reg))
+    n_c = max(1, max(len(x) for x in stm))
+    n_k = max(1, max((x.shape[1] for x in kwe if x.size), default=1))
+    image = np.zeros((b, dim), np.float32)
+    regions = np.zeros((b, n_r, dim), np.float32)
+    region_mask = np.zeros((b, n_r), bool)
+    tags = np.zeros((b, n_r, dim), np.float32)
+    stmts = np.zeros((b, n_c, dim), np.float32)
+    cand_mask = np.zeros((b, n_c), bool)
+    kws = np.zeros((b, n_c, n_k, dim), np.float32)
+    kw_mask = np.zeros((b, n_c, n_k), bool)
+    label = np.full((b,), -1, np.int64)
+    has_ref = any(r.get("kw_region_mask") is not None for r in rows)
+    has_w = any(r.get("kw_weight") is not None for r in rows)
+    kw_region_mask = np.ones((b, n_c, n_k, n_r), bool) if has_ref else None
+    kw_weight = np.ones((b, n_c, n_k), np.float32) if has_w else None
+    for i, r in enumerate(rows):
+        if img[i].size:
+            image[i] = img[i]
+        nr, nc = len(reg[i]), len(stm[i])
+        if nr:
+            regions[i, :nr], region_mask[i, :nr] = reg[i], True
+        if len(tag[i]):
+            tags[i, : len(tag[i])] = tag[i]
+        if nc:
+            stmts[i, :nc], cand_mask[i, :nc] = stm[i], True
+        if kwe[i].size:
+            kc, kk = kwe[i].shape[:2]
+            kws[i, :kc, :kk] = kwe[i]
+            kw_mask[i, :kc, :kk] = np.asarray(r["kw_mask"], bool).reshape(kc, kk)
+        if has_ref and r.get("kw_region_mask") is not None and kwe[i].size:
+            m = _arr(r["kw_region_mask"], 3).astype(bool)
+            kw_region_mask[i, : m.shape[0], : m.shape[1], : m.shape[2]] = m
+        if has_w and r.get("kw_weight") is not None and kwe[i].size:
+            w = _arr(r["kw_weight"], 2)
+            kw_weight[i, : w.shape[0], : w.shape[1]] = w
+        lab = r.get("label")
+        label[i] = -1 if lab is None else int(lab)
+    t = torch.from_numpy
+    return AlignBatch(
+        image=t(image), regions=t(regions), region_mask=t(region_mask), tags=t(tags),
+        stmts=t(stmts), cand_mask=t(cand_mask), kws=t(kws), kw_mask=t(kw_mask), label=t(label),
+        kw_region_mask=None if kw_region_mask is None else t(kw_region_mask),
+        kw_weight=None if kw_weight is None else t(kw_weight),
+    )

@@ -1,0 +1,152 @@
+"""Vectorised scoring over an ``AlignBatch``: global, fine-grained components, fusion.
+
+All functions are pure torch over the whole batch (no loops over rows) and return (B, C)
+per-candidate scores; masked (padding) candidates score 0 in every component and ``-inf``
+after ``fuse``. Embeddings are assumed L2-normalised, so dot products are cosines.
+
+Components (registered in ``COMPONENTS``, created by name with their parameters):
+
+    global           cos(image, statement)
+    region_word      A[k, r] = cos(keyword k, region r); α = softmax_r(A / τ) over valid regions
+                     (a VCR-referenced keyword only over its referenced regions); keyword score
+                     s_k = Σ_r α·A; component = Σ_k w_k s_k / Σ_k w_k over valid keywords
+                     (w = 1, or the batch's ``kw_weight``, e.g. ``keyword_idf``)
+    region_sentence  the same attention with the statement as the single query over regions
+    tag_text         the same attention with the statement over the regions' tag embeddings
+
+Fallbacks (documented contract): a row with no valid region scores 0 in every region-based
+component for all its candidates (so it cannot change that row's ranking); a keyword whose
+referenced regions are all invalid attends over all valid regions instead; a candidate with no
+valid keyword scores 0 in ``region_word``.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import torch
+
+from fgalign.align.batch import AlignBatch
+from fgalign.registry import Registry
+
+COMPONENTS = Registry("score component")
+
+
+def attend(sim: torch.Tensor, mask: torch.Tensor, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Softmax attention of each query over its keys, scored by the attended similarity.
+
+    Args:
+        sim: (..., R) similarities of a query with R keys.
+        mask: (..., R) bool, valid keys (broadcastable to ``sim``).
+        tau: softmax temperature (> 0).
+    Returns:
+        score (...,) = Σ_r α_r·sim_r, 0 where no key is valid; α (..., R), 0 on invalid keys.
+    """
+    if tau <= 0:
+        raise ValueError(f"attention temperature must be > 0, got {tau}")
+    mask = mask.expand_as(sim)
+    logits = (sim / tau).masked_fill(~mask, float("-inf"))
+    any_valid = mask.any(-1, keepdim=True)  # (..., 1)
+    alpha = torch.softmax(logits.masked_fill(~any_valid, 0.0), dim=-1) * mask
+    return (alpha * sim).sum(-1), alpha
+
+
+def _keep_candidates(score: torch.Tensor, batch: AlignBatch) -> torch.Tensor:
+    return score.masked_fill(~batch.cand_mask, 0.0)
+
+
+@COMPONENTS.register("global")
+def global_score(batch: AlignBatch) -> torch.Tensor:
+    """cos(image, statement): (B, C)."""
+    return _keep_candidates(torch.einsum("bd,bcd->bc", batch.image, batch.stmts), batch)
+
+
+def keyword_region_mask(batch: AlignBatch) -> torch.Tensor:
+    """Regions each keyword may attend to: (B, C, K, R) bool (see the module fallbacks)."""
+    b, c, k = batch.kw_mask.shape
+    base = batch.region_mask[:, None, None, :].expand(b, c, k, -1)  # (B, C, K, R)
+    if batch.kw_region_mask is None:
+        return base
+    restricted = base & batch.kw_region_mask
+    return torch.where(restricted.any(-1, keepdim=True), restricted, base)
+
+
+def region_word_alpha(batch: AlignBatch, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-keyword scores (B, C, K) and attention α (B, C, K, R) of keywords over regions."""
+    sim = torch.einsum("bckd,brd->bckr", batch.kws, batch.regions)  # (B, C, K, R)
+    return attend(sim, keyword_region_mask(batch), tau)
+
+
+@COMPONENTS.register("region_word")
+def region_word_score(batch: AlignBatch, tau: float = 0.05) -> torch.Tensor:
+    """Region-word attention alignment: weighted mean keyword score, (B, C)."""
+    s, _ = region_word_alpha(batch, tau)  # (B, C, K)
+    valid = batch.kw_mask & batch.region_mask.any(-1)[:, None, None]  # (B, C, K)
+    w = valid.to(s.dtype)
+    if batch.kw_weight is not None:
+        w = w * batch.kw_weight
+    den = w.sum(-1)  # (B, C)
+    fine = torch.where(den > 0, (w * s).sum(-1) / den.clamp_min(1e-12), torch.zeros_like(den))
+    return _keep_candidates(fine, batch)
+
+
+def _sentence_attention(batch: AlignBatch, keys: torch.Tensor, tau: float) -> torch.Tensor:
+    sim = torch.einsum("bcd,brd->bcr", batch.stmts, keys)  # (B, C, R)
+    score, _ = attend(sim, batch.region_mask[:, None, :], tau)
+    return _keep_candidates(score, batch)
+
+
+@COMPONENTS.register("region_sentence")
+def region_sentence_score(batch: AlignBatch, tau: float = 0.05) -> torch.Tensor:
+    """Statement attention-pooled over region embeddings, (B, C)."""
+    return _sentence_attention(batch, batch.regions, tau)
+
+
+@COMPONENTS.register("tag_text")
+def tag_text_score(batch: AlignBatch, tau: float = 0.05) -> torch.Tensor:
+    """Statement attention-pooled over the regions' tag text embeddings, (B, C)."""
+    return _sentence_attention(batch, batch.tags, tau)
+
+
+def score_components(batch: AlignBatch, names: list[str], tau: float) -> dict[str, torch.Tensor]:
+    """``{"global": (B, C), name: (B, C), ...}`` for ``global`` plus each named component."""
+    out = {"global": global_score(batch)}
+    for name in names:
+        if name != "global":
+            out[name] = COMPONENTS.create(name, batch=batch, tau=tau)
+    return out
+
+
+def fuse(components: dict[str, torch.Tensor], weights: dict[str, float],
+         cand_mask: torch.Tensor | None = None) -> torch.Tensor:
+    """global + Σ_i λ_i·component_i, (B, C); λ missing or 0 switches a component off.
+
+    ``global`` always has weight 1; masked candidates (``cand_mask`` False) get ``-inf``.
+    """
+    if "global" not in components:
+        raise KeyError("fuse needs the 'global' component")
+    fused = components["global"].clone()
+    for name, comp in components.items():
+        lam = float(weights.get(name, 0.0)) if name != "global" else 0.0
+        if lam:
+            fused = fused + lam * comp
+    if cand_mask is not None:
+        fused = fused.masked_fill(~cand_mask, float("-inf"))
+    return fused
+
+
+def keyword_idf(keywords: list[list[str]]) -> np.ndarray:
+    """Within-instance smoothed IDF of each candidate's keywords: (C, K) float32.
+
+    w = 1 + ln((1 + C) / (1 + df)), df = number of candidates whose keywords contain the word,
+    so words shared by every candidate weigh 1 and words that tell candidates apart weigh more.
+    """
+    n = len(keywords)
+    df = Counter(w for kws in keywords for w in set(kws))
+    k = max((len(x) for x in keywords), default=0)
+    out = np.zeros((n, max(k, 1)), np.float32)
+    for c, kws in enumerate(keywords):
+        for j, w in enumerate(kws):
+            out[c, j] = 1.0 + math.log((1 + n) / (1 + df[w]))
+    return out
