@@ -1,0 +1,99 @@
+"""VQAv2 reader: official questions / annotations JSON → unified rows.
+
+Files under the dataset root (or its ``Questions/`` / ``Annotations/`` sub-folders, the
+layout of the official download scripts):
+    v2_OpenEnded_mscoco_{split}_questions.json   {"questions": [{question_id, image_id, question}]}
+    v2_mscoco_{split}_annotations.json           {"annotations": [{question_id, image_id,
+        question_type, answer_type, multiple_choice_answer, answers: [{answer, ...}] x 10}]}
+Images: ``{vqa_images_dir}/{vqa_image_template}`` relative to the root (DataCfg), e.g.
+``val2014/COCO_val2014_000000000042.jpg``. Test splits ship no annotations file: their rows
+have ``target == []`` and empty ``question_type`` / ``answer_type``.
+
+Row columns: the common schema plus question_id, image_id, question_type, answer_type.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fgalign.config import DataCfg
+from fgalign.data.paths import (DataFileError, RowError, base_row, error_row, load_json, need,
+                                safe_relpath)
+
+TASK = "vqa"
+
+
+def vqa_files(root: Path, split: str) -> tuple[Path, Path]:
+    """Paths of the questions and annotations files (root first, then the official sub-folders)."""
+    q_name = f"v2_OpenEnded_mscoco_{split}_questions.json"
+    a_name = f"v2_mscoco_{split}_annotations.json"
+    q_path, a_path = root / q_name, root / a_name
+    if not q_path.is_file() and (root / "Questions" / q_name).is_file():
+        q_path = root / "Questions" / q_name
+    if not a_path.is_file() and (root / "Annotations" / a_name).is_file():
+        a_path = root / "Annotations" / a_name
+    return q_path, a_path
+
+
+def _records(data: Any, key: str, path: Path) -> list:
+    if not isinstance(data, dict) or not isinstance(data.get(key), list):
+        raise DataFileError(f"{path}: expected a JSON object with a {key!r} list")
+    return data[key]
+
+
+def _parse(q: Any, ann_by_id: dict | None, split: str, cfg: DataCfg) -> dict[str, Any]:
+    if not isinstance(q, dict):
+        raise RowError("malformed_record")
+    qid = need(q, "question_id", int)
+    row = base_row(TASK, split, qid)
+    row["question_id"] = qid
+    row["text"] = need(q, "question", str)
+    image_id = need(q, "image_id", int)
+    row["image_id"] = image_id
+    if ann_by_id is not None:
+        ann = ann_by_id.get(qid)
+        if ann is None:
+            raise RowError("missing_annotation")
+        if not isinstance(ann, dict):
+            raise RowError("malformed_record")
+        answers = need(ann, "answers", list)
+        if not answers or not all(isinstance(a, dict) and isinstance(a.get("answer"), str)
+                                  for a in answers):
+            raise RowError("bad_field")
+        row["target"] = [a["answer"] for a in answers]
+        row["question_type"] = need(ann, "question_type", str)
+        row["answer_type"] = need(ann, "answer_type", str)
+    images_dir = cfg.vqa_images_dir.format(split=split)
+    file_name = cfg.vqa_image_template.format(split=split, image_id=image_id)
+    row["image_path"] = safe_relpath(images_dir, file_name) if images_dir else safe_relpath(file_name)
+    return row
+
+
+def read_vqa(root: str | Path, split: str, data_cfg: DataCfg | None = None) -> list[dict]:
+    """Read one VQAv2 split into unified rows (one per question, in file order).
+
+    Raises:
+        FileNotFoundError: the questions file is missing.
+        DataFileError: a file is not JSON or lacks its top-level list.
+    """
+    root, cfg = Path(root), data_cfg or DataCfg()
+    q_path, a_path = vqa_files(root, split)
+    questions = _records(load_json(q_path), "questions", q_path)
+    ann_by_id = None
+    if a_path.is_file():
+        anns = _records(load_json(a_path), "annotations", a_path)
+        ann_by_id = {a["question_id"]: a for a in anns if isinstance(a, dict) and "question_id" in a}
+    rows = []
+    for i, q in enumerate(questions):
+        try:
+            rows.append(_parse(q, ann_by_id, split, cfg))
+        except RowError as e:
+            qid = q.get("question_id") if isinstance(q, dict) else None
+            native = qid if isinstance(qid, (int, str)) and qid != "" else f"record{i}"
+            partial = {"question_id": qid if isinstance(qid, int) else -1}
+            if isinstance(q, dict):
+                partial["text"] = q.get("question") if isinstance(q.get("question"), str) else ""
+                img = q.get("image_id")
+                partial["image_id"] = img if isinstance(img, int) else -1
+            rows.append(error_row(TASK, split, native, e.reason, partial))
+    return rows
