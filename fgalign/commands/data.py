@@ -1,0 +1,76 @@
+"""``fgalign data stats|head``: read a dataset split in its official format and report on it.
+
+    fgalign data stats --task vqa --root /data/vqa --split val2014 --json
+    {"rows": 214354, "errors": 0, "error_reasons": {}, "missing_images": 0, "skipped": 0}
+    fgalign data head --task vcr --root /data/vcr --split val -n 3
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from fgalign.schema import TASKS
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", required=True, choices=TASKS, help="dataset to read")
+    p.add_argument("--root", required=True, help="dataset root folder")
+    p.add_argument("--split", required=True, help="split name (e.g. val2014, dev, val)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("data", help="inspect a dataset split (stats, head)")
+    sub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    stats = sub.add_parser("stats", help="rows read, rows with errors (by reason), missing images")
+    _add_common(stats)
+    stats.set_defaults(func=run_stats)
+    head = sub.add_parser("head", help="the first rows in the unified schema")
+    _add_common(head)
+    head.add_argument("-n", type=int, default=3, help="number of rows (default 3)")
+    head.set_defaults(func=run_head)
+
+
+def _read(args: argparse.Namespace):
+    from fgalign.data import DataFileError, read_task_report
+
+    try:
+        return read_task_report(args.task, args.root, args.split)
+    except DataFileError as e:
+        print(f"fgalign data: error: {e}", file=sys.stderr)
+        return None
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    """Print the read report of one split; exit 0 even when rows have errors (they are data)."""
+    got = _read(args)
+    if got is None:
+        return 2
+    report = got[1]
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"{args.task} {args.split} at {args.root}")
+    print(f"  rows:           {report['rows']}")
+    print(f"  errors:         {report['errors']}")
+    for reason, count in report["error_reasons"].items():
+        print(f"    {reason}: {count}")
+    print(f"  missing images: {report['missing_images']}")
+    if report["skipped"]:
+        print(f"  skipped:        {report['skipped']} (gold_label '-')")
+    return 0
+
+
+def run_head(args: argparse.Namespace) -> int:
+    """Print the first ``n`` rows (JSON list with --json, else one indented JSON per row)."""
+    got = _read(args)
+    if got is None:
+        return 2
+    rows = got[0][: max(args.n, 0)]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for row in rows:
+            print(json.dumps(row, indent=2))
+    return 0
