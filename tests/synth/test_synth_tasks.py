@@ -175,3 +175,24 @@ def test_captions(world_dir, scenes):
             o = next(o for o in s["objects"] if o["box"] == r["box"])
             assert r["caption"] in (f"a {o['color']} {o['shape']}",
                                     f"a {o['size']} {o['color']} {o['shape']}")
+
+
+def test_vqa_prior_exact():
+    from fgalign.data.synth.priors import vqa_prior
+
+    train = [{"multiple_choice_answer": a, "answer_type": t}
+             for a, t in [("2", "number"), ("2", "number"), ("red", "other")]]
+    test = [{"answer_type": "number", "answers": [{"answer": "two"}] * 3 + [{"answer": "3"}] * 7},
+            {"answer_type": "other", "answers": [{"answer": "red"}] * 10}]
+    prior = vqa_prior(train, test)
+    # "2" vs 3 x "two" (normalised to "2"): 7 leave-one-out sets see 3 matches, 3 see 2 → 0.9
+    assert prior["prediction"] == "2" and prior["score"] == 45.0
+    assert prior["by_answer_type"]["prediction"] == {"number": "2", "other": "red"}
+    assert prior["by_answer_type"]["score"] == 95.0
+
+
+def test_world_priors_are_low(world_dir):
+    prior = json.loads((world_dir / "world.json").read_text())["prior"]
+    assert prior["snli_ve"]["score"] == 33.33
+    assert prior["vqa"]["score"] < 25 and prior["vqa"]["by_answer_type"]["score"] < 40
+    assert 0 <= prior["vcr"]["q2ar"] <= prior["vcr"]["q2a"] <= 50

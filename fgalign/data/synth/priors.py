@@ -1,37 +1,14 @@
 """Answer-prior baselines of the synthetic tasks: always predict the most frequent train answer.
 
 Scores are percentages on the evaluation split, in the ``metrics.json`` convention. VQA uses the
-official soft accuracy (each of the 10 humans left out in turn, ``min(1, matches / 3)``, averaged)
-after the official answer normalisation (lower case, punctuation, number words, articles).
+official soft accuracy (``fgalign.metrics.vqa_accuracy``: each of the 10 humans left out in turn,
+``min(1, matches / 3)``, averaged, after the official answer normalisation).
 """
 from __future__ import annotations
 
-import re
 from collections import Counter
 
-_NUMBERS = {"none": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4",
-            "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
-_ARTICLES = {"a", "an", "the"}
-_PUNCT = re.compile(r"[;/\[\]\"{}()=+\\_\-><@`,?!*#%^&$:']")
-
-
-def normalize_answer(ans: str) -> str:
-    """Official-style normalisation: "Two." → "2", "the Red" → "red"."""
-    ans = _PUNCT.sub("", ans.replace("\n", " ").replace("\t", " ").strip().lower())
-    ans = re.sub(r"(?<!\d)\.(?!\d)", "", ans)
-    words = [_NUMBERS.get(w, w) for w in ans.split() if w not in _ARTICLES]
-    return " ".join(words)
-
-
-def vqa_soft_accuracy(pred: str, answers: list[str]) -> float:
-    """Official VQA accuracy of one prediction against 10 human answers, in [0, 1]."""
-    p = normalize_answer(pred)
-    gts = [normalize_answer(a) for a in answers]
-    accs = []
-    for k in range(len(gts)):
-        others = gts[:k] + gts[k + 1:]
-        accs.append(min(1.0, sum(g == p for g in others) / 3.0))
-    return sum(accs) / len(accs) if accs else 0.0
+from fgalign.metrics import vqa_accuracy
 
 
 def vqa_prior(train_ann: list[dict], test_ann: list[dict]) -> dict:
@@ -42,8 +19,8 @@ def vqa_prior(train_ann: list[dict], test_ann: list[dict]) -> dict:
         by_type.setdefault(a["answer_type"], Counter())[a["multiple_choice_answer"]] += 1
     type_top = {t: c.most_common(1)[0][0] for t, c in sorted(by_type.items())}
     gts = [[x["answer"] for x in a["answers"]] for a in test_ann]
-    score = sum(vqa_soft_accuracy(top, g) for g in gts) / max(len(gts), 1)
-    typed = sum(vqa_soft_accuracy(type_top.get(a["answer_type"], top), g)
+    score = sum(vqa_accuracy(top, g) for g in gts) / max(len(gts), 1)
+    typed = sum(vqa_accuracy(type_top.get(a["answer_type"], top), g)
                 for a, g in zip(test_ann, gts)) / max(len(gts), 1)
     return {"prediction": top, "score": round(100 * score, 2),
             "by_answer_type": {"prediction": type_top, "score": round(100 * typed, 2)}}
