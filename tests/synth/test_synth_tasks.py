@@ -95,6 +95,9 @@ def snli_label(h: str, s: dict) -> str:
         hit = any((o["color"], o["shape"]) == (m[2], m[3]) and m[1] in (None, o["size"])
                   for o in objs)
         return "entailment" if hit else "contradiction"
+    if m := re.fullmatch(r"There (?:is|are) (\w+) (\w+) objects?\.", h):
+        n = sum(o["color"] == m[2] for o in objs)
+        return "entailment" if NUMBER_WORDS.index(m[1]) == n else "contradiction"
     if m := re.fullmatch(r"There (?:is|are) (\w+) (\w+)\.", h):
         shape = SINGULAR.get(m[2], m[2])
         n = sum(o["shape"] == shape for o in objs)

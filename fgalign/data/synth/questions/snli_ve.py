@@ -55,11 +55,14 @@ def entailment(scene: dict, rng: np.random.Generator) -> str:
     if kind == "relation" and facts:
         a, rel, b = facts[int(rng.integers(len(facts)))]
         return f"The {describe(objs[a], objs)} is {REL_PHRASE[rel]} the {describe(objs[b], objs)}."
-    if kind == "count":
-        shape = objs[int(rng.integers(len(objs)))]["shape"]
-        return _count_sentence(sum(o["shape"] == shape for o in objs), shape)
     o = objs[int(rng.integers(len(objs)))]
-    return f"There is {object_phrase(o, article=True)} in the picture."
+    if kind == "count" and rng.random() < 0.5:
+        n = sum(p["color"] == o["color"] for p in objs)
+        return f"There {'is' if n == 1 else 'are'} {NUMBER_WORDS[n]} {o['color']} " \
+               f"{'object' if n == 1 else 'objects'}."
+    if kind == "count":
+        return _count_sentence(sum(p["shape"] == o["shape"] for p in objs), o["shape"])
+    return f"There is {object_phrase(o, size=bool(rng.random() < 0.5))} in the picture."
 
 
 def contradiction(scene: dict, rng: np.random.Generator) -> str:

@@ -99,6 +99,14 @@ def _count_family(scene, i, rng):
     return f"How many other objects have the same color as [{i}] ?", answers[:4], true, false
 
 
+def _pick_ref(objs: list[dict], rng: np.random.Generator) -> int:
+    """The object a question refers to; 70 % of the time (when possible) one whose shape is
+    shared, so that its name alone ("star") does not say which object it is: only its box does."""
+    shared = [o["id"] for o in objs if sum(p["shape"] == o["shape"] for p in objs) > 1]
+    pool = shared if shared and rng.random() < 0.7 else [o["id"] for o in objs]
+    return pool[int(rng.integers(len(pool)))]
+
+
 def _balanced_label(counts: list[int], rng: np.random.Generator) -> int:
     """A position among the least used so far (updates ``counts``): labels stay balanced."""
     least = [k for k, c in enumerate(counts) if c == min(counts)]
@@ -131,7 +139,7 @@ def make_vcr(scene: dict, rng: np.random.Generator, split: str, start: int,
     for family in [FAMILIES[f] for f in rng.permutation(len(FAMILIES))]:
         if len(rows) >= per_image:
             break
-        i = int(rng.integers(len(objs)))
+        i = _pick_ref(objs, rng)
         made = {"color": _color_family, "relation": _relation_family,
                 "count": _count_family}[family](scene, i, rng)
         if made is None or len(made[3]) < 3 or len(made[1]) < 4:
