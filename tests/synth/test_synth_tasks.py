@@ -89,6 +89,10 @@ def test_vqa_disagreement_and_balance(world_dir):
     assert abs(yn["yes"] - yn["no"]) <= 2
 
 
+def number(word: str) -> int:
+    return 0 if word == "no" else NUMBER_WORDS.index(word)
+
+
 def snli_label(h: str, s: dict) -> str:
     objs, side = s["objects"], s["width"]
     if m := re.fullmatch(r"There is an? (?:(small|large) )?(\w+) (\w+) in the picture\.", h):
@@ -97,11 +101,11 @@ def snli_label(h: str, s: dict) -> str:
         return "entailment" if hit else "contradiction"
     if m := re.fullmatch(r"There (?:is|are) (\w+) (\w+) objects?\.", h):
         n = sum(o["color"] == m[2] for o in objs)
-        return "entailment" if NUMBER_WORDS.index(m[1]) == n else "contradiction"
+        return "entailment" if number(m[1]) == n else "contradiction"
     if m := re.fullmatch(r"There (?:is|are) (\w+) (\w+)\.", h):
         shape = SINGULAR.get(m[2], m[2])
         n = sum(o["shape"] == shape for o in objs)
-        return "entailment" if NUMBER_WORDS.index(m[1]) == n else "contradiction"
+        return "entailment" if number(m[1]) == n else "contradiction"
     if m := re.fullmatch(r"The (.+) is (left of|right of|above|below) the (.+)\.", h):
         v = clearly(REL[m[2]], resolve(m[1], objs), resolve(m[3], objs), side)
         assert v is not None, "relation hypothesis on a near-tie"

@@ -32,9 +32,32 @@ NEUTRAL_PREDICATES = (
 OPPOSITE = {"left": "right", "right": "left", "above": "below", "below": "above"}
 
 
-def _count_sentence(n: int, noun: str) -> str:
-    verb = "is" if n == 1 else "are"
-    return f"There {verb} {NUMBER_WORDS[n]} {noun if n == 1 else PLURAL.get(noun, noun + 's')}."
+def _maybe_size(rng: np.random.Generator) -> str:
+    """"small " / "large " / "": contradictions mention sizes as often as entailments do."""
+    return ("", "", "small ", "large ")[int(rng.integers(4))]
+
+
+def _count_claim(scene: dict, rng: np.random.Generator, true: bool) -> str:
+    """"There are two stars." / "There are no red objects.", true or false of the scene.
+
+    The number is drawn first (0-3) and an attribute is then found whose count matches it (or,
+    for a false claim, misses it, by one when possible), so the number word says nothing about
+    the label.
+    """
+    objs = scene["objects"]
+    for m in rng.permutation(4):
+        opts = [(key, v) for key, vals in (("color", COLORS), ("shape", SHAPES)) for v in vals
+                if (sum(o[key] == v for o in objs) == m) == true]
+        near = [(k, v) for k, v in opts if abs(sum(o[k] == v for o in objs) - m) == 1]
+        opts = near or opts
+        if opts:
+            key, v = opts[int(rng.integers(len(opts)))]
+            break
+    word = "no" if m == 0 else NUMBER_WORDS[m]
+    verb = "is" if m == 1 else "are"
+    if key == "color":
+        return f"There {verb} {word} {v} object{'' if m == 1 else 's'}."
+    return f"There {verb} {word} {v if m == 1 else PLURAL[v]}."
 
 
 def _relation_facts(scene: dict) -> list[tuple[int, str, int]]:
@@ -55,13 +78,9 @@ def entailment(scene: dict, rng: np.random.Generator) -> str:
     if kind == "relation" and facts:
         a, rel, b = facts[int(rng.integers(len(facts)))]
         return f"The {describe(objs[a], objs)} is {REL_PHRASE[rel]} the {describe(objs[b], objs)}."
-    o = objs[int(rng.integers(len(objs)))]
-    if kind == "count" and rng.random() < 0.5:
-        n = sum(p["color"] == o["color"] for p in objs)
-        return f"There {'is' if n == 1 else 'are'} {NUMBER_WORDS[n]} {o['color']} " \
-               f"{'object' if n == 1 else 'objects'}."
     if kind == "count":
-        return _count_sentence(sum(p["shape"] == o["shape"] for p in objs), o["shape"])
+        return _count_claim(scene, rng, true=True)
+    o = objs[int(rng.integers(len(objs)))]
     return f"There is {object_phrase(o, size=bool(rng.random() < 0.5))} in the picture."
 
 
@@ -75,12 +94,9 @@ def contradiction(scene: dict, rng: np.random.Generator) -> str:
                      if (c, o["shape"]) not in present]
             if swaps:
                 c, s = swaps[int(rng.integers(len(swaps)))]
-                return f"There is a {c} {s} in the picture."
+                return f"There is a {_maybe_size(rng)}{c} {s} in the picture."
         elif kind == "count":
-            shape = objs[int(rng.integers(len(objs)))]["shape"]
-            n = sum(o["shape"] == shape for o in objs)
-            wrong = [m for m in (n - 1, n + 1, n + 2) if m >= 1 and m != n]
-            return _count_sentence(wrong[int(rng.integers(len(wrong)))], shape)
+            return _count_claim(scene, rng, true=False)
         elif kind == "relation":
             facts = _relation_facts(scene)
             if facts:
@@ -91,8 +107,8 @@ def contradiction(scene: dict, rng: np.random.Generator) -> str:
             absent = [(c, s) for c in COLORS for s in SHAPES
                       if c not in {o["color"] for o in objs} and s not in {o["shape"] for o in objs}]
             c, s = absent[int(rng.integers(len(absent)))]
-            return f"There is a {c} {s} in the picture."
-    raise AssertionError("the count contradiction is always available")
+            return f"There is a {_maybe_size(rng)}{c} {s} in the picture."
+    raise AssertionError("the count contradiction is always available")  # pragma: no cover
 
 
 def neutral(scene: dict, rng: np.random.Generator) -> str:
