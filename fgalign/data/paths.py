@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import posixpath
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from fgalign.schema import COMMON_FIELDS, TASK_FIELDS, make_uid
 

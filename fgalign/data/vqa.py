@@ -17,8 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from fgalign.config import DataCfg
-from fgalign.data.paths import (DataFileError, RowError, base_row, error_row, load_json, need,
-                                safe_relpath)
+from fgalign.data.paths import (
+    DataFileError,
+    RowError,
+    base_row,
+    error_row,
+    load_json,
+    need,
+    safe_relpath,
+)
 
 TASK = "vqa"
 

@@ -1,7 +1,7 @@
 """Paired bootstrap confidence interval for the difference of two systems on the same instances."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

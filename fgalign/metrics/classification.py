@@ -4,7 +4,7 @@ Error rows stay in: give them ``pred = -1`` so they count as wrong, never as mis
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -107,7 +107,7 @@ def normalize_answer(text: str) -> str:
 
 def _clean(text: Any, what: str) -> str:
     if not isinstance(text, str):
-        raise ValueError(f"{what} must be a string, got {text!r}")
+        raise ValueError(f"{what} must be a string, got {text!r}")  # noqa: TRY004 (bad data)
     return text.replace("\n", " ").replace("\t", " ").strip()
 
 
@@ -167,7 +167,7 @@ def vqa_evaluate(questions: dict | list | None, annotations: dict | list,
     """
     anns = annotations["annotations"] if isinstance(annotations, dict) else annotations
     if not isinstance(results, list):
-        raise ValueError("results must be a JSON array of {question_id, answer} objects")
+        raise ValueError("results must be a JSON array of {question_id, answer} objects")  # noqa: TRY004
     if not anns:
         raise ValueError("annotations are empty")
     for ann in anns:

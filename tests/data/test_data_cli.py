@@ -1,0 +1,53 @@
+"""``fgalign data stats|head`` and ``fgalign eval-vqa`` through fgalign.cli.main."""
+import json
+from pathlib import Path
+
+from fgalign.cli import main
+
+FX = Path(__file__).resolve().parents[1] / "fixtures"
+VQA = FX / "vqa"
+EVAL_ARGS = ["eval-vqa", "--questions", str(VQA / "v2_OpenEnded_mscoco_val2014_questions.json"),
+             "--annotations", str(VQA / "v2_mscoco_val2014_annotations.json")]
+
+
+def test_data_stats_json(capsys):
+    assert main(["data", "stats", "--task", "snli_ve", "--root", str(FX / "snli_ve"),
+                 "--split", "dev", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out == {"rows": 9, "errors": 6, "missing_images": 1, "skipped": 1, "error_reasons": {
+        "read:bad_label": 1, "read:malformed_json": 1, "read:missing_field": 2,
+        "read:unsafe_path": 2}}
+
+
+def test_data_stats_text_and_head(capsys):
+    assert main(["data", "stats", "--task", "vcr", "--root", str(FX / "vcr"), "--split", "val"]) == 0
+    text = capsys.readouterr().out
+    assert "rows:           10" in text and "read:unsafe_path: 2" in text
+    assert main(["data", "head", "--task", "vcr", "--root", str(FX / "vcr"), "--split", "val",
+                 "-n", "2", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["uid"] for r in rows] == ["vcr:val:val-0", "vcr:val:val-1"]
+
+
+def test_data_missing_file_is_a_clear_error(tmp_path, capsys):
+    assert main(["data", "stats", "--task", "vqa", "--root", str(tmp_path), "--split", "x"]) != 0
+    assert "v2_OpenEnded_mscoco_x_questions.json" in capsys.readouterr().err
+
+
+def test_eval_vqa_json(capsys):
+    assert main(EVAL_ARGS + ["--results", str(VQA / "results_val2014.json"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    # red 100, two 100, "no" vs 8 yes / 2 no 60, x 100, "the sofa" vs ten "sofa" 0 (unanimous)
+    assert out == {"overall": 72.0, "perAnswerType": {"other": 66.67, "number": 100.0, "yes/no": 60.0},
+                   "perQuestionType": {"what color is the": 100.0, "how many": 100.0, "is it": 60.0,
+                                       "what": 100.0, "where is the": 0.0}}
+
+
+def test_eval_vqa_id_mismatch_exits_nonzero(tmp_path, capsys):
+    res = json.loads((VQA / "results_val2014.json").read_text())[1:]
+    res.append({"question_id": 123456, "answer": "x"})
+    path = tmp_path / "res.json"
+    path.write_text(json.dumps(res))
+    assert main(EVAL_ARGS + ["--results", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "missing from results, e.g. 42000" in err and "123456" in err
