@@ -114,12 +114,15 @@ class AlignCfg(Section):
 class AdaptCfg(Section):
     lr: float = 1e-3  # AdamW learning rate
     weight_decay: float = 1e-4  # AdamW weight decay
-    epochs: int = 10  # passes over the source tasks
-    batch_size: int = 64  # instances per step
-    rank: int = 16  # residual adapter bottleneck width
-    temperature_init: float = 0.05  # initial attention temperature
-    fusion_init: float = 1.0  # initial fusion weight of each fine component
-    task_weights: dict[str, float] = Field(default_factory=dict)  # sampling weight per source
+    epochs: int = 10  # max passes over the source tasks (best epoch on source val is kept)
+    patience: int = 3  # stop after this many epochs without a source-val improvement
+    batch_size: int = 64  # instances per step (one source task per step)
+    rank: int = 16  # residual adapter bottleneck width (0: no adapter, fusion + τ only)
+    temperature_init: float | None = None  # initial attention τ (None: align.tau)
+    fusion_init: float | None = None  # initial λ of every fine component (None: align.weights)
+    logit_scale_init: float = 20.0  # initial scale of scores into contrastive logits
+    in_batch_weight: float = 0.5  # weight of the in-batch image-statement InfoNCE term
+    task_weights: dict[str, float] = Field(default_factory=dict)  # sampling weight per source (1)
     bootstrap: int = 1000  # paired bootstrap resamples for CIs
 
 

@@ -1,0 +1,108 @@
+"""The adaptation module: residual adapters + learnable fusion and temperature over frozen embeddings.
+
+It reads an ``AlignBatch`` of cached (frozen) CLIP embeddings, passes the image-side vectors
+(image, regions) through one residual adapter and the text-side vectors (statements, keywords,
+region tags) through another, re-normalises them, and scores with the method's own component
+functions (``fgalign.align.score_components``). What it learns:
+
+    adapters      x + W_up·GELU(W_down·x), W_down (D → rank), W_up (rank → D) zero-initialised,
+                  so the module starts as the identity
+    fusion        λ_i of each fine component (init: ``adapt.fusion_init`` or ``align.weights``)
+    temperature   τ of the attention, as log τ (init: ``adapt.temperature_init`` or ``align.tau``)
+    logit scale   multiplies scores into the contrastive logits (loss only; argmax unaffected)
+
+At initialisation ``AdaptedScorer(batch)`` therefore equals the zero-shot fusion of the config.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fgalign.align import AlignBatch, score_components
+from fgalign.config import AdaptCfg, AlignCfg
+
+FINE = ("region_word", "region_sentence", "tag_text")  # fine-grained components it can fuse
+
+
+class ResidualAdapter(nn.Module):
+    """Bottleneck MLP added to its input, output re-normalised; identity at initialisation."""
+
+    def __init__(self, dim: int, rank: int):
+        super().__init__()
+        self.down = nn.Linear(dim, rank)
+        self.up = nn.Linear(rank, dim)
+        nn.init.zeros_(self.up.weight)
+        nn.init.zeros_(self.up.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (..., D) L2-normalised (or all-zero padding) → (..., D), padding stays zero."""
+        real = (x.abs().sum(-1, keepdim=True) > 0).to(x.dtype)  # (..., 1)
+        y = x + self.up(F.gelu(self.down(x)))
+        return F.normalize(y, dim=-1) * real
+
+
+class AdaptedScorer(nn.Module):
+    """Scores an ``AlignBatch`` like the zero-shot fusion, with learnable pieces (see module doc).
+
+    Args:
+        dim: embedding width D.
+        adapt: the ``adapt`` config section (rank, inits).
+        align: the ``align`` config section (zero-shot τ and fusion weights).
+        components: fine components to fuse (default: those with a non-zero zero-shot weight).
+        use_adapters: False (or ``adapt.rank == 0``) learns only fusion and temperature.
+    """
+
+    def __init__(self, dim: int, adapt: AdaptCfg, align: AlignCfg,
+                 components: list[str] | None = None, use_adapters: bool = True):
+        super().__init__()
+        if components is None:
+            components = [c for c in FINE if align.weights.get(c, 0.0)]
+        unknown = set(components) - set(FINE)
+        if unknown:
+            raise ValueError(f"unknown fine components {sorted(unknown)}; known: {FINE}")
+        self.components = list(components)
+        use_adapters = use_adapters and adapt.rank > 0
+        self.image_adapter = ResidualAdapter(dim, adapt.rank) if use_adapters else None
+        self.text_adapter = ResidualAdapter(dim, adapt.rank) if use_adapters else None
+        init = [adapt.fusion_init if adapt.fusion_init is not None else align.weights.get(c, 0.0)
+                for c in self.components]
+        self.fusion = nn.Parameter(torch.tensor(init, dtype=torch.float32))  # (F,)
+        tau = adapt.temperature_init if adapt.temperature_init is not None else align.tau
+        self.log_tau = nn.Parameter(torch.tensor(math.log(tau)))
+        self.log_scale = nn.Parameter(torch.tensor(math.log(adapt.logit_scale_init)))
+
+    @property
+    def tau(self) -> torch.Tensor:
+        return self.log_tau.exp().clamp(1e-3, 1.0)
+
+    @property
+    def logit_scale(self) -> torch.Tensor:
+        return self.log_scale.exp().clamp(max=100.0)
+
+    def adapt_batch(self, batch: AlignBatch) -> AlignBatch:
+        """The batch with adapted, re-normalised embeddings (masks and labels unchanged)."""
+        if self.image_adapter is None:
+            return batch
+        img, txt = self.image_adapter, self.text_adapter
+        return replace(batch, image=img(batch.image), regions=img(batch.regions),
+                       tags=txt(batch.tags), stmts=txt(batch.stmts), kws=txt(batch.kws))
+
+    def forward(self, batch: AlignBatch) -> tuple[torch.Tensor, AlignBatch]:
+        """Fused scores (B, C) (``-inf`` on padded candidates) and the adapted batch."""
+        ab = self.adapt_batch(batch)
+        comps = score_components(ab, self.components, tau=self.tau)  # name → (B, C)
+        # fgalign.align.fuse casts λ to float; with learnable λ the same sum is written here.
+        fused = comps["global"]
+        for lam, name in zip(self.fusion, self.components):
+            fused = fused + lam * comps[name]
+        return fused.masked_fill(~batch.cand_mask, float("-inf")), ab
+
+    def describe(self) -> dict[str, float]:
+        """Current learnable scalars, for logs: τ, logit scale and each fusion weight."""
+        out = {"tau": self.tau.item(), "logit_scale": self.logit_scale.item()}
+        out.update({f"fusion_{c}": w.item() for c, w in zip(self.components, self.fusion)})
+        return out
