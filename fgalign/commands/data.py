@@ -3,6 +3,10 @@
     fgalign data stats --task vqa --root /data/vqa --split val2014 --json
     {"rows": 214354, "errors": 0, "error_reasons": {}, "missing_images": 0, "skipped": 0}
     fgalign data head --task vcr --root /data/vcr --split val -n 3
+    fgalign data stats --task vqa --root W --split test --set data.vqa_images_dir=images
+
+Image folders / file names come from the ``data`` section of ``--config`` (with ``--set``
+overrides), else from the DataCfg defaults.
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import argparse
 import json
 import sys
 
+from fgalign.cli import add_config_args
 from fgalign.schema import TASKS
 
 
@@ -18,6 +23,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", required=True, help="dataset root folder")
     p.add_argument("--split", required=True, help="split name (e.g. val2014, dev, val)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_config_args(p, required=False)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -33,10 +39,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _read(args: argparse.Namespace):
+    from fgalign.config import load_config
     from fgalign.data import DataFileError, read_task_report
 
+    data_cfg = load_config(args.config, args.overrides).data  # ConfigError → exit 2 in cli
     try:
-        return read_task_report(args.task, args.root, args.split)
+        return read_task_report(args.task, args.root, args.split, data_cfg)
     except DataFileError as e:
         print(f"fgalign data: error: {e}", file=sys.stderr)
         return None

@@ -51,3 +51,11 @@ def test_eval_vqa_id_mismatch_exits_nonzero(tmp_path, capsys):
     assert main(EVAL_ARGS + ["--results", str(path)]) == 1
     err = capsys.readouterr().err
     assert "missing from results, e.g. 42000" in err and "123456" in err
+
+
+def test_data_stats_takes_image_dirs_from_set(capsys):
+    args = ["data", "stats", "--task", "vqa", "--root", str(VQA), "--split", "val2014", "--json"]
+    assert main(args + ["--set", "data.vqa_images_dir=elsewhere"]) == 0
+    assert json.loads(capsys.readouterr().out)["missing_images"] == 3
+    assert main(args + ["--set", "data.no_such_key=1"]) == 2
+    assert "data.no_such_key: unknown key" in capsys.readouterr().err
