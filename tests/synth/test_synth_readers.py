@@ -7,16 +7,15 @@ import pytest
 
 from fgalign.config import DataCfg
 from fgalign.data import read_task_report
+from fgalign.data.synth import DATA_PATHS
 
 SPLITS = ("train", "val", "test")
-SYNTH_DATA = dict(vqa_images_dir="images", vqa_image_template="COCO_{split}_{image_id:012d}.png",
-                  snli_ve_images_dir="images", vcr_images_dir="images")
 
 
 @pytest.mark.parametrize("split", SPLITS)
 @pytest.mark.parametrize("task", ["vqa", "snli_ve", "vcr"])
 def test_readers_read_synth_without_errors(world_dir, task, split):
-    cfg = DataCfg(root=str(world_dir), **SYNTH_DATA)
+    cfg = DataCfg(root=str(world_dir), **DATA_PATHS)
     rows, report = read_task_report(task, world_dir, split, cfg)
     counts = json.loads((world_dir / "world.json").read_text())["counts"][split]
     assert report == {"rows": counts[task], "errors": 0, "error_reasons": {},

@@ -7,6 +7,6 @@
 Modules: ``scene`` (scene graphs), ``render`` (PIL images), ``questions/`` (VQA, SNLI-VE, VCR),
 ``captions`` (backbone corpus), ``priors`` (baselines), ``world`` (orchestration, file layout).
 """
-from fgalign.data.synth.world import ensure_world, generate_world, split_sizes
+from fgalign.data.synth.world import DATA_PATHS, ensure_world, generate_world, split_sizes
 
-__all__ = ["ensure_world", "generate_world", "split_sizes"]
+__all__ = ["DATA_PATHS", "ensure_world", "generate_world", "split_sizes"]

@@ -35,6 +35,9 @@ from fgalign.data.synth.scene import sample_scene
 
 SPLITS = {"train": 0.7, "val": 0.1, "test": 0.2}
 IMAGE_TEMPLATE = "COCO_{split}_{image_id:012d}.png"
+# DataCfg values that point the readers at a synthetic world (configs/demo.yaml sets them too)
+DATA_PATHS = {"vqa_images_dir": "images", "vqa_image_template": IMAGE_TEMPLATE,
+              "snli_ve_images_dir": "images", "vcr_images_dir": "images"}
 FORMAT_VERSION = 1  # bump when the generated content changes for the same seed
 
 
