@@ -2,7 +2,8 @@
 
 Tokens are lowercase words/numbers; punctuation breaks phrases. A phrase is a run of modifiers
 (colours, numbers, size/appearance adjectives) followed by one content word ("two blue
-squares", "large red star"). Single words: every non-stop token, plural nouns singularised by
+squares", "large red star"); a predicate binds too: "the circle is red" → "red circle",
+"the color of the circle is gray" → "gray circle". Single words: every non-stop token, plural nouns singularised by
 suffix rules ("squares" → "square", "boxes" → "box", "berries" → "berry"; "cross" stays).
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ ADJECTIVES = frozenset("""small large big little tiny huge tall short long wide 
                           bright pale round striped dotted empty full old young new wooden
                           metal plastic shiny""".split())
 MODIFIERS = COLOR_WORDS | NUMBER_WORDS | ADJECTIVES
+COPULAS = frozenset({"is", "are", "was", "were"})
 
 
 def tokenize(text: str) -> list[str]:
@@ -54,16 +56,39 @@ def is_word(tok: str) -> bool:
     return tok[0].isalnum()
 
 
+def is_modifier(tok: str) -> bool:
+    return tok in MODIFIERS or tok.isdigit()
+
+
+def predicate_phrase(toks: list[str], k: int) -> str | None:
+    """At a copula ``toks[k]``: "<noun> is <modifiers>" → "<modifiers> <noun>", else None."""
+    if k == 0 or toks[k] not in COPULAS:
+        return None
+    noun = toks[k - 1]
+    run = []
+    for tok in toks[k + 1:]:
+        if not is_modifier(tok):
+            if is_word(tok) and tok not in STOP_WORDS:  # "is red circle": not predicative
+                return None
+            break
+        run.append(tok)
+    if not run or not is_word(noun) or noun in STOP_WORDS or is_modifier(noun):
+        return None
+    return " ".join(run + [noun])
+
+
 def rule_keywords(text: str) -> list[str]:
     """Phrases then single words of one text, in text order (may repeat)."""
     toks = tokenize(text)
     phrases, run = [], []
-    for tok in toks:
-        if tok in MODIFIERS or tok.isdigit():
+    for k, tok in enumerate(toks):
+        if is_modifier(tok):
             run.append(tok)
             continue
         if run and is_word(tok) and tok not in STOP_WORDS:
             phrases.append(" ".join(run + [tok]))
+        elif (bound := predicate_phrase(toks, k)) is not None:
+            phrases.append(bound)
         run = []
     words = [t if t in MODIFIERS or t.isdigit() else singular(t)
              for t in toks if is_word(t) and t not in STOP_WORDS]

