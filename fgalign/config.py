@@ -142,8 +142,11 @@ class RayCfg(Section):
             s: StageResources() for s in ("regions", "keywords", "embed", "score")
         }
     )
-    max_restarts: int = 2  # actor restarts on failure
-    progress: bool = True  # Ray Data progress bars
+    max_restarts: int = 2  # actor restarts after a crash (and retries of its batches)
+    progress: bool = True  # Ray Data progress bars (only on a terminal; off when CI is set)
+    cache_dir: str | None = None  # stage caches (None: <output_dir>/<experiment>/stages); URI ok
+    max_input_blocks: int = 200  # the input rows are split into at most this many blocks
+    rows_per_file: int = 4096  # minimum rows per Parquet file in a stage cache
 
 
 class LoggingCfg(Section):
