@@ -61,13 +61,14 @@ class TorchvisionProposer:
     def __init__(self, weights: str | None = "DEFAULT", weights_path: str | None = None,
                  device: str = "auto", score_thresh: float = 0.05, min_size: int = 800,
                  max_size: int = 1333, max_regions: int | None = 8, min_score: float = 0.0,
-                 nms_iou: float | None = 0.7):
+                 nms_iou: float | None = 0.7, **model_kwargs):
         """Args:
             weights: torchvision weights enum name ("DEFAULT"), or None for random init.
             weights_path: local state-dict file (takes precedence over ``weights``).
             device: auto | cpu | cuda | cuda:N.
             score_thresh, min_size, max_size: passed to the torchvision model.
             max_regions, min_score, nms_iou: shared post-processing (see ``postprocess``).
+            **model_kwargs: more torchvision FasterRCNN options (e.g. rpn_post_nms_top_n_test).
         """
         import torch
         from torchvision.models.detection import (FasterRCNN_ResNet50_FPN_V2_Weights,
@@ -76,7 +77,7 @@ class TorchvisionProposer:
         enum = FasterRCNN_ResNet50_FPN_V2_Weights
         self.class_names = list(enum.DEFAULT.meta["categories"])  # static, no download
         kw = dict(weights_backbone=None, box_score_thresh=score_thresh, min_size=min_size,
-                  max_size=max_size)
+                  max_size=max_size, **model_kwargs)
         if weights_path is not None:
             model = fasterrcnn_resnet50_fpn_v2(weights=None, num_classes=91, **kw)
             model.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))

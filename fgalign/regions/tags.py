@@ -102,7 +102,7 @@ def tag_regions(region_embs: np.ndarray, backbone: Any,
         (tags, tag_scores): R tags and their cosine similarities, float32 (R,).
     """
     tags_list = resolve_vocab(vocab)
-    region_embs = np.asarray(region_embs, dtype=np.float32).reshape(len(region_embs), -1)
+    region_embs = np.asarray(region_embs, dtype=np.float32)  # (R, D)
     if len(region_embs) == 0:
         return [], np.zeros((0,), np.float32)
     sims = _normalize(region_embs) @ vocab_embeddings(backbone, tags_list).T  # (R, V)
