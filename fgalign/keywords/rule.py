@@ -21,6 +21,7 @@ we us our you your i me my what which who whom whose where when why how is are w
 being am do does did doing have has had having can could will would shall should may might must
 of in on at by for with to from into onto over under about as than then so and or but nor not no
 yes if also too very just only same other another each every any some all both either neither
+many few several much more most less
 there's what's is't isn't aren't don't doesn't object objects thing things one's s
 above below behind beside between near next up down off out through across along around
 """.split())
@@ -28,7 +29,7 @@ above below behind beside between near next up down off out through across along
 COLOR_WORDS = frozenset(list(COLORS) + ["white", "black", "brown", "pink", "grey", "gold",
                                         "silver", "violet", "magenta", "beige"])
 NUMBER_WORDS = frozenset("""zero one two three four five six seven eight nine ten eleven twelve
-                            single several many few""".split())
+                            """.split())
 ADJECTIVES = frozenset("""small large big little tiny huge tall short long wide narrow dark light
                           bright pale round striped dotted empty full old young new wooden
                           metal plastic shiny""".split())
