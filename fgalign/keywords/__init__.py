@@ -4,9 +4,22 @@
     create_extractor("rule").extract(["Is the red circle left of the square?"])
 """
 from fgalign.keywords import rule, spacy_extractor  # noqa: F401  (register extractors)
-from fgalign.keywords.base import (EXTRACTORS, KeywordExtractorBase, create_extractor, dedupe,
-                                   list_extractors, register_extractor)
+from fgalign.keywords.base import (
+    EXTRACTORS,
+    KeywordExtractorBase,
+    create_extractor,
+    dedupe,
+    list_extractors,
+    register_extractor,
+)
 from fgalign.keywords.stage import KeywordExtractor
 
-__all__ = ["EXTRACTORS", "KeywordExtractorBase", "create_extractor", "dedupe",
-           "list_extractors", "register_extractor", "KeywordExtractor"]
+__all__ = [
+    "EXTRACTORS",
+    "KeywordExtractor",
+    "KeywordExtractorBase",
+    "create_extractor",
+    "dedupe",
+    "list_extractors",
+    "register_extractor",
+]

@@ -18,7 +18,8 @@ also yield "person" and "1". Plain keywords have ``kw_refs = []``.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from fgalign.registry import Registry
 

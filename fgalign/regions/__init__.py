@@ -8,14 +8,34 @@ Proposers: ``segment`` (weights-free default), ``selective_search``, ``torchvisi
 ``detectron2`` (optional install), ``dataset`` (given boxes, e.g. VCR).
 """
 from fgalign.regions import detectors, segment, simple  # noqa: F401  (register proposers)
-from fgalign.regions.base import (PROPOSERS, Proposals, box_iou, create_proposer,
-                                  list_proposers, postprocess, register_proposer)
+from fgalign.regions.base import (
+    PROPOSERS,
+    Proposals,
+    box_iou,
+    create_proposer,
+    list_proposers,
+    postprocess,
+    register_proposer,
+)
 from fgalign.regions.crops import ImageLoadError, crop_regions, load_rgb, padded_box
 from fgalign.regions.stage import RegionProposer
 from fgalign.regions.tags import TAG_VOCABS, resolve_tags, resolve_vocab, tag_regions
 
 __all__ = [
-    "PROPOSERS", "Proposals", "box_iou", "create_proposer", "list_proposers", "postprocess",
-    "register_proposer", "ImageLoadError", "crop_regions", "load_rgb", "padded_box",
-    "RegionProposer", "TAG_VOCABS", "resolve_tags", "resolve_vocab", "tag_regions",
+    "PROPOSERS",
+    "TAG_VOCABS",
+    "ImageLoadError",
+    "Proposals",
+    "RegionProposer",
+    "box_iou",
+    "create_proposer",
+    "crop_regions",
+    "list_proposers",
+    "load_rgb",
+    "padded_box",
+    "postprocess",
+    "register_proposer",
+    "resolve_tags",
+    "resolve_vocab",
+    "tag_regions",
 ]

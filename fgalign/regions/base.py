@@ -9,8 +9,9 @@ over an RGB ``uint8`` array of shape (H, W, 3). Boxes are ``[x1, y1, x2, y2]`` i
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -56,11 +57,11 @@ class Proposals:
         return len(self.boxes)
 
     @classmethod
-    def empty(cls) -> "Proposals":
+    def empty(cls) -> Proposals:
         """No proposals (R = 0)."""
         return cls(np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), [])
 
-    def select(self, idx: np.ndarray) -> "Proposals":
+    def select(self, idx: np.ndarray) -> Proposals:
         """The proposals at integer indices ``idx``, in that order."""
         idx = np.asarray(idx, dtype=np.int64)
         return Proposals(self.boxes[idx], self.scores[idx], [self.labels[i] for i in idx])
@@ -123,6 +124,6 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     lt = np.maximum(a[:, None, :2], b[None, :, :2])  # (N, M, 2)
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.prod((rb - lt).clip(0), axis=2)  # (N, M)
-    area = lambda x: np.prod((x[:, 2:] - x[:, :2]).clip(0), axis=1)  # noqa: E731
+    area = lambda x: np.prod((x[:, 2:] - x[:, :2]).clip(0), axis=1)
     union = area(a)[:, None] + area(b)[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)

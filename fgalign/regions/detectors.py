@@ -42,7 +42,7 @@ def detections_to_proposals(boxes, scores, classes, class_names: list[str]) -> P
         boxes: (R, 4) x1y1x2y2 tensor or array; scores: (R,); classes: (R,) integer ids.
         class_names: id → name; ids outside it are labelled ``"class_<id>"``.
     """
-    to_np = lambda x: x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)  # noqa
+    to_np = lambda x: x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
     boxes, scores, classes = to_np(boxes), to_np(scores), to_np(classes).astype(np.int64)
     labels = [class_names[c] if 0 <= c < len(class_names) else f"class_{c}" for c in classes]
     return Proposals(boxes.reshape(-1, 4), scores.reshape(-1), labels)
@@ -71,13 +71,15 @@ class TorchvisionProposer:
             **model_kwargs: more torchvision FasterRCNN options (e.g. rpn_post_nms_top_n_test).
         """
         import torch
-        from torchvision.models.detection import (FasterRCNN_ResNet50_FPN_V2_Weights,
-                                                  fasterrcnn_resnet50_fpn_v2)
+        from torchvision.models.detection import (
+            FasterRCNN_ResNet50_FPN_V2_Weights,
+            fasterrcnn_resnet50_fpn_v2,
+        )
 
         enum = FasterRCNN_ResNet50_FPN_V2_Weights
         self.class_names = list(enum.DEFAULT.meta["categories"])  # static, no download
-        kw = dict(weights_backbone=None, box_score_thresh=score_thresh, min_size=min_size,
-                  max_size=max_size, **model_kwargs)
+        kw = {"weights_backbone": None, "box_score_thresh": score_thresh, "min_size": min_size,
+              "max_size": max_size, **model_kwargs}
         if weights_path is not None:
             model = fasterrcnn_resnet50_fpn_v2(weights=None, num_classes=91, **kw)
             model.load_state_dict(torch.load(weights_path, map_location="cpu", weights_only=True))
@@ -93,7 +95,7 @@ class TorchvisionProposer:
                                    "offline, pass weights_path=<local state dict>") from e
         self.device = resolve_device(device)
         self.model = model.eval().to(self.device)
-        self.post = dict(max_regions=max_regions, min_score=min_score, nms_iou=nms_iou)
+        self.post = {"max_regions": max_regions, "min_score": min_score, "nms_iou": nms_iou}
 
     def __call__(self, image: np.ndarray, given_boxes=None, given_labels=None) -> Proposals:
         import torch
@@ -109,7 +111,7 @@ class TorchvisionProposer:
 def require_detectron2():
     """Import detectron2 or raise ImportError naming the install command."""
     try:
-        import detectron2  # noqa: F401
+        import detectron2
     except ImportError as e:
         raise ImportError("the 'detectron2' proposer needs detectron2, which is not on PyPI; "
                           f"install it with: {DETECTRON2_INSTALL}") from e
@@ -149,7 +151,7 @@ class Detectron2Proposer:
         self.input_format = cfg.INPUT.FORMAT  # "BGR" for the model zoo
         meta = MetadataCatalog.get(cfg.DATASETS.TEST[0]) if cfg.DATASETS.TEST else None
         self.class_names = list(getattr(meta, "thing_classes", []) or [])
-        self.post = dict(max_regions=max_regions, min_score=min_score, nms_iou=nms_iou)
+        self.post = {"max_regions": max_regions, "min_score": min_score, "nms_iou": nms_iou}
 
     def __call__(self, image: np.ndarray, given_boxes=None, given_labels=None) -> Proposals:
         img = image[:, :, ::-1] if self.input_format == "BGR" else image

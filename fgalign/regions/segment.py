@@ -56,7 +56,7 @@ def color_clusters(feats: np.ndarray, radius: float, min_count: int,
         free = np.flatnonzero(labels < 0)
         if len(free) < min_count:
             break
-        uniq, inv, counts = np.unique(cells[free], axis=0, return_inverse=True,
+        _, inv, counts = np.unique(cells[free], axis=0, return_inverse=True,
                                       return_counts=True)
         centre = feats[free[inv.reshape(-1) == int(np.argmax(counts))]].mean(axis=0)
         for _ in range(2):
@@ -91,7 +91,7 @@ class SegmentProposer:
         self.intensity_weight = intensity_weight
         self.min_area = min_area
         self.open_px = open_px
-        self.post = dict(max_regions=max_regions, min_score=min_score, nms_iou=nms_iou)
+        self.post = {"max_regions": max_regions, "min_score": min_score, "nms_iou": nms_iou}
 
     def foreground(self, image: np.ndarray) -> np.ndarray:
         """Bool (H, W) foreground mask."""
@@ -101,18 +101,18 @@ class SegmentProposer:
     def __call__(self, image: np.ndarray, given_boxes=None, given_labels=None) -> Proposals:
         h, w = image.shape[:2]
         fg = self.foreground(image)  # (H, W)
-        min_px = max(1, int(round(self.min_area * h * w)))
+        min_px = max(1, round(self.min_area * h * w))
         ys, xs = np.nonzero(fg)
         feats = color_features(image[ys, xs], self.intensity_weight)  # (N, 3)
         cluster = color_clusters(feats, self.color_radius, min_px)  # (N,)
         kernel = np.ones((self.open_px, self.open_px), np.uint8) if self.open_px > 1 else None
         boxes, scores = [], []
-        for k in range(int(cluster.max(initial=-1)) + 1):
+        for k in range(cluster.max(initial=-1) + 1):
             mask = np.zeros((h, w), np.uint8)
             mask[ys[cluster == k], xs[cluster == k]] = 1
             if kernel is not None:
                 mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
-            n, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+            _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
             for x, y, bw, bh, area in stats[1:]:  # row 0 is the background
                 if area >= min_px:
                     boxes.append([x, y, x + bw, y + bh])

@@ -34,7 +34,7 @@ class SelectiveSearchProposer:
                               "pip install opencv-contrib-python-headless")
         self.max_side = max_side
         self.min_box = min_box
-        self.post = dict(max_regions=max_regions, min_score=min_score, nms_iou=nms_iou)
+        self.post = {"max_regions": max_regions, "min_score": min_score, "nms_iou": nms_iou}
 
     def __call__(self, image: np.ndarray, given_boxes=None, given_labels=None) -> Proposals:
         import cv2

@@ -85,7 +85,7 @@ class RegionProposer:
                                              None if names is None else names[i])
                 except ImageLoadError as e:
                     errors[i] = f"regions:{e.reason}"
-                except Exception as e:  # a proposer failure stays on its row
+                except Exception as e:  # noqa: BLE001  (a proposer failure stays on its row)
                     log.warning("regions: proposer %s failed on row %d: %r", self.name, i, e)
                     errors[i] = f"regions:proposer_failed:{type(e).__name__}"
             results.append(props)

@@ -12,7 +12,8 @@ Vocabularies (``TAG_VOCABS``):
 from __future__ import annotations
 
 import weakref
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +57,7 @@ TAG_VOCABS: dict[str, list[str]] = {
 }
 
 # backbone → {vocab tuple: (V, D) normalised text embeddings}; entries die with the backbone
-_VOCAB_CACHE: "weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], np.ndarray]]" = \
+_VOCAB_CACHE: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], np.ndarray]] = \
     weakref.WeakKeyDictionary()
 
 

@@ -6,8 +6,12 @@ import pytest
 import torch
 
 from fgalign.regions import create_proposer
-from fgalign.regions.detectors import (DETECTRON2_INSTALL, Detectron2Proposer,
-                                       detections_to_proposals, instances_to_proposals)
+from fgalign.regions.detectors import (
+    DETECTRON2_INSTALL,
+    Detectron2Proposer,
+    detections_to_proposals,
+    instances_to_proposals,
+)
 
 COCO = ["__background__", "person", "bicycle", "car"]
 
@@ -56,7 +60,7 @@ def test_detectron2_call_flips_to_bgr_and_post_processes():
 
     prop = object.__new__(Detectron2Proposer)  # skip __init__ (no detectron2 here)
     prop.predictor, prop.input_format, prop.class_names = predictor, "BGR", COCO
-    prop.post = dict(max_regions=2, min_score=0.0, nms_iou=0.5)
+    prop.post = {"max_regions": 2, "min_score": 0.0, "nms_iou": 0.5}
     img = np.zeros((32, 32, 3), np.uint8)
     img[..., 0] = 200  # red in RGB
     out = prop(img)
@@ -68,8 +72,9 @@ def test_detectron2_call_flips_to_bgr_and_post_processes():
 @pytest.mark.slow
 def test_torchvision_random_weights_shapes_and_weights_path(tmp_path):
     torch.manual_seed(0)
-    kw = dict(min_size=64, max_size=64, score_thresh=0.0, max_regions=3, device="cpu",
-              rpn_pre_nms_top_n_test=100, rpn_post_nms_top_n_test=20, box_detections_per_img=10)
+    kw = {"min_size": 64, "max_size": 64, "score_thresh": 0.0, "max_regions": 3, "device": "cpu",
+          "rpn_pre_nms_top_n_test": 100, "rpn_post_nms_top_n_test": 20,
+          "box_detections_per_img": 10}
     prop = create_proposer("torchvision", weights=None, **kw)
     img = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
     out = prop(img)

@@ -1,4 +1,6 @@
 """CLIP tagging against a tag vocabulary, with a fake backbone of fixed embeddings."""
+from typing import ClassVar
+
 import numpy as np
 import pytest
 
@@ -8,7 +10,7 @@ from fgalign.regions import TAG_VOCABS, resolve_tags, resolve_vocab, tag_regions
 class FakeBackbone:
     """encode_texts maps each text to a fixed 3-d vector; counts calls."""
 
-    table = {"red circle": [1, 0, 0], "blue square": [0, 1, 0], "green star": [0, 0, 1]}
+    table: ClassVar[dict[str, list[int]]] = {"red circle": [1, 0, 0], "blue square": [0, 1, 0], "green star": [0, 0, 1]}
 
     def __init__(self):
         self.calls = 0
