@@ -9,7 +9,8 @@ An extractor turns texts into keywords — noun phrases with their modifiers ("t
     # [["red circle", "two blue squares", "red", "circle", "left", "two", "blue", "square"]]
 
 References (VCR): ``refs[t]`` lists the objects text ``t`` mentions, either as object indices
-(rendered "<name> <index + 1>", e.g. "person 1" for index 0, or left as "[0]") or as explicit
+— found in the text as the VCR reader renders them (``fgalign.data.vcr.object_labels``: "person
+2" for the second person, "the dog" for a unique class; or an unrendered "[i]") — or as explicit
 ``(mention, index)`` pairs. Each reference becomes a keyword — the object's name (from
 ``names``, else the mention without articles and numbers) — listed first, with ``kw_refs`` =
 ``[index]``; its mention is cut out of the text before plain extraction, so "person 1" does not
@@ -21,6 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from fgalign.data.vcr import object_labels
 from fgalign.registry import Registry
 
 EXTRACTORS = Registry("keyword extractor")
@@ -67,14 +69,15 @@ def cut_references(text: str, refs: Sequence[Any] | None, names: Sequence[str] |
                    ) -> tuple[str, list[tuple[str, list[int]]]]:
     """Remove reference mentions from ``text``; return it and the (keyword, [index]) pairs."""
     found: list[tuple[str, list[int]]] = []
+    labels = object_labels([str(n) for n in names]) if names is not None else []
     for ref in refs or []:
         if isinstance(ref, (tuple, list)) and len(ref) == 2 and isinstance(ref[0], str):
             candidates, index = [ref[0]], int(ref[1])
         else:
             index = int(ref)
             candidates = [f"[{index}]"]
-            if names is not None and 0 <= index < len(names):
-                candidates.insert(0, f"{names[index]} {index + 1}")
+            if 0 <= index < len(labels):
+                candidates.insert(0, labels[index])
         mention = None
         for m in candidates:
             text, hits = _mention_pattern(m).subn(" , ", text, count=1)

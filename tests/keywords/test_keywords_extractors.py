@@ -65,7 +65,7 @@ def test_references_become_object_keywords_with_indices(name):
     ex = create_extractor(name)
     names = ["person", "person", "dog"]
     kws, refs = ex.extract_with_refs(
-        ["person 1 is looking at dog 3 .", "Why is [1] sad ?", "the circle is red",
+        ["Person 1 is looking at the dog.", "Why is [1] sad ?", "the circle is red",
          "Nobody is there ."],
         refs=[[0, 2], [1], [("the circle", 0)], [2]],
         names=[names, names, None, names])
@@ -77,3 +77,16 @@ def test_references_become_object_keywords_with_indices(name):
     assert all(r == [] for r in refs[3][1:])
     two = ex.extract_with_refs(["[0] and [1] are both red ."], refs=[[0, 1]], names=[names])
     assert two == ([["person", "person", "red"]], [[[0], [1], []]])
+
+
+@pytest.mark.parametrize("name", EXTRACTORS)
+def test_references_rendered_by_the_vcr_reader(name):
+    from fgalign.data.vcr import object_labels, render_tokens
+
+    names = ["person", "person", "dog", "star"]
+    text, refs = render_tokens(["Why", "is", [1], "looking", "at", [2, 3], "?"],
+                               object_labels(names))
+    assert text == "Why is person 2 looking at the dog and the star?"
+    kws, kw_refs = create_extractor(name).extract_with_refs([text], [refs], [names])
+    assert kws[0][:3] == ["person", "dog", "star"] and kw_refs[0][:3] == [[1], [2], [3]]
+    assert "2" not in kws[0] and kw_refs[0][3:] == [[]] * (len(kws[0]) - 3)

@@ -34,8 +34,8 @@ def test_keywords_per_statement_and_error_rows_pass_through(stage):
 
 def test_vcr_references_are_carried(stage):
     batch = {
-        "statements": object_column([["circle 1 is red .", "star 2 is left of circle 1 ."]]),
-        "text": np.array(["What color is circle 1 ?"], dtype=object),
+        "statements": object_column([["The circle is red.", "The star is left of the circle."]]),
+        "text": np.array(["What color is the circle?"], dtype=object),
         "error": np.array([""], dtype=object),
         "object_names": object_column([np.array(["circle", "star"], dtype=object)]),
         "statement_refs": object_column([[np.array([0]), [1, 0]]]),
