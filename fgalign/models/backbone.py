@@ -28,7 +28,7 @@ def resolve_device(device: str) -> str:
     return device
 
 
-@dataclass
+@dataclass(eq=False)  # identity hash: per-backbone caches (regions.tags) key on it
 class Backbone:
     """A CLIP model and what it needs to embed images and texts.
 
