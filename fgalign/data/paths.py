@@ -63,6 +63,14 @@ def need(obj: dict, key: str, typ: type | tuple[type, ...] | None = None) -> Any
     return value
 
 
+def need_text(obj: dict, key: str) -> str:
+    """``need(obj, key, str)`` that also refuses blank text (``RowError("empty_text")``)."""
+    value = need(obj, key, str)
+    if not value.strip():
+        raise RowError("empty_text")
+    return value
+
+
 def load_json(path: Path) -> Any:
     """Load a whole JSON file; a missing or unparsable file raises naming the file."""
     if not path.is_file():

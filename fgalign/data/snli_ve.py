@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from fgalign.config import DataCfg
-from fgalign.data.paths import RowError, base_row, error_row, iter_jsonl, need, safe_relpath
+from fgalign.data.paths import (RowError, base_row, error_row, iter_jsonl, need, need_text,
+                                 safe_relpath)
 from fgalign.schema import SNLI_VE_LABELS
 
 TASK = "snli_ve"
@@ -45,7 +46,7 @@ def _parse(obj: dict, split: str, cfg: DataCfg) -> dict[str, Any]:
     row = base_row(TASK, split, pair_id)
     row["pair_id"] = pair_id
     row["premise"] = need(obj, "sentence1", str)
-    row["text"] = need(obj, "sentence2", str)
+    row["text"] = need_text(obj, "sentence2")
     row["candidates"] = list(SNLI_VE_LABELS)
     label = need(obj, "gold_label", str)
     if label not in SNLI_VE_LABELS:

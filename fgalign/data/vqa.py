@@ -24,6 +24,7 @@ from fgalign.data.paths import (
     error_row,
     load_json,
     need,
+    need_text,
     safe_relpath,
 )
 
@@ -54,7 +55,7 @@ def _parse(q: Any, ann_by_id: dict | None, split: str, cfg: DataCfg) -> dict[str
     qid = need(q, "question_id", int)
     row = base_row(TASK, split, qid)
     row["question_id"] = qid
-    row["text"] = need(q, "question", str)
+    row["text"] = need_text(q, "question")
     image_id = need(q, "image_id", int)
     row["image_id"] = image_id
     if ann_by_id is not None:
