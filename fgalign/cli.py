@@ -12,6 +12,7 @@ import sys
 
 # Subcommand modules, in help order.
 COMMANDS = [
+    "bench",
     "data",
     "eval_vqa",
     "synth",

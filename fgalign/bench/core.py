@@ -1,0 +1,131 @@
+"""What every benchmark returns (``Measurement``), timing helpers and the results table.
+
+A benchmark is a function that measures two things side by side in one process, on the same
+data, and returns one or more ``Measurement``: a ratio, the target it must meet (``>= 0.85``,
+``<= 0.1``, or none for a reported-only number) and a detail line with the raw numbers the
+ratio came from. ``format_table`` prints them; ``fgalign.bench.report`` writes BENCHMARKS.md.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+_OPS = {">=": lambda v, t: v >= t, "<=": lambda v, t: v <= t}
+
+
+@dataclass
+class Measurement:
+    """One row of the benchmark table.
+
+    Attributes:
+        name: stable id (``embed_ray_vs_loop``), used in JSON output and tests.
+        title: what is compared, for people (``Ray Data Embedder / in-process loop``).
+        value: the measured ratio (None when the benchmark could not run).
+        target: ``">= 0.85"``, ``"<= 0.1"`` or ``""`` (reported, no target).
+        detail: the raw numbers behind the ratio (throughputs, seconds, sizes).
+        note: why it was skipped, or the cause of a miss.
+        extra: raw numbers as data (written to the JSON results).
+    """
+
+    name: str
+    title: str
+    value: float | None
+    target: str = ""
+    detail: str = ""
+    note: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        """``met`` | ``MISSED`` | ``reported`` | ``skipped``."""
+        if self.value is None:
+            return "skipped"
+        if not self.target:
+            return "reported"
+        op, threshold = self.target.split()
+        return "met" if _OPS[op](self.value, float(threshold)) else "MISSED"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "status": self.status}
+
+
+def skipped(name: str, title: str, target: str, why: str) -> Measurement:
+    """A measurement that could not be taken, with the reason."""
+    return Measurement(name, title, None, target, note=why)
+
+
+def best_time(fn: Callable[[], Any], repeats: int = 3, warmup: int = 1) -> float:
+    """Minimum wall time of ``fn()`` in seconds over ``repeats`` runs after ``warmup`` runs.
+
+    The minimum is the least noisy estimate on a shared machine (other load only adds time).
+    """
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+class Timer:
+    """``with Timer() as t: ...``; then ``t.s`` is the elapsed wall time in seconds."""
+
+    def __enter__(self):  # -> Timer (typing.Self needs Python 3.11)
+        self.t0 = time.perf_counter()
+        self.s = 0.0
+        return self
+
+    def elapsed(self) -> float:
+        """Seconds since the block started (while inside it)."""
+        return time.perf_counter() - self.t0
+
+    def __exit__(self, *exc: object) -> None:
+        self.s = self.elapsed()
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory so far, in MiB (Linux ``ru_maxrss`` is KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def machine_info() -> dict[str, Any]:
+    """The machine a run was measured on (for BENCHMARKS.md)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    try:
+        mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        mem_gib = float("nan")
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return {"cpu": cpu, "cores": os.cpu_count(), "mem_gib": round(mem_gib, 1), "gpu": gpu,
+            "python": platform.python_version(), "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "load_avg_1_5_15": [round(x, 2) for x in load]}
+
+
+def format_table(results: list[Measurement]) -> str:
+    """Plain-text table: benchmark, ratio, target, status, raw numbers."""
+    head = ("benchmark", "ratio", "target", "status", "measured")
+    rows = [head] + [(m.title, "-" if m.value is None else f"{m.value:.3f}", m.target or "-",
+                      m.status, m.detail or m.note) for m in results]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = []
+    for r in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4])
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 8)
+    return "\n".join(lines)
