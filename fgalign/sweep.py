@@ -161,12 +161,12 @@ def train_trial(params: dict[str, Any], *, cfg_json: dict[str, Any], target: str
     import torch
     from ray import tune
 
-    from fgalign.adapt import TaskStore, fit, save_state
+    from fgalign.adapt import fit, open_store, save_state
 
     torch.set_num_threads(1)
     cfg = Config.model_validate(cfg_json)
     adapt = apply_params(cfg.adapt, params)
-    store = TaskStore.from_parquet(caches, forbidden=[target])
+    store = open_store(cfg, caches, target)
     ckpt = tune.get_checkpoint()
     start_state = None
     if ckpt is not None:
@@ -266,7 +266,7 @@ def summarize(spec: SweepSpec, cfg: Config, grid: Any, caches: dict[str, str], s
 
     import torch
 
-    from fgalign.adapt import AdaptedScorer, TaskStore, evaluate_target, sources_of
+    from fgalign.adapt import AdaptedScorer, evaluate_target, open_store, sources_of
 
     df = grid.get_dataframe(filter_metric=METRIC, filter_mode="max")
     keep = ["trial_id", METRIC, "training_iteration", "time_total_s"]
@@ -277,7 +277,7 @@ def summarize(spec: SweepSpec, cfg: Config, grid: Any, caches: dict[str, str], s
     adapt = apply_params(cfg.adapt, best.config)
     with best.checkpoint.as_directory() as d:
         state = torch.load(Path(d) / "state.pt", weights_only=True)
-    store = TaskStore.from_parquet(caches, forbidden=[spec.target])
+    store = open_store(cfg, caches, spec.target)
     first_source = sources_of(cfg, spec.target)[0]
     dim = int(store.get(first_source, cfg.data.val_split).batch([0])[0].image.shape[1])
     model = AdaptedScorer(dim, adapt, cfg.align)

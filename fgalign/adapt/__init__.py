@@ -1,19 +1,19 @@
 """Contrastive multi-task adaptation over frozen cached embeddings, tested leave-one-task-out.
 
-    store = TaskStore.from_parquet({"vqa/train": ..., "vcr/val": ..., "snli_ve/test": ...},
-                                   forbidden=["snli_ve"])
+    store = open_store(cfg, {"vqa/train": path, "vcr/val": path, ...}, target="snli_ve")
     result, fit_result = leave_one_out(cfg, "snli_ve", store)
     result["zero_shot"], result["adapted"], result["delta"]["ci95"]
 """
-from fgalign.adapt.data import TargetAccessError, TaskData, TaskStore, candidate_credit, read_rows
+from fgalign.adapt.data import TargetAccessError, TaskData, TaskStore, read_rows, vqa_credit
 from fgalign.adapt.losses import candidate_nce, in_batch_nce
 from fgalign.adapt.module import FINE, AdaptedScorer, ResidualAdapter
-from fgalign.adapt.protocol import evaluate_target, leave_one_out, zero_shot_model
+from fgalign.adapt.protocol import (evaluate_target, leave_one_out, open_store, target_scores,
+                                    zero_shot_model)
 from fgalign.adapt.train import FitResult, fit, instance_scores, save_state, sources_of
 
 __all__ = [
     "FINE", "AdaptedScorer", "FitResult", "ResidualAdapter", "TargetAccessError", "TaskData",
-    "TaskStore", "candidate_credit", "candidate_nce", "evaluate_target", "fit", "in_batch_nce",
-    "instance_scores", "leave_one_out", "read_rows", "save_state", "sources_of",
-    "zero_shot_model",
+    "TaskStore", "candidate_nce", "evaluate_target", "fit", "in_batch_nce", "instance_scores",
+    "leave_one_out", "open_store", "read_rows", "save_state", "sources_of", "target_scores",
+    "vqa_credit", "zero_shot_model",
 ]

@@ -1,26 +1,31 @@
 """Embedded rows for adaptation, per (task, split), behind a guard that hides held-out tasks.
 
 Reads rows that went through the embed stage (``fgalign/schema.py`` section 2: ``image_emb``,
-``region_embs``, ``tag_embs``, ``stmt_embs``, ``kw_embs``, ``kw_mask``, optional
-``kw_region_mask`` / ``kw_weight``) plus the unified-row fields ``task``, ``candidates``,
-``target``, ``error``. It adds nothing to the rows; it computes, per row, the *credit* of every
-candidate — what the task's metric gives if that candidate is predicted:
+``region_embs``, ``tag_embs``, ``stmt_embs``, ``kw_embs``, ``kw_mask``) with the task adapters'
+``cand_group`` / ``labels`` / ``keywords`` / ``kw_refs`` / ``statement_refs`` and the unified
+fields ``task``, ``candidates``, ``target``, ``image_path``, ``premise``, ``error``. Adds nothing
+to the rows. It turns them into contrastive *items* — one candidate set with the *credit* of
+each candidate (what the task metric gives if it is predicted):
 
-    vqa       official VQA accuracy of the candidate answer against the 10 human answers
-    snli_ve   1 for the gold label's candidate, else 0
-    vcr       1 for the gold answer (Q→A), else 0
+    vqa      one item per question: the answer candidates, credit = official VQA accuracy
+    vcr      two items per question: Q→A (4 answers, group 0) and QA→R (4 rationales, group 1),
+             credit one-hot at the gold index; the headline (eval) items are the Q→A ones
+    snli_ve  one item per premise (same image and caption): its entailed hypothesis against its
+             contradicted one, credit one-hot at the entailed one. An image tells true from
+             false statements; a neutral hypothesis is neither, so it is left out. These items
+             train and select (source val); scoring SNLI-VE as a *target* goes through its
+             3-way classifier instead (``fgalign.adapt.snli_ve``).
 
-so that a prediction's per-instance score is ``credit[argmax score]`` (×100: percent, as in
-metrics.json) and the contrastive target is the credit, normalised.
+Masks and weights come from the scorer's own ``scoring_row`` (VCR references, IDF weights),
+so an item scores exactly as the score stage scores that candidate group.
 
 ``TaskStore`` is the only way the adaptation code reaches data. Tasks listed as ``forbidden``
-(the held-out target) raise ``TargetAccessError`` until ``release`` — which only the final
-evaluation of the leave-one-task-out protocol calls — and every access is logged in
-``accessed``, so tests can check the order of reads.
+(the held-out target) raise ``TargetAccessError`` until ``release`` — called only by the final
+evaluation of the leave-one-task-out protocol — and every access is logged in ``accessed``.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable
@@ -29,6 +34,9 @@ import numpy as np
 import torch
 
 from fgalign.align import AlignBatch, collate
+from fgalign.align.batch import select_group
+from fgalign.align.stage import scoring_row
+from fgalign.config import AlignCfg
 from fgalign.metrics import normalize_answer, vqa_accuracy
 
 
@@ -43,55 +51,134 @@ def _vqa_credit(candidate: str, answers: tuple[str, ...]) -> float:
     return vqa_accuracy(candidate, list(answers))
 
 
-def candidate_credit(row: dict) -> np.ndarray:
-    """Metric credit of each candidate of ``row``: (C,) float32 in [0, 1] (zeros: unknown)."""
-    cands = list(row.get("candidates") if row.get("candidates") is not None else [])
-    credit = np.zeros(len(cands), np.float32)
-    target = row.get("target")
-    if row.get("error") or target is None:
-        return credit
-    if row["task"] == "vqa":
-        answers = tuple(str(a) for a in target)
-        if answers:
-            credit[:] = [_vqa_credit(str(c), answers) for c in cands]
-    elif 0 <= int(target) < len(cands):
-        credit[int(target)] = 1.0
-    return credit
+def vqa_credit(candidates: list[str], answers: list[str]) -> np.ndarray:
+    """Official VQA accuracy of each candidate: (C,) float32 in [0, 1] (zeros: unannotated)."""
+    if not answers:
+        return np.zeros(len(candidates), np.float32)
+    key = tuple(str(a) for a in answers)
+    return np.asarray([_vqa_credit(str(c), key) for c in candidates], np.float32)
+
+
+def one_hot(label: int, n: int) -> np.ndarray:
+    out = np.zeros(n, np.float32)
+    if 0 <= label < n:
+        out[label] = 1.0
+    return out
+
+
+def _view(row: dict, group: int) -> dict:
+    """The candidates of one group as a stand-alone row (no groups left to select)."""
+    v = select_group(row, group)
+    v["cand_group"], v["labels"] = None, None
+    return v
+
+
+def _first_keywords(row: dict) -> list[str]:
+    kws = row.get("keywords")
+    return [str(w) for w in kws[0]] if kws is not None and len(kws) else []
+
+
+def _pair_view(first: dict, second: dict) -> dict:
+    """Two single-hypothesis SNLI-VE rows of one premise as one row with 2 candidates."""
+    from fgalign.align.batch import to_array
+
+    pair = (first, second)
+    stmts = [to_array(r["stmt_embs"], 2)[:1] for r in pair]  # (1, D) each
+    dim = stmts[0].shape[1]
+    kws = [to_array(r["kw_embs"], 3).reshape(1, -1, dim) for r in pair]  # (1, K_i, D)
+    k = max(1, max(e.shape[1] for e in kws))
+    kw_embs = np.zeros((2, k, dim), np.float32)
+    kw_mask = np.zeros((2, k), bool)
+    for j, (e, r) in enumerate(zip(kws, pair)):
+        kw_embs[j, : e.shape[1]] = e[0]
+        kw_mask[j, : e.shape[1]] = to_array(r["kw_mask"], 2, bool).reshape(1, -1)[0]
+    row = {key: first.get(key) for key in ("image_emb", "region_embs", "tag_embs")}
+    row.update(stmt_embs=np.concatenate(stmts), kw_embs=kw_embs, kw_mask=kw_mask,
+               keywords=[_first_keywords(r) for r in pair])
+    return row
 
 
 @dataclass
 class TaskData:
-    """The usable (error-free, embedded) rows of one task split and their candidate credit."""
+    """Contrastive items of one task split: rows for ``collate`` and candidate credit."""
 
     task: str
     split: str
-    rows: list[dict]
-    credit: list[np.ndarray]  # per row (C,)
-    n_errors: int = 0  # rows dropped from training/eval here because a stage failed
+    items: list[dict]
+    credit: list[np.ndarray]  # per item (C,)
+    keep: list[np.ndarray | None]  # per item (C,) bool candidate filter (VQA tag filter)
+    eval_idx: list[int] = field(default_factory=list)  # items of the headline metric
+    n_rows: int = 0  # usable rows read
+    n_errors: int = 0  # rows a stage had failed (not used)
 
     @classmethod
-    def from_rows(cls, task: str, split: str, rows: Iterable[dict]) -> "TaskData":
-        ok, credit, bad = [], [], 0
+    def from_rows(cls, task: str, split: str, rows: Iterable[dict], align: AlignCfg,
+                  tag_filter: bool = False) -> "TaskData":
+        data = cls(task, split, [], [], [])
+        ok = []
         for r in rows:
-            stmts = r.get("stmt_embs")
-            if r.get("error") or stmts is None or len(stmts) == 0:
-                bad += 1
-                continue
-            ok.append(r)
-            credit.append(candidate_credit(r))
-        return cls(task, split, ok, credit, bad)
+            if r.get("error") or r.get("stmt_embs") is None or len(r["stmt_embs"]) == 0:
+                data.n_errors += 1
+            else:
+                ok.append(scoring_row(r, align))
+        data.n_rows = len(ok)
+        if task == "snli_ve":
+            data._add_snli_ve_pairs(ok, align)
+        for r in ok if task != "snli_ve" else []:
+            labels = [int(x) for x in (r.get("labels") if r.get("labels") is not None else [])]
+            groups = sorted({int(g) for g in r["cand_group"]}) if r.get("cand_group") is not None \
+                and len(r["cand_group"]) else [0]
+            for g in groups:
+                v = _view(r, g)
+                n = len(v["stmt_embs"])
+                if task == "vqa":
+                    cands = [str(c) for c in r["candidates"]]
+                    credit = vqa_credit(cands, [str(a) for a in r["target"]])
+                    keep = _tag_keep(r, cands) if tag_filter else None
+                else:
+                    credit, keep = one_hot(labels[g] if g < len(labels) else -1, n), None
+                if g == 0:
+                    data.eval_idx.append(len(data.items))
+                data.items.append(v)
+                data.credit.append(credit)
+                data.keep.append(keep)
+        return data
+
+    def _add_snli_ve_pairs(self, rows: list[dict], align: AlignCfg) -> None:
+        by_premise: dict[tuple[str, str], dict[int, dict]] = {}
+        for r in rows:
+            key = (str(r.get("image_path")), str(r.get("premise")))
+            by_premise.setdefault(key, {})[int(r["target"])] = r
+        for n, key in enumerate(sorted(by_premise)):
+            labs = by_premise[key]
+            if 0 in labs and 2 in labs:  # entailment, contradiction (SNLI_VE_LABELS order)
+                pair = (labs[0], labs[2]) if n % 2 == 0 else (labs[2], labs[0])  # no position cue
+                self.eval_idx.append(len(self.items))
+                self.items.append(scoring_row(_pair_view(*pair), align))
+                self.credit.append(one_hot(n % 2, 2))
+                self.keep.append(None)
 
     def __len__(self) -> int:
-        return len(self.rows)
+        return len(self.items)
 
-    def batch(self, idx: np.ndarray | list[int]) -> tuple[AlignBatch, torch.Tensor]:
-        """Collated rows ``idx`` and their credit padded to the batch: (B, C) float."""
-        b = collate([self.rows[i] for i in idx])
+    def batch(self, idx: Iterable[int]) -> tuple[AlignBatch, torch.Tensor]:
+        """Collated items ``idx`` (filtered candidates masked) and their credit: (B, C)."""
+        idx = list(idx)
+        b = collate([self.items[i] for i in idx])
         credit = torch.zeros(b.cand_mask.shape)
         for j, i in enumerate(idx):
             c = self.credit[i][: credit.shape[1]]
             credit[j, : len(c)] = torch.from_numpy(c)
+            if self.keep[i] is not None:
+                b.cand_mask[j, : len(self.keep[i])] &= torch.from_numpy(self.keep[i])
         return b, credit
+
+
+def _tag_keep(row: dict, cands: list[str]) -> np.ndarray:
+    from fgalign.tasks.vqa import tag_filter_mask
+
+    return tag_filter_mask(cands, str(row.get("answer_type_inferred", "")),
+                           [str(t) for t in (row.get("region_tags") or [])])
 
 
 Loader = Callable[[str, str], list[dict]]  # (task, split) -> embedded rows
@@ -102,36 +189,43 @@ class TaskStore:
 
     Args:
         loader: ``loader(task, split) -> rows`` (reads caches; called at most once per key).
+        align: the ``align`` config (scoring masks and weights of the items).
         forbidden: held-out tasks.
+        tag_filter: apply the VQA tag filter to candidates (``tasks.vqa.tag_filter``).
     """
 
-    def __init__(self, loader: Loader, forbidden: Iterable[str] = ()):
-        self._loader = loader
+    def __init__(self, loader: Loader, align: AlignCfg, forbidden: Iterable[str] = (),
+                 tag_filter: bool = False):
+        self._loader, self.align, self.tag_filter = loader, align, tag_filter
         self._forbidden = set(forbidden)
         self._cache: dict[tuple[str, str], TaskData] = {}
         self.accessed: list[tuple[str, str]] = []
 
     @classmethod
-    def from_parquet(cls, paths: dict[str, str], forbidden: Iterable[str] = ()) -> "TaskStore":
-        """A store over Parquet files of embedded rows, keyed ``"task/split"``."""
+    def from_parquet(cls, paths: dict[str, str], align: AlignCfg, forbidden: Iterable[str] = (),
+                     tag_filter: bool = False) -> "TaskStore":
+        """A store over Parquet caches of embedded rows, keyed ``"task/split"``."""
+        return cls(lambda task, split: read_rows(_path(paths, task, split)), align, forbidden,
+                   tag_filter)
 
-        def load(task: str, split: str) -> list[dict]:
-            key = f"{task}/{split}"
-            if key not in paths:
-                raise KeyError(f"no cached embeddings for {key}; have: {sorted(paths)}")
-            return read_rows(paths[key])
-
-        return cls(load, forbidden)
+    def rows(self, task: str, split: str) -> list[dict]:
+        """The raw embedded rows of ``task/split`` (same guard as ``get``)."""
+        self._check(task, split)
+        return self._loader(task, split)
 
     def get(self, task: str, split: str) -> TaskData:
+        self._check(task, split)
+        if (task, split) not in self._cache:
+            rows = self._loader(task, split)
+            self._cache[(task, split)] = TaskData.from_rows(task, split, rows, self.align,
+                                                            self.tag_filter)
+        return self._cache[(task, split)]
+
+    def _check(self, task: str, split: str) -> None:
         if task in self._forbidden:
             raise TargetAccessError(f"{task}/{split} is held out: its data may only be read by "
                                     "the final evaluation")
         self.accessed.append((task, split))
-        if (task, split) not in self._cache:
-            self._cache[(task, split)] = TaskData.from_rows(task, split,
-                                                            self._loader(task, split))
-        return self._cache[(task, split)]
 
     def is_forbidden(self, task: str) -> bool:
         return task in self._forbidden
@@ -141,30 +235,31 @@ class TaskStore:
         self._forbidden.discard(task)
 
 
+def _path(paths: dict[str, str], task: str, split: str) -> str:
+    key = f"{task}/{split}"
+    if key not in paths:
+        raise KeyError(f"no cached embeddings for {key}; have: {sorted(paths)}")
+    return paths[key]
+
+
 def read_rows(path: str | Path) -> list[dict]:
-    """Rows of a Parquet file (or folder of files) as dicts of numpy / Python values."""
+    """Rows of a Parquet file or folder (Ray Data's or plain pyarrow's) as dicts.
+
+    Nested numeric lists become numpy arrays (``collate`` reads them either way).
+    """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    try:  # Ray Data stores fixed-shape tensors as an Arrow extension type; register it
+        import ray.air.util.tensor_extensions.arrow  # noqa: F401
+    except ImportError:
+        pass
     table = pq.read_table(str(path))
-    cols = {name: _column(table.column(name)) for name in table.column_names}
-    n = table.num_rows
-    return [{k: v[i] for k, v in cols.items()} for i in range(n)]
-
-
-def _column(col) -> list:
-    """A pyarrow column as a list of Python values, nested numeric lists as float32 arrays."""
-    values = col.to_pylist()
-    out = []
-    for v in values:
-        if isinstance(v, list) and v and _numeric(v):
-            out.append(np.asarray(v, dtype=np.float32))
+    cols = {}
+    for name in table.column_names:
+        col = table.column(name).combine_chunks()
+        if isinstance(col.type, pa.ExtensionType) and hasattr(col, "to_numpy"):
+            cols[name] = list(col.to_numpy())  # Ray's tensor extension: (N, ...) ndarray
         else:
-            out.append(v)
-    return out
-
-
-def _numeric(v: list) -> bool:
-    """True for (nested) lists of numbers; bool lists (masks) count as numeric."""
-    while isinstance(v, list) and v:
-        v = v[0]
-    return isinstance(v, (int, float, bool)) and not isinstance(v, str)
+            cols[name] = col.to_pylist()
+    return [{k: v[i] for k, v in cols.items()} for i in range(table.num_rows)]

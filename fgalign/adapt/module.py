@@ -59,6 +59,7 @@ class AdaptedScorer(nn.Module):
     def __init__(self, dim: int, adapt: AdaptCfg, align: AlignCfg,
                  components: list[str] | None = None, use_adapters: bool = True):
         super().__init__()
+        self.dim = dim
         if components is None:
             components = [c for c in FINE if align.weights.get(c, 0.0)]
         unknown = set(components) - set(FINE)
@@ -83,18 +84,28 @@ class AdaptedScorer(nn.Module):
     def logit_scale(self) -> torch.Tensor:
         return self.log_scale.exp().clamp(max=100.0)
 
-    def adapt_batch(self, batch: AlignBatch) -> AlignBatch:
-        """The batch with adapted, re-normalised embeddings (masks and labels unchanged)."""
+    def adapt_batch(self, batch: AlignBatch, text_premise: bool = False) -> AlignBatch:
+        """The batch with adapted, re-normalised embeddings (masks and labels unchanged).
+
+        ``text_premise``: the "image" and "regions" are text (SNLI-VE's text-only protocol:
+        a caption and its noun phrases stand in for them), so the text adapter maps them.
+        """
         if self.image_adapter is None:
             return batch
-        img, txt = self.image_adapter, self.text_adapter
+        img = self.text_adapter if text_premise else self.image_adapter
+        txt = self.text_adapter
         return replace(batch, image=img(batch.image), regions=img(batch.regions),
                        tags=txt(batch.tags), stmts=txt(batch.stmts), kws=txt(batch.kws))
 
+    def component_scores(self, batch: AlignBatch, text_premise: bool = False
+                         ) -> tuple[dict[str, torch.Tensor], AlignBatch]:
+        """``{"global": (B, C), <component>: (B, C)}`` of the adapted batch, and that batch."""
+        ab = self.adapt_batch(batch, text_premise)
+        return score_components(ab, self.components, tau=self.tau), ab
+
     def forward(self, batch: AlignBatch) -> tuple[torch.Tensor, AlignBatch]:
         """Fused scores (B, C) (``-inf`` on padded candidates) and the adapted batch."""
-        ab = self.adapt_batch(batch)
-        comps = score_components(ab, self.components, tau=self.tau)  # name → (B, C)
+        comps, ab = self.component_scores(batch)  # name → (B, C)
         # fgalign.align.fuse casts λ to float; with learnable λ the same sum is written here.
         fused = comps["global"]
         for lam, name in zip(self.fusion, self.components):

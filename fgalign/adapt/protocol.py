@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from fgalign.adapt.data import TaskStore
 from fgalign.adapt.module import AdaptedScorer
+from fgalign.adapt.snli_ve import snli_ve_scores
 from fgalign.adapt.train import FitResult, fit, instance_scores, sources_of
 from fgalign.config import Config
 from fgalign.metrics import paired_bootstrap
@@ -27,6 +29,23 @@ def zero_shot_model(cfg: Config, dim: int, components: list[str] | None = None) 
     return AdaptedScorer(dim, adapt, cfg.align, components)
 
 
+def open_store(cfg: Config, caches: dict[str, str], target: str) -> TaskStore:
+    """A store over cached embeddings (``"task/split" → Parquet``) that hides ``target``."""
+    return TaskStore.from_parquet(caches, cfg.align, forbidden=[target],
+                                  tag_filter=cfg.tasks.vqa.tag_filter)
+
+
+def target_scores(cfg: Config, model: AdaptedScorer, store: TaskStore, target: str
+                  ) -> np.ndarray:
+    """Per-instance headline score (percent) of ``model`` on the target's ``data.split``."""
+    if target == "snli_ve":
+        return snli_ve_scores(cfg, model, store)
+    data = store.get(target, cfg.data.split)
+    if not data.eval_idx:
+        raise ValueError(f"no usable embedded rows for the target {target}/{cfg.data.split}")
+    return instance_scores(model, data)
+
+
 def evaluate_target(cfg: Config, model: AdaptedScorer, store: TaskStore, target: str,
                     seed: int = 0) -> dict[str, Any]:
     """Release the target and score zero-shot vs ``model`` on its ``data.split`` rows.
@@ -36,17 +55,13 @@ def evaluate_target(cfg: Config, model: AdaptedScorer, store: TaskStore, target:
         scores in percent; per-instance scores under ``"per_instance"`` (two lists).
     """
     store.release(target)
-    data = store.get(target, cfg.data.split)
-    if len(data) == 0:
-        raise ValueError(f"no usable embedded rows for the target {target}/{cfg.data.split}")
-    dim = int(data.batch([0])[0].image.shape[1])
-    base = zero_shot_model(cfg, dim, model.components)
-    zs = instance_scores(base, data)  # (N,)
-    ad = instance_scores(model, data)  # (N,)
+    base = zero_shot_model(cfg, model.dim, model.components)
+    zs = target_scores(cfg, base, store, target)  # (N,)
+    ad = target_scores(cfg, model, store, target)  # (N,)
     delta = paired_bootstrap(zs, ad, n=cfg.adapt.bootstrap, seed=seed)
-    return {"target": target, "split": cfg.data.split, "n": len(data),
-            "errors": data.n_errors, "zero_shot": float(zs.mean()), "adapted": float(ad.mean()),
-            "delta": delta, "per_instance": {"zero_shot": zs.tolist(), "adapted": ad.tolist()}}
+    return {"target": target, "split": cfg.data.split, "n": len(zs),
+            "zero_shot": float(zs.mean()), "adapted": float(ad.mean()), "delta": delta,
+            "per_instance": {"zero_shot": zs.tolist(), "adapted": ad.tolist()}}
 
 
 def leave_one_out(cfg: Config, target: str, store: TaskStore) -> tuple[dict[str, Any], FitResult]:

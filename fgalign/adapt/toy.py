@@ -1,10 +1,19 @@
 """A toy embedded world: rows shaped like the embed stage's output, for tests and dry runs.
 
-Concepts are random unit vectors in D dims. A row's image holds R concepts (its regions); each
-candidate statement names K concepts; the correct candidate names concepts that are in the
-image, the others name concepts that are not. Image-side vectors (image, regions) go through one
-fixed linear distortion shared by every task, so zero-shot scoring is weakened and an adapter
-trained on some tasks can learn to undo it for another task. No CLIP, no files needed.
+Concepts are random unit vectors in D dims. A scene holds R concepts (its regions); a true
+statement names K concepts of the scene, a false one K concepts that are absent. Image-side
+vectors (image, regions) go through one fixed linear distortion shared by every task (a toy
+modality gap), so zero-shot scoring is weakened and an adapter trained on some tasks can learn
+to undo it for another. Rows follow the task adapters' layout:
+
+    vqa       C answer statements (group 0), ``target`` = 10 human answers
+    vcr       4 answers (group 0) + 4 rationales (group 1), ``labels`` = [answer, rationale]
+    snli_ve   one hypothesis per row; each premise (image + caption) has an entailed, a
+              neutral (half true, half absent concepts) and a contradicted hypothesis
+    snli_ve/train_text  the text-only protocol's rows: the caption (undistorted concept mean)
+              as ``image_emb`` and its concepts as regions and tags
+
+No CLIP, no files needed.
 """
 from __future__ import annotations
 
@@ -12,58 +21,93 @@ from pathlib import Path
 
 import numpy as np
 
-D, R, K = 16, 4, 2
-CANDIDATES = {"vqa": 5, "snli_ve": 3, "vcr": 4}  # candidates per instance in the toy world
+D, R, K, N_CONCEPTS = 16, 4, 2, 24
+CANDIDATES = {"vqa": 5, "vcr": 4}
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
 
 
-def make_rows(task: str, n: int, n_cands: int, seed: int, distortion: float = 1.5,
-              n_concepts: int = 24) -> list[dict]:
-    """``n`` embedded rows of ``task`` with ``n_cands`` candidates each (see module doc)."""
-    rng = np.random.default_rng(seed)
-    world = np.random.default_rng(1234)  # concepts and distortion shared by every task
-    concepts = _unit(world.normal(size=(n_concepts, D)))  # (N, D)
+def _world(distortion: float) -> tuple[np.ndarray, np.ndarray]:
+    world = np.random.default_rng(1234)  # shared by every task and split
+    concepts = _unit(world.normal(size=(N_CONCEPTS, D)))  # (N, D)
     mix = np.eye(D) + distortion * world.normal(size=(D, D)) / np.sqrt(D)  # (D, D)
+    return concepts, mix
+
+
+def _scene(rng, concepts, mix, text_premise: bool = False) -> dict:
+    present = rng.choice(N_CONCEPTS, size=R, replace=False)
+    regions = _unit(concepts[present] + 0.3 * rng.normal(size=(R, D)))
+    image = _unit(concepts[present].mean(0))
+    if not text_premise:
+        regions, image = _unit(regions @ mix), _unit(image @ mix)
+    return {"present": present, "absent": np.setdiff1d(np.arange(N_CONCEPTS), present),
+            "image_emb": image, "region_embs": regions, "tag_embs": _unit(concepts[present])}
+
+
+def _statements(rng, concepts, pools: list[np.ndarray]) -> dict:
+    kw = np.stack([concepts[rng.choice(p, size=K, replace=False)] for p in pools])  # (C, K, D)
+    return {"stmt_embs": _unit(kw.mean(1)), "kw_embs": kw, "kw_mask": np.ones(kw.shape[:2], bool)}
+
+
+def make_rows(task: str, n: int, seed: int, distortion: float = 1.5,
+              text_premise: bool = False) -> list[dict]:
+    """``n`` embedded rows of ``task`` (SNLI-VE: ``n`` premises × 3 hypotheses)."""
+    rng = np.random.default_rng(seed)
+    concepts, mix = _world(distortion)
     rows = []
     for i in range(n):
-        present = rng.choice(n_concepts, size=R, replace=False)
-        absent = np.setdiff1d(np.arange(n_concepts), present)
-        regions = _unit(_unit(concepts[present] + 0.3 * rng.normal(size=(R, D))) @ mix)
-        image = _unit(concepts[present].mean(0) @ mix)  # (D,)
-        label = int(rng.integers(n_cands))
-        kw = np.stack([concepts[rng.choice(present if c == label else absent, size=K,
-                                           replace=False)] for c in range(n_cands)])  # (C, K, D)
-        cands = [f"{task}-answer-{i}-{c}" for c in range(n_cands)]
-        target: object = label
+        sc = _scene(rng, concepts, mix, text_premise)
+        base = {"task": task, "error": "", "image_path": f"img{seed}_{i}.png",
+                **{k: sc[k] for k in ("image_emb", "region_embs", "tag_embs")}}
+        if task == "snli_ve":
+            half = np.concatenate([rng.choice(sc["present"], 1), rng.choice(sc["absent"], 1)])
+            for label, pool in enumerate([sc["present"], half, sc["absent"]]):
+                st = _statements(rng, concepts, [pool] if label != 1 else [half])
+                rows.append({**base, **st, "uid": f"snli_ve:toy:{i}-{label}",
+                             "premise": f"caption {i}", "candidates": ["e", "n", "c"],
+                             "target": label, "cand_group": [0], "labels": [label]})
+            continue
+        c = CANDIDATES[task]
+        label = int(rng.integers(c))
+        pools = [sc["present"] if j == label else sc["absent"] for j in range(c)]
+        cands = [f"{task}-answer-{i}-{j}" for j in range(c)]
+        row = {**base, **_statements(rng, concepts, pools), "uid": f"{task}:toy:{i}",
+               "candidates": cands, "target": label, "cand_group": [0] * c, "labels": [label]}
         if task == "vqa":
-            target = [cands[label]] * 8 + [cands[(label + 1) % n_cands]] * 2
-        rows.append({
-            "uid": f"{task}:toy:{i}", "task": task, "error": "", "candidates": cands,
-            "target": target, "image_emb": image, "region_embs": regions,
-            "tag_embs": _unit(concepts[present]), "stmt_embs": _unit(kw.mean(1)), "kw_embs": kw,
-            "kw_mask": np.ones((n_cands, K), bool),
-        })
+            row["target"] = [cands[label]] * 8 + [cands[(label + 1) % c]] * 2
+        else:  # vcr: rationales as a second group
+            r_label = int(rng.integers(4))
+            rat = _statements(rng, concepts, [sc["present"] if j == r_label else sc["absent"]
+                                              for j in range(4)])
+            for k in ("stmt_embs", "kw_embs", "kw_mask"):
+                row[k] = np.concatenate([row[k], rat[k]])
+            row["cand_group"] = [0] * c + [1] * 4
+            row["labels"] = [label, r_label]
+        rows.append(row)
     return rows
 
 
 def write_toy_caches(out_dir: str | Path, sizes: dict[str, int], distortion: float = 3.0,
                      tasks: tuple[str, ...] = ("vqa", "snli_ve", "vcr")) -> dict[str, str]:
-    """Write a Parquet file per (task, split) of ``sizes``; returns ``"task/split" → path``."""
+    """A Parquet file per (task, split) of ``sizes`` (+ ``snli_ve/train_text``);
+    returns ``"task/split" → path``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    plan = [(t, s, n, False) for t in tasks for s, n in sizes.items()]
+    if "snli_ve" in tasks and "train" in sizes:
+        plan.append(("snli_ve", "train_text", sizes["train"], True))
     paths = {}
-    for j, task in enumerate(tasks):
-        for k, (split, n) in enumerate(sizes.items()):
-            rows = make_rows(task, n, CANDIDATES[task], seed=10 * j + k, distortion=distortion)
-            table = pa.Table.from_pylist([{key: (v.tolist() if isinstance(v, np.ndarray) else v)
-                                           for key, v in r.items()} for r in rows])
-            path = out_dir / f"{task}-{split}.parquet"
-            pq.write_table(table, path)
-            paths[f"{task}/{split}"] = str(path)
+    for j, (task, split, n, text) in enumerate(plan):
+        rows = make_rows(task, n if task != "snli_ve" else max(1, n // 3), seed=j,
+                         distortion=distortion, text_premise=text)
+        table = pa.Table.from_pylist([{k: (v.tolist() if isinstance(v, np.ndarray) else v)
+                                       for k, v in r.items()} for r in rows])
+        path = out_dir / f"{task}-{split}.parquet"
+        pq.write_table(table, path)
+        paths[f"{task}/{split}"] = str(path)
     return paths

@@ -48,15 +48,17 @@ def sources_of(cfg: Config, target: str) -> list[str]:
 
 @torch.no_grad()
 def instance_scores(model: AdaptedScorer, data: TaskData, batch_size: int = 256) -> np.ndarray:
-    """Per-instance metric score in percent, (N,): 100 · credit of the argmax candidate."""
+    """Per-instance headline score in percent over ``data.eval_idx``: 100 · credit of the
+    argmax candidate, (N,)."""
     model.eval()
-    out = np.zeros(len(data), np.float32)
-    for start in range(0, len(data), batch_size):
-        idx = list(range(start, min(start + batch_size, len(data))))
-        batch, credit = data.batch(idx)
+    idx = data.eval_idx
+    out = np.zeros(len(idx), np.float32)
+    for start in range(0, len(idx), batch_size):
+        part = idx[start:start + batch_size]
+        batch, credit = data.batch(part)
         scores, _ = model(batch)  # (B, C)
         pred = scores.argmax(1)  # (B,)
-        out[start:start + len(idx)] = 100.0 * credit[torch.arange(len(idx)), pred].numpy()
+        out[start:start + len(part)] = 100.0 * credit[torch.arange(len(part)), pred].numpy()
     return out
 
 
@@ -92,10 +94,10 @@ def fit(cfg: Config, adapt: AdaptCfg, store: TaskStore, target: str, seed: int =
     train = {t: store.get(t, cfg.data.train_split) for t in sources}
     val = {t: store.get(t, cfg.data.val_split) for t in sources}
     for t, d in {**train, **{f"{k} (val)": v for k, v in val.items()}}.items():
-        if len(d) == 0:
+        if len(d) == 0 or not d.eval_idx:
             raise ValueError(f"adaptation: no usable embedded rows for {t}")
     torch.manual_seed(seed)
-    dim = int(train[sources[0]].batch([0])[0].image.shape[1])
+    dim = int(train[sources[0]].batch([0])[0].image.shape[1])  # D
     model = AdaptedScorer(dim, adapt, cfg.align, components)
     opt = torch.optim.AdamW(model.parameters(), lr=adapt.lr, weight_decay=adapt.weight_decay)
     rng = np.random.default_rng(seed)

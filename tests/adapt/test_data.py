@@ -1,30 +1,38 @@
 import numpy as np
 import pytest
 
-from fgalign.adapt import TargetAccessError, TaskData, TaskStore, candidate_credit, read_rows
+from fgalign.adapt import TargetAccessError, TaskData, TaskStore, read_rows, vqa_credit
+from fgalign.adapt.toy import write_toy_caches
+from fgalign.config import AlignCfg
 
 
-def test_credit_vqa_is_official_accuracy_and_labels_one_hot():
-    row = {"task": "vqa", "error": "", "candidates": ["two", "red", "2", "blue"],
-           "target": ["2"] * 2 + ["red"] * 8}
+def test_vqa_credit_is_official_accuracy():
     # "two" normalises to "2" only when the human answers disagree (official rule): they do
-    assert candidate_credit(row).tolist() == pytest.approx([0.6, 1.0, 0.6, 0.0])
-    assert candidate_credit({"task": "vcr", "error": "", "candidates": list("abcd"),
-                             "target": 2}).tolist() == [0, 0, 1, 0]
-    assert candidate_credit({"task": "snli_ve", "error": "", "candidates": list("abc"),
-                             "target": -1}).tolist() == [0, 0, 0]
-    assert candidate_credit({"task": "vcr", "error": "embed:x", "candidates": list("ab"),
-                             "target": 1}).tolist() == [0, 0]
+    got = vqa_credit(["two", "red", "2", "blue"], ["2"] * 2 + ["red"] * 8)
+    assert got.tolist() == pytest.approx([0.6, 1.0, 0.6, 0.0])
+    assert vqa_credit(["a", "b"], []).tolist() == [0, 0]
 
 
-def test_task_data_skips_error_rows_and_pads_credit(toy_rows):
-    rows = toy_rows("vcr", 3, 4, seed=0)
+def test_items_per_task(toy_rows):
+    align = AlignCfg()
+    vcr = TaskData.from_rows("vcr", "train", toy_rows("vcr", 3, seed=0), align)
+    # a Q→A and a QA→R item per row; only the Q→A ones are headline items
+    assert len(vcr) == 6 and vcr.eval_idx == [0, 2, 4]
+    b, credit = vcr.batch([0, 1])
+    assert credit.shape == (2, 4) and credit.sum(1).tolist() == [1.0, 1.0]
+    ve = TaskData.from_rows("snli_ve", "train", toy_rows("snli_ve", 4, seed=0), align)
+    assert len(ve) == 4 and ve.n_rows == 12  # one entailed-vs-contradicted pair per premise
+    b, credit = ve.batch(range(4))
+    assert b.stmts.shape[1] == 2 and credit.tolist() == [[1, 0], [0, 1], [1, 0], [0, 1]]
+    vqa = TaskData.from_rows("vqa", "train", toy_rows("vqa", 2, seed=0), align)
+    assert sorted(vqa.credit[0].tolist()) == pytest.approx([0, 0, 0, 0.6, 1.0])
+
+
+def test_error_rows_are_counted_not_used(toy_rows):
+    rows = toy_rows("vqa", 3, seed=0)
     rows[1] = {**rows[1], "error": "regions:bad_image", "stmt_embs": None}
-    data = TaskData.from_rows("vcr", "train", rows)
+    data = TaskData.from_rows("vqa", "test", rows, AlignCfg())
     assert len(data) == 2 and data.n_errors == 1
-    batch, credit = data.batch([0, 1])
-    assert credit.shape == batch.cand_mask.shape == (2, 4)
-    assert credit.sum(1).tolist() == [1.0, 1.0]
 
 
 def test_store_refuses_forbidden_task_until_released(toy_rows):
@@ -32,11 +40,13 @@ def test_store_refuses_forbidden_task_until_released(toy_rows):
 
     def loader(task, split):
         calls.append((task, split))
-        return toy_rows(task, 2, 3, seed=0)
+        return toy_rows(task, 2, seed=0)
 
-    store = TaskStore(loader, forbidden=["snli_ve"])
+    store = TaskStore(loader, AlignCfg(), forbidden=["snli_ve"])
     with pytest.raises(TargetAccessError):
         store.get("snli_ve", "test")
+    with pytest.raises(TargetAccessError):
+        store.rows("snli_ve", "train_text")
     assert calls == []  # the loader was never reached
     store.get("vqa", "train")
     store.get("vqa", "train")  # cached: loaded once
@@ -46,15 +56,11 @@ def test_store_refuses_forbidden_task_until_released(toy_rows):
 
 
 def test_parquet_round_trip(tmp_path, toy_rows):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    rows = toy_rows("vqa", 3, 3, seed=0)
-    table = pa.Table.from_pylist([{k: (v.tolist() if isinstance(v, np.ndarray) else v)
-                                   for k, v in r.items()} for r in rows])
-    pq.write_table(table, tmp_path / "x.parquet")
-    back = read_rows(tmp_path / "x.parquet")
-    assert len(back) == 3 and back[0]["candidates"] == rows[0]["candidates"]
-    np.testing.assert_allclose(back[2]["kw_embs"], rows[2]["kw_embs"])
-    store = TaskStore.from_parquet({"vqa/train": str(tmp_path / "x.parquet")})
-    assert len(store.get("vqa", "train")) == 3
+    paths = write_toy_caches(tmp_path, {"train": 6})
+    assert sorted(paths) == ["snli_ve/train", "snli_ve/train_text", "vcr/train", "vqa/train"]
+    back = read_rows(paths["vcr/train"])
+    want = toy_rows("vcr", 6, seed=2, distortion=3.0)
+    assert len(back) == 6 and back[0]["candidates"] == want[0]["candidates"]
+    np.testing.assert_allclose(np.asarray(back[2]["kw_embs"]), want[2]["kw_embs"])
+    store = TaskStore.from_parquet(paths, AlignCfg())
+    assert len(store.get("vcr", "train")) == 12

@@ -16,7 +16,7 @@ def test_adapter_is_identity_at_init_and_keeps_padding_zero():
 
 def test_zero_shot_model_equals_method_fusion(toy_rows):
     cfg = build_config({})
-    batch = collate(toy_rows("vcr", 6, 4, seed=0))
+    batch = collate(toy_rows("vcr", 6, seed=0))
     model = zero_shot_model(cfg, 16)
     with torch.no_grad():
         got, _ = model(batch)
@@ -36,7 +36,7 @@ def test_inits_follow_adapt_config_and_components_switch():
 
 
 def test_gradients_reach_every_learnable_part(toy_rows):
-    batch = collate(toy_rows("vqa", 4, 3, seed=1))
+    batch = collate(toy_rows("vqa", 4, seed=1))
     m = AdaptedScorer(16, AdaptCfg(rank=4), AlignCfg())
     scores, _ = m(batch)
     scores.masked_fill(~batch.cand_mask, 0).sum().backward()
