@@ -12,6 +12,7 @@ import sys
 
 # Subcommand modules, in help order.
 COMMANDS = [
+    "adapt",
     "bench",
     "data",
     "eval_vqa",
