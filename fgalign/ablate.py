@@ -112,3 +112,113 @@ def mean_ci(scores: np.ndarray, n: int = 1000, seed: int = 0) -> list[float]:
     means = scores[rng.integers(0, len(scores), size=(n, len(scores)))].mean(1)  # (n,)
     lo, hi = np.percentile(means, [2.5, 97.5])
     return [float(lo), float(hi)]
+
+
+def keys_for(spec: AblationSpec, cfg: Config) -> list[tuple[str, str]]:
+    """Every (task, split) the grid's cells of one setting read."""
+    from fgalign.adapt.caches import needed_keys
+
+    keys = [(t, cfg.data.split) for t in spec.tasks]
+    if "snli_ve" in spec.tasks:
+        keys += needed_keys(cfg, "snli_ve")[-2:]  # its val split and text-only train rows
+    if "adapted" in spec.components:
+        keys += [k for t in spec.tasks for k in needed_keys(cfg, t)]
+    return list(dict.fromkeys(keys))
+
+
+def evaluate_cell(cfg_json: dict[str, Any], cell: Cell, caches: dict[str, str]
+                  ) -> dict[str, Any]:
+    """Per-instance scores (percent) of one cell, from cached embeddings only (no CLIP).
+
+    Non-adapted components score with the zero-shot scorer restricted to their components
+    (SNLI-VE: its text-only classifier over those components' features); ``adapted`` runs
+    leave-one-task-out with ``cell.task`` held out.
+    """
+    from fgalign.adapt import (TaskStore, leave_one_out, open_store, target_scores,
+                               zero_shot_model)
+
+    cfg = Config.model_validate(cfg_json)
+    if cell.component == "adapted":
+        result, _ = leave_one_out(cfg, cell.task, open_store(cfg, caches, cell.task))
+        scores = result["per_instance"]["adapted"]
+    else:
+        weights = variant_weights(cell.component, cfg.align.weights)
+        align = cfg.align.model_copy(update={"weights": {**cfg.align.weights, **weights}})
+        cfg = cfg.model_copy(update={"align": align})
+        store = TaskStore.from_parquet(caches, cfg.align, tag_filter=cfg.tasks.vqa.tag_filter)
+        first = store.rows(cell.task, cfg.data.split)
+        dim = next(len(r["image_emb"]) for r in first if not r.get("error")
+                   and r.get("image_emb") is not None and len(r["image_emb"]))
+        model = zero_shot_model(cfg, dim, components=[c for c, w in weights.items() if w])
+        scores = target_scores(cfg, model, store, cell.task).tolist()
+    return {"cell": cell, "scores": scores}
+
+
+def build_table(results: list[dict[str, Any]], n_boot: int = 1000, seed: int = 0
+                ) -> list[dict[str, Any]]:
+    """One row per cell: score, 95% CI, n, and the paired difference to ``global``."""
+    from fgalign.metrics import paired_bootstrap
+
+    by_cell = {r["cell"]: np.asarray(r["scores"], np.float64) for r in results}
+    rows = []
+    for cell, s in by_cell.items():
+        base = by_cell.get(Cell(cell.proposer, cell.backbone, cell.task, "global"))
+        row = {"proposer": cell.proposer, "backbone": cell.backbone, "task": cell.task,
+               "component": cell.component, "n": len(s), "score": round(float(s.mean()), 2)}
+        lo, hi = mean_ci(s, n_boot, seed)
+        row.update(ci95_lo=round(lo, 2), ci95_hi=round(hi, 2))
+        if base is not None and cell.component != "global" and len(base) == len(s):
+            d = paired_bootstrap(base, s, n=n_boot, seed=seed)
+            row.update(delta_vs_global=round(d["mean"], 2), delta_lo=round(d["ci95"][0], 2),
+                       delta_hi=round(d["ci95"][1], 2))
+        rows.append(row)
+    order = {c: i for i, c in enumerate(COMPONENT_ORDER)}
+    return sorted(rows, key=lambda r: (r["proposer"], r["backbone"], r["task"],
+                                       order[r["component"]]))
+
+
+def to_markdown(rows: list[dict[str, Any]]) -> str:
+    """The table as Markdown: score [95% CI] and Δ vs global [95% CI] per cell."""
+    lines = ["| proposer | backbone | task | component | n | score [95% CI] | Δ vs global [95% CI] |",
+             "|---|---|---|---|---:|---:|---:|"]
+    for r in rows:
+        delta = (f"{r['delta_vs_global']:+.2f} [{r['delta_lo']:+.2f}, {r['delta_hi']:+.2f}]"
+                 if "delta_vs_global" in r else "")
+        lines.append(f"| {r['proposer']} | {r['backbone']} | {r['task']} | {r['component']} | "
+                     f"{r['n']} | {r['score']:.2f} [{r['ci95_lo']:.2f}, {r['ci95_hi']:.2f}] | "
+                     f"{delta} |")
+    return "\n".join(lines) + "\n"
+
+
+def bar_chart(rows: list[dict[str, Any]], path: str | Path) -> Path:
+    """Grouped bars (tasks × components) with 95% CI whiskers, one panel per setting."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    settings = sorted({(r["proposer"], r["backbone"]) for r in rows})
+    tasks = sorted({r["task"] for r in rows})
+    comps = [c for c in COMPONENT_ORDER if any(r["component"] == c for r in rows)]
+    fig, axes = plt.subplots(1, len(settings), figsize=(2.2 + 2.4 * len(tasks) * len(settings),
+                                                        3.6), squeeze=False)
+    width = 0.8 / len(comps)
+    for ax, (prop, bb) in zip(axes[0], settings):
+        for j, comp in enumerate(comps):
+            got = {r["task"]: r for r in rows if (r["proposer"], r["backbone"], r["component"])
+                   == (prop, bb, comp)}
+            xs = [i + (j - (len(comps) - 1) / 2) * width for i, t in enumerate(tasks) if t in got]
+            ys = [got[t]["score"] for t in tasks if t in got]
+            err = [[got[t]["score"] - got[t]["ci95_lo"] for t in tasks if t in got],
+                   [got[t]["ci95_hi"] - got[t]["score"] for t in tasks if t in got]]
+            ax.bar(xs, ys, width, yerr=err, capsize=2, label=comp)
+        ax.set_xticks(range(len(tasks)), tasks)
+        ax.set_ylabel("score (%)")
+        ax.set_title(f"{prop} / {bb}", fontsize=9)
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

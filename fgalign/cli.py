@@ -12,10 +12,13 @@ import sys
 
 # Subcommand modules, in help order.
 COMMANDS = [
+    "ablate",
     "adapt",
     "bench",
     "data",
     "eval_vqa",
+    "report",
+    "sweep",
     "synth",
 ]
 

@@ -18,6 +18,7 @@ unseen is ``TaskStore``: training and selection cannot read it (see ``fgalign.ad
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from fgalign.adapt.snli_ve import TRAIN_TEXT
@@ -87,6 +88,22 @@ def fill_caches(cfg: Config, keys: list[tuple[str, str]], use_ray: bool = True
     return paths, info
 
 
+def embed_seconds(paths: dict[str, str]) -> float:
+    """Seconds the embed stage took when it computed these caches (their ``_SUCCESS`` marker)."""
+    import json
+
+    import pyarrow.fs as pafs
+
+    from fgalign.ray.cache import SUCCESS
+
+    total = 0.0
+    for path in paths.values():
+        fs, where = pafs.FileSystem.from_uri(path if "://" in path else str(Path(path).resolve()))
+        with fs.open_input_stream(f"{where}/{SUCCESS}") as f:
+            total += float(json.loads(f.read()).get("seconds", 0.0))
+    return total
+
+
 def _stage_cache(cfg: Config, task: str, split: str, ctx: dict, cache: Any, use_ray: bool
                  ) -> tuple[str, int, bool, dict[str, float]]:
     """Regions → keywords → embed of one split: (path, rows, was cached, seconds)."""
@@ -112,7 +129,8 @@ def _stage_cache(cfg: Config, task: str, split: str, ctx: dict, cache: Any, use_
     t0 = time.perf_counter()
     out = run_stages(specs, rows, desc=f"{task}/{split}")
     seconds = time.perf_counter() - t0
-    _write(cache, path, [_plain(r) for r in out], task=task, stage=specs[-1].name)
+    _write(cache, path, [_plain(r) for r in out], task=task, stage=specs[-1].name,
+           seconds=round(seconds, 3))
     return path, len(rows), False, {"embed": seconds, "all": seconds}
 
 
@@ -151,7 +169,7 @@ def _text_only_cache(cfg: Config, task: str, split: str, ctx: dict, cache: Any,
     seconds = time.perf_counter() - t0
     _write(cache, path, [{**_plain(o), "target": int(r["target"]), "uid": r["uid"],
                           "task": "snli_ve", "error": ""} for o, r in zip(out, rows)],
-           task="snli_ve", stage=TRAIN_TEXT)
+           task="snli_ve", stage=TRAIN_TEXT, seconds=round(seconds, 3))
     return path, len(rows), False, {"embed": seconds, "all": seconds}
 
 
