@@ -17,6 +17,7 @@ COMMANDS = [
     "bench",
     "data",
     "eval_vqa",
+    "evaluate",
     "report",
     "sweep",
     "synth",

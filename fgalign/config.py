@@ -91,10 +91,17 @@ class VQATaskCfg(Section):
 class SNLIVETaskCfg(Section):
     protocol: Literal["text_only", "threshold"] = "text_only"  # TAP-C text-only or training-free
     train_limit: int | None = None  # cap on train rows for the text-only classifier
+    val_limit: int | None = 600  # val rows (through the image stages) for stats / thresholds
+    features: Literal["pair", "scores"] = "pair"  # [p*h,|p-h|,p,h,cos,comps] or [h,cos,comps]
+    standardize: Literal["domain", "train"] = "domain"  # test features scaled by unlabelled val
+    # image statistics (domain) or by the text training statistics (train)
+    l2: float = 1e-3  # L2 penalty of the logistic regression
+    steps: int = 100  # L-BFGS iterations
 
 
 class VCRTaskCfg(Section):
     modes: list[Literal["q2a", "qa2r"]] = Field(default_factory=lambda: ["q2a", "qa2r"])
+    proposer: str | None = "dataset"  # region proposer for VCR (None: regions.proposer)
 
 
 class TasksCfg(Section):
@@ -105,7 +112,12 @@ class TasksCfg(Section):
 
 class AlignCfg(Section):
     tau: float = 0.05  # region-word attention temperature
-    keyword_weighting: Literal["mean", "idf"] = "mean"  # how keyword scores are averaged
+    keyword_weighting: Literal["mean", "idf"] = "mean"  # mean, or within-instance IDF weights
+    components: list[str] = Field(  # fine-grained components computed (fgalign.align.COMPONENTS)
+        default_factory=lambda: ["region_word", "region_sentence", "tag_text"]
+    )
+    ref_scope: Literal["keyword", "statement"] = "statement"  # VCR refs: restrict only referring
+    # keywords to their regions, or every keyword of a statement to the regions it refers to
     weights: dict[str, float] = Field(  # fusion λ per fine-grained component (0 = off)
         default_factory=lambda: {"region_word": 1.0, "region_sentence": 1.0, "tag_text": 0.5}
     )

@@ -10,7 +10,14 @@ batch with masks. Per row it reads:
     kw_embs        (C, K, D)   keyword embeddings, zero-padded; kw_mask (C, K) bool
     kw_region_mask (C, K, R)   optional: region(s) a keyword refers to (VCR references)
     kw_weight      (C, K)      optional: per-keyword weight (e.g. ``keyword_idf``)
+    cand_region_mask (C, R)    optional: regions a candidate's statement refers to (VCR)
     label          int         optional: gold candidate index (-1 unknown)
+    cand_group     (C,) int    optional: candidate group (VCR: 0 answers, 1 rationales)
+    labels         list[int]   optional: gold index per group (wins over ``label``)
+
+``collate(rows, group=g)`` keeps only the candidates of group ``g`` (rows without
+``cand_group`` have every candidate in group 0), so a VCR row yields its 4 answers for
+group 0 (Q→A) and its 4 rationales for group 1 (QA→R).
 
 Padding is zeros with False masks; every padded axis is at least 1 long so softmaxes and
 reductions stay well defined (an axis with nothing valid is all-False in its mask).
@@ -38,6 +45,7 @@ class AlignBatch:
     label: torch.Tensor  # (B,) long, -1 when unknown
     kw_region_mask: torch.Tensor | None = None  # (B, C, K, R) bool: keyword → its regions
     kw_weight: torch.Tensor | None = None  # (B, C, K) float: keyword weights (None: uniform)
+    cand_region_mask: torch.Tensor | None = None  # (B, C, R) bool: statement → its regions
 
     def to(self, device: str | torch.device) -> "AlignBatch":
         """A copy with every tensor moved to ``device``."""
@@ -50,18 +58,29 @@ class AlignBatch:
         return int(self.image.shape[0])
 
 
-def _arr(x, ndim: int) -> np.ndarray:
-    """Row value → float32 array of ``ndim`` dims; None / empty / ragged object arrays → empty."""
+def to_array(x, ndim: int, dtype=np.float32) -> np.ndarray:
+    """Row value → ``ndim``-d array; None / empty → shape (0,)*ndim.
+
+    Accepts nested lists and the nested object arrays Ray Data and Parquet hand back.
+    """
     if x is None:
-        return np.zeros((0,) * ndim, np.float32)
-    a = np.asarray(x)
-    if a.dtype == object:  # Ray / pandas hand nested lists as object arrays of arrays
-        a = np.stack([np.asarray(v) for v in a]) if len(a) else np.zeros((0,) * ndim)
+        return np.zeros((0,) * ndim, dtype)
+    a = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    if a.dtype == object:
+        parts = [to_array(v, ndim - 1, dtype) for v in a]
+        if all(p.size == 0 for p in parts):
+            return np.zeros((0,) * ndim, dtype)
+        if len({p.shape for p in parts}) != 1:
+            raise ValueError(f"ragged rows of shapes {sorted({p.shape for p in parts})}")
+        a = np.stack(parts)
     if a.size == 0:
-        return np.zeros((0,) * ndim, np.float32)
+        return np.zeros((0,) * ndim, dtype)
     if a.ndim != ndim:
         raise ValueError(f"expected a {ndim}-d array, got shape {a.shape}")
-    return a.astype(np.float32, copy=False)
+    return a.astype(dtype, copy=False)
+
+
+_arr = to_array
 
 
 def _dim(rows: list[dict]) -> int:
@@ -74,10 +93,43 @@ def _dim(rows: list[dict]) -> int:
     raise ValueError("collate: no row has an embedding (every row failed?)")
 
 
-def collate(rows: list[dict]) -> AlignBatch:
-    """Pad per-row numpy columns into an ``AlignBatch`` (see the module docstring for keys)."""
+CANDIDATE_KEYS = ("stmt_embs", "kw_embs", "kw_mask", "kw_region_mask", "kw_weight",
+                  "cand_region_mask")
+
+
+def select_group(row: dict, group: int) -> dict:
+    """A shallow copy of ``row`` with only the candidates of ``group`` and that group's label."""
+    out = dict(row)
+    labels = row.get("labels")
+    if labels is not None:
+        labels = list(labels)
+        out["label"] = int(labels[group]) if group < len(labels) else -1
+    groups = row.get("cand_group")
+    if groups is None or len(groups) == 0:
+        if group != 0:  # every candidate is in group 0
+            for key in CANDIDATE_KEYS:
+                out[key] = None
+        return out
+    idx = np.flatnonzero(np.asarray(list(groups)) == group)
+    for key in CANDIDATE_KEYS:
+        if row.get(key) is not None:
+            ndim = {"stmt_embs": 2, "kw_embs": 3, "kw_mask": 2, "kw_region_mask": 3,
+                    "kw_weight": 2, "cand_region_mask": 2}[key]
+            a = to_array(row[key], ndim, bool if "mask" in key else np.float32)
+            out[key] = a[idx] if a.size else None
+    return out
+
+
+def collate(rows: list[dict], group: int = 0) -> AlignBatch:
+    """Pad per-row numpy columns into an ``AlignBatch`` (see the module docstring for keys).
+
+    Args:
+        rows: per-row dicts (embed-stage columns).
+        group: candidate group to keep (rows without ``cand_group``: all candidates, group 0).
+    """
     if not rows:
         raise ValueError("collate: empty list of rows")
+    rows = [select_group(r, group) for r in rows]
     dim = _dim(rows)
     img = [_arr(r.get("image_emb"), 1) for r in rows]
     reg = [_arr(r.get("region_embs"), 2) for r in rows]
@@ -99,6 +151,8 @@ def collate(rows: list[dict]) -> AlignBatch:
     label = np.full((b,), -1, np.int64)
     has_ref = any(r.get("kw_region_mask") is not None for r in rows)
     has_w = any(r.get("kw_weight") is not None for r in rows)
+    has_cref = any(r.get("cand_region_mask") is not None for r in rows)
+    cand_region_mask = np.ones((b, n_c, n_r), bool) if has_cref else None
     kw_region_mask = np.ones((b, n_c, n_k, n_r), bool) if has_ref else None
     kw_weight = np.ones((b, n_c, n_k), np.float32) if has_w else None
     for i, r in enumerate(rows):
@@ -114,13 +168,16 @@ def collate(rows: list[dict]) -> AlignBatch:
         if kwe[i].size:
             kc, kk = kwe[i].shape[:2]
             kws[i, :kc, :kk] = kwe[i]
-            kw_mask[i, :kc, :kk] = np.asarray(r["kw_mask"], bool).reshape(kc, kk)
+            kw_mask[i, :kc, :kk] = to_array(r["kw_mask"], 2, bool).reshape(kc, kk)
         if has_ref and r.get("kw_region_mask") is not None and kwe[i].size:
             m = _arr(r["kw_region_mask"], 3).astype(bool)
             kw_region_mask[i, : m.shape[0], : m.shape[1], : m.shape[2]] = m
         if has_w and r.get("kw_weight") is not None and kwe[i].size:
             w = _arr(r["kw_weight"], 2)
             kw_weight[i, : w.shape[0], : w.shape[1]] = w
+        if has_cref and r.get("cand_region_mask") is not None and nc:
+            m = _arr(r["cand_region_mask"], 2).astype(bool)
+            cand_region_mask[i, : m.shape[0], : m.shape[1]] = m
         lab = r.get("label")
         label[i] = -1 if lab is None else int(lab)
     t = torch.from_numpy
@@ -129,4 +186,5 @@ def collate(rows: list[dict]) -> AlignBatch:
         stmts=t(stmts), cand_mask=t(cand_mask), kws=t(kws), kw_mask=t(kw_mask), label=t(label),
         kw_region_mask=None if kw_region_mask is None else t(kw_region_mask),
         kw_weight=None if kw_weight is None else t(kw_weight),
+        cand_region_mask=None if cand_region_mask is None else t(cand_region_mask),
     )

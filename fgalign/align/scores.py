@@ -12,12 +12,13 @@ Components (registered in ``COMPONENTS``, created by name with their parameters)
                      s_k = Σ_r α·A; component = Σ_k w_k s_k / Σ_k w_k over valid keywords
                      (w = 1, or the batch's ``kw_weight``, e.g. ``keyword_idf``)
     region_sentence  the same attention with the statement as the single query over regions
+                     (over the statement's referenced regions when ``cand_region_mask`` is set)
     tag_text         the same attention with the statement over the regions' tag embeddings
 
 Fallbacks (documented contract): a row with no valid region scores 0 in every region-based
-component for all its candidates (so it cannot change that row's ranking); a keyword whose
-referenced regions are all invalid attends over all valid regions instead; a candidate with no
-valid keyword scores 0 in ``region_word``.
+component for all its candidates (so it cannot change that row's ranking); a keyword (or a
+statement) whose referenced regions are all invalid attends over all valid regions instead; a
+candidate with no valid keyword scores 0 in ``region_word``.
 """
 from __future__ import annotations
 
@@ -62,14 +63,26 @@ def global_score(batch: AlignBatch) -> torch.Tensor:
     return _keep_candidates(torch.einsum("bd,bcd->bc", batch.image, batch.stmts), batch)
 
 
+def _restrict(base: torch.Tensor, refs: torch.Tensor | None) -> torch.Tensor:
+    """``base & refs`` where that leaves a valid region, else ``base`` (per query)."""
+    if refs is None:
+        return base
+    restricted = base & refs
+    return torch.where(restricted.any(-1, keepdim=True), restricted, base)
+
+
 def keyword_region_mask(batch: AlignBatch) -> torch.Tensor:
     """Regions each keyword may attend to: (B, C, K, R) bool (see the module fallbacks)."""
     b, c, k = batch.kw_mask.shape
     base = batch.region_mask[:, None, None, :].expand(b, c, k, -1)  # (B, C, K, R)
-    if batch.kw_region_mask is None:
-        return base
-    restricted = base & batch.kw_region_mask
-    return torch.where(restricted.any(-1, keepdim=True), restricted, base)
+    return _restrict(base, batch.kw_region_mask)
+
+
+def candidate_region_mask(batch: AlignBatch) -> torch.Tensor:
+    """Regions each statement may attend to: (B, C, R) bool."""
+    b, c = batch.cand_mask.shape
+    base = batch.region_mask[:, None, :].expand(b, c, -1)  # (B, C, R)
+    return _restrict(base, batch.cand_region_mask)
 
 
 def region_word_alpha(batch: AlignBatch, tau: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,7 +106,7 @@ def region_word_score(batch: AlignBatch, tau: float = 0.05) -> torch.Tensor:
 
 def _sentence_attention(batch: AlignBatch, keys: torch.Tensor, tau: float) -> torch.Tensor:
     sim = torch.einsum("bcd,brd->bcr", batch.stmts, keys)  # (B, C, R)
-    score, _ = attend(sim, batch.region_mask[:, None, :], tau)
+    score, _ = attend(sim, candidate_region_mask(batch), tau)
     return _keep_candidates(score, batch)
 
 

@@ -1,0 +1,197 @@
+"""The ``score`` stage: per-candidate component scores, fused scores per variant, prediction.
+
+Reads:  embed-stage columns (``image_emb``, ``region_embs``, ``tag_embs``, ``stmt_embs``,
+        ``kw_embs``, ``kw_mask``), ``cand_group`` and ``labels`` (task adapters), optional
+        ``keywords`` (IDF weighting), ``kw_refs`` / ``statement_refs`` (VCR: object indices per
+        keyword / statement, i.e. indices of the dataset boxes, which come first among the
+        regions; with ``align.ref_scope="statement"`` a statement's plain keywords attend to
+        the regions it refers to as well), ``candidates``,
+        ``answer_type_inferred`` and ``region_tags`` (VQA tag filter), ``error``.
+Adds:   ``scores_<component>`` float32 (C,) for ``global`` and each of ``align.components``;
+        ``vscore_<variant>`` float32 for each variant (``global``, ``global+<component>`` per
+        component with λ > 0, ``fusion``): (C,) fused scores, -inf on filtered candidates — or,
+        for SNLI-VE, (3,) class logits of the variant's classifier (see fgalign.tasks.snli_ve);
+        ``score`` = ``vscore_fusion``; ``pred`` int (argmax over group 0) and ``pred_r`` int
+        (argmax over group 1, VCR QA→R; -1 elsewhere). Error rows get empty arrays and -1.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from fgalign.align.batch import collate, to_array
+from fgalign.align.scores import fuse, keyword_idf, score_components
+from fgalign.config import AlignCfg
+from fgalign.regions.stage import num_rows, object_column, row_errors
+
+ROW_KEYS = ("image_emb", "region_embs", "tag_embs", "stmt_embs", "kw_embs", "kw_mask",
+            "cand_group", "labels", "keywords", "kw_refs", "candidates", "answer_type_inferred",
+            "region_tags", "statement_refs")
+
+
+def variant_names(align: AlignCfg) -> list[str]:
+    """``global``, ``global+<c>`` for each component with λ ≠ 0, and ``fusion``."""
+    active = [c for c in align.components if align.weights.get(c, 0.0)]
+    return ["global"] + [f"global+{c}" for c in active] + ["fusion"]
+
+
+def variant_weights(align: AlignCfg, variant: str) -> dict[str, float]:
+    """Fusion weights of a variant (λ of its components, 0 for the others)."""
+    if variant == "global":
+        return {}
+    if variant == "fusion":
+        return {c: align.weights.get(c, 0.0) for c in align.components}
+    comp = variant.split("+", 1)[1]
+    return {comp: align.weights.get(comp, 0.0)}
+
+
+def reference_mask(kw_refs: Any, shape: tuple[int, int], n_regions: int) -> np.ndarray | None:
+    """(C, K, R) bool: the regions each keyword refers to (all False: no reference)."""
+    if kw_refs is None or len(kw_refs) == 0 or n_regions == 0:
+        return None
+    mask = np.zeros(shape + (n_regions,), bool)
+    for c, per_kw in enumerate(list(kw_refs)[: shape[0]]):
+        for k, refs in enumerate(list(per_kw)[: shape[1]]):
+            for r in list(refs) if refs is not None else []:
+                if 0 <= int(r) < n_regions:
+                    mask[c, k, int(r)] = True
+    return mask
+
+
+def statement_region_mask(statement_refs: Any, n_regions: int) -> np.ndarray | None:
+    """(C, R) bool: the regions each statement mentions (None when no statement has one)."""
+    if statement_refs is None or len(statement_refs) == 0 or n_regions == 0:
+        return None
+    mask = np.zeros((len(statement_refs), n_regions), bool)
+    for c, refs in enumerate(statement_refs):
+        for r in list(refs) if refs is not None else []:
+            if 0 <= int(r) < n_regions:
+                mask[c, int(r)] = True
+    return mask if mask.any() else None
+
+
+def scoring_row(row: dict[str, Any], cfg: AlignCfg) -> dict[str, Any]:
+    """``row`` plus the masks / weights scoring derives from it: ``cand_region_mask`` (C, R),
+    ``kw_region_mask`` (C, K, R) from VCR references, ``kw_weight`` (C, K) for IDF weighting."""
+    row = dict(row)
+    kw = row.get("kw_mask")
+    n_regions = len(to_array(row.get("region_embs"), 2))
+    stmt_mask = statement_region_mask(row.get("statement_refs"), n_regions)  # (C, R)
+    row["cand_region_mask"] = stmt_mask
+    kw = to_array(kw, 2, bool)
+    if kw.size:
+        shape = kw.shape
+        ref = reference_mask(row.get("kw_refs"), shape, n_regions)
+        if cfg.ref_scope == "statement" and stmt_mask is not None:
+            ref = np.zeros(shape + (n_regions,), bool) if ref is None else ref
+            plain = ~ref.any(-1)  # (C, K) keywords without a reference of their own
+            c = min(len(stmt_mask), shape[0])
+            ref[:c] |= plain[:c, :, None] & stmt_mask[:c, None, :]
+        row["kw_region_mask"] = ref
+        if cfg.keyword_weighting == "idf" and row.get("keywords") is not None:
+            w = keyword_idf([[str(x) for x in k] for k in row["keywords"]])  # (C, K')
+            full = np.ones(shape, np.float32)
+            c, k = min(w.shape[0], shape[0]), min(w.shape[1], shape[1])
+            full[:c, :k] = w[:c, :k]
+            row["kw_weight"] = full
+    return row
+
+
+class AlignmentScorer:
+    """Stage callable: ``batch -> batch`` with scores added (see the module docstring).
+
+    Args:
+        task: ``vqa`` | ``snli_ve`` | ``vcr``.
+        align: the ``align`` config section as a dict.
+        ctx: plain task context from ``fgalign.stages.prepare_task`` (SNLI-VE classifiers).
+        tag_filter: VQA only — mask ``other`` candidates no region tag mentions.
+    """
+
+    def __init__(self, task: str, align: dict, ctx: dict | None = None, tag_filter: bool = False):
+        self.task, self.cfg, self.ctx = task, AlignCfg(**align), ctx or {}
+        self.tag_filter = tag_filter and task == "vqa"
+        self.variants = variant_names(self.cfg)
+
+    def _row(self, batch: dict[str, np.ndarray], i: int) -> dict[str, Any]:
+        return scoring_row({k: batch[k][i] for k in ROW_KEYS if k in batch}, self.cfg)
+
+    def _filter_mask(self, row: dict, n: int) -> np.ndarray:
+        if not self.tag_filter:
+            return np.ones(n, bool)
+        from fgalign.tasks.vqa import tag_filter_mask
+
+        return tag_filter_mask([str(c) for c in row["candidates"]],
+                               str(row.get("answer_type_inferred", "")),
+                               [str(t) for t in row.get("region_tags", [])])
+
+    def score_rows(self, rows: list[dict]) -> list[dict[str, np.ndarray]]:
+        """Component and variant scores of error-free rows: per row ``{name: (C,)}``."""
+        out = [{} for _ in rows]
+        names = ["global"] + [c for c in self.cfg.components if c != "global"]
+        sizes = [len(r["stmt_embs"]) for r in rows]
+        groups = [np.zeros(n, int) if r.get("cand_group") is None or len(r["cand_group"]) == 0
+                  else np.asarray(list(r["cand_group"]), int) for r, n in zip(rows, sizes)]
+        for j, n in enumerate(sizes):
+            for name in names + [f"v:{v}" for v in self.variants]:
+                out[j][name] = np.zeros(n, np.float32)
+        for g in sorted({int(x) for gr in groups for x in gr}):
+            batch = collate(rows, group=g)
+            with torch.no_grad():
+                comps = score_components(batch, names[1:], self.cfg.tau)  # (B, Cg) each
+                for j, r in enumerate(rows):
+                    idx = np.flatnonzero(groups[j] == g)
+                    keep = self._filter_mask(r, sizes[j])[idx] if g == 0 else np.ones(len(idx), bool)
+                    batch.cand_mask[j, : len(idx)] &= torch.from_numpy(keep)
+                for name, comp in comps.items():
+                    for j in range(len(rows)):
+                        idx = np.flatnonzero(groups[j] == g)
+                        out[j][name][idx] = comp[j, : len(idx)].numpy()
+                for v in self.variants:
+                    fused = fuse(comps, variant_weights(self.cfg, v), batch.cand_mask)
+                    for j in range(len(rows)):
+                        idx = np.flatnonzero(groups[j] == g)
+                        out[j][f"v:{v}"][idx] = fused[j, : len(idx)].numpy()
+        return out
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        n, errors = num_rows(batch), row_errors(batch)
+        ok = [i for i in range(n) if not errors[i] and len(batch["stmt_embs"][i])]
+        rows = [self._row(batch, i) for i in ok]
+        scored = self.score_rows(rows) if rows else []
+        if self.task == "snli_ve" and scored:
+            from fgalign.tasks.snli_ve import classify_rows
+
+            scored = classify_rows(rows, scored, self.variants, self.ctx)
+        empty = np.zeros(0, np.float32)
+        cols: dict[str, list] = {}
+        keys = ["global"] + [c for c in self.cfg.components if c != "global"]
+        by_row = dict(zip(ok, scored))
+        for i in range(n):
+            s = by_row.get(i)
+            for k in keys:
+                cols.setdefault(f"scores_{k}", []).append(s[k] if s else empty)
+            for v in self.variants:
+                cols.setdefault(f"vscore_{v}", []).append(s[f"v:{v}"] if s else empty)
+        out = dict(batch)
+        for k, v in cols.items():
+            out[k] = object_column(v)
+        out["score"] = out["vscore_fusion"]
+        pred, pred_r = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+        for i in ok:
+            fused = by_row[i]["v:fusion"]
+            groups = np.asarray(list(batch["cand_group"][i])) if self.task != "snli_ve" \
+                else np.zeros(len(fused), int)
+            pred[i] = group_argmax(fused, groups, 0)
+            pred_r[i] = group_argmax(fused, groups, 1)
+        out["pred"], out["pred_r"] = pred, pred_r
+        return out
+
+
+def group_argmax(scores: np.ndarray, groups: np.ndarray, g: int) -> int:
+    """Index within group ``g`` of its best candidate (-1 if the group is empty)."""
+    idx = np.flatnonzero(np.asarray(groups) == g)
+    if len(idx) == 0 or len(scores) != len(groups):
+        return -1
+    return int(np.argmax(np.asarray(scores)[idx]))

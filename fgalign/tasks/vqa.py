@@ -1,0 +1,136 @@
+"""VQA as image-statement matching: answer vocabulary, answer-type filter, statements, results.
+
+    ctx = prepare_vqa(train_rows, vocab_size=100)            # driver side, plain data
+    rows = add_vqa_statements(rows, ctx, converter, type_filter=True)
+
+Adds to each row: ``candidates`` (answers kept for the question), ``statements`` (one per
+candidate), ``cand_group`` (all 0), ``labels`` ([index of the candidate with the highest VQA
+accuracy] or [-1]) and ``answer_type_inferred``. The answer type is inferred from the question
+words (never from the annotation); a filter leaving no candidate keeps the whole vocabulary.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Callable
+
+import numpy as np
+
+from fgalign.metrics import normalize_answer, vqa_accuracy
+
+ANSWER_TYPES = ("yes/no", "number", "other")
+YES_NO_STARTS = {"is", "are", "was", "were", "do", "does", "did", "can", "could", "has", "have",
+                 "had", "will", "would", "should", "am", "may", "might", "must"}
+NUMBER_STARTS = ("how many", "what number", "how much")
+NUMBER_WORDS = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                "ten"}
+
+
+def infer_answer_type(question: str) -> str:
+    """``yes/no`` | ``number`` | ``other`` from the question's first words."""
+    q = question.lower().strip()
+    words = q.split()
+    if not words:
+        return "other"
+    if q.startswith(NUMBER_STARTS):
+        return "number"
+    if words[0] in YES_NO_STARTS and " or " not in q:
+        return "yes/no"
+    return "other"
+
+
+def answer_type_of(answer: str) -> str:
+    """The answer type an answer string belongs to."""
+    a = answer.lower().strip()
+    if a in ("yes", "no"):
+        return "yes/no"
+    if a.isdigit() or a in NUMBER_WORDS:
+        return "number"
+    return "other"
+
+
+def majority_answer(answers: list[str]) -> str:
+    """Most frequent normalised human answer (ties: first seen)."""
+    norm = [normalize_answer(a) for a in answers]
+    return Counter(norm).most_common(1)[0][0] if norm else ""
+
+
+def prepare_vqa(train_rows: list[dict], vocab_size: int) -> dict[str, Any]:
+    """Answer vocabulary: the ``vocab_size`` most frequent majority answers of the train split.
+
+    Returns:
+        ``{"answer_vocab": [str], "answer_counts": [int], "answer_types": [str]}``.
+    """
+    counts = Counter(majority_answer(r["target"]) for r in train_rows
+                     if not r.get("error") and r["target"])
+    counts.pop("", None)
+    if not counts:
+        raise ValueError("VQA answer vocabulary: the train split has no annotated question")
+    top = counts.most_common(vocab_size)
+    return {"answer_vocab": [a for a, _ in top], "answer_counts": [n for _, n in top],
+            "answer_types": [answer_type_of(a) for a, _ in top]}
+
+
+def candidates_for(question: str, ctx: dict, type_filter: bool) -> tuple[list[str], str]:
+    """Answer candidates of one question and its inferred answer type."""
+    qtype = infer_answer_type(question)
+    vocab = ctx["answer_vocab"]
+    if not type_filter:
+        return list(vocab), qtype
+    kept = [a for a, t in zip(vocab, ctx["answer_types"]) if t == qtype]
+    return (kept or list(vocab)), qtype
+
+
+def gold_index(candidates: list[str], answers: list[str]) -> int:
+    """Index of the candidate with the highest VQA accuracy (-1 if none scores > 0)."""
+    if not answers or not candidates:
+        return -1
+    acc = [vqa_accuracy(c, answers) for c in candidates]
+    best = int(np.argmax(acc))
+    return best if acc[best] > 0 else -1
+
+
+def add_vqa_statements(rows: list[dict], ctx: dict, converter: Callable, type_filter: bool
+                       ) -> list[dict]:
+    """Fill ``candidates``, ``statements``, ``cand_group``, ``labels`` (see module docstring)."""
+    ok = [r for r in rows if not r.get("error")]
+    for r in rows:
+        r["candidates"], r["statements"], r["cand_group"], r["labels"] = [], [], [], [-1]
+        r["answer_type_inferred"] = ""
+    for r in ok:
+        r["candidates"], r["answer_type_inferred"] = candidates_for(r["text"], ctx, type_filter)
+    if ok:
+        for r, stmts in zip(ok, converter([r["text"] for r in ok], [r["candidates"] for r in ok])):
+            r["statements"] = stmts
+            r["cand_group"] = [0] * len(stmts)
+            r["labels"] = [gold_index(r["candidates"], r["target"])]
+    return rows
+
+
+def prior_scores(candidates: list[str], ctx: dict) -> np.ndarray:
+    """Answer-prior score of each candidate: its train frequency (C,) float32."""
+    freq = dict(zip(ctx["answer_vocab"], ctx["answer_counts"]))
+    return np.asarray([freq.get(c, 0) for c in candidates], np.float32)
+
+
+def tag_filter_mask(candidates: list[str], answer_type: str, region_tags: list[str]
+                    ) -> np.ndarray:
+    """Candidates of an ``other`` question that name a word of some region tag: (C,) bool.
+
+    Other answer types, and a question where no candidate matches, keep every candidate.
+    """
+    keep = np.ones(len(candidates), bool)
+    if answer_type != "other":
+        return keep
+    words = {w for t in region_tags for w in str(t).lower().split()}
+    hit = np.asarray([bool(set(c.lower().split()) & words) for c in candidates], bool)
+    return hit if hit.any() else keep
+
+
+def results_json(rows: list[dict], preds: list[int]) -> list[dict]:
+    """Official VQA results format ``[{"question_id", "answer"}]`` ("" for failed rows)."""
+    out = []
+    for r, p in zip(rows, preds):
+        ok = not r.get("error") and 0 <= p < len(r["candidates"])
+        out.append({"question_id": int(r["question_id"]),
+                    "answer": r["candidates"][p] if ok else ""})
+    return out

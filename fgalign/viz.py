@@ -1,0 +1,98 @@
+"""Figures of the region-word alignment: which region each keyword attends to, and how much.
+
+    alignment_figure(cfg, "vqa", scored_rows[:4], "runs/.../figures/vqa_alignment.png")
+
+One panel per instance: the image with its regions (numbered, one colour each) and, beside
+it, the question, the predicted statement and the gold one, and for each keyword of the
+predicted statement the region it attends to most (argmax α, colour-coded) with α; a line
+joins each keyword to its region. Rows need the embed-stage columns (``evaluate`` keeps them
+for the first ``logging.figures`` rows).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from fgalign.align.batch import collate, to_array
+from fgalign.align.scores import region_word_alpha
+from fgalign.align.stage import scoring_row
+from fgalign.config import AlignCfg, Config
+from fgalign.schema import SNLI_VE_LABELS
+
+
+def _keywords(row: dict, c: int) -> list[str]:
+    kws = row.get("keywords")
+    return [str(k) for k in list(kws[c])] if kws is not None and c < len(kws) else []
+
+
+def _panel(fig, ax_img, ax_txt, image, row: dict, tau: float, ref_scope: str) -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import ConnectionPatch, Rectangle
+
+    boxes = to_array(row.get("boxes"), 2).reshape(-1, 4)
+    colors = plt.cm.tab10(np.arange(max(len(boxes), 1)) % 10)
+    ax_img.imshow(image)
+    ax_img.set_axis_off()
+    for r, (x1, y1, x2, y2) in enumerate(boxes):
+        ax_img.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, lw=1.5,
+                                   ec=colors[r]))
+        ax_img.text(x1 + 1, y1 + 6, str(r), color=colors[r], fontsize=7, weight="bold")
+    stmts = [str(s) for s in row.get("statements", [])]
+    labels = row.get("labels")
+    gold = int(list(labels)[0]) if labels is not None and len(labels) else -1
+    pred = int(row.get("pred", -1))
+    ax_txt.set_axis_off()
+    lines = [f"Q: {row.get('text', '')}"[:90]]
+    if len(stmts) == 1:  # SNLI-VE: one statement (the hypothesis), a predicted class
+        name = lambda i: SNLI_VE_LABELS[i] if 0 <= i < 3 else "?"  # noqa: E731
+        lines.append(f"pred: {name(pred)}   gold: {name(gold)}")
+        pred = 0
+    else:
+        if 0 <= pred < len(stmts):
+            lines.append(f"pred: {stmts[pred]}"[:90])
+        lines.append("(correct)" if gold == pred and gold >= 0 else
+                     f"gold: {stmts[gold]}"[:90] if 0 <= gold < len(stmts) else "gold: ?")
+    ax_txt.text(0, 1, "\n".join(lines), va="top", fontsize=7, family="monospace",
+                transform=ax_txt.transAxes)
+    if not (0 <= pred < len(stmts)) or len(boxes) == 0:
+        return
+    batch = collate([scoring_row(row, AlignCfg(tau=tau, ref_scope=ref_scope))])
+    _, alpha = region_word_alpha(batch, tau)  # (1, C, K, R)
+    kws = _keywords(row, pred)
+    for k, word in enumerate(kws):
+        a = alpha[0, pred, k, : len(boxes)].numpy()
+        r = int(a.argmax())
+        y = 0.62 - 0.09 * k
+        ax_txt.text(0.02, y, f"{word}  → region {r}  (α={a[r]:.2f})", color=colors[r],
+                    fontsize=7, transform=ax_txt.transAxes, va="center")
+        x1, y1, x2, y2 = boxes[r]
+        fig.add_artist(ConnectionPatch(xyA=(0.0, y), coordsA=ax_txt.transAxes,
+                                       xyB=((x1 + x2) / 2, (y1 + y2) / 2), coordsB=ax_img.transData,
+                                       color=colors[r], lw=0.8, alpha=0.4 + 0.6 * float(a[r])))
+
+
+def alignment_figure(cfg: Config, task: str, rows: list[dict], path: str | Path) -> Path | None:
+    """Save the alignment figure of up to ``len(rows)`` error-free rows; returns its path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fgalign.regions.crops import load_rgb
+
+    rows = [r for r in rows if not r.get("error") and r.get("kw_embs") is not None]
+    if not rows:
+        return None
+    fig, axes = plt.subplots(len(rows), 2, figsize=(9, 2.6 * len(rows)), squeeze=False,
+                             gridspec_kw={"width_ratios": [1, 2.2]})
+    for (ax_img, ax_txt), row in zip(axes, rows):
+        _panel(fig, ax_img, ax_txt, load_rgb(cfg.data.root, str(row["image_path"])), row,
+               cfg.align.tau, cfg.align.ref_scope)
+    fig.suptitle(f"{task}: region-word alignment of the predicted statement", fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
