@@ -57,8 +57,11 @@ class Measurement:
 
 
 def skipped(name: str, title: str, target: str, why: str) -> Measurement:
-    """A measurement that could not be taken, with the reason."""
-    return Measurement(name, title, None, target, note=why)
+    """A measurement that could not be taken, with the reason (one line, ANSI codes removed)."""
+    import re
+
+    why = re.sub(r"\x1b\[[0-9;]*m", "", " ".join(why.split()))
+    return Measurement(name, title, None, target, note=why[:300])
 
 
 def best_time(fn: Callable[[], Any], repeats: int = 3, warmup: int = 1) -> float:

@@ -8,7 +8,7 @@ right after importing the libraries is recorded too, so growth with the data is 
 - ``bench_rerun``: second run of the same config (every stage cache hit) / first run.
 - ``bench_driver_memory``: driver peak at 10× the data / at 1× (streaming, not collecting).
 - ``bench_sweep_trial``: one Tune trial of the adaptation (cached embeddings) / the embed
-  stage over the rows that trial reads (what it would cost to recompute them).
+  stage over the caches that trial reads (what it would cost to recompute them).
 """
 from __future__ import annotations
 
@@ -93,57 +93,33 @@ def bench_driver_memory(config: str, small: list[str], large: list[str], scale: 
         extra={"one": one, "big": big, "scale": scale})
 
 
-def fill_embed_caches(cfg: Any, tasks: list[str], splits: list[str], cache_root: str
-                      ) -> tuple[dict[str, str], float, int]:
-    """Embedded-row caches ``"task/split" → path`` through the Ray graph (regions..embed).
+def bench_sweep_trial(cfg: Any, config: str, overrides: list[str], target: str,
+                      sweep_dir: str) -> Measurement:
+    """One Tune trial of the adaptation sweep / recomputing the embeddings it reads.
 
-    Returns the caches, the seconds the embed stage itself took, and the rows embedded.
+    The caches are filled the way ``pipelines/sweep.py`` fills them (``fill_caches``); the
+    trial runs through ``run_sweep`` with one sample at the config's hyperparameters; the
+    embed time is what the embed stage took for the sources' caches (their ``_SUCCESS``).
     """
-    from fgalign.ray.cache import StageCache, dataset_fingerprint
-    from fgalign.ray.graph import run_task_graph
-    from fgalign.stages import build_stage_specs, load_task_rows, prepare_task
+    from fgalign.adapt.caches import embed_seconds, fill_caches, needed_keys
+    from fgalign.sweep import SweepSpec, run_sweep
 
-    caches, embed_s, n = {}, 0.0, 0
-    for task in tasks:
-        ctx = prepare_task(cfg, task)
-        specs = build_stage_specs(cfg, task, ctx)[:3]  # regions, keywords, embed
-        for split in splits:
-            rows = load_task_rows(cfg, task, ctx, split=split)
-            fp = dataset_fingerprint(cfg.data.root, split, cfg.data.limit, task, rows)
-            path, records = run_task_graph(rows, specs, task, fp, StageCache(cache_root), cfg.ray)
-            caches[f"{task}/{split}"] = path
-            embed_s += sum(r.seconds for r in records if r.stage == "embed")
-            n += len(rows)
-    return caches, embed_s, n
-
-
-def bench_sweep_trial(cfg: Any, target: str, cache_root: str, storage: str) -> Measurement:
-    """One Tune trial (default hyperparameters) / recomputing the embeddings it reads."""
-    from ray import tune
-
-    from fgalign.adapt import sources_of
-    from fgalign.config import to_dict
-    from fgalign.sweep import METRIC, train_trial
-
-    sources = sources_of(cfg, target)
-    caches, embed_s, n = fill_embed_caches(cfg, sources, [cfg.data.train_split,
-                                                          cfg.data.val_split], cache_root)
-    trainable = tune.with_resources(
-        tune.with_parameters(train_trial, cfg_json=to_dict(cfg), target=target, caches=caches),
-        {"cpu": 1})
-    tuner = tune.Tuner(trainable, param_space={},
-                       tune_config=tune.TuneConfig(metric=METRIC, mode="max", num_samples=1),
-                       run_config=tune.RunConfig(name="bench", storage_path=storage, verbose=0))
+    caches, _ = fill_caches(cfg, needed_keys(cfg, target))
+    sources = {k: v for k, v in caches.items() if k.split("/")[0] != target}
+    embed_s = embed_seconds(sources)
+    spec = SweepSpec.model_validate({
+        "base": str(Path(config).resolve()), "overrides": overrides, "target": target,
+        "num_samples": 1, "max_concurrent_trials": 1, "wandb": False,
+        "max_epochs": cfg.adapt.epochs, "grace_period": cfg.adapt.epochs,
+        "space": {"lr": {"type": "choice", "values": [cfg.adapt.lr]}}})
     with Timer() as t:
-        grid = tuner.fit()
-    result = grid[0]
-    if result.error is not None:
-        raise RuntimeError(f"sweep trial failed: {result.error}")
-    trial_s = float(result.metrics.get("time_total_s", t.s))
+        best = run_sweep(spec, cfg, caches, sweep_dir)
+    trial_s = float(best["time_per_trial_s"])
     return Measurement(
         "sweep_trial_vs_embed", "Sweep: one trial / recomputing its embeddings",
         trial_s / embed_s, "<= 0.02",
-        f"trial {trial_s:.1f} s ({t.s:.1f} s with Tune start-up), {cfg.adapt.epochs} epochs max; "
-        f"embed stage {embed_s:.1f} s for {n} rows of {', '.join(sources)} "
-        f"({cfg.data.train_split}+{cfg.data.val_split}, model {cfg.model.name})",
-        extra={"trial_s": trial_s, "tune_wall_s": t.s, "embed_s": embed_s, "rows": n})
+        f"trial {trial_s:.1f} s (sweep call {t.s:.1f} s with Tune start-up and the target "
+        f"evaluation), up to {cfg.adapt.epochs} epochs; embed stage {embed_s:.1f} s for "
+        f"{', '.join(sorted(sources))} (model {cfg.model.name})",
+        extra={"trial_s": trial_s, "sweep_wall_s": t.s, "embed_s": embed_s,
+               "caches": sorted(sources)})

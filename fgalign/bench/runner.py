@@ -56,7 +56,7 @@ def _guard(results: list[Measurement], name: str, title: str, target: str,
         out = fn()
     except Exception as e:  # noqa: BLE001 - reported in the table, the run goes on
         traceback.print_exc()
-        results.append(skipped(name, title, target, f"failed: {type(e).__name__}: {e}"[:300]))
+        results.append(skipped(name, title, target, f"failed: {type(e).__name__}: {e}"))
         return None
     results.extend(m for m in (out if isinstance(out, list) else [out])
                    if isinstance(m, Measurement))
@@ -148,7 +148,8 @@ def _ray_benches(results, config, overrides, sizes, work, world, want) -> None:
     from fgalign.config import load_config
     from fgalign.ray.runtime import init_ray
 
-    cfg = load_config(config, bench_overrides(work, world, sizes, "bench-embed") + overrides)
+    ov = bench_overrides(work, world, sizes, "bench-embed") + overrides
+    cfg = load_config(config, ov)
     started = init_ray(cfg.ray)
     try:
         inp = None
@@ -167,8 +168,8 @@ def _ray_benches(results, config, overrides, sizes, work, world, want) -> None:
             from fgalign.bench.pipeline import bench_sweep_trial
 
             _guard(results, "sweep_trial_vs_embed", "Sweep: one trial / recomputing embeddings",
-                   "<= 0.02", lambda: bench_sweep_trial(cfg, "snli_ve", str(work / "sweep-cache"),
-                                                         str(work / "tune")))
+                   "<= 0.02", lambda: bench_sweep_trial(cfg, config, ov, "snli_ve",
+                                                         str(work / "sweep")))
         if want("gpu"):
             _guard(results, "gpu", "GPU section", "", lambda: eb.bench_gpu(inp))
     finally:
