@@ -79,3 +79,29 @@ def test_missing_image_becomes_a_row_error(world):
     rows[0] = dict(rows[0], image_path="images/nope.png")
     out = run_stages(build_stage_specs(world, "vcr", ctx), rows)
     assert out[0]["error"].startswith("regions:") and out[1]["error"] == ""
+
+
+def test_embedder_normalises_dedups_and_passes_errors(world, monkeypatch):
+    from fgalign.embed import Embedder
+    from fgalign.stages import rows_to_batch
+
+    emb = Embedder(world.data.root, world.model.model_dump(), max_keywords=2)
+    calls = []
+    encode = emb.backbone.encode_texts
+    monkeypatch.setattr(emb.backbone, "encode_texts",
+                        lambda texts, batch_size=256: calls.append(list(texts)) or encode(texts))
+    img = load_task_rows(world, "vqa", prepare_task(world, "vqa"))[0]["image_path"]
+    row = {"error": "", "image_path": img, "boxes": np.array([[0, 0, 20, 20], [10, 10, 40, 30]]),
+           "box_labels": ["", "circle"], "statements": ["a red circle", "a red circle"],
+           "keywords": [["red circle", "red", "circle"], []]}
+    out = emb(rows_to_batch([row, {**row, "error": "read:x"}]))
+    assert out["kw_embs"][0].shape == (2, 2, emb.dim) and out["kw_mask"][0].tolist() == \
+        [[True, True], [False, False]]
+    for key in ("image_emb", "region_embs", "tag_embs", "stmt_embs"):
+        assert np.allclose(np.linalg.norm(out[key][0], axis=-1), 1.0, atol=1e-5)
+    assert out["region_tags"][0][1] == "circle" and len(out["region_embs"][0]) == 2
+    assert len(calls[-1]) == len(set(calls[-1]))  # every distinct text encoded once
+    assert len(out["stmt_embs"][1]) == 0 and out["error"][1] == "read:x"
+    n = len(calls)
+    emb(rows_to_batch([row]))
+    assert len(calls) == n  # second batch: every text from the cache
