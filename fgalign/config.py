@@ -102,6 +102,8 @@ class SNLIVETaskCfg(Section):
 class VCRTaskCfg(Section):
     modes: list[Literal["q2a", "qa2r"]] = Field(default_factory=lambda: ["q2a", "qa2r"])
     proposer: str | None = "dataset"  # region proposer for VCR (None: regions.proposer)
+    answer_template: str = "{question} {answer}"  # Q→A statement ({question}, {answer})
+    rationale_template: str = "{question} {answer} {rationale}"  # QA→R statement (gold answer)
 
 
 class TasksCfg(Section):

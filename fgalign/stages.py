@@ -108,7 +108,8 @@ def add_statements(cfg: Config, task: str, ctx: dict, rows: list[dict]) -> list[
         return add_snli_ve_statements(rows)
     from fgalign.tasks.vcr import add_vcr_statements
 
-    return add_vcr_statements(rows, cfg.tasks.vcr.modes)
+    vc = cfg.tasks.vcr
+    return add_vcr_statements(rows, vc.modes, vc.answer_template, vc.rationale_template)
 
 
 def load_task_rows(cfg: Config, task: str, ctx: dict, split: str | None = None,

@@ -2,9 +2,10 @@
 
     conv = create_converter("rule")                       # or ("t5", model="path/to/t5")
     conv(["What color is the triangle?"], [["red", "blue"]])
-    # [["the red triangle.", "the blue triangle."]]
+    # [["the red triangle", "the blue triangle"]]
 
-Rules of ``RuleConverter`` (lower-cased, numbers written as words, "." at the end):
+Rules of ``RuleConverter`` (lower-cased, numbers written as words, no final period: CLIP-style
+captions, and the bundled word-level backbone has no "." token):
 
     what color|size BE NP        → NP with the answer before its head noun ("the red triangle")
     what N BE NP                 → NP with a generic head (object, thing) replaced by the answer,
@@ -41,7 +42,7 @@ def number_word(answer: str) -> str:
 
 
 def _join(words: list[str]) -> str:
-    return " ".join(w for w in words if w).strip() + "."
+    return " ".join(w for w in words if w).strip()
 
 
 def _lead_chunk(doc, start: int):

@@ -2,9 +2,10 @@
 
     rows = add_vcr_statements(rows, modes=("q2a", "qa2r"))
 
-Adds to each row: ``statements`` — "<question> <answer>" for the 4 answers (group 0), then,
-with ``qa2r``, "<question> <gold answer> <rationale>" for the 4 rationales (group 1; rows
-without an answer label use "<question> <rationale>"); ``cand_group`` (0 / 1 per statement);
+Adds to each row: ``statements`` — ``answer_template`` ("{question} {answer}") filled for the
+4 answers (group 0), then, with ``qa2r``, ``rationale_template`` ("{question} {answer}
+{rationale}", with the gold answer; "" for rows without an answer label) for the 4 rationales
+(group 1); ``cand_group`` (0 / 1 per statement);
 ``labels`` ([answer_label, rationale_label]); ``statement_refs`` (per statement, the object
 indices it mentions: question refs, then answer / rationale refs), which the keyword stage
 turns into ``kw_refs`` and the scorer into region masks over the ``dataset`` boxes.
@@ -21,8 +22,11 @@ def _union(*ref_lists) -> list[int]:
     return out
 
 
-def add_vcr_statements(rows: list[dict], modes=("q2a", "qa2r")) -> list[dict]:
+def add_vcr_statements(rows: list[dict], modes=("q2a", "qa2r"),
+                       answer_template: str = "{question} {answer}",
+                       rationale_template: str = "{question} {answer} {rationale}") -> list[dict]:
     """Fill ``statements``, ``cand_group``, ``labels``, ``statement_refs`` (module docstring)."""
+    fill = lambda t, **kw: " ".join(t.format(**kw).split())  # noqa: E731 - collapse blanks
     for r in rows:
         r["statements"], r["cand_group"], r["statement_refs"] = [], [], []
         r["labels"] = [int(r.get("target", -1)), int(r.get("rationale_label", -1))]
@@ -31,16 +35,20 @@ def add_vcr_statements(rows: list[dict], modes=("q2a", "qa2r")) -> list[dict]:
         q, q_refs = r["text"], r["text_refs"]
         if "q2a" in modes:
             for ans, refs in zip(r["candidates"], r["candidate_refs"]):
-                r["statements"].append(f"{q} {ans}")
-                r["statement_refs"].append(_union(q_refs, refs))
+                r["statements"].append(fill(answer_template, question=q, answer=ans))
+                uses_q = "{question}" in answer_template
+                r["statement_refs"].append(_union(q_refs if uses_q else [], refs))
                 r["cand_group"].append(0)
         if "qa2r" in modes:
             gold = r["target"]
-            prefix = f"{q} {r['candidates'][gold]}" if 0 <= gold < len(r["candidates"]) else q
-            prefix_refs = _union(q_refs, r["candidate_refs"][gold]) \
-                if 0 <= gold < len(r["candidates"]) else list(q_refs)
+            known = 0 <= gold < len(r["candidates"])
+            ans, a_refs = (r["candidates"][gold], r["candidate_refs"][gold]) if known else ("", [])
+            uses_q = "{question}" in rationale_template
+            uses_a = "{answer}" in rationale_template
             for rat, refs in zip(r["rationales"], r["rationale_refs"]):
-                r["statements"].append(f"{prefix} {rat}")
-                r["statement_refs"].append(_union(prefix_refs, refs))
+                r["statements"].append(fill(rationale_template, question=q, answer=ans,
+                                            rationale=rat))
+                r["statement_refs"].append(_union(q_refs if uses_q else [],
+                                                  a_refs if uses_a else [], refs))
                 r["cand_group"].append(1)
     return rows

@@ -108,3 +108,13 @@ def test_thresholds_recover_three_bins():
     y = np.array([2, 2, 1, 1, 0, 0])  # low → contradiction, mid → neutral, high → entailment
     th = fit_thresholds(s, y, grid=11)
     assert (threshold_logits(s, th).argmax(1) == y).all()
+
+
+def test_vcr_templates_choose_what_a_statement_holds():
+    row = {"error": "", "text": "Q?", "text_refs": [1], "candidates": ["a0", "a1", "a2", "a3"],
+           "candidate_refs": [[0], [], [], []], "target": 0, "rationale_label": 0,
+           "rationales": ["r0", "r1", "r2", "r3"], "rationale_refs": [[2], [], [], []]}
+    out = add_vcr_statements([row], answer_template="{answer}",
+                             rationale_template="{answer} because {rationale}")[0]
+    assert out["statements"][0] == "a0" and out["statement_refs"][0] == [0]
+    assert out["statements"][4] == "a0 because r0" and out["statement_refs"][4] == [0, 2]

@@ -4,21 +4,21 @@ import pytest
 from fgalign.tasks.convert import CONVERTERS, create_converter, number_word
 
 CASES = [
-    ("What color is the triangle?", "red", "the red triangle."),
+    ("What color is the triangle?", "red", "the red triangle"),
     ("What color is the object left of the green circle?", "red",
-     "the red object left of the green circle."),
-    ("What shape is the red object?", "star", "the red star."),
-    ("What shape is left of the green circle?", "star", "a star is left of the green circle."),
-    ("What animal is the pet?", "dog", "the pet is a dog."),
-    ("How many red objects are there?", "2", "there are two red objects."),
-    ("How many circles are there?", "1", "there is one circle."),
-    ("How many red objects are there?", "0", "there are no red objects."),
-    ("Is there a blue star?", "yes", "there is a blue star."),
-    ("Is there a blue star?", "no", "there is no blue star."),
+     "the red object left of the green circle"),
+    ("What shape is the red object?", "star", "the red star"),
+    ("What shape is left of the green circle?", "star", "a star is left of the green circle"),
+    ("What animal is the pet?", "dog", "the pet is a dog"),
+    ("How many red objects are there?", "2", "there are two red objects"),
+    ("How many circles are there?", "1", "there is one circle"),
+    ("How many red objects are there?", "0", "there are no red objects"),
+    ("Is there a blue star?", "yes", "there is a blue star"),
+    ("Is there a blue star?", "no", "there is no blue star"),
     ("Is the red star bigger than the blue circle?", "no",
-     "the red star is not bigger than the blue circle."),
-    ("What is the man holding?", "bat", "the man is holding bat."),
-    ("Why is the sky blue?", "rain", "why is the sky blue rain."),
+     "the red star is not bigger than the blue circle"),
+    ("What is the man holding?", "bat", "the man is holding bat"),
+    ("Why is the sky blue?", "rain", "why is the sky blue rain"),
 ]
 
 
