@@ -38,10 +38,13 @@ def _fmt(v: Any) -> str:
 
 
 def _num(s: str) -> Any:
-    try:
-        return float(s)
-    except (TypeError, ValueError):
-        return s
+    """A CSV cell as int, float or the string itself."""
+    for kind in (int, float):
+        try:
+            return kind(s)
+        except (TypeError, ValueError):
+            pass
+    return s
 
 
 def _config(d: Path, blocks: list[Block]) -> None:
@@ -119,7 +122,7 @@ def sweep_figure(trials: list[dict[str, str]], path: Path) -> Path | None:
     import matplotlib.pyplot as plt
 
     params = [k for k in (trials[0] if trials else {}) if k.startswith("config/")
-              and all(isinstance(_num(t[k]), float) for t in trials)]
+              and all(isinstance(_num(t[k]), (int, float)) for t in trials)]
     if not params:
         return None
     fig, axes = plt.subplots(1, len(params), figsize=(2.6 * len(params), 2.6), squeeze=False)

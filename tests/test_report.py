@@ -55,7 +55,7 @@ def test_run_and_adapt_reports(tmp_path):
     assert "| fusion | 41.20 |" in md and "+6.20 [+4.90, +7.50]" in md
     assert "| vcr | vqa + snli_ve | 200 | 40.00 | 45.50 | +5.50 [+2.00, +9.00] | 3 |" in md
     assert "figures/vqa_alignment.png" in md and "experiment: {name: demo}" in md
-    assert "| 1.00 | 62.50 |" in write_report(ad).read_text()
+    assert "| 1 | 62.50 |" in write_report(ad).read_text()
 
 
 def test_unknown_folder_is_a_clear_error(tmp_path):
