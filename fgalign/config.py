@@ -86,6 +86,9 @@ class VQATaskCfg(Section):
     converter: str = "rule"  # question→statement converter: rule | t5
     t5_model: str | None = None  # local path / name of T5 weights for converter=t5
     tag_filter: bool = False  # keep only candidates related to region tags / keywords
+    yes_no: Literal["statements", "threshold"] = "threshold"  # "no" = negated statement, or a
+    # threshold on the affirmative score (quantile of unlabelled val scores at the train prior)
+    val_limit: int | None = 600  # val rows scored to fit the yes/no thresholds
 
 
 class SNLIVETaskCfg(Section):

@@ -67,7 +67,7 @@ def read_rows(cfg: Config, task: str, split: str, limit: int | None) -> list[dic
 def prepare_task(cfg: Config, task: str) -> dict[str, Any]:
     """Driver-side, once per task: plain data the stages and ``finalize`` need.
 
-    VQA: answer vocabulary of the train split. SNLI-VE: train label prior and the text-only
+    VQA: answer vocabulary of the train split (+ yes/no thresholds on unlabelled val). SNLI-VE: train label prior and the text-only
     classifiers (or thresholds), fitted on train / val (``fgalign.tasks.fit``). VCR: train
     answer / rationale position priors.
     """
@@ -78,6 +78,15 @@ def prepare_task(cfg: Config, task: str) -> dict[str, Any]:
         from fgalign.tasks.vqa import prepare_vqa
 
         ctx["vqa"] = prepare_vqa(train, cfg.tasks.vqa.answer_vocab_size)
+        if cfg.tasks.vqa.yes_no == "threshold":
+            from fgalign.align.stage import variant_names
+            from fgalign.tasks.vqa import fit_yes_no, yes_prior
+
+            val = load_task_rows(cfg, task, ctx, cfg.data.val_split, cfg.tasks.vqa.val_limit)
+            val = [r for r in val if r["answer_type_inferred"] == "yes/no"]
+            scored = run_stages(build_stage_specs(cfg, task, ctx), val, keep_heavy=0,
+                                desc="vqa val yes/no")
+            ctx["vqa"]["yes_no"] = fit_yes_no(scored, variant_names(cfg.align), yes_prior(train))
     elif task == "snli_ve":
         ctx["prior"] = np.bincount([r["target"] for r in train if r["target"] >= 0],
                                    minlength=3).tolist()

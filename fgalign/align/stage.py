@@ -11,7 +11,8 @@ Adds:   ``scores_<component>`` float32 (C,) for ``global`` and each of ``align.c
         ``vscore_<variant>`` float32 for each variant (``global``, ``global+<component>`` per
         component with λ > 0, ``fusion``): (C,) fused scores, -inf on filtered candidates — or,
         for SNLI-VE, (3,) class logits of the variant's classifier (see fgalign.tasks.snli_ve);
-        ``score`` = ``vscore_fusion``; ``pred`` int (argmax over group 0) and ``pred_r`` int
+        VQA yes/no questions with ``ctx["vqa"]["yes_no"]``: "no" scores the variant's threshold
+        (``fgalign.tasks.vqa.apply_yes_no``); ``score`` = ``vscore_fusion``; ``pred`` int (argmax over group 0) and ``pred_r`` int
         (argmax over group 1, VCR QA→R; -1 elsewhere). Error rows get empty arrays and -1.
 """
 from __future__ import annotations
@@ -28,7 +29,7 @@ from fgalign.regions.stage import num_rows, object_column, row_errors
 
 ROW_KEYS = ("image_emb", "region_embs", "tag_embs", "stmt_embs", "kw_embs", "kw_mask",
             "cand_group", "labels", "keywords", "kw_refs", "candidates", "answer_type_inferred",
-            "region_tags", "statement_refs")
+            "region_tags", "statement_refs", "question_prefix")
 
 
 def variant_names(align: AlignCfg) -> list[str]:
@@ -153,6 +154,13 @@ class AlignmentScorer:
                     for j in range(len(rows)):
                         idx = np.flatnonzero(groups[j] == g)
                         out[j][f"v:{v}"][idx] = fused[j, : len(idx)].numpy()
+        theta = (self.ctx.get("vqa") or {}).get("yes_no")
+        if self.task == "vqa" and theta:
+            from fgalign.tasks.vqa import apply_yes_no
+
+            for j, r in enumerate(rows):
+                for v in self.variants:
+                    out[j][f"v:{v}"] = apply_yes_no(out[j][f"v:{v}"], r, theta[v])
         return out
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

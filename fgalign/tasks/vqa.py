@@ -5,8 +5,15 @@
 
 Adds to each row: ``candidates`` (answers kept for the question), ``statements`` (one per
 candidate), ``cand_group`` (all 0), ``labels`` ([index of the candidate with the highest VQA
-accuracy] or [-1]) and ``answer_type_inferred``. The answer type is inferred from the question
-words (never from the annotation); a filter leaving no candidate keeps the whole vocabulary.
+accuracy] or [-1]), ``answer_type_inferred`` and ``question_prefix`` (first two words). The
+answer type is inferred from the question words (never from the annotation); a filter leaving
+no candidate keeps the whole vocabulary.
+
+Yes/no by verification (``tasks.vqa.yes_no="threshold"``): CLIP-style matching cannot read
+negation, so "no" is scored not by its negated statement but by a threshold θ on the
+affirmative statement's fused score: "yes" wins when the affirmative scores above θ. θ per
+variant and question prefix is the (1 - P(yes)) quantile of the affirmative scores of the
+*unlabelled* val questions, P(yes) being the train answer prior of that prefix.
 """
 from __future__ import annotations
 
@@ -46,6 +53,11 @@ def answer_type_of(answer: str) -> str:
     if a.isdigit() or a in NUMBER_WORDS:
         return "number"
     return "other"
+
+
+def question_prefix(question: str) -> str:
+    """First two lower-cased words ("is there", "are there", "is the")."""
+    return " ".join(question.lower().replace("?", " ").split()[:2])
 
 
 def majority_answer(answers: list[str]) -> str:
@@ -95,7 +107,7 @@ def add_vqa_statements(rows: list[dict], ctx: dict, converter: Callable, type_fi
     ok = [r for r in rows if not r.get("error")]
     for r in rows:
         r["candidates"], r["statements"], r["cand_group"], r["labels"] = [], [], [], [-1]
-        r["answer_type_inferred"] = ""
+        r["answer_type_inferred"], r["question_prefix"] = "", question_prefix(r["text"])
     for r in ok:
         r["candidates"], r["answer_type_inferred"] = candidates_for(r["text"], ctx, type_filter)
     if ok:
@@ -104,6 +116,49 @@ def add_vqa_statements(rows: list[dict], ctx: dict, converter: Callable, type_fi
             r["cand_group"] = [0] * len(stmts)
             r["labels"] = [gold_index(r["candidates"], r["target"])]
     return rows
+
+
+def yes_prior(train_rows: list[dict]) -> dict[str, float]:
+    """P(majority answer = yes) per question prefix over yes/no-typed train questions."""
+    counts: dict[str, list[int]] = {}
+    for r in train_rows:
+        if r.get("error") or not r["target"] or infer_answer_type(r["text"]) != "yes/no":
+            continue
+        c = counts.setdefault(question_prefix(r["text"]), [0, 0])
+        c[0] += majority_answer(r["target"]) == "yes"
+        c[1] += 1
+    return {k: yes / n for k, (yes, n) in counts.items()}
+
+
+def fit_yes_no(rows: list[dict], variants: list[str], p_yes: dict[str, float],
+               min_rows: int = 10) -> dict[str, dict[str, float]]:
+    """θ per variant and prefix (``"*"``: all prefixes) from scored, unlabelled val rows."""
+    yn = [r for r in rows if not r.get("error") and "yes" in list(r["candidates"])
+          and r["answer_type_inferred"] == "yes/no"]
+    overall = float(np.mean(list(p_yes.values()))) if p_yes else 0.5
+    out: dict[str, dict[str, float]] = {}
+    for v in variants:
+        aff = {}
+        for r in yn:
+            s = np.asarray(r[f"vscore_{v}"], np.float32)[list(r["candidates"]).index("yes")]
+            aff.setdefault(str(r["question_prefix"]), []).append(float(s))
+        all_s = [x for xs in aff.values() for x in xs]
+        th = {"*": float(np.quantile(all_s, 1 - overall))} if all_s else {}
+        for k, xs in aff.items():
+            if len(xs) >= min_rows:
+                th[k] = float(np.quantile(xs, 1 - p_yes.get(k, overall)))
+        out[v] = th
+    return out
+
+
+def apply_yes_no(fused: np.ndarray, row: dict, theta: dict[str, float]) -> np.ndarray:
+    """``fused`` (C,) with the "no" candidate scored θ (yes/no questions only)."""
+    cands = [str(c) for c in row["candidates"]]
+    if str(row.get("answer_type_inferred")) != "yes/no" or "no" not in cands or not theta:
+        return fused
+    fused = fused.copy()
+    fused[cands.index("no")] = theta.get(str(row.get("question_prefix")), theta["*"])
+    return fused
 
 
 def prior_scores(candidates: list[str], ctx: dict) -> np.ndarray:

@@ -118,3 +118,20 @@ def test_vcr_templates_choose_what_a_statement_holds():
                              rationale_template="{answer} because {rationale}")[0]
     assert out["statements"][0] == "a0" and out["statement_refs"][0] == [0]
     assert out["statements"][4] == "a0 because r0" and out["statement_refs"][4] == [0, 2]
+
+
+def test_yes_no_by_verification_threshold():
+    from fgalign.tasks.vqa import apply_yes_no, fit_yes_no, question_prefix, yes_prior
+
+    assert question_prefix("Is there a red star?") == "is there"
+    train = [_vqa_row(i, "Is there a star?", ["yes" if i % 4 else "no"] * 10) for i in range(8)]
+    assert yes_prior(train) == {"is there": 0.75}
+    val = [{"error": "", "candidates": ["yes", "no"], "answer_type_inferred": "yes/no",
+            "question_prefix": "is there", "vscore_global": np.array([s, 0.0])}
+           for s in (0.1, 0.2, 0.3, 0.4, 0.5)]
+    th = fit_yes_no(val, ["global"], {"is there": 0.75}, min_rows=3)["global"]
+    assert th["is there"] == pytest.approx(0.2) and th["*"] == pytest.approx(0.2)  # 25% quantile
+    row = val[0]
+    assert apply_yes_no(np.array([0.1, 9.0]), row, th).tolist() == pytest.approx([0.1, 0.2])
+    other = dict(row, answer_type_inferred="other")
+    assert apply_yes_no(np.array([0.1, 9.0]), other, th).tolist() == [0.1, 9.0]
