@@ -64,37 +64,40 @@ def _scored_from_columns(rows: list[dict], keys: list[str], variants: list[str])
 
 def fit_snli_ve(cfg: Config, ctx: dict) -> dict[str, Any]:
     """Classifiers / thresholds per variant for SNLI-VE (see the module docstring)."""
-    from fgalign.align.stage import AlignmentScorer
     from fgalign.stages import build_stage_specs, load_task_rows, run_stages
 
     vc = cfg.tasks.snli_ve
     specs = build_stage_specs(cfg, "snli_ve", {})  # no classifier yet: scores stay (1,)
-    keyword_stage = specs[1].cls(**specs[1].kwargs)
-    embedder = specs[2].cls(**specs[2].kwargs)
-    scorer = AlignmentScorer("snli_ve", to_dict(cfg.align), {})
-    keys = ["global"] + [c for c in cfg.align.components if c != "global"]
-
     train = [r for r in load_task_rows(cfg, "snli_ve", ctx, cfg.data.train_split, vc.train_limit)
              if not r["error"] and r["target"] >= 0]
     if not train:
         raise ValueError("SNLI-VE text-only protocol: no labelled train row")
-    tr_rows = text_only_rows(train, keyword_stage, embedder)
-    tr_scored = scorer.score_rows(tr_rows)
+    tr_rows = text_only_rows(train, specs[1].cls(**specs[1].kwargs),
+                             specs[2].cls(**specs[2].kwargs))
     y_tr = np.asarray([r["target"] for r in train])
-    del embedder  # the val pass below builds its own stages
-
     val = load_task_rows(cfg, "snli_ve", ctx, cfg.data.val_split, vc.val_limit)
     val = [r for r in run_stages(specs, val, desc="snli_ve val") if not r["error"]
            and r["target"] >= 0]
     if not val:
         raise ValueError("SNLI-VE: no labelled val row made it through the stages")
+    return fit_variants(cfg, tr_rows, y_tr, val)
+
+
+def fit_variants(cfg: Config, tr_rows: list[dict], y_tr: np.ndarray, val: list[dict]
+                 ) -> dict[str, Any]:
+    """Fit every variant from text-only train rows and val rows that went through the stages."""
+    from fgalign.align.stage import AlignmentScorer
+
+    vc = cfg.tasks.snli_ve
+    scorer = AlignmentScorer("snli_ve", to_dict(cfg.align), {})
+    keys = ["global"] + [c for c in cfg.align.components if c != "global"]
+    tr_scored = scorer.score_rows(tr_rows)
     va_scored = _scored_from_columns(val, keys, scorer.variants)
     y_va = np.asarray([r["target"] for r in val])
-
+    active = [c for c in cfg.align.components if cfg.align.weights.get(c, 0.0)]
     out: dict[str, Any] = {"protocol": vc.protocol, "variants": {}, "val": {}}
     for v in scorer.variants:
-        comps = variant_components(v, [c for c in cfg.align.components
-                                       if cfg.align.weights.get(c, 0.0)])
+        comps = variant_components(v, active)
         x_tr = row_features(tr_rows, tr_scored, comps, vc.features)
         st_tr = standardizer(x_tr)
         clf = fit_logreg(standardize(x_tr, st_tr), y_tr, vc.l2, vc.steps, cfg.experiment.seed)
@@ -104,9 +107,9 @@ def fit_snli_ve(cfg: Config, ctx: dict) -> dict[str, Any]:
         th = fit_thresholds(s_va, y_va)
         out["variants"][v] = {"components": comps, "features": vc.features, "classifier": clf,
                               "test_stats": st_te, "thresholds": th}
-        out["val"][v] = {
-            "text_only": float(100 * np.mean(logits(x_va, clf, st_te).argmax(1) == y_va)),
-            "threshold": float(100 * np.mean(threshold_logits(s_va, th).argmax(1) == y_va)),
-            "train_fit": float(100 * np.mean(logits(x_tr, clf, st_tr).argmax(1) == y_tr)),
+        out["val"][v] = {  # threshold: fitted on these val rows (in-sample)
+            "text_only": round(float(100 * np.mean(logits(x_va, clf, st_te).argmax(1) == y_va)), 2),
+            "threshold": round(float(100 * np.mean(threshold_logits(s_va, th).argmax(1) == y_va)), 2),
+            "train_fit": round(float(100 * np.mean(logits(x_tr, clf, st_tr).argmax(1) == y_tr)), 2),
         }
     return out
