@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from fgalign.config import SPECIAL_LOADERS, Config, ConfigError, Section, TaskName, load_config
 
@@ -59,7 +59,7 @@ class AblationSpec(Section):
                  f"data.tasks=[{', '.join(self.tasks)}]"]
         return load_config(base, self.overrides + extra)
 
-    def cells(self) -> list["Cell"]:
+    def cells(self) -> list[Cell]:
         """Every (proposer, backbone, task, component) of the grid, in table order."""
         return [Cell(p, b, t, c) for p in self.proposers for b in self.backbones
                 for t in self.tasks for c in self.components]
@@ -83,7 +83,7 @@ def load_ablation_spec(path: str | Path) -> AblationSpec:
     raw = yaml.safe_load(Path(path).read_text()) or {}
     try:
         spec = AblationSpec.model_validate({**raw, "path": str(path)})
-    except Exception as e:  # pydantic ValidationError → ConfigError naming the file
+    except ValidationError as e:  # → ConfigError naming the file
         raise ConfigError(f"invalid ablation spec {path}:\n{e}") from None
     if "adapted" in spec.components and len(spec.tasks) < 2:
         raise ConfigError(f"{path}: 'adapted' needs at least 2 tasks (one held out)")
@@ -134,8 +134,7 @@ def evaluate_cell(cfg_json: dict[str, Any], cell: Cell, caches: dict[str, str]
     (SNLI-VE: its text-only classifier over those components' features); ``adapted`` runs
     leave-one-task-out with ``cell.task`` held out.
     """
-    from fgalign.adapt import (TaskStore, leave_one_out, open_store, target_scores,
-                               zero_shot_model)
+    from fgalign.adapt import TaskStore, leave_one_out, open_store, target_scores, zero_shot_model
 
     cfg = Config.model_validate(cfg_json)
     if cell.component == "adapted":
@@ -179,7 +178,8 @@ def build_table(results: list[dict[str, Any]], n_boot: int = 1000, seed: int = 0
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
     """The table as Markdown: score [95% CI] and Δ vs global [95% CI] per cell."""
-    lines = ["| proposer | backbone | task | component | n | score [95% CI] | Δ vs global [95% CI] |",
+    lines = ["| proposer | backbone | task | component | n | score [95% CI] "
+             "| Δ vs global [95% CI] |",
              "|---|---|---|---|---:|---:|---:|"]
     for r in rows:
         delta = (f"{r['delta_vs_global']:+.2f} [{r['delta_lo']:+.2f}, {r['delta_hi']:+.2f}]"

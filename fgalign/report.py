@@ -21,7 +21,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-Block = tuple  # ("h", level, text) | ("p", text) | ("table", header, rows) | ("img", rel) | ("code", text)
+# ("h", level, text) | ("p", text) | ("table", header, rows) | ("img", rel path) | ("code", text)
+Block = tuple
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -73,7 +74,8 @@ def _result_table(results: list[dict]) -> Block:
 
 def run_blocks(d: Path) -> list[Block]:
     m = json.loads((d / "metrics.json").read_text())
-    blocks: list[Block] = [("h", 1, f"Run {d.name}"), ("p", f"config hash `{m.get('config_hash')}`")]
+    blocks: list[Block] = [("h", 1, f"Run {d.name}"),
+                           ("p", f"config hash `{m.get('config_hash')}`")]
     for task, t in m["tasks"].items():
         blocks.append(("h", 2, f"{task} ({t.get('split', '')}, n={t.get('n', '')})"))
         blocks.append(("table", ["variant", "score"],
@@ -97,9 +99,10 @@ def sweep_blocks(d: Path) -> list[Block]:
     trials = sorted(_read_csv(d / "trials.csv"), key=lambda r: -float(r.get("source_val") or 0))
     blocks: list[Block] = [
         ("h", 1, f"Sweep {d.name}"),
-        ("p", f"held-out target **{best['target']}**, sources {', '.join(best['sources'])}; "
-              f"{best['trials']} trials; mean time per trial {_fmt(best.get('time_per_trial_s'))} s "
-              f"vs {_fmt(best.get('embed_time_s'))} s for the embedding stage"),
+        ("p", (f"held-out target **{best['target']}**, sources {', '.join(best['sources'])}; "
+               f"{best['trials']} trials; mean time per trial "
+               f"{_fmt(best.get('time_per_trial_s'))} s vs {_fmt(best.get('embed_time_s'))} s "
+               "for the embedding stage")),
         ("h", 2, "Best trial (by source-val score)"), _result_table([best]),
         ("table", ["hyperparameter", "value"], [[k, _fmt(v)] for k, v in best["params"].items()]),
         ("h", 2, "Trials"),
@@ -142,8 +145,8 @@ def sweep_figure(trials: list[dict[str, str]], path: Path) -> Path | None:
 def ablation_blocks(d: Path) -> list[Block]:
     rows = _read_csv(d / "ablation.csv")
     blocks: list[Block] = [("h", 1, f"Ablation {d.name}"),
-                           ("p", "score with its 95% bootstrap interval; Δ: paired bootstrap "
-                                 "against global-only matching on the same instances")]
+                           ("p", ("score with its 95% bootstrap interval; Δ: paired bootstrap "
+                                 "against global-only matching on the same instances"))]
     header = ["proposer", "backbone", "task", "component", "n", "score [95% CI]", "Δ vs global"]
     blocks.append(("table", header, [
         [r["proposer"], r["backbone"], r["task"], r["component"], r["n"],
@@ -195,9 +198,9 @@ def to_markdown(blocks: list[Block]) -> str:
 def to_html(blocks: list[Block], title: str) -> str:
     e = html.escape
     out = [f"<!doctype html><meta charset=utf-8><title>{e(title)}</title>",
-           "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
+           ("<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"
-           "img{max-width:100%}</style>"]
+           "img{max-width:100%}</style>")]
     for b in blocks:
         if b[0] == "h":
             out.append(f"<h{b[1]}>{e(b[2])}</h{b[1]}>")

@@ -21,15 +21,24 @@ that need it, so the library stays importable without Ray.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 
-from fgalign.config import (SPECIAL_LOADERS, TASKS, AdaptCfg, Config, ConfigError, Section,
-                            TaskName, load_config)
+from fgalign.config import (
+    SPECIAL_LOADERS,
+    TASKS,
+    AdaptCfg,
+    Config,
+    ConfigError,
+    Section,
+    TaskName,
+    load_config,
+)
 
 METRIC = "source_val"  # mean source-task val score in percent, maximised
 
@@ -101,7 +110,7 @@ def load_sweep_spec(path: str | Path) -> SweepSpec:
     raw = yaml.safe_load(Path(path).read_text()) or {}
     try:
         spec = SweepSpec.model_validate({**raw, "path": str(path)})
-    except Exception as e:  # pydantic ValidationError → ConfigError naming the file
+    except ValidationError as e:  # → ConfigError naming the file
         raise ConfigError(f"invalid sweep spec {path}:\n{e}") from None
     spec.experiment_config()
     return spec

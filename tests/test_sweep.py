@@ -6,6 +6,7 @@ import pytest
 from fgalign.config import ConfigError, load_any_config
 from fgalign.sweep import SweepSpec, apply_params, forbid_clip, load_sweep_spec
 
+
 @pytest.fixture(scope="module")
 def ray_session():
     """A local 2-CPU Ray for this module (reuses a running one; shuts down only its own)."""
@@ -77,7 +78,7 @@ def test_forbid_clip_blocks_model_factories_and_restores():
     with forbid_clip():
         with pytest.raises(RuntimeError, match="cached embeddings"):
             open_clip.create_model("RN50")
-        import fgalign.models as models
+        from fgalign import models
 
         with pytest.raises(RuntimeError, match="cached embeddings"):
             models.create_backbone("test-tiny")
@@ -99,7 +100,8 @@ def test_sweep_runs_resumes_and_scores_best_on_target(spec_path, tmp_path, ray_s
     assert best["target"] == "vcr" and best["sources"] == ["vqa", "snli_ve"]
     assert best["trial_errors"] == []  # no trial failed (none tried to build a CLIP model)
     assert best["n"] == 60 and 0 <= best["adapted"] <= 100
-    rows = list(csv.DictReader(open(tmp_path / "sweep" / "trials.csv")))
+    with open(tmp_path / "sweep" / "trials.csv") as f:
+        rows = list(csv.DictReader(f))
     assert len(rows) == 2 and "config/lr" in rows[0]
     assert list((tmp_path / "sweep" / "wandb").glob("offline-run-*"))  # W&B, offline
     # resuming a finished sweep runs nothing new and gives the same best trial

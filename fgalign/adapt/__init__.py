@@ -7,8 +7,13 @@
 from fgalign.adapt.data import TargetAccessError, TaskData, TaskStore, read_rows, vqa_credit
 from fgalign.adapt.losses import candidate_nce, in_batch_nce
 from fgalign.adapt.module import FINE, AdaptedScorer, ResidualAdapter
-from fgalign.adapt.protocol import (evaluate_target, leave_one_out, open_store, target_scores,
-                                    zero_shot_model)
+from fgalign.adapt.protocol import (
+                                    evaluate_target,
+                                    leave_one_out,
+                                    open_store,
+                                    target_scores,
+                                    zero_shot_model,
+)
 from fgalign.adapt.train import FitResult, fit, instance_scores, save_state, sources_of
 
 __all__ = [

@@ -25,10 +25,10 @@ evaluation of the leave-one-task-out protocol — and every access is logged in 
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 import torch
@@ -113,7 +113,7 @@ class TaskData:
 
     @classmethod
     def from_rows(cls, task: str, split: str, rows: Iterable[dict], align: AlignCfg,
-                  tag_filter: bool = False) -> "TaskData":
+                  tag_filter: bool = False) -> TaskData:
         data = cls(task, split, [], [], [])
         ok = []
         for r in rows:
@@ -203,7 +203,7 @@ class TaskStore:
 
     @classmethod
     def from_parquet(cls, paths: dict[str, str], align: AlignCfg, forbidden: Iterable[str] = (),
-                     tag_filter: bool = False) -> "TaskStore":
+                     tag_filter: bool = False) -> TaskStore:
         """A store over Parquet caches of embedded rows, keyed ``"task/split"``."""
         return cls(lambda task, split: read_rows(_path(paths, task, split)), align, forbidden,
                    tag_filter)

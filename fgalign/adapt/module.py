@@ -1,11 +1,11 @@
-"""The adaptation module: residual adapters + learnable fusion and temperature over frozen embeddings.
+"""The adaptation module: residual adapters, learnable fusion and τ over frozen embeddings.
 
 It reads an ``AlignBatch`` of cached (frozen) CLIP embeddings, passes the image-side vectors
 (image, regions) through one residual adapter and the text-side vectors (statements, keywords,
 region tags) through another, re-normalises them, and scores with the method's own component
 functions (``fgalign.align.score_components``). What it learns:
 
-    adapters      x + W_up·GELU(W_down·x), W_down (D → rank), W_up (rank → D) zero-initialised,
+    adapters      x + W_up·GELU(W_down·x), W_down (D → rank), W_up (rank → D) zero-init,
                   so the module starts as the identity
     fusion        λ_i of each fine component (init: ``adapt.fusion_init`` or ``align.weights``)
     temperature   τ of the attention, as log τ (init: ``adapt.temperature_init`` or ``align.tau``)

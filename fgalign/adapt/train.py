@@ -13,9 +13,10 @@ one ``numpy`` generator drive all sampling; ``torch.manual_seed`` fixes the init
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
