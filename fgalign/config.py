@@ -141,6 +141,7 @@ class AdaptCfg(Section):
     in_batch_weight: float = 0.5  # weight of the in-batch image-statement InfoNCE term
     task_weights: dict[str, float] = Field(default_factory=dict)  # sampling weight per source (1)
     bootstrap: int = 1000  # paired bootstrap resamples for CIs
+    num_threads: int | None = 1  # torch threads while adapting (small ops: 1 is fastest on CPU)
 
 
 class StageResources(Section):

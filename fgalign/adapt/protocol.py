@@ -18,7 +18,7 @@ import torch
 from fgalign.adapt.data import TaskStore
 from fgalign.adapt.module import AdaptedScorer
 from fgalign.adapt.snli_ve import snli_ve_scores
-from fgalign.adapt.train import FitResult, fit, instance_scores, sources_of
+from fgalign.adapt.train import FitResult, fit, instance_scores, sources_of, torch_threads
 from fgalign.config import Config
 from fgalign.metrics import paired_bootstrap
 
@@ -56,8 +56,9 @@ def evaluate_target(cfg: Config, model: AdaptedScorer, store: TaskStore, target:
     """
     store.release(target)
     base = zero_shot_model(cfg, model.dim, model.components)
-    zs = target_scores(cfg, base, store, target)  # (N,)
-    ad = target_scores(cfg, model, store, target)  # (N,)
+    with torch_threads(cfg.adapt.num_threads):
+        zs = target_scores(cfg, base, store, target)  # (N,)
+        ad = target_scores(cfg, model, store, target)  # (N,)
     delta = paired_bootstrap(zs, ad, n=cfg.adapt.bootstrap, seed=seed)
     return {"target": target, "split": cfg.data.split, "n": len(zs),
             "zero_shot": float(zs.mean()), "adapted": float(ad.mean()), "delta": delta,
