@@ -2,9 +2,19 @@ import csv
 
 import pytest
 
-from fgalign.ablate import (AblationSpec, Cell, bar_chart, build_table, evaluate_cell,
-                            load_ablation_spec, mean_ci, to_markdown, variant_weights)
+from fgalign.ablate import (
+    AblationSpec,
+    Cell,
+    bar_chart,
+    build_table,
+    evaluate_cell,
+    load_ablation_spec,
+    mean_ci,
+    to_markdown,
+    variant_weights,
+)
 from fgalign.config import ConfigError, load_any_config, to_dict
+
 
 @pytest.fixture(scope="module")
 def ray_session():

@@ -1,8 +1,7 @@
 import pytest
 import torch
 
-import fgalign.adapt.protocol as protocol
-from fgalign.adapt import TaskStore, fit, leave_one_out
+from fgalign.adapt import TaskStore, fit, leave_one_out, protocol
 from fgalign.config import build_config
 
 SIZES = {"train": 150, "val": 60, "test": 120}
