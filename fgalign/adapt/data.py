@@ -66,6 +66,21 @@ def one_hot(label: int, n: int) -> np.ndarray:
     return out
 
 
+EMB_DIMS = {"image_emb": 1, "region_embs": 2, "tag_embs": 2, "stmt_embs": 2, "kw_embs": 3,
+            "kw_mask": 2}  # embed-stage columns and their per-row dims
+
+
+def _as_arrays(row: dict) -> dict:
+    """The row with its embedding columns as numpy arrays (converted once, not per batch)."""
+    from fgalign.align.batch import to_array
+
+    out = dict(row)
+    for key, ndim in EMB_DIMS.items():
+        if out.get(key) is not None:
+            out[key] = to_array(out[key], ndim, bool if key == "kw_mask" else np.float32)
+    return out
+
+
 def _view(row: dict, group: int) -> dict:
     """The candidates of one group as a stand-alone row (no groups left to select)."""
     v = select_group(row, group)
@@ -120,7 +135,7 @@ class TaskData:
             if r.get("error") or r.get("stmt_embs") is None or len(r["stmt_embs"]) == 0:
                 data.n_errors += 1
             else:
-                ok.append(scoring_row(r, align))
+                ok.append(scoring_row(_as_arrays(r), align))
         data.n_rows = len(ok)
         if task == "snli_ve":
             data._add_snli_ve_pairs(ok, align)

@@ -31,7 +31,9 @@ def candidate_nce(scores: torch.Tensor, cand_mask: torch.Tensor, target: torch.T
     Returns:
         () mean cross-entropy over rows with a correct candidate; 0 when there is none.
     """
-    logits = (scores * logit_scale).masked_fill(~cand_mask, NEG)  # (B, C)
+    # padded candidates may hold -inf: zero them *before* scaling (0·-inf would poison the
+    # gradient of the scale with NaN), then mask them out of the softmax
+    logits = (scores.masked_fill(~cand_mask, 0.0) * logit_scale).masked_fill(~cand_mask, NEG)
     credit = target * cand_mask  # (B, C)
     total = credit.sum(dim=1)  # (B,)
     keep = total > 0

@@ -63,3 +63,12 @@ def test_in_batch_nce_masks_same_image_pairs():
     # invalid rows take no part; fewer than two rows give 0
     assert float(in_batch_nce(img, txt, torch.tensor([True, False, False]),
                               torch.tensor(5.0))) == 0.0
+
+
+def test_candidate_nce_gradient_is_finite_with_inf_padding():
+    # fused scores carry -inf on padded candidates; the scale's gradient must stay finite
+    scores = torch.tensor([[0.5, 0.1, float("-inf")]], requires_grad=True)
+    scale = torch.tensor(10.0, requires_grad=True)
+    mask = torch.tensor([[True, True, False]])
+    candidate_nce(scores, mask, torch.tensor([[1.0, 0.0, 0.0]]), scale).backward()
+    assert torch.isfinite(scale.grad) and torch.isfinite(scores.grad).all()
