@@ -46,6 +46,28 @@ def bad_world(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def slow_bundle(tmp_path_factory) -> str:
+    """A random CLIP bundle (test-tiny's text side, a wider and deeper 96 px vision tower).
+
+    Embedding with it takes seconds instead of milliseconds, so a fault injected while the
+    embed stage runs lands mid-stage. Loaded through the production bundle path.
+    """
+    from fgalign.models.bundle import build_clip, save_bundle
+    from fgalign.models.factory import TEST_TINY_CFG, TEST_TINY_VOCAB
+    from fgalign.models.tokenizer import WordTokenizer
+
+    text = TEST_TINY_CFG["text_cfg"]
+    model_cfg = {"embed_dim": 32, "text_cfg": text,
+                 "vision_cfg": {"image_size": 96, "patch_size": 8, "width": 192, "layers": 4,
+                                "head_width": 32}}
+    tok = WordTokenizer(TEST_TINY_VOCAB, text["context_length"])
+    path = tmp_path_factory.mktemp("bundle") / "slow-tiny"
+    return str(save_bundle(path, build_clip(model_cfg, seed=0),
+                           {"name": "slow-tiny", "model_cfg": model_cfg,
+                            "preprocess": {"size": 96}, "tokenizer": tok.to_dict()}))
+
+
+@pytest.fixture(scope="session")
 def full_main():
     """``main(argv)`` of pipelines/full.py (the `make demo` entry point)."""
     path = REPO / "pipelines" / "full.py"

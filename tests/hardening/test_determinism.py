@@ -19,10 +19,11 @@ def test_two_inprocess_runs_write_identical_metrics(tmp_path):
     from fgalign.evaluate import evaluate
 
     world = tmp_path / "world"
-    generate_world(world, seed=2, images=24, image_size=64, progress=False)
+    generate_world(world, seed=2, images=15, image_size=64, progress=False)
     out = tmp_path / "runs"
     cfg = load_config(REPO / "configs" / "demo.yaml",
-                      [f"data.root={world}", f"experiment.output_dir={out}", *FAST])
+                      [f"data.root={world}", f"experiment.output_dir={out}", "data.limit=12",
+                       *FAST])
     texts = []
     for _ in range(2):
         shutil.rmtree(out, ignore_errors=True)
