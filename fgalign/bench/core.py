@@ -61,7 +61,7 @@ def skipped(name: str, title: str, target: str, why: str) -> Measurement:
     import re
 
     why = re.sub(r"\x1b\[[0-9;]*m", "", " ".join(why.split()))
-    return Measurement(name, title, None, target, note=why[:300])
+    return Measurement(name, title, None, target, note=why[:400])
 
 
 def best_time(fn: Callable[[], Any], repeats: int = 3, warmup: int = 1) -> float:

@@ -56,7 +56,9 @@ def _guard(results: list[Measurement], name: str, title: str, target: str,
         out = fn()
     except Exception as e:  # noqa: BLE001 - reported in the table, the run goes on
         traceback.print_exc()
-        results.append(skipped(name, title, target, f"failed: {type(e).__name__}: {e}"))
+        lines = [ln for ln in str(e).strip().splitlines() if ln.strip()] or [""]
+        why = lines[0][:150] + (f" … {lines[-1].strip()}" if len(lines) > 1 else "")
+        results.append(skipped(name, title, target, f"failed: {type(e).__name__}: {why}"))
         return None
     results.extend(m for m in (out if isinstance(out, list) else [out])
                    if isinstance(m, Measurement))
