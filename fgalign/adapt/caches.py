@@ -139,9 +139,11 @@ def _write(cache: Any, path: str, rows: list[dict], **marker: Any) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    table = pa.Table.from_pylist(rows)
+    table = table.cast(pa.schema([f.with_type(_float32(f.type)) for f in table.schema]))
     tmp = cache.begin(path)
     try:
-        pq.write_table(pa.Table.from_pylist(rows), f"{tmp}/part-0.parquet")  # URI-aware
+        pq.write_table(table, f"{tmp}/part-0.parquet")  # a URI resolves its own filesystem
     except BaseException:
         cache.abort(tmp)
         raise
@@ -171,6 +173,15 @@ def _text_only_cache(cfg: Config, task: str, split: str, ctx: dict, cache: Any,
                           "task": "snli_ve", "error": ""} for o, r in zip(out, rows)],
            task="snli_ve", stage=TRAIN_TEXT, seconds=round(seconds, 3))
     return path, len(rows), False, {"embed": seconds, "all": seconds}
+
+
+def _float32(t: Any) -> Any:
+    """``t`` with float64 leaves (also inside lists) as float32: embeddings at half the size."""
+    import pyarrow as pa
+
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pa.list_(_float32(t.value_type))
+    return pa.float32() if pa.types.is_float64(t) else t
 
 
 def _plain(row: dict) -> dict:
