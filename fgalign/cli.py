@@ -18,9 +18,11 @@ COMMANDS = [
     "data",
     "eval_vqa",
     "evaluate",
+    "probe",
     "report",
     "sweep",
     "synth",
+    "train_backbone",
 ]
 
 

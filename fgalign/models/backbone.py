@@ -54,7 +54,8 @@ class Backbone:
     precision: str = "fp32"
     info: dict[str, Any] | None = None
 
-    def _autocast(self):
+    def autocast(self):
+        """Autocast context for CUDA fp16/bf16; a no-op on CPU or fp32."""
         dtype = _AUTOCAST.get(self.precision)
         if dtype is not None and self.device.startswith("cuda"):
             return torch.autocast("cuda", dtype=dtype)
@@ -76,7 +77,7 @@ class Backbone:
             float32 array (N, D).
         """
         out = []
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), self.autocast():
             for i in range(0, len(images), batch_size):
                 chunk = images[i: i + batch_size]
                 x = chunk if isinstance(chunk, torch.Tensor) else self.preprocess_images(chunk)
@@ -89,7 +90,7 @@ class Backbone:
         if isinstance(texts, str):
             raise TypeError("encode_texts takes a list of strings, not one string")
         out = []
-        with torch.inference_mode(), self._autocast():
+        with torch.inference_mode(), self.autocast():
             for i in range(0, len(texts), batch_size):
                 tokens = self.tokenizer(list(texts[i: i + batch_size])).to(self.device)  # (B, L)
                 out.append(self.model.encode_text(tokens, normalize=True).float().cpu())
