@@ -1,0 +1,111 @@
+"""Content-addressed Parquet caches of stage outputs (local paths or pyarrow-filesystem URIs).
+
+Layout (``root`` is ``ray.cache_dir``, by default ``<output_dir>/<experiment>/stages``)::
+
+    <root>/<task>/<stage>-<stage hash>/          Parquet files written by Ray Data
+    <root>/<task>/<stage>-<stage hash>/_SUCCESS  {"rows": N, ...}: written last, marks it done
+    <root>/<task>/<stage>-<stage hash>.tmp-<id>/ a stage being written (removed when stale)
+
+The stage hash chains the dataset fingerprint, each stage's own config hash and every upstream
+hash (``chain_hash``), so a cache is valid for any run folder whose inputs to that stage are
+the same: run folders are named by the *full* config hash, caches by what the stage depends on.
+A run whose scorer config alone changed gets a new run folder but finds the regions, keywords
+and embed caches here. Writes go to a temporary sibling that is renamed into place; the
+``_SUCCESS`` marker is written after the rename (on object stores a rename is a copy), so a
+killed run leaves no directory that passes for complete, and the next run resumes from the
+last completed stage.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from typing import Any
+
+import pyarrow.fs as pafs
+
+from fgalign.config import config_hash
+
+SUCCESS = "_SUCCESS"
+
+
+def dataset_fingerprint(root: str | None, split: str, limit: int | None, task: str,
+                        rows: list[dict[str, Any]]) -> str:
+    """Hash of what a task's stages read: dataset root, split, limit, task and the rows.
+
+    The rows are the unified rows after the task adapter (candidates, statements), so the
+    hash follows the content of the annotation files and of everything derived from them.
+    """
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps(row, sort_keys=True, default=str).encode())
+    return config_hash({"root": root, "split": split, "limit": limit, "task": task,
+                        "rows": digest.hexdigest()})
+
+
+def chain_hash(upstream: str, stage_hash: str) -> str:
+    """Hash of a stage output: its upstream output's hash and its own config hash."""
+    return config_hash({"upstream": upstream, "stage": stage_hash})
+
+
+def _resolve(uri: str) -> tuple[pafs.FileSystem, str]:
+    if "://" in uri:
+        return pafs.FileSystem.from_uri(uri)
+    return pafs.LocalFileSystem(), os.path.abspath(uri)
+
+
+class StageCache:
+    """Stage output directories under one root, with atomic-enough commits.
+
+    Args:
+        root: local directory or URI (``s3://bucket/prefix``, ``gs://...``); on a multi-node
+            cluster it must be storage every node can write (Ray Data writes from workers).
+    """
+
+    def __init__(self, root: str):
+        self.fs, self._base = _resolve(root)
+        self.root = root if "://" in root else self._base
+
+    def path(self, task: str, stage: str, key: str) -> str:
+        """Directory (or URI) of the cache of ``stage`` with hash ``key`` for ``task``."""
+        return f"{self.root}/{task}/{stage}-{key}"
+
+    def _fs_path(self, uri: str) -> str:
+        return _resolve(uri)[1] if "://" in uri else uri
+
+    def rows(self, path: str) -> int | None:
+        """Row count of a completed cache, or None when it is missing or incomplete."""
+        try:
+            with self.fs.open_input_stream(self._fs_path(path) + "/" + SUCCESS) as f:
+                return int(json.loads(f.read())["rows"])
+        except (FileNotFoundError, OSError, KeyError, ValueError):
+            return None
+
+    def begin(self, path: str) -> str:
+        """A fresh temporary directory to write ``path``'s content into (stale ones removed)."""
+        parent, name = self._fs_path(path).rsplit("/", 1)
+        self.fs.create_dir(parent, recursive=True)
+        stale = self.fs.get_file_info(pafs.FileSelector(parent, allow_not_found=True))
+        for info in stale:
+            if info.base_name.startswith(name + ".tmp-"):
+                self.fs.delete_dir(info.path)
+        tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+        self.fs.create_dir(self._fs_path(tmp), recursive=True)
+        return tmp
+
+    def commit(self, tmp: str, path: str, rows: int, **info: Any) -> None:
+        """Move ``tmp`` into place (replacing an older ``path``) and write the marker last."""
+        final = self._fs_path(path)
+        if self.fs.get_file_info(final).type != pafs.FileType.NotFound:
+            self.fs.delete_dir(final)
+        self.fs.move(self._fs_path(tmp), final)
+        marker = {"rows": rows, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **info}
+        with self.fs.open_output_stream(final + "/" + SUCCESS) as f:
+            f.write(json.dumps(marker, sort_keys=True).encode())
+
+    def abort(self, tmp: str) -> None:
+        """Remove a temporary directory after a failed write."""
+        if self.fs.get_file_info(self._fs_path(tmp)).type != pafs.FileType.NotFound:
+            self.fs.delete_dir(self._fs_path(tmp))

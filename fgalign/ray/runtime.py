@@ -1,0 +1,84 @@
+"""Start or join Ray, set Ray Data's progress options, check stage resources fit.
+
+    started = init_ray(cfg.ray)      # embedded local cluster, or join cfg.ray.address
+    ...
+    if started: ray.shutdown()
+
+Progress bars: on when ``cfg.ray.progress`` and stderr is a terminal; off in tests and CI
+(``RAY_DATA_DISABLE_PROGRESS_BARS=1`` or ``CI`` set), where Ray's 10 s status log is also off.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+
+def progress_enabled(want: bool) -> bool:
+    """Progress bars only for people watching a terminal."""
+    quiet = os.environ.get("RAY_DATA_DISABLE_PROGRESS_BARS") == "1" or os.environ.get("CI")
+    return bool(want and not quiet and sys.stderr.isatty())
+
+
+def configure_data_context(progress: bool) -> None:
+    """Progress bars and start-up banners per ``progress``.
+
+    Row order is not preserved through Parquet caches (files come back in any order), so the
+    driver puts rows back in input order by ``uid``; execution runs unordered (faster).
+    """
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.enable_progress_bars = progress
+    ctx.print_on_execution_start = progress
+    if not progress:
+        ctx.enable_operator_progress_bars = False
+
+
+def init_ray(ray_cfg: Any) -> bool:
+    """Connect to ``ray_cfg.address`` or start an embedded cluster; True if this call started it.
+
+    An already-initialised Ray (a test session, a notebook) is reused as it is. With
+    ``address=None`` Ray joins a cluster already running on this node (``ray start``, the head
+    node under ``ray submit``) or else starts a local one with ``num_cpus`` /
+    ``object_store_memory`` from config.
+    """
+    import ray
+
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # no token auth on local clusters
+    if ray.is_initialized():
+        configure_data_context(progress_enabled(ray_cfg.progress))
+        return False
+    kwargs: dict[str, Any] = {"include_dashboard": False, "logging_level": "WARNING",
+                              "configure_logging": True}
+    if ray_cfg.address is None:
+        if ray_cfg.num_cpus is not None:
+            kwargs["num_cpus"] = ray_cfg.num_cpus
+        if ray_cfg.object_store_memory is not None:
+            kwargs["object_store_memory"] = ray_cfg.object_store_memory
+    ray.init(address=ray_cfg.address, **kwargs)
+    configure_data_context(progress_enabled(ray_cfg.progress))
+    return True
+
+
+def check_stage_resources(ray_cfg: Any, cluster: dict[str, float]) -> None:
+    """Fail early when a stage's actor pool cannot fit a fixed-size cluster.
+
+    Each pool must leave at least one CPU free for Ray Data's read and write tasks, or the
+    dataset hangs (ray issue 44687). Autoscaling clusters grow on demand, so this check is
+    for the local embedded cluster only.
+    """
+    cpus, gpus = cluster.get("CPU", 0.0), cluster.get("GPU", 0.0)
+    for name, res in ray_cfg.stages.items():
+        need_cpu = res.num_cpus * res.concurrency
+        need_gpu = res.num_gpus * res.concurrency
+        if need_cpu > cpus - 1:
+            raise ValueError(
+                f"ray.stages.{name}: {res.concurrency} actors x {res.num_cpus} CPUs = "
+                f"{need_cpu:g} CPUs, but the cluster has {cpus:g} and one must stay free for "
+                f"reading and writing; lower concurrency or num_cpus")
+        if need_gpu > gpus:
+            raise ValueError(
+                f"ray.stages.{name}: {res.concurrency} actors x {res.num_gpus} GPUs = "
+                f"{need_gpu:g} GPUs, but the cluster has {gpus:g}; set num_gpus: 0 on a "
+                f"machine without GPUs")

@@ -1,0 +1,90 @@
+"""Stage cache, hash chain and batch helpers: no Ray cluster needed."""
+import numpy as np
+import pytest
+from ray_dummy_stages import Regions, make_rows, make_specs
+
+from fgalign.ray.cache import StageCache, chain_hash, dataset_fingerprint
+from fgalign.ray.graph import plan_start
+from fgalign.ray.stage import arrow_friendly, concat_batches, run_batch
+
+
+def test_commit_marks_complete_and_replaces(tmp_path):
+    cache = StageCache(str(tmp_path / "stages"))
+    path = cache.path("vqa", "embed", "abc")
+    assert cache.rows(path) is None
+    tmp = cache.begin(path)
+    (tmp_path / "stages/vqa" / tmp.rsplit("/", 1)[1] / "part.parquet").write_text("x")
+    cache.commit(tmp, path, 7, stage="embed")
+    assert cache.rows(path) == 7 and (tmp_path / "stages/vqa/embed-abc/part.parquet").exists()
+    tmp2 = cache.begin(path)  # a forced recompute replaces the old directory
+    cache.commit(tmp2, path, 5)
+    assert cache.rows(path) == 5 and not (tmp_path / "stages/vqa/embed-abc/part.parquet").exists()
+
+
+def test_incomplete_and_stale_dirs_do_not_count(tmp_path):
+    cache = StageCache(str(tmp_path))
+    path = cache.path("vqa", "regions", "h1")
+    (tmp_path / "vqa/regions-h1").mkdir(parents=True)  # renamed but killed before _SUCCESS
+    assert cache.rows(path) is None
+    stale = cache.begin(path)  # a killed writer's temporary directory
+    fresh = cache.begin(path)
+    assert not (tmp_path / "vqa" / stale.rsplit("/", 1)[1]).exists()
+    cache.abort(fresh)
+    assert sorted(p.name for p in (tmp_path / "vqa").iterdir()) == ["regions-h1"]
+
+
+def test_fingerprint_follows_rows_and_identity():
+    rows = make_rows(4)
+    base = dataset_fingerprint("data/w", "test", None, "vqa", rows)
+    assert base == dataset_fingerprint("data/w", "test", None, "vqa", make_rows(4))
+    changed = make_rows(4)
+    changed[2]["candidates"] = ["other"]
+    assert base != dataset_fingerprint("data/w", "test", None, "vqa", changed)
+    assert base != dataset_fingerprint("data/w", "test", 4, "vqa", rows)
+    assert base != dataset_fingerprint("elsewhere", "test", None, "vqa", rows)
+    assert chain_hash(base, "s1") != chain_hash(base, "s2") != chain_hash("other", "s2")
+
+
+def test_plan_start_resumes_after_last_complete_stage(tmp_path):
+    cache, specs = StageCache(str(tmp_path)), make_specs()
+    paths = [cache.path("vqa", s.name, f"h{i}") for i, s in enumerate(specs)]
+    assert plan_start(specs, paths, 10, cache, None) == 0
+    for p in paths[:2]:
+        cache.commit(cache.begin(p), p, 10)
+    assert plan_start(specs, paths, 10, cache, None) == 2
+    assert plan_start(specs, paths, 10, cache, "keywords") == 1
+    assert plan_start(specs, paths, 10, cache, "regions") == 0
+    assert plan_start(specs, paths, 11, cache, None) == 0  # wrong row count: not reused
+    with pytest.raises(ValueError, match="'embedd'.*regions, keywords, embed, score"):
+        plan_start(specs, paths, 10, cache, "embedd")
+
+
+def _batch(rows):
+    return {k: np.array([r[k] for r in rows] + [None], dtype=object)[:-1] for k in rows[0]}
+
+
+def test_run_batch_isolates_the_failing_row():
+    rows = make_rows(6)
+    out = run_batch(Regions(), "regions", _batch(rows))
+    assert list(out["error"]) == ["", "", "", "regions:ValueError", "", ""]
+    assert [b.shape for b in out["boxes"]] == [(0, 4), (1, 4), (2, 4), (0, 4), (1, 4), (2, 4)]
+    with pytest.raises(ValueError):  # every row failing is a bug: raised, not recorded
+        run_batch(Regions(), "regions", _batch(rows[3:4]))
+
+
+def test_arrow_friendly_turns_string_arrays_into_lists():
+    cands = np.empty(2, dtype=object)
+    cands[0], cands[1] = np.array(["a", "b"], dtype=object), np.array([], dtype=object)
+    boxes = np.empty(2, dtype=object)
+    boxes[0], boxes[1] = np.zeros((2, 4), np.float32), np.zeros((0, 4), np.float32)
+    out = arrow_friendly({"candidates": cands, "boxes": boxes, "pred": np.array([1, 2])})
+    assert out["candidates"].tolist() == [["a", "b"], []]
+    assert out["boxes"][0].shape == (2, 4) and out["pred"].dtype == np.int64
+
+
+def test_concat_batches_ragged_columns():
+    a = {"x": np.ones((1, 3, 2)), "y": np.array([1])}
+    b = {"x": np.ones((1, 5, 2)), "y": np.array([2])}
+    out = concat_batches([a, b])
+    assert out["x"].dtype == object and [v.shape for v in out["x"]] == [(3, 2), (5, 2)]
+    assert out["y"].tolist() == [1, 2]
