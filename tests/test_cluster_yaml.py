@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 pytest.importorskip("jsonschema")
-from ray.autoscaler._private.util import prepare_config, validate_config  # noqa: E402
+from ray.autoscaler._private.util import prepare_config, validate_config
 
 CLUSTER_YAML = Path(__file__).parents[1] / "cluster.yaml"
 

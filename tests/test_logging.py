@@ -3,8 +3,15 @@ import io
 import pytest
 
 from fgalign.config import LoggingCfg
-from fgalign.logging import (MultiLogger, StdoutLogger, create_logger, flatten,
-                             read_offline_run, redact, wandb_mode)
+from fgalign.logging import (
+    MultiLogger,
+    StdoutLogger,
+    create_logger,
+    flatten,
+    read_offline_run,
+    redact,
+    wandb_mode,
+)
 
 
 def test_flatten_nested_metrics():
