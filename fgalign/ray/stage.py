@@ -12,9 +12,8 @@ and then maps batches:
   ``error="<stage>:<ExceptionType>"`` and goes through the stage again as an error row (which
   the stage passes through with empty values). If every row of a batch raises, the error is a
   bug, not bad data, and is raised.
-- output columns are made Arrow-friendly: Ray turns list columns into object arrays of
-  ndarrays, which it cannot convert back (it would pickle them, and pickled columns cannot be
-  read back without an opt-in); ``arrow_friendly`` turns them into nested lists again.
+- the output is converted to Arrow here (``to_arrow_table``) so that every block of a stage
+  has the same schema, whatever rows it holds.
 """
 from __future__ import annotations
 
@@ -45,15 +44,54 @@ def _object_array(values: list[Any]) -> np.ndarray:
     return out
 
 
-def arrow_friendly(batch: Batch) -> Batch:
-    """Object columns with ndarray / list cells → cells of nested lists or numeric ndarrays."""
-    out = {}
-    for k, v in batch.items():
-        if v.dtype == object and any(isinstance(x, (np.ndarray, list)) for x in v):
-            out[k] = _object_array([_to_lists(x) for x in v])
+def _tensor_cells(v: np.ndarray) -> np.ndarray | None:
+    """Per-row numeric arrays of one column as an object array, or None if it is not one.
+
+    A column is a tensor column when it is a numeric array with ndim >= 2 (one row per leading
+    index) or an object array whose cells are numeric ndarrays of one ndim; empty cells
+    (``[]``, ``None``, size-0 arrays: error rows) become size-0 arrays of that ndim and dtype.
+    Floating cells are stored as float32 (the stage columns of ``fgalign.schema``), so a batch
+    whose first row happens to be float64 does not change the column type.
+    """
+    if v.dtype != object:
+        if v.ndim < 2:
+            return None
+        v = _object_array(list(v))
+    ref = next((x for x in v if isinstance(x, np.ndarray) and x.size), None)
+    if ref is None or ref.dtype.kind not in "biuf":
+        return None
+    dtype = np.float32 if ref.dtype.kind == "f" else ref.dtype  # schema.py: floats are float32
+    cells = []
+    for x in v:
+        if x is None or (isinstance(x, (list, np.ndarray)) and len(x) == 0):
+            cells.append(np.zeros((0,) * ref.ndim, dtype))
+        elif isinstance(x, np.ndarray) and x.ndim == ref.ndim and x.dtype.kind in "biuf":
+            cells.append(x.astype(dtype, copy=False))
         else:
-            out[k] = v
-    return out
+            return None
+    return _object_array(cells)
+
+
+def to_arrow_table(batch: Batch) -> Any:
+    """A stage's output batch as an Arrow table whose schema does not depend on the batch.
+
+    Per-row numeric arrays always become Ray's variable-shaped tensor type (left to itself,
+    Ray picks a fixed-shape type when every row of a block happens to have the same shape, and
+    blocks then no longer merge). String / nested list cells become Arrow lists (Ray would
+    pickle object arrays of ndarrays, and pickled columns cannot be read back without an
+    opt-in). Everything else is converted by Ray.
+    """
+    import pyarrow as pa
+    from ray.data.block import BlockAccessor
+    from ray.data.extensions import ArrowVariableShapedTensorArray
+
+    tensors = {k: c for k, c in ((k, _tensor_cells(v)) for k, v in batch.items()) if c is not None}
+    rest = {k: (_object_array([_to_lists(x) for x in v]) if v.dtype == object else v)
+            for k, v in batch.items() if k not in tensors}
+    table = BlockAccessor.batch_to_block(rest) if rest else None
+    columns = [ArrowVariableShapedTensorArray.from_numpy(tensors[k]) if k in tensors
+               else table.column(k) for k in batch]
+    return pa.Table.from_arrays(columns, names=list(batch))
 
 
 def num_rows(batch: Batch) -> int:
@@ -102,7 +140,7 @@ def make_actor_class(spec: Any) -> type:
             self.stage = stage_cls(**kwargs)
 
         def __call__(self, batch: Batch) -> Batch:
-            return arrow_friendly(run_batch(self.stage, name, batch))
+            return to_arrow_table(run_batch(self.stage, name, batch))
 
     StageActor.__name__ = StageActor.__qualname__ = f"{stage_cls.__name__}Actor"
     return StageActor

@@ -5,7 +5,7 @@ from ray_dummy_stages import Regions, make_rows, make_specs
 
 from fgalign.ray.cache import StageCache, chain_hash, dataset_fingerprint
 from fgalign.ray.graph import plan_start
-from fgalign.ray.stage import arrow_friendly, concat_batches, run_batch
+from fgalign.ray.stage import concat_batches, run_batch, to_arrow_table
 
 
 def test_commit_marks_complete_and_replaces(tmp_path):
@@ -72,14 +72,27 @@ def test_run_batch_isolates_the_failing_row():
         run_batch(Regions(), "regions", _batch(rows[3:4]))
 
 
-def test_arrow_friendly_turns_string_arrays_into_lists():
-    cands = np.empty(2, dtype=object)
-    cands[0], cands[1] = np.array(["a", "b"], dtype=object), np.array([], dtype=object)
-    boxes = np.empty(2, dtype=object)
-    boxes[0], boxes[1] = np.zeros((2, 4), np.float32), np.zeros((0, 4), np.float32)
-    out = arrow_friendly({"candidates": cands, "boxes": boxes, "pred": np.array([1, 2])})
-    assert out["candidates"].tolist() == [["a", "b"], []]
-    assert out["boxes"][0].shape == (2, 4) and out["pred"].dtype == np.int64
+def test_arrow_table_schema_does_not_depend_on_the_rows():
+    def obj(*cells):
+        out = np.empty(len(cells), dtype=object)
+        out[:] = [None] * len(cells)
+        for i, c in enumerate(cells):
+            out[i] = c
+        return out
+
+    same = {"candidates": obj(np.array(["a", "b"], dtype=object), np.array(["c"], dtype=object)),
+            "image_emb": obj(np.ones(3, np.float32), np.ones(3, np.float32)),  # (D,) each
+            "boxes": np.zeros((2, 1, 4), np.float32),  # (B, R, 4) when every R is equal
+            "pred": np.array([1, 2])}
+    mixed = {"candidates": obj(np.array([], dtype=object), np.array(["d"], dtype=object)),
+             "image_emb": obj(np.zeros(0, np.float32), np.ones(3)),  # error row, float64 row
+             "boxes": obj([], np.zeros((3, 4), np.float32)),
+             "pred": np.array([-1, 0])}
+    a, b = to_arrow_table(same), to_arrow_table(mixed)
+    assert a.schema == b.schema
+    assert str(a.schema.field("candidates").type) == "list<item: string>"
+    assert "VariableShaped" in str(a.schema.field("boxes").type)
+    assert b.column("candidates").to_pylist() == [[], ["d"]]
 
 
 def test_concat_batches_ragged_columns():
