@@ -5,7 +5,6 @@ from there so both folders use the same cluster settings whichever runs first).
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -13,24 +12,14 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 RAY_TESTS = HERE.parent / "ray"
-sys.path.insert(0, str(HERE))  # hardening_world
+sys.path.insert(0, str(HERE))  # hardening_support, hardening_world
 sys.path.insert(0, str(RAY_TESTS))  # the Ray fixture imports its dummy stages from there
 
+from hardening_support import PIPELINE, load_module
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ray_session = _load("ray_tests_conftest", RAY_TESTS / "conftest.py").ray_session
-
-# Settings of every pipeline run here: tiny world, random tiny backbone, fast keywords.
-FAST = ["model.name=test-tiny", "keywords.extractor=rule", "data.synth.generate=false",
-        "ray.progress=false", "logging.wandb=false", "logging.figures=0"]
+ray_session = load_module("ray_tests_conftest", RAY_TESTS / "conftest.py").ray_session
+os.environ.setdefault("WANDB_SILENT", "true")
 
 
 @pytest.fixture(scope="session")
@@ -69,28 +58,7 @@ def slow_bundle(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def full_main():
-    """``main(argv)`` of pipelines/full.py (the `make demo` entry point)."""
-    path = REPO / "pipelines" / "full.py"
-    if not path.is_file():
-        pytest.skip("pipelines/full.py does not exist yet")
-    return _load("pipelines_full", path).main
-
-
-def run_args(root: Path, out: Path, tasks: list[str], *extra: str) -> list[str]:
-    """``--config configs/demo.yaml --set ...`` for a pipeline run of ``tasks`` into ``out``."""
-    sets = [f"data.root={root}", f"experiment.output_dir={out}",
-            f"data.tasks=[{', '.join(tasks)}]", *FAST, *extra]
-    args = ["--config", str(REPO / "configs" / "demo.yaml")]
-    for s in sets:
-        args += ["--set", s]
-    return args
-
-
-def run_dir(out: Path) -> Path:
-    """The single run folder (the one holding metrics.json) under an output dir."""
-    found = sorted(out.rglob("metrics.json"))
-    assert len(found) == 1, f"expected one run folder under {out}, found {found}"
-    return found[0].parent
-
-
-os.environ.setdefault("WANDB_SILENT", "true")
+    """``main(argv)`` of the pipeline entry point (``PIPELINE``)."""
+    if not PIPELINE.is_file():
+        pytest.skip(f"{PIPELINE} does not exist yet")
+    return load_module("pipelines_full", PIPELINE).main

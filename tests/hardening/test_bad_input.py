@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO, run_args, run_dir
+from hardening_support import REPO, run_args, run_dir
 from hardening_world import REASON
 
 from fgalign.config import load_config

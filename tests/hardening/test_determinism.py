@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from conftest import FAST, REPO
+from hardening_support import FAST, REPO
 
 from fgalign.config import load_config
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO, run_args, run_dir
+from hardening_support import PIPELINE, REPO, run_args, run_dir
 
 pytestmark = pytest.mark.ray
 ACTOR = "EmbedderActor"
@@ -112,7 +112,7 @@ def test_killed_driver_resumes_from_completed_stages(fault_setup, full_main, ray
     args, out, metrics, preds = fault_setup
     shutil.rmtree(out)
     address = ray_session.get_runtime_context().gcs_address
-    cmd = [sys.executable, str(REPO / "pipelines" / "full.py"), *args,
+    cmd = [sys.executable, str(PIPELINE), *args,
            "--set", f"ray.address={address}"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
