@@ -20,6 +20,7 @@ COMMANDS = [
     "evaluate",
     "probe",
     "report",
+    "run",
     "sweep",
     "synth",
     "train_backbone",

@@ -208,7 +208,8 @@ def read_offline_run(run_dir: str | Path) -> dict[str, Any]:
 
 
 def create_logger(cfg: Any, run_dir: str | Path, run_name: str | None = None,
-                  use_wandb: bool | None = None, stream: TextIO | None = None) -> Logger:
+                  use_wandb: bool | None = None, stream: TextIO | None = None,
+                  stdout: bool = True) -> Logger:
     """Stdout logger, plus W&B when ``cfg.wandb`` (a ``LoggingCfg``) and ``use_wandb`` allow.
 
     Args:
@@ -217,8 +218,9 @@ def create_logger(cfg: Any, run_dir: str | Path, run_name: str | None = None,
         run_name: W&B run name (e.g. ``<experiment>-<config hash>``).
         use_wandb: ``False`` turns W&B off (``--no-wandb``); ``None`` follows ``cfg.wandb``.
         stream: where the stdout logger writes (default ``sys.stdout``).
+        stdout: False leaves the stdout logger out (a caller that prints its own summary).
     """
-    loggers: list[Logger] = [StdoutLogger(stream)]
+    loggers: list[Logger] = [StdoutLogger(stream)] if stdout else []
     if cfg.wandb and use_wandb is not False:
         loggers.append(WandbLogger(cfg.project, run_dir, name=run_name, entity=cfg.entity,
                                    group=getattr(cfg, "group", None)))

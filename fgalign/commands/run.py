@@ -1,0 +1,41 @@
+"""``fgalign run --config FILE [--set k=v ...] [--force STAGE] [--no-wandb]``: the Ray pipeline.
+
+The same function as ``python pipelines/full.py``: every task of the config through the Ray
+Data stage graph (regions → keywords → embed → score actor pools, each stage cached as
+Parquet), metrics on the driver, outputs in ``runs/<experiment>/<config hash>/``, a summary
+table on stdout. ``--force STAGE`` recomputes that stage and every later one.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+STAGES = ("regions", "keywords", "embed", "score")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """``--config``, ``--set``, ``--force``, ``--no-wandb``."""
+    from fgalign.cli import add_config_args
+
+    add_config_args(p)
+    p.add_argument("--force", choices=STAGES, default=None,
+                   help="recompute this stage and all later ones even when cached")
+    p.add_argument("--no-wandb", action="store_true", help="no W&B run (stdout only)")
+    p.set_defaults(func=run)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run the full pipeline on Ray (= pipelines/full.py)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fgalign.config import load_config
+    from fgalign.ray.pipeline import run_pipeline
+
+    cfg = load_config(args.config, args.overrides)
+    run_pipeline(cfg, force=args.force, use_wandb=False if args.no_wandb else None,
+                 command=shlex.join([sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]]))
+    return 0

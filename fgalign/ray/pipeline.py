@@ -1,0 +1,189 @@
+"""The whole experiment on Ray: every task through the cached stage graph, outputs, logging.
+
+    result = run_pipeline(load_config("configs/demo.yaml"), force=None, use_wandb=False)
+    result["metrics"]["tasks"]["vqa"]["variants"]["fusion"]["score"], result["run_dir"]
+
+Per task (``cfg.data.tasks``): ``prepare_task`` and ``load_task_rows`` on the driver, then the
+Ray Data graph (``fgalign.ray.graph``: regions → keywords → embed → score actor pools, each
+stage read from its Parquet cache when its inputs are unchanged), then ``finalize`` on the
+driver. Writes into ``runs/<experiment>/<config hash>/``: ``config.yaml``, ``metrics.json``
+(the schema of ``fgalign evaluate``), ``predictions.parquet``, ``vqa_results.json``,
+``figures/<task>_alignment.png``, ``stages.json`` (cache path, hash, rows, seconds and
+operators of every stage), ``timings.json``, ``command.txt``, ``report.md`` / ``report.html``.
+Stage caches live under ``ray.cache_dir`` (default ``runs/<experiment>/stages/``), shared by
+every run folder of the experiment. Only this driver logs (stdout, and W&B unless disabled).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fgalign.config import Config, config_hash, dump_yaml, require, to_dict
+from fgalign.ray.cache import StageCache, dataset_fingerprint
+from fgalign.ray.graph import StageRecord, run_task_graph
+from fgalign.stages import HEAVY, batch_to_rows
+
+
+def cache_root(cfg: Config) -> str:
+    """``ray.cache_dir``, or ``<output_dir>/<experiment>/stages`` (shared by run folders)."""
+    return cfg.ray.cache_dir or f"{cfg.experiment.output_dir}/{cfg.experiment.name}/stages"
+
+
+def read_scored_rows(path: str, uids: list[str], keep_heavy: int) -> list[dict[str, Any]]:
+    """A stage cache as row dicts in the order of ``uids`` (Parquet files come in any order).
+
+    Embedding columns (``fgalign.stages.HEAVY``) are read for the first ``keep_heavy`` rows
+    only (they feed the figures), as ``run_inprocess(..., keep_heavy=...)`` keeps them.
+    """
+    import ray.data
+
+    ds = ray.data.read_parquet(path)
+    light = [c for c in ds.schema().names if c not in HEAVY]
+    rows = [r for b in ds.select_columns(light).iter_batches(batch_size=4096,
+                                                             batch_format="numpy")
+            for r in batch_to_rows(b)]
+    if len(rows) != len(uids):
+        raise RuntimeError(f"{path}: {len(rows)} rows, expected {len(uids)}")
+    position = {u: i for i, u in enumerate(uids)}
+    rows.sort(key=lambda r: position[str(r["uid"])])
+    if keep_heavy:
+        wanted = np.asarray(uids[:keep_heavy], dtype=object)
+        picked = ds.map_batches(_keep_uids, fn_kwargs={"uids": wanted}, batch_format="numpy")
+        for b in picked.iter_batches(batch_size=keep_heavy, batch_format="numpy"):
+            for r in batch_to_rows(b):
+                rows[position[str(r["uid"])]].update({k: r[k] for k in HEAVY if k in r})
+    return rows
+
+
+def _keep_uids(batch: dict[str, np.ndarray], uids: np.ndarray) -> dict[str, np.ndarray]:
+    keep = np.isin(batch["uid"].astype(str), uids.astype(str))
+    return {k: v[keep] for k, v in batch.items()}
+
+
+def run_task(cfg: Config, task: str, cache: StageCache, force: str | None
+             ) -> tuple[dict[str, Any], list[dict], list[StageRecord], dict[str, float]]:
+    """One task: (finalize result, scored rows, stage records, seconds per driver phase)."""
+    from fgalign.stages import build_stage_specs, finalize, load_task_rows, prepare_task
+
+    t0 = time.perf_counter()
+    ctx = prepare_task(cfg, task)
+    rows = load_task_rows(cfg, task, ctx)
+    t1 = time.perf_counter()
+    specs = build_stage_specs(cfg, task, ctx)
+    fp = dataset_fingerprint(cfg.data.root, cfg.data.split, cfg.data.limit, task, rows)
+    path, records = run_task_graph(rows, specs, task, fp, cache, cfg.ray, force=force)
+    t2 = time.perf_counter()
+    scored = read_scored_rows(path, [r["uid"] for r in rows], cfg.logging.figures)
+    result = finalize(cfg, task, ctx, scored)
+    t3 = time.perf_counter()
+    return result, scored, records, {"prepare_s": t1 - t0, "stages_s": t2 - t1,
+                                     "finalize_s": t3 - t2}
+
+
+def write_outputs(cfg: Config, out: Path, metrics: dict, predictions: list[dict],
+                  vqa_results: list[dict] | None, records: list[StageRecord],
+                  timings: dict, command: str) -> None:
+    """metrics.json, predictions.parquet, vqa_results.json, stages.json, timings.json, report."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from fgalign.report import write_report
+
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    if predictions:
+        keys = list(dict.fromkeys(k for r in predictions for k in r))
+        pq.write_table(pa.Table.from_pylist([{k: r.get(k) for k in keys} for r in predictions]),
+                       out / "predictions.parquet")
+    if vqa_results is not None:
+        (out / "vqa_results.json").write_text(json.dumps(vqa_results))
+    (out / "stages.json").write_text(json.dumps([r.to_dict() for r in records], indent=2))
+    (out / "timings.json").write_text(json.dumps(timings, indent=2))
+    (out / "command.txt").write_text(command + "\n")
+    write_report(out)
+
+
+def stage_table(records: list[StageRecord]) -> str:
+    """Plain-text table of the stages: task, stage, rows, seconds or 'cached'."""
+    lines = [f"{'task':8} {'stage':9} {'rows':>6} {'time':>9}"]
+    for r in records:
+        lines.append(f"{r.task:8} {r.stage:9} {r.rows:6d} "
+                     f"{'cached' if r.cached else f'{r.seconds:8.1f}s':>9}")
+    return "\n".join(lines)
+
+
+def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None = None,
+                 command: str = "python pipelines/full.py") -> dict[str, Any]:
+    """Run every task of ``cfg`` on Ray; returns ``{"metrics", "run_dir", "stages", "timings"}``.
+
+    Args:
+        cfg: the resolved experiment config.
+        force: recompute from this stage on (``regions``, ``keywords``, ``embed``, ``score``).
+        use_wandb: False turns W&B off; None follows ``cfg.logging.wandb``.
+        command: the command line, recorded in the run folder.
+    """
+    import ray
+
+    from fgalign.evaluate import format_table, run_dir
+    from fgalign.logging import create_logger
+    from fgalign.ray.runtime import check_stage_resources, init_ray
+
+    t_start = time.perf_counter()
+    require(cfg.data.root, "data.root")
+    if cfg.data.synth.generate:
+        from fgalign.data.synth import ensure_world
+
+        ensure_world(cfg.data.root, cfg.data.synth)
+    out = run_dir(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.yaml").write_text(dump_yaml(cfg))
+    started = init_ray(cfg.ray)
+    logger = None
+    try:
+        t_ray = time.perf_counter() - t_start
+        if cfg.ray.address is None:
+            check_stage_resources(cfg.ray, ray.cluster_resources())
+        logger = create_logger(cfg.logging, out, f"{cfg.experiment.name}-{config_hash(cfg)}",
+                               use_wandb, stdout=False)  # the summary below is the stdout log
+        logger.log_config(to_dict(cfg))
+        cache = StageCache(cache_root(cfg))
+        metrics: dict[str, Any] = {"config_hash": config_hash(cfg), "tasks": {}}
+        predictions, records, figures = [], [], []
+        vqa_results, timings = None, {"ray_init_s": round(t_ray, 2), "tasks": {}}
+        for task in cfg.data.tasks:
+            result, scored, task_records, phases = run_task(cfg, task, cache, force)
+            metrics["tasks"][task] = result["metrics"]
+            predictions += result["predictions"]
+            records += task_records
+            vqa_results = result.get("vqa_results", vqa_results)
+            timings["tasks"][task] = {k: round(v, 2) for k, v in phases.items()}
+            if cfg.logging.figures:
+                from fgalign.viz import alignment_figure
+
+                fig = alignment_figure(cfg, task, scored[: cfg.logging.figures],
+                                       out / "figures" / f"{task}_alignment.png")
+                figures += [fig] if fig else []
+        timings["total_s"] = round(time.perf_counter() - t_start, 2)
+        write_outputs(cfg, out, metrics, predictions, vqa_results, records, timings, command)
+        logger.log_dict({"metrics": {t: m["variants"] for t, m in metrics["tasks"].items()},
+                         "errors": {t: sum(m["errors"].values())
+                                    for t, m in metrics["tasks"].items()},
+                         "stages": {f"{r.task}/{r.stage}": {"seconds": r.seconds,
+                                                            "cached": int(r.cached)}
+                                    for r in records},
+                         "timings": timings})
+        logger.log_table("predictions", predictions[: cfg.logging.sample_predictions])
+        logger.log_images("alignment", figures)
+        print(format_table(metrics), stage_table(records),
+              f"outputs: {out}  ({timings['total_s']:.0f} s, Ray start {t_ray:.0f} s)",
+              sep="\n\n", file=sys.stdout, flush=True)
+        return {"metrics": metrics, "run_dir": str(out), "stages": records, "timings": timings}
+    finally:
+        if logger is not None:
+            logger.close()
+        if started:
+            ray.shutdown()
