@@ -58,6 +58,8 @@ def _tensor_cells(v: np.ndarray) -> np.ndarray | None:
             return None
         v = _object_array(list(v))
     ref = next((x for x in v if isinstance(x, np.ndarray) and x.size), None)
+    if ref is None:  # every cell empty (e.g. a block of error rows): still a tensor column
+        ref = next((x for x in v if isinstance(x, np.ndarray) and x.ndim), None)
     if ref is None or ref.dtype.kind not in "biuf":
         return None
     dtype = np.float32 if ref.dtype.kind == "f" else ref.dtype  # schema.py: floats are float32
