@@ -9,7 +9,8 @@ Sets:   ``error="embed:<reason>"`` when a row's image cannot be read; rows with 
         error pass through with empty arrays. Rows in = rows out, same order.
 
 The backbone is loaded once in ``__init__`` (an actor's constructor under Ray). Images and crops
-of a whole batch go through one ``encode_images`` call; texts (statements, keywords, tags) are
+of a whole batch go through one ``encode_images`` call (rows with the same image and boxes
+share it); texts (statements, keywords, tags) are
 deduplicated and cached across batches, so an identical text is embedded once per stage.
 """
 from __future__ import annotations
@@ -80,20 +81,24 @@ class Embedder:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         n, errors = num_rows(batch), row_errors(batch)
-        pils, spans = [], []  # per ok row: (index of its image, number of crops)
+        pils, spans, keys = [], [], {}  # spans per row: (its image's index in pils, R)
         for i in range(n):
             if errors[i]:
                 spans.append(None)
                 continue
-            try:
-                image = load_rgb(self.root, str(batch["image_path"][i] or ""))
-            except ImageLoadError as e:
-                errors[i] = f"embed:{e.reason}"
-                spans.append(None)
-                continue
+            path = str(batch["image_path"][i] or "")
             boxes = np.asarray(as_list(batch["boxes"][i]), np.float32).reshape(-1, 4)  # (R, 4)
-            spans.append((len(pils), len(boxes)))
-            pils += [image] + crop_regions(image, boxes, self.context_pad)
+            key = (path, boxes.tobytes())  # rows of one image (VQA: ~6) share one forward
+            if key not in keys:
+                try:
+                    image = load_rgb(self.root, path)
+                except ImageLoadError as e:
+                    errors[i] = f"embed:{e.reason}"
+                    spans.append(None)
+                    continue
+                keys[key] = len(pils)
+                pils += [image] + crop_regions(image, boxes, self.context_pad)
+            spans.append((keys[key], len(boxes)))
         embs = self.backbone.encode_images(pils, batch_size=self.batch_size)  # (N_img, D)
         out_rows: list[dict[str, Any]] = []
         texts: list[str] = []
