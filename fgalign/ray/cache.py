@@ -50,7 +50,8 @@ def chain_hash(upstream: str, stage_hash: str) -> str:
     return config_hash({"upstream": upstream, "stage": stage_hash})
 
 
-def _resolve(uri: str) -> tuple[pafs.FileSystem, str]:
+def resolve_uri(uri: str) -> tuple[pafs.FileSystem, str]:
+    """(filesystem, path on it) of a local path or a ``scheme://`` URI."""
     if "://" in uri:
         return pafs.FileSystem.from_uri(uri)
     return pafs.LocalFileSystem(), os.path.abspath(uri)
@@ -65,7 +66,7 @@ class StageCache:
     """
 
     def __init__(self, root: str):
-        self.fs, self._base = _resolve(root)
+        self.fs, self._base = resolve_uri(root)
         self.root = root if "://" in root else self._base
 
     def path(self, task: str, stage: str, key: str) -> str:
@@ -73,7 +74,7 @@ class StageCache:
         return f"{self.root}/{task}/{stage}-{key}"
 
     def _fs_path(self, uri: str) -> str:
-        return _resolve(uri)[1] if "://" in uri else uri
+        return resolve_uri(uri)[1] if "://" in uri else uri
 
     def rows(self, path: str) -> int | None:
         """Row count of a completed cache, or None when it is missing or incomplete."""

@@ -3,7 +3,8 @@
     result = run_pipeline(load_config("configs/demo.yaml"), force=None, use_wandb=False)
     result["metrics"]["tasks"]["vqa"]["variants"]["fusion"]["score"], result["run_dir"]
 
-Per task (``cfg.data.tasks``): ``prepare_task`` and ``load_task_rows`` on the driver, then the
+Per task (``cfg.data.tasks``): ``prepare_task`` (cached, ``fgalign.ray.prepare``) and
+``load_task_rows`` on the driver, then the
 Ray Data graph (``fgalign.ray.graph``: regions → keywords → embed → score actor pools, each
 stage read from its Parquet cache when its inputs are unchanged), then ``finalize`` on the
 driver. Writes into ``runs/<experiment>/<config hash>/``: ``config.yaml``, ``metrics.json``
@@ -21,10 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fgalign.config import Config, config_hash, dump_yaml, require, to_dict
-from fgalign.ray.cache import StageCache, dataset_fingerprint
+from fgalign.ray.cache import StageCache, dataset_fingerprint, resolve_uri
 from fgalign.ray.graph import StageRecord, run_task_graph
 from fgalign.stages import HEAVY, batch_to_rows
 
@@ -37,41 +36,44 @@ def cache_root(cfg: Config) -> str:
 def read_scored_rows(path: str, uids: list[str], keep_heavy: int) -> list[dict[str, Any]]:
     """A stage cache as row dicts in the order of ``uids`` (Parquet files come in any order).
 
-    Embedding columns (``fgalign.stages.HEAVY``) are read for the first ``keep_heavy`` rows
-    only (they feed the figures), as ``run_inprocess(..., keep_heavy=...)`` keeps them.
+    Read on the driver with pyarrow (no Ray job): the files' schemas are unified permissively
+    (a block whose list cells were all empty has ``list<null>``), Ray's tensor types are
+    converted to per-row ndarrays by Ray's block accessor. Embedding columns
+    (``fgalign.stages.HEAVY``) are read for the first ``keep_heavy`` rows only (they feed the
+    figures), as ``run_inprocess(..., keep_heavy=...)`` keeps them.
     """
-    import ray.data
+    import pyarrow as pa
+    import pyarrow.dataset as pads
+    import pyarrow.parquet as pq
+    from ray.data.block import BlockAccessor  # also registers Ray's Arrow tensor types
 
-    ds = ray.data.read_parquet(path)
-    light = [c for c in ds.schema().names if c not in HEAVY]
-    rows = [r for b in ds.select_columns(light).iter_batches(batch_size=4096,
-                                                             batch_format="numpy")
-            for r in batch_to_rows(b)]
+    fs, where = resolve_uri(path)
+    files = pads.dataset(where, filesystem=fs, format="parquet").files
+    schema = pa.unify_schemas([pq.read_schema(f, filesystem=fs) for f in files],
+                              promote_options="permissive")
+    data = pads.dataset(files, schema=schema, filesystem=fs, format="parquet")
+    light = [c for c in schema.names if c not in HEAVY]
+    rows = batch_to_rows(BlockAccessor.for_block(data.to_table(columns=light)).to_numpy())
     if len(rows) != len(uids):
         raise RuntimeError(f"{path}: {len(rows)} rows, expected {len(uids)}")
     position = {u: i for i, u in enumerate(uids)}
     rows.sort(key=lambda r: position[str(r["uid"])])
     if keep_heavy:
-        wanted = np.asarray(uids[:keep_heavy], dtype=object)
-        picked = ds.map_batches(_keep_uids, fn_kwargs={"uids": wanted}, batch_format="numpy")
-        for b in picked.iter_batches(batch_size=keep_heavy, batch_format="numpy"):
-            for r in batch_to_rows(b):
-                rows[position[str(r["uid"])]].update({k: r[k] for k in HEAVY if k in r})
+        heavy = [c for c in schema.names if c in HEAVY] + ["uid"]
+        table = data.to_table(columns=heavy, filter=pads.field("uid").isin(uids[:keep_heavy]))
+        for r in batch_to_rows(BlockAccessor.for_block(table).to_numpy()):
+            rows[position[str(r["uid"])]].update(r)
     return rows
-
-
-def _keep_uids(batch: dict[str, np.ndarray], uids: np.ndarray) -> dict[str, np.ndarray]:
-    keep = np.isin(batch["uid"].astype(str), uids.astype(str))
-    return {k: v[keep] for k, v in batch.items()}
 
 
 def run_task(cfg: Config, task: str, cache: StageCache, force: str | None
              ) -> tuple[dict[str, Any], list[dict], list[StageRecord], dict[str, float]]:
     """One task: (finalize result, scored rows, stage records, seconds per driver phase)."""
-    from fgalign.stages import build_stage_specs, finalize, load_task_rows, prepare_task
+    from fgalign.ray.prepare import prepare_cached
+    from fgalign.stages import build_stage_specs, finalize, load_task_rows
 
     t0 = time.perf_counter()
-    ctx = prepare_task(cfg, task)
+    ctx, ctx_cached = prepare_cached(cfg, task, cache.root, force=force is not None)
     rows = load_task_rows(cfg, task, ctx)
     t1 = time.perf_counter()
     specs = build_stage_specs(cfg, task, ctx)
@@ -81,8 +83,8 @@ def run_task(cfg: Config, task: str, cache: StageCache, force: str | None
     scored = read_scored_rows(path, [r["uid"] for r in rows], cfg.logging.figures)
     result = finalize(cfg, task, ctx, scored)
     t3 = time.perf_counter()
-    return result, scored, records, {"prepare_s": t1 - t0, "stages_s": t2 - t1,
-                                     "finalize_s": t3 - t2}
+    return result, scored, records, {"prepare_s": t1 - t0, "prepare_cached": ctx_cached,
+                                     "stages_s": t2 - t1, "finalize_s": t3 - t2}
 
 
 def write_outputs(cfg: Config, out: Path, metrics: dict, predictions: list[dict],
@@ -160,7 +162,8 @@ def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None =
             predictions += result["predictions"]
             records += task_records
             vqa_results = result.get("vqa_results", vqa_results)
-            timings["tasks"][task] = {k: round(v, 2) for k, v in phases.items()}
+            timings["tasks"][task] = {k: round(v, 2) if isinstance(v, float) else v
+                                      for k, v in phases.items()}
             if cfg.logging.figures:
                 from fgalign.viz import alignment_figure
 

@@ -9,6 +9,7 @@ Progress bars: on when ``cfg.ray.progress`` and stderr is a terminal; off in tes
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any
@@ -31,8 +32,9 @@ def configure_data_context(progress: bool) -> None:
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = progress
     ctx.print_on_execution_start = progress
-    if not progress:
+    if not progress:  # no bars, and no "execution finished" INFO lines per dataset either
         ctx.enable_operator_progress_bars = False
+        logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
 def init_ray(ray_cfg: Any) -> bool:

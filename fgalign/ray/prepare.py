@@ -1,0 +1,66 @@
+"""A cache for the driver-side task preparation (``fgalign.stages.prepare_task``).
+
+``prepare_task`` reads the train split and, for VQA yes/no thresholds and the SNLI-VE
+text-only classifiers, runs the stages over train texts and val rows in the driver: on the
+demo world that is most of what a fully cached re-run would still compute. Its result (the
+task context: answer vocabulary, priors, fitted classifiers; plain data) is pickled next to
+the stage caches::
+
+    <cache root>/<task>/prepare-<key>.pkl
+
+``key`` hashes the task, the config without the sections that cannot change the context
+(``ray``, ``logging``, the experiment's name and output folder, and ``data.split`` /
+``data.limit`` / ``data.tasks``, which select only the evaluated rows) and the name, size and
+modification time of every file at the top of the dataset root (the annotation files; image
+folders are identified by the root path, as in the stage caches). ``--force`` bypasses it.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import uuid
+from typing import Any
+
+import pyarrow.fs as pafs
+
+from fgalign.config import Config, config_hash, to_dict
+from fgalign.ray.cache import resolve_uri
+
+
+def annotation_stats(root: str) -> list[tuple[str, int, int]]:
+    """(name, size, mtime ns) of the regular files directly under ``root``, sorted."""
+    fs, where = resolve_uri(root)
+    infos = fs.get_file_info(pafs.FileSelector(where, recursive=False))
+    return sorted((i.base_name, i.size, i.mtime_ns or 0) for i in infos
+                  if i.type == pafs.FileType.File)
+
+
+def prepare_key(cfg: Config, task: str) -> str:
+    """Hash of everything ``prepare_task(cfg, task)`` can depend on (see the module docstring)."""
+    raw = to_dict(cfg)
+    for section in ("ray", "logging"):
+        raw.pop(section)
+    raw["experiment"] = {"seed": cfg.experiment.seed}
+    for key in ("split", "limit", "tasks"):
+        raw["data"].pop(key)
+    return config_hash({"task": task, "config": raw,
+                        "files": annotation_stats(cfg.data.root)}, n=16)
+
+
+def prepare_cached(cfg: Config, task: str, cache_root: str, force: bool = False
+                   ) -> tuple[dict[str, Any], bool]:
+    """``(ctx, was cached)``: ``prepare_task(cfg, task)``, from cache when its inputs match."""
+    from fgalign.stages import prepare_task
+
+    fs, base = resolve_uri(cache_root)
+    path = f"{base}/{task}/prepare-{prepare_key(cfg, task)}.pkl"
+    if not force and fs.get_file_info(path).type == pafs.FileType.File:
+        with fs.open_input_stream(path) as f:
+            return pickle.loads(f.read()), True  # written by this code, under our cache root
+    ctx = prepare_task(cfg, task)
+    fs.create_dir(os.path.dirname(path), recursive=True)
+    tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+    with fs.open_output_stream(tmp) as f:
+        f.write(pickle.dumps(ctx))
+    fs.move(tmp, path)  # a reader sees the whole file or none
+    return ctx, False
