@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from fgalign.schema import TASKS
+
 HERE = Path(__file__).resolve().parent
 RAY_TESTS = HERE.parent / "ray"
 sys.path.insert(0, str(HERE))  # hardening_support, hardening_world
 sys.path.insert(0, str(RAY_TESTS))  # the Ray fixture imports its dummy stages from there
 
-from hardening_support import PIPELINE, load_module
+from hardening_support import PIPELINE, SECRET, load_module, run_args, run_dir, run_settings
 
 ray_session = load_module("ray_tests_conftest", RAY_TESTS / "conftest.py").ray_session
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -62,3 +64,28 @@ def full_main():
     if not PIPELINE.is_file():
         pytest.skip(f"{PIPELINE} does not exist yet")
     return load_module("pipelines_full", PIPELINE).main
+
+
+@pytest.fixture(scope="session")
+def bad_run(full_main, ray_session, bad_world, slow_bundle, tmp_path_factory):
+    """(output dir, run dir, planted): one pipeline run, all tasks, over the damaged world.
+
+    W&B is on (offline) with ``SECRET`` as the W&B key in the environment. The settings
+    (``RUN``: the slow bundle, small batches and files) are those of the fault tests, so this
+    run is also their undisturbed baseline.
+    """
+    root, planted = bad_world
+    out = tmp_path_factory.mktemp("bad_run")
+    saved = {k: os.environ.get(k) for k in ("WANDB_API_KEY", "WANDB_MODE")}
+    os.environ.update({"WANDB_API_KEY": SECRET, "WANDB_MODE": "offline"})
+    try:
+        assert full_main(run_args(root, out, list(TASKS), *run_settings(slow_bundle),
+                                  "logging.wandb=true")) == 0
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k)
+            else:
+                os.environ[k] = v
+    return out, run_dir(out), planted
+

@@ -11,6 +11,9 @@ REPO = Path(__file__).resolve().parents[2]
 # another script with the same command line named by FGALIGN_TEST_PIPELINE.
 PIPELINE = Path(os.environ.get("FGALIGN_TEST_PIPELINE", REPO / "pipelines" / "full.py"))
 
+# A fake W&B key: set in the environment of the bad-input run, must appear in no file.
+SECRET = "fgalign-hardening-secret-5f3c9a1e7d2b4c6a8e0f"
+
 # Settings of every pipeline run here: tiny world, random tiny backbone, fast keywords.
 FAST = ["model.name=test-tiny", "keywords.extractor=rule", "data.synth.generate=false",
         "ray.progress=false", "logging.wandb=false", "logging.figures=0"]
@@ -39,3 +42,10 @@ def run_dir(out: Path) -> Path:
     found = sorted(out.rglob("metrics.json"))
     assert len(found) == 1, f"expected one run folder under {out}, found {found}"
     return found[0].parent
+
+
+def run_settings(bundle: str) -> list[str]:
+    """Overrides of the bad-input run and the fault runs (one undisturbed baseline for both):
+    the slow bundle, 4-row embed batches and cache files, actor restarts on."""
+    return [f"model.name={bundle}", "ray.rows_per_file=4", "ray.stages.embed.batch_size=4",
+            "ray.max_restarts=2"]

@@ -1,43 +1,27 @@
 """Bad input through the whole Ray pipeline (pipelines/full.py): nothing lost, nothing invented.
 
-One run over a world with every kind of bad input planted (see hardening_world.py), all three
-tasks, W&B on (offline) with a W&B key in the environment. Then: rows in = rows out, each bad
-row carries its reason, metrics.json counts the errors, no error row gets a prediction or
-credit, rows whose image has no regions are still scored, and the key is in no written file.
+One run (``bad_run`` in conftest.py) over a world with every kind of bad input planted (see
+hardening_world.py), all three tasks, W&B on (offline) with a W&B key in the environment.
+Then: rows in = rows out, each bad row carries its reason, metrics.json counts the errors, no
+error row gets a prediction or credit, rows whose image has no regions are still scored, and
+the key is in no written file.
 """
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from hardening_support import REPO, run_args, run_dir
+from hardening_support import REPO, SECRET
 from hardening_world import REASON
 
 from fgalign.config import load_config
 from fgalign.data import read_task
 from fgalign.schema import TASKS
 
-pytestmark = pytest.mark.ray
-SECRET = "fgalign-hardening-secret-5f3c9a1e7d2b4c6a8e0f"
-
-
-@pytest.fixture(scope="module")
-def bad_run(full_main, ray_session, bad_world, tmp_path_factory):
-    """(output dir, run dir, planted): one pipeline run over the damaged world."""
-    root, planted = bad_world
-    out = tmp_path_factory.mktemp("bad_run")
-    saved = {k: os.environ.get(k) for k in ("WANDB_API_KEY", "WANDB_MODE")}
-    os.environ.update({"WANDB_API_KEY": SECRET, "WANDB_MODE": "offline"})
-    try:
-        assert full_main(run_args(root, out, list(TASKS), "logging.wandb=true")) == 0
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
-    return out, run_dir(out), planted
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 
 def _inputs(root: Path, task: str) -> list[dict]:

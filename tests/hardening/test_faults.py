@@ -1,22 +1,20 @@
 """Faults during a pipeline run: a killed Embedder actor, a killed driver.
 
-Both runs use the VQA task of the damaged world and a random CLIP bundle heavier than
-test-tiny (``slow_bundle``), so the embed stage lasts long enough to be hit while it works.
-Each is compared with an undisturbed run of the same config (``baseline``): same predictions
-per row, byte-identical metrics.json (the runs share their output folder, emptied in
-between, so even the config hash recorded in metrics.json is the same).
+Both runs process the VQA task of the damaged world with the settings of ``bad_run`` (a random
+CLIP bundle heavier than test-tiny, so the embed stage lasts long enough to be hit while it
+works; small batches and files) and are compared with it, the undisturbed run: same rows,
+same predictions and credit per row, same VQA metrics.
 
 - Actor: SIGKILL the ``EmbedderActor`` worker process once the stage has written its first
   output file; Ray restarts it (``ray.max_restarts``: actor restarts and task retries) and the
   run finishes.
-- Driver: run pipelines/full.py in a subprocess joined to the test cluster, SIGKILL it once
-  the embed stage's cache is complete, re-run: the regions, keywords and embed stages are read
-  from cache (nothing recomputed) and the results match.
+- Driver: run the pipeline in a subprocess joined to the test cluster, SIGKILL it once the
+  embed stage's cache is complete, re-run: regions, keywords and embed are read from cache
+  (not recomputed) and the results match.
 """
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,9 +24,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from hardening_support import PIPELINE, REPO, run_args, run_dir
+from hardening_support import PIPELINE, REPO, run_args, run_dir, run_settings
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 ACTOR = "EmbedderActor"
 
 
@@ -65,58 +63,56 @@ class ActorKiller(threading.Thread):
             time.sleep(0.02)
 
 
-def _outputs(out: Path) -> tuple[str, dict[str, dict]]:
+def vqa_results(out: Path) -> tuple[dict, dict[str, dict]]:
+    """(VQA metrics, VQA prediction rows by uid) of the run under ``out``."""
     run = run_dir(out)
-    preds = {r["uid"]: r for r in pq.read_table(run / "predictions.parquet").to_pylist()}
-    return (run / "metrics.json").read_text(), preds
+    metrics = json.loads((run / "metrics.json").read_text())["tasks"]["vqa"]
+    rows = pq.read_table(run / "predictions.parquet").to_pylist()
+    return metrics, {r["uid"]: r for r in rows if r["task"] == "vqa"}
 
 
-def _records(out: Path) -> dict[str, bool]:
-    """Stage name → read from cache (True) in the last run, from the run's stage records."""
+def assert_same_as_baseline(out: Path, bad_run) -> None:
+    metrics, preds = vqa_results(out)
+    base_metrics, base_preds = vqa_results(bad_run[0])
+    assert preds.keys() == base_preds.keys()
+    for uid, row in preds.items():
+        assert {k: v for k, v in row.items() if v is not None} == \
+            {k: v for k, v in base_preds[uid].items() if v is not None}, uid
+    assert metrics == base_metrics
+
+
+def stage_records(out: Path) -> dict[str, bool]:
+    """Stage name → read from cache (True) in the last run, from the run's stages.json."""
     found = sorted(out.rglob("stages.json"))
     assert found, f"no stages.json under {out}"
     records = json.loads(found[-1].read_text())
     return {r["stage"]: r["cached"] for r in records if r["task"] == "vqa"}
 
 
-@pytest.fixture(scope="module")
-def fault_setup(full_main, ray_session, bad_world, slow_bundle, tmp_path_factory):
-    """(args, output dir, baseline metrics.json text, baseline predictions)."""
-    out = tmp_path_factory.mktemp("faults") / "runs"
-    args = run_args(bad_world[0], out, ["vqa"], f"model.name={slow_bundle}",
-                    "ray.rows_per_file=4", "ray.stages.embed.batch_size=4", "ray.max_restarts=2")
-    assert full_main(args) == 0
-    metrics, preds = _outputs(out)
-    return args, out, metrics, preds
-
-
-def test_killed_embed_actor_is_restarted_and_results_match(fault_setup, full_main):
-    args, out, metrics, preds = fault_setup
-    shutil.rmtree(out)
+def test_killed_embed_actor_is_restarted_and_results_match(bad_run, bad_world, slow_bundle,
+                                                           full_main, tmp_path):
+    out = tmp_path / "runs"
     killer = ActorKiller(ACTOR, lambda: any(out.rglob("embed-*.tmp-*/*.parquet")))
     killer.start()
     try:
-        assert full_main(args) == 0
+        assert full_main(run_args(bad_world[0], out, ["vqa"], *run_settings(slow_bundle))) == 0
     finally:
         killer.done.set()
         killer.join()
     assert killer.killed is not None, "the embed actor finished before it could be killed"
     assert killer.seen - {killer.killed}, "no Embedder actor process after the kill"
-    got_metrics, got = _outputs(out)
-    assert got.keys() == preds.keys()
-    assert [got[u] for u in sorted(got)] == [preds[u] for u in sorted(preds)]
-    assert got_metrics == metrics
+    assert_same_as_baseline(out, bad_run)
 
 
-def test_killed_driver_resumes_from_completed_stages(fault_setup, full_main, ray_session):
-    args, out, metrics, preds = fault_setup
-    shutil.rmtree(out)
+def test_killed_driver_resumes_from_completed_stages(bad_run, bad_world, slow_bundle, full_main,
+                                                     ray_session, tmp_path):
+    out = tmp_path / "runs"
+    args = run_args(bad_world[0], out, ["vqa"], *run_settings(slow_bundle))
     address = ray_session.get_runtime_context().gcs_address
-    cmd = [sys.executable, str(PIPELINE), *args,
-           "--set", f"ray.address={address}"]
+    cmd = [sys.executable, str(PIPELINE), *args, "--set", f"ray.address={address}"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 300
         while proc.poll() is None and time.time() < deadline:
             if any(out.rglob("vqa/embed-*/_SUCCESS")):
                 proc.send_signal(signal.SIGKILL)
@@ -128,7 +124,6 @@ def test_killed_driver_resumes_from_completed_stages(fault_setup, full_main, ray
             proc.kill()
     assert not list(out.rglob("metrics.json")), "the killed run got to the end"
     assert full_main(args) == 0
-    assert _records(out) == {"regions": True, "keywords": True, "embed": True, "score": False}
-    got_metrics, got = _outputs(out)
-    assert [got[u] for u in sorted(got)] == [preds[u] for u in sorted(preds)]
-    assert got_metrics == metrics
+    assert stage_records(out) == {"regions": True, "keywords": True, "embed": True,
+                                  "score": False}
+    assert_same_as_baseline(out, bad_run)
