@@ -3,10 +3,13 @@
 ``prepare_task`` reads the train split and, for VQA yes/no thresholds and the SNLI-VE
 text-only classifiers, runs the stages over train texts and val rows in the driver: on the
 demo world that is most of what a fully cached re-run would still compute. Its result (the
-task context: answer vocabulary, priors, fitted classifiers; plain data) is pickled next to
-the stage caches::
+task context: answer vocabulary, priors, fitted classifiers; plain JSON data) is stored next
+to the stage caches::
 
-    <cache root>/<task>/prepare-<key>.pkl
+    <cache root>/<task>/prepare-<key>.json
+
+A context that does not survive JSON unchanged (tuples, numpy values) is not cached, so a
+cached context is always equal to a fresh one (and the score stage's hash does not drift).
 
 ``key`` hashes the task, the config without the sections that cannot change the context
 (``ray``, ``logging``, the experiment's name and output folder, and ``data.split`` /
@@ -16,8 +19,9 @@ folders are identified by the root path, as in the stage caches). ``--force`` by
 """
 from __future__ import annotations
 
+import json
+import logging
 import os
-import pickle
 import uuid
 from typing import Any
 
@@ -25,6 +29,8 @@ import pyarrow.fs as pafs
 
 from fgalign.config import Config, config_hash, to_dict
 from fgalign.ray.cache import resolve_uri
+
+log = logging.getLogger(__name__)
 
 
 def annotation_stats(root: str) -> list[tuple[str, int, int]]:
@@ -53,14 +59,22 @@ def prepare_cached(cfg: Config, task: str, cache_root: str, force: bool = False
     from fgalign.stages import prepare_task
 
     fs, base = resolve_uri(cache_root)
-    path = f"{base}/{task}/prepare-{prepare_key(cfg, task)}.pkl"
+    path = f"{base}/{task}/prepare-{prepare_key(cfg, task)}.json"
     if not force and fs.get_file_info(path).type == pafs.FileType.File:
         with fs.open_input_stream(path) as f:
-            return pickle.loads(f.read()), True  # written by this code, under our cache root
+            return json.loads(f.read()), True
     ctx = prepare_task(cfg, task)
+    try:
+        text = json.dumps(ctx)
+        exact = json.loads(text) == ctx
+    except (TypeError, ValueError):
+        exact = False
+    if not exact:
+        log.warning("the %s task context is not plain JSON data: not cached", task)
+        return ctx, False
     fs.create_dir(os.path.dirname(path), recursive=True)
     tmp = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
     with fs.open_output_stream(tmp) as f:
-        f.write(pickle.dumps(ctx))
+        f.write(text.encode())
     fs.move(tmp, path)  # a reader sees the whole file or none
     return ctx, False

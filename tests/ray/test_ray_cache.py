@@ -101,3 +101,48 @@ def test_concat_batches_ragged_columns():
     out = concat_batches([a, b])
     assert out["x"].dtype == object and [v.shape for v in out["x"]] == [(3, 2), (5, 2)]
     assert out["y"].tolist() == [1, 2]
+
+
+def test_stage_pools_must_leave_a_cpu_for_reading():
+    from fgalign.config import RayCfg
+    from fgalign.ray.runtime import check_stage_resources
+
+    ok = RayCfg()  # one 1-CPU actor per stage
+    check_stage_resources(ok, {"CPU": 2.0})
+    greedy = RayCfg(stages={"embed": {"num_cpus": 1, "concurrency": 2}})
+    with pytest.raises(ValueError, match=r"ray\.stages\.embed: 2 actors x 1.0 CPUs.*one must"):
+        check_stage_resources(greedy, {"CPU": 2.0})
+    gpu = RayCfg(stages={"embed": {"num_gpus": 1}})
+    with pytest.raises(ValueError, match=r"ray\.stages\.embed: .* GPUs.*num_gpus: 0"):
+        check_stage_resources(gpu, {"CPU": 8.0})
+
+
+def test_task_context_cache(tmp_path, monkeypatch):
+    import fgalign.stages
+    from fgalign.config import Config
+    from fgalign.ray.prepare import prepare_cached
+
+    root = tmp_path / "world"
+    root.mkdir()
+    (root / "train.jsonl").write_text("{}\n")
+    calls = []
+
+    def fake_prepare(cfg, task):
+        calls.append(task)
+        return {"task": task, "prior": [1, 2], "w": [[0.1, 0.25]]}
+
+    monkeypatch.setattr(fgalign.stages, "prepare_task", fake_prepare)
+    cfg = Config.model_validate({"data": {"root": str(root)}})
+    cache = str(tmp_path / "stages")
+    first = prepare_cached(cfg, "vcr", cache)
+    assert first == (fake_prepare(cfg, "vcr"), False) and len(calls) == 2
+    assert prepare_cached(cfg, "vcr", cache) == (first[0], True) and len(calls) == 2
+    # what only selects evaluated rows or resources does not matter; the rest does
+    cfg2 = Config.model_validate({"data": {"root": str(root), "limit": 3, "split": "val"},
+                                  "ray": {"num_cpus": 1}})
+    assert prepare_cached(cfg2, "vcr", cache)[1] is True
+    cfg3 = Config.model_validate({"data": {"root": str(root)}, "align": {"tau": 0.3}})
+    assert prepare_cached(cfg3, "vcr", cache)[1] is False
+    (root / "train.jsonl").write_text("{} \n")  # an annotation file changed
+    assert prepare_cached(cfg, "vcr", cache)[1] is False
+    assert prepare_cached(cfg, "vcr", cache, force=True)[1] is False
