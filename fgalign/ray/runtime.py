@@ -47,7 +47,6 @@ def init_ray(ray_cfg: Any) -> bool:
     """
     import ray
 
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # no token auth on local clusters
     if ray.is_initialized():
         configure_data_context(progress_enabled(ray_cfg.progress))
         return False
