@@ -49,7 +49,8 @@ def _tensor_cells(v: np.ndarray) -> np.ndarray | None:
 
     A column is a tensor column when it is a numeric array with ndim >= 2 (one row per leading
     index) or an object array whose cells are numeric ndarrays of one ndim; empty cells
-    (``[]``, ``None``, size-0 arrays: error rows) become size-0 arrays of that ndim and dtype.
+    (``[]``, ``None``, size-0 arrays of another ndim: error rows) become size-0 arrays of that
+    ndim and dtype.
     Floating cells are stored as float32 (the stage columns of ``fgalign.schema``), so a batch
     whose first row happens to be float64 does not change the column type.
     """
@@ -65,10 +66,10 @@ def _tensor_cells(v: np.ndarray) -> np.ndarray | None:
     dtype = np.float32 if ref.dtype.kind == "f" else ref.dtype  # schema.py: floats are float32
     cells = []
     for x in v:
-        if x is None or (isinstance(x, (list, np.ndarray)) and len(x) == 0):
+        if isinstance(x, np.ndarray) and x.ndim == ref.ndim and x.dtype.kind in "biuf":
+            cells.append(x.astype(dtype, copy=False))  # (0, D) stays (0, D)
+        elif x is None or (isinstance(x, (list, np.ndarray)) and len(x) == 0):
             cells.append(np.zeros((0,) * ref.ndim, dtype))
-        elif isinstance(x, np.ndarray) and x.ndim == ref.ndim and x.dtype.kind in "biuf":
-            cells.append(x.astype(dtype, copy=False))
         else:
             return None
     return _object_array(cells)
@@ -118,18 +119,20 @@ def run_batch(stage: Any, name: str, batch: Batch) -> Batch:
         return stage(batch)
     except Exception:  # retried row by row below
         n = num_rows(batch)
-        outs, failed = [], 0
+        outs: list[Batch | None] = [None] * n
+        failed = []
         for i in range(n):
             row = {k: v[i:i + 1] for k, v in batch.items()}
             try:
-                outs.append(stage(row))
-            except Exception as e:  # noqa: BLE001 - recorded on the row
-                failed += 1
-                log.warning("stage %s failed on row %s: %r", name, row.get("uid"), e)
-                row["error"] = np.array([f"{name}:{type(e).__name__}"], dtype=object)
-                outs.append(stage(row))
-        if failed == n:
+                outs[i] = stage(row)
+            except Exception as e:  # noqa: BLE001 - recorded on the row below
+                failed.append((i, row, e))
+        if len(failed) == n:
             raise  # the whole batch failing is a bug, not bad data
+        for i, row, e in failed:
+            log.warning("stage %s failed on row %s: %r", name, row.get("uid"), e)
+            row["error"] = np.array([f"{name}:{type(e).__name__}"], dtype=object)
+            outs[i] = stage(row)  # an error row: passed through with empty outputs
         return concat_batches(outs)
 
 

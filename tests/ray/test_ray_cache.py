@@ -93,6 +93,10 @@ def test_arrow_table_schema_does_not_depend_on_the_rows():
     assert str(a.schema.field("candidates").type) == "list<item: string>"
     assert "VariableShaped" in str(a.schema.field("boxes").type)
     assert b.column("candidates").to_pylist() == [[], ["d"]]
+    from ray.data.block import BlockAccessor
+
+    back = BlockAccessor.for_block(to_arrow_table({"e": obj(np.zeros((0, 3)), [], np.ones((2, 3)))}))
+    assert [x.shape for x in back.to_numpy()["e"]] == [(0, 3), (0, 0), (2, 3)]
 
 
 def test_concat_batches_ragged_columns():

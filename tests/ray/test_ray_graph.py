@@ -62,7 +62,7 @@ def test_graph_runs_caches_and_recomputes_only_what_changed(ray_session, tmp_pat
 
 
 def test_a_crashed_run_resumes_from_completed_stages(ray_session, tmp_path):
-    with pytest.raises(StageError, match="stage .embed. of task .vqa. failed.*bug"):
+    with pytest.raises(StageError, match=r"(?s)stage .embed. of task .vqa. failed.*bug"):
         _run(tmp_path, dummy.make_specs(embed_cls=dummy.Broken))
     task_dir = tmp_path / "stages" / "vqa"
     assert sorted(p.name.split("-")[0] for p in task_dir.iterdir()) == ["keywords", "regions"]
