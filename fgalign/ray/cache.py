@@ -13,7 +13,8 @@ A run whose scorer config alone changed gets a new run folder but finds the regi
 and embed caches here. Writes go to a temporary sibling that is renamed into place; the
 ``_SUCCESS`` marker is written after the rename (on object stores a rename is a copy), so a
 killed run leaves no directory that passes for complete, and the next run resumes from the
-last completed stage.
+last completed stage. The hash covers data and configs, not fgalign's code: after changing a
+stage's code, re-run with ``--force <stage>``.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import pytest
 
 from fgalign.config import load_config
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.slow]
 ROOT = Path(__file__).parents[2]
 
 
@@ -24,7 +24,8 @@ def tiny(tmp_path_factory):
 def _args(base, *extra):
     return ["--config", str(ROOT / "configs/demo.yaml"),
             "--set", f"data.root={base / 'world'}", "--set", "data.synth.generate=false",
-            "--set", "model.name=test-tiny", "--set", "data.limit=5",
+            "--set", "model.name=test-tiny", "--set", "keywords.extractor=rule",
+            "--set", "data.limit=5",
             "--set", "data.tasks=[vqa, vcr]", "--set", "tasks.vqa.val_limit=6",
             "--set", f"experiment.output_dir={base / 'runs'}", "--set", "logging.figures=1",
             *extra]
