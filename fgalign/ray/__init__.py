@@ -4,7 +4,8 @@
                resources from ``cfg.ray.stages[<stage>]`` via the ``StageSpec``.
 - ``cache``:   ``StageCache``, ``dataset_fingerprint``, ``chain_hash``: Parquet stage caches.
 - ``graph``:   ``run_task_graph``: the stages of one task, each read from cache or computed.
-- ``runtime``: ``init_ray``, ``check_stage_resources``, Ray Data execution options.
+- ``prepare``: ``prepare_cached``: the driver-side task preparation, cached as JSON.
+- ``runtime``: ``init_ray``, ``check_stage_resources``, Ray Data progress options.
 - ``pipeline``: ``run_pipeline(cfg, ...)``: every task end to end, outputs and logging
                (``pipelines/full.py`` and ``fgalign run``).
 

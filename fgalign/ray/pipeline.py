@@ -132,7 +132,7 @@ def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None =
 
     from fgalign.evaluate import format_table, run_dir
     from fgalign.logging import create_logger
-    from fgalign.ray.runtime import check_stage_resources, init_ray
+    from fgalign.ray.runtime import check_stage_resources, init_ray, silence_cpu_warning
 
     t_start = time.perf_counter()
     require(cfg.data.root, "data.root")
@@ -149,6 +149,7 @@ def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None =
         t_ray = time.perf_counter() - t_start
         if cfg.ray.address is None:
             check_stage_resources(cfg.ray, ray.cluster_resources())
+            silence_cpu_warning()  # checked: every pool leaves a CPU for reads and writes
         logger = create_logger(cfg.logging, out, f"{cfg.experiment.name}-{config_hash(cfg)}",
                                use_wandb, stdout=False)  # the summary below is the stdout log
         logger.log_config(to_dict(cfg))

@@ -83,3 +83,19 @@ def check_stage_resources(ray_cfg: Any, cluster: dict[str, float]) -> None:
                 f"ray.stages.{name}: {res.concurrency} actors x {res.num_gpus} GPUs = "
                 f"{need_gpu:g} GPUs, but the cluster has {gpus:g}; set num_gpus: 0 on a "
                 f"machine without GPUs")
+
+
+def _drop_cpu_warning(record: logging.LogRecord) -> bool:
+    return "does not have any available CPUs" not in str(record.msg)
+
+
+def silence_cpu_warning() -> None:
+    """Drop Ray Data's "no available CPUs, the job will hang" warning.
+
+    Ray Data checks free CPUs at the start of every execution, which catches the moment a
+    previous stage's actor is still being released (or the node has not reported yet). Call
+    this only after ``check_stage_resources`` has shown every pool leaves a CPU free.
+    """
+    logger = logging.getLogger("ray.data.dataset")
+    if _drop_cpu_warning not in logger.filters:
+        logger.addFilter(_drop_cpu_warning)
