@@ -95,7 +95,8 @@ class SNLIVETaskCfg(Section):
     protocol: Literal["text_only", "threshold"] = "text_only"  # TAP-C text-only or training-free
     train_limit: int | None = None  # cap on train rows for the text-only classifier
     val_limit: int | None = 600  # val rows (through the image stages) for stats / thresholds
-    features: Literal["pair", "scores"] = "pair"  # [p*h,|p-h|,p,h,cos,comps] or [h,cos,comps]
+    features: Literal["pair", "scores", "gated"] = "gated"  # [p*h,|p-h|,p,h,cos,comps], [h,cos,
+    # comps], or gated: [h, cos, comps, h ⊗ (cos, comps)] (fgalign.tasks.snli_ve.pair_features)
     standardize: Literal["domain", "train"] = "domain"  # test features scaled by unlabelled val
     # image statistics (domain) or by the text training statistics (train)
     l2: float = 1e-3  # L2 penalty of the logistic regression
@@ -105,8 +106,11 @@ class SNLIVETaskCfg(Section):
 class VCRTaskCfg(Section):
     modes: list[Literal["q2a", "qa2r"]] = Field(default_factory=lambda: ["q2a", "qa2r"])
     proposer: str | None = "dataset"  # region proposer for VCR (None: regions.proposer)
-    answer_template: str = "{question} {answer}"  # Q→A statement ({question}, {answer})
-    rationale_template: str = "{question} {answer} {rationale}"  # QA→R statement (gold answer)
+    # Statement templates (chosen on val of a dev world: the answers and rationales restate the
+    # question's object, and the bundled backbone's vocabulary has no question words).
+    answer_template: str = "{answer}"  # Q→A statement ({question}, {answer})
+    rationale_template: str = "{rationale}"  # QA→R statement ({question}, gold {answer},
+    # {rationale})
 
 
 class TasksCfg(Section):
@@ -116,15 +120,16 @@ class TasksCfg(Section):
 
 
 class AlignCfg(Section):
-    tau: float = 0.05  # region-word attention temperature
-    keyword_weighting: Literal["mean", "idf"] = "mean"  # mean, or within-instance IDF weights
+    tau: float = 0.1  # attention temperature over regions (defaults chosen on val of a dev world)
+    keyword_weighting: Literal["mean", "idf", "length", "idf_length"] = "length"  # keyword
+    # weights: uniform, within-instance IDF, words per keyword (phrases bind), or IDF × words
     components: list[str] = Field(  # fine-grained components computed (fgalign.align.COMPONENTS)
         default_factory=lambda: ["region_word", "region_sentence", "tag_text"]
     )
     ref_scope: Literal["keyword", "statement"] = "statement"  # VCR refs: restrict only referring
     # keywords to their regions, or every keyword of a statement to the regions it refers to
     weights: dict[str, float] = Field(  # fusion λ per fine-grained component (0 = off)
-        default_factory=lambda: {"region_word": 1.0, "region_sentence": 1.0, "tag_text": 0.5}
+        default_factory=lambda: {"region_word": 2.0, "region_sentence": 1.0, "tag_text": 0.5}
     )
 
 
@@ -135,6 +140,7 @@ class AdaptCfg(Section):
     patience: int = 3  # stop after this many epochs without a source-val improvement
     batch_size: int = 64  # instances per step (one source task per step)
     rank: int = 16  # residual adapter bottleneck width (0: no adapter, fusion + τ only)
+    sides: Literal["both", "image", "text"] = "both"  # which embeddings get a residual adapter
     temperature_init: float | None = None  # initial attention τ (None: align.tau)
     fusion_init: float | None = None  # initial λ of every fine component (None: align.weights)
     logit_scale_init: float = 20.0  # initial scale of scores into contrastive logits

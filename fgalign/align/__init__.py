@@ -11,6 +11,7 @@ from fgalign.align.scores import (
     fuse,
     global_score,
     keyword_idf,
+    keyword_weights,
     region_sentence_score,
     region_word_alpha,
     region_word_score,
@@ -19,7 +20,7 @@ from fgalign.align.scores import (
 )
 
 __all__ = [
-    "AlignBatch", "collate", "COMPONENTS", "attend", "fuse", "global_score", "keyword_idf",
+    "AlignBatch", "collate", "COMPONENTS", "attend", "fuse", "global_score", "keyword_idf", "keyword_weights",
     "region_sentence_score", "region_word_alpha", "region_word_score", "score_components",
     "tag_text_score",
 ]

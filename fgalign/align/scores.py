@@ -149,6 +149,23 @@ def fuse(components: dict[str, torch.Tensor], weights: dict[str, float],
     return fused
 
 
+def keyword_weights(keywords: list[list[str]], kind: str) -> np.ndarray:
+    """(C, K) keyword weights: ``idf`` (``keyword_idf``), ``length`` (words per keyword, so
+    phrases that bind attributes to objects weigh more), ``idf_length`` (their product)."""
+    if kind == "idf":
+        return keyword_idf(keywords)
+    k = max((len(x) for x in keywords), default=0)
+    length = np.zeros((len(keywords), max(k, 1)), np.float32)
+    for c, kws in enumerate(keywords):
+        for j, w in enumerate(kws):
+            length[c, j] = len(w.split())
+    if kind == "length":
+        return length
+    if kind == "idf_length":
+        return length * keyword_idf(keywords)
+    raise ValueError(f"unknown keyword weighting {kind!r}; known: mean, idf, length, idf_length")
+
+
 def keyword_idf(keywords: list[list[str]]) -> np.ndarray:
     """Within-instance smoothed IDF of each candidate's keywords: (C, K) float32.
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from fgalign.align.batch import collate, to_array
-from fgalign.align.scores import fuse, keyword_idf, score_components
+from fgalign.align.scores import fuse, keyword_weights, score_components
 from fgalign.config import AlignCfg
 from fgalign.regions.stage import num_rows, object_column, row_errors
 
@@ -91,8 +91,9 @@ def scoring_row(row: dict[str, Any], cfg: AlignCfg) -> dict[str, Any]:
             c = min(len(stmt_mask), shape[0])
             ref[:c] |= plain[:c, :, None] & stmt_mask[:c, None, :]
         row["kw_region_mask"] = ref
-        if cfg.keyword_weighting == "idf" and row.get("keywords") is not None:
-            w = keyword_idf([[str(x) for x in k] for k in row["keywords"]])  # (C, K')
+        if cfg.keyword_weighting != "mean" and row.get("keywords") is not None:
+            w = keyword_weights([[str(x) for x in k] for k in row["keywords"]],
+                                cfg.keyword_weighting)  # (C, K')
             full = np.ones(shape, np.float32)
             c, k = min(w.shape[0], shape[0]), min(w.shape[1], shape[1])
             full[:c, :k] = w[:c, :k]
@@ -116,7 +117,7 @@ class AlignmentScorer:
         self.variants = variant_names(self.cfg)
 
     def _row(self, batch: dict[str, np.ndarray], i: int) -> dict[str, Any]:
-        return scoring_row({k: batch[k][i] for k in ROW_KEYS if k in batch}, self.cfg)
+        return {k: batch[k][i] for k in ROW_KEYS if k in batch}
 
     def _filter_mask(self, row: dict, n: int) -> np.ndarray:
         if not self.tag_filter:
@@ -129,6 +130,7 @@ class AlignmentScorer:
 
     def score_rows(self, rows: list[dict]) -> list[dict[str, np.ndarray]]:
         """Component and variant scores of error-free rows: per row ``{name: (C,)}``."""
+        rows = [scoring_row(r, self.cfg) for r in rows]
         out = [{} for _ in rows]
         names = ["global"] + [c for c in self.cfg.components if c != "global"]
         sizes = [len(r["stmt_embs"]) for r in rows]

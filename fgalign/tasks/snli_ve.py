@@ -51,11 +51,17 @@ def pair_features(p: np.ndarray, h: np.ndarray, comps: np.ndarray, kind: str = "
     """Features of premises p (N, D), hypotheses h (N, D) and component scores (N, m).
 
     ``kind="pair"``: [p*h, |p-h|, p, h, cos, comps] (N, 4D + 1 + m); ``"scores"``: [cos, comps]
-    plus the hypothesis h (N, D + 1 + m) — the text alone tells neutral claims apart.
+    plus the hypothesis h (N, D + 1 + m) — the text alone tells neutral claims apart;
+    ``"gated"``: ``scores`` plus h ⊗ [cos, comps] (N, (D + 1)(1 + m)), so how much a score
+    counts can depend on what the hypothesis claims (a region score says much about "there is
+    a red circle", nothing about a count).
     """
     cos = (p * h).sum(-1, keepdims=True)  # (N, 1)
+    scores = np.concatenate([cos, comps], 1)  # (N, 1 + m)
     parts = [p * h, np.abs(p - h), p, h] if kind == "pair" else [h]
-    return np.concatenate(parts + [cos, comps], 1).astype(np.float32)
+    if kind == "gated":
+        parts.append((h[:, :, None] * scores[:, None, :]).reshape(len(h), -1))  # (N, D(1+m))
+    return np.concatenate(parts + [scores], 1).astype(np.float32)
 
 
 def row_features(rows: list[dict], scored: list[dict], comps: list[str], kind: str = "pair"

@@ -137,3 +137,14 @@ def test_score_components_by_name_and_bad_tau():
         region_word_score(b, tau=0.0)
     with pytest.raises(KeyError, match="known"):
         score_components(b, ["nope"], tau=1.0)
+
+
+def test_keyword_weights_length_and_product():
+    from fgalign.align import keyword_weights
+
+    kws = [["red circle", "red"], ["blue circle"]]
+    assert keyword_weights(kws, "length").tolist() == [[2.0, 1.0], [2.0, 0.0]]
+    idf = keyword_idf(kws)
+    assert keyword_weights(kws, "idf_length") == pytest.approx(idf * [[2.0, 1.0], [2.0, 0.0]])
+    with pytest.raises(ValueError, match="known"):
+        keyword_weights(kws, "nope")
