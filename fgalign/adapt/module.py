@@ -53,7 +53,8 @@ class AdaptedScorer(nn.Module):
         adapt: the ``adapt`` config section (rank, inits).
         align: the ``align`` config section (zero-shot τ and fusion weights).
         components: fine components to fuse (default: those with a non-zero zero-shot weight).
-        use_adapters: False (or ``adapt.rank == 0``) learns only fusion and temperature.
+        use_adapters: False (or ``adapt.rank == 0``) learns only fusion and temperature;
+            ``adapt.sides`` says which side(s) get an adapter.
     """
 
     def __init__(self, dim: int, adapt: AdaptCfg, align: AlignCfg,
@@ -67,8 +68,10 @@ class AdaptedScorer(nn.Module):
             raise ValueError(f"unknown fine components {sorted(unknown)}; known: {FINE}")
         self.components = list(components)
         use_adapters = use_adapters and adapt.rank > 0
-        self.image_adapter = ResidualAdapter(dim, adapt.rank) if use_adapters else None
-        self.text_adapter = ResidualAdapter(dim, adapt.rank) if use_adapters else None
+        self.image_adapter = ResidualAdapter(dim, adapt.rank) \
+            if use_adapters and adapt.sides in ("both", "image") else None
+        self.text_adapter = ResidualAdapter(dim, adapt.rank) \
+            if use_adapters and adapt.sides in ("both", "text") else None
         init = [adapt.fusion_init if adapt.fusion_init is not None else align.weights.get(c, 0.0)
                 for c in self.components]
         self.fusion = nn.Parameter(torch.tensor(init, dtype=torch.float32))  # (F,)
@@ -90,10 +93,8 @@ class AdaptedScorer(nn.Module):
         ``text_premise``: the "image" and "regions" are text (SNLI-VE's text-only protocol:
         a caption and its noun phrases stand in for them), so the text adapter maps them.
         """
-        if self.image_adapter is None:
-            return batch
-        img = self.text_adapter if text_premise else self.image_adapter
-        txt = self.text_adapter
+        txt = self.text_adapter or nn.Identity()
+        img = txt if text_premise else (self.image_adapter or nn.Identity())
         return replace(batch, image=img(batch.image), regions=img(batch.regions),
                        tags=txt(batch.tags), stmts=txt(batch.stmts), kws=txt(batch.kws))
 

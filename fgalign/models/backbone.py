@@ -10,9 +10,10 @@ backbone's precision (``fp16``/``bf16``); on CPU it always runs in fp32.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch

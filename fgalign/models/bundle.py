@@ -15,8 +15,9 @@ builds the architecture; weights load through ``open_clip.load_checkpoint``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import open_clip
 import torch

@@ -68,7 +68,7 @@ class CaptionCorpus:
     @classmethod
     def load(cls, root: str | Path, split: str, size: int, crop_variants: int = 2,
              seed: int = 0, limit_images: int | None = None,
-             progress: bool = True) -> "CaptionCorpus":
+             progress: bool = True) -> CaptionCorpus:
         """Reads and renders ``split`` of the world at ``root``.
 
         Args:
@@ -112,8 +112,10 @@ class CaptionCorpus:
                     per_box[_box_key(r["box"])].append(cid(r["caption"]))
             for box, caps in per_box.items():
                 obj = objects.get((Path(rel).name, box))
-                key = f"{obj['color']} {obj['shape']}" if obj else min(
-                    (c for c, i in caption_ids.items() if i in caps), key=len)
+                # Without a scene graph, the shortest caption ("a red circle") is the key.
+                key = (f"{obj['color']} {obj['shape']}" if obj else
+                       min((r["caption"] for r in by_image[rel]
+                            if r["box"] is not None and _box_key(r["box"]) == box), key=len))
                 variants = []
                 for _ in range(crop_variants):
                     pixels.append(to_uint8(crop_box(image, list(box), rng.uniform(0, 0.3)), size))

@@ -95,10 +95,12 @@ def _shapes_tiny(pretrained: str | None = None, checkpoint: str | None = None) -
 
 
 # A tiny random architecture for unit tests: 32 px images, width 32, one layer per tower.
-TEST_TINY_VOCAB = list(SPECIALS) + (
-    "a an the of is are there and left right above below small large big "
-    "red green blue yellow purple orange cyan gray white black "
-    "circle square triangle star cross diamond hexagon object objects shape").split()
+TEST_TINY_VOCAB = list(SPECIALS) + [
+    "a", "an", "the", "of", "is", "are", "there", "and", "left", "right", "above", "below",
+    "small", "large", "big", "red", "green", "blue", "yellow", "purple", "orange", "cyan", "gray",
+    "white", "black", "circle", "square", "triangle", "star", "cross", "diamond", "hexagon",
+    "object", "objects", "shape",
+]
 TEST_TINY_CFG = {
     "embed_dim": 32,
     "vision_cfg": {"image_size": 32, "patch_size": 8, "width": 32, "layers": 1, "head_width": 16},

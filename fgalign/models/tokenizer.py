@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import torch
 
@@ -51,8 +51,8 @@ class WordTokenizer:
 
     @classmethod
     def from_texts(cls, texts: Iterable[str], context_length: int = 32,
-                   min_count: int = 1) -> "WordTokenizer":
-        """Builds the vocabulary from a corpus: words seen ``min_count`` times, most common first."""
+                   min_count: int = 1) -> WordTokenizer:
+        """Builds the vocabulary of a corpus: words seen ``min_count`` times, most common first."""
         counts = Counter(w for t in texts for w in split_words(t))
         words = sorted((w for w, c in counts.items() if c >= min_count),
                        key=lambda w: (-counts[w], w))
@@ -66,7 +66,8 @@ class WordTokenizer:
         """Ids of ``text`` without SOT/EOT or padding."""
         return [self.index.get(w, self.unk_id) for w in split_words(text)]
 
-    def __call__(self, texts: str | Sequence[str], context_length: int | None = None) -> torch.Tensor:
+    def __call__(self, texts: str | Sequence[str],
+                 context_length: int | None = None) -> torch.Tensor:
         """Tokenizes ``texts`` → LongTensor (N, context_length)."""
         if isinstance(texts, str):
             texts = [texts]
@@ -88,7 +89,7 @@ class WordTokenizer:
         return {"type": "word", "context_length": self.context_length, "vocab": self.vocab}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "WordTokenizer":
+    def from_dict(cls, d: dict) -> WordTokenizer:
         if d.get("type") != "word":
             raise ValueError(f"not a word tokenizer config: type={d.get('type')!r}")
         return cls(d["vocab"], int(d["context_length"]))

@@ -18,9 +18,9 @@ from fgalign.models.factory import ASSETS
 from fgalign.models.train import TrainBackboneCfg, train_backbone
 
 REPO = Path(__file__).resolve().parents[2]
-TINY = dict(steps=2, scenes_per_batch=2, crops_per_batch=4, image_size=32, patch_size=8,
-            vision_width=32, vision_layers=1, text_width=32, text_layers=1, embed_dim=32,
-            warmup=1, log_every=1, crop_variants=1)
+TINY = {"steps": 2, "scenes_per_batch": 2, "crops_per_batch": 4, "image_size": 32,
+        "patch_size": 8, "vision_width": 32, "vision_layers": 1, "text_width": 32,
+        "text_layers": 1, "embed_dim": 32, "warmup": 1, "log_every": 1, "crop_variants": 1}
 
 
 def test_corpus_batches_have_distinct_captions_and_keys(tiny_world):
@@ -29,6 +29,15 @@ def test_corpus_batches_have_distinct_captions_and_keys(tiny_world):
     assert sorted(corpus.crops) == ["blue circle", "blue square", "red circle", "red square"]
     renders, caps = corpus.sample(np.random.default_rng(0), n_scenes=2, n_crops=10)
     assert len(renders) == len(caps) == 6 and len(set(caps)) == 6  # 2 scenes + 4 keys
+
+
+def test_corpus_without_scene_graphs_keys_crops_by_shortest_caption(tiny_world, tmp_path):
+    (tmp_path / "images").symlink_to(tiny_world / "images")
+    captions = (tiny_world / "captions_train.jsonl").read_text()
+    (tmp_path / "captions_train.jsonl").write_text(captions)
+    corpus = CaptionCorpus.load(tmp_path, "train", size=32, progress=False)
+    assert sorted(corpus.crops) == ["a blue circle", "a blue square", "a red circle",
+                                    "a red square"]
 
 
 def test_two_step_training_writes_a_loadable_bundle(tiny_world, tmp_path):
