@@ -44,19 +44,32 @@ class TargetAccessError(RuntimeError):
     """Held-out task data was requested before the final evaluation."""
 
 
+_normalize = lru_cache(maxsize=100_000)(normalize_answer)  # pure; answers repeat a lot
+
+
+@lru_cache(maxsize=20_000)
+def _given(answers: tuple[str, ...]) -> frozenset[str]:
+    """The normalised answers humans gave to one question."""
+    return frozenset(_normalize(a) for a in answers)
+
+
 @lru_cache(maxsize=200_000)
 def _vqa_credit(candidate: str, answers: tuple[str, ...]) -> float:
-    if normalize_answer(candidate) not in {normalize_answer(a) for a in answers}:
-        return 0.0  # no human gave it (even after normalisation): accuracy 0
     return vqa_accuracy(candidate, list(answers))
 
 
 def vqa_credit(candidates: list[str], answers: list[str]) -> np.ndarray:
-    """Official VQA accuracy of each candidate: (C,) float32 in [0, 1] (zeros: unannotated)."""
+    """Official VQA accuracy of each candidate: (C,) float32 in [0, 1] (zeros: unannotated).
+
+    A candidate no human gave (even after normalisation) has accuracy 0 without running the
+    metric; the answers are normalised once per question, not once per candidate.
+    """
     if not answers:
         return np.zeros(len(candidates), np.float32)
     key = tuple(str(a) for a in answers)
-    return np.asarray([_vqa_credit(str(c), key) for c in candidates], np.float32)
+    given = _given(key)
+    return np.asarray([_vqa_credit(str(c), key) if _normalize(str(c)) in given else 0.0
+                       for c in candidates], np.float32)
 
 
 def one_hot(label: int, n: int) -> np.ndarray:
