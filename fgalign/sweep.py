@@ -210,6 +210,7 @@ def run_sweep(spec: SweepSpec, cfg: Config, caches: dict[str, str], sweep_dir: s
     Returns:
         The content of ``best.json`` (also written), plus ``trials.csv`` next to it.
     """
+    import gc
     import os
 
     from ray import tune
@@ -226,10 +227,10 @@ def run_sweep(spec: SweepSpec, cfg: Config, caches: dict[str, str], sweep_dir: s
                              caches=source_caches),
         spec.resources)
     tune_dir = sweep_dir / "tune"
+    callbacks: list = []
     if resume and tune.Tuner.can_restore(tune_dir):
         tuner = tune.Tuner.restore(str(tune_dir), trainable, resume_errored=True)
     else:
-        callbacks = []
         if spec.wandb and cfg.logging.wandb:
             from ray.air.integrations.wandb import WandbLoggerCallback
 
@@ -254,6 +255,11 @@ def run_sweep(spec: SweepSpec, cfg: Config, caches: dict[str, str], sweep_dir: s
                 name="tune", storage_path=str(sweep_dir), callbacks=callbacks,
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1), verbose=1))
     grid = tuner.fit()
+    # Tune's WandbLoggerCallback cleans up in __del__ and raises there (printed at exit) when
+    # that runs after Ray's module is torn down: let it run now, while Ray is up.
+    callbacks.clear()
+    del tuner
+    gc.collect()
     return summarize(spec, cfg, grid, caches, sweep_dir, embed_time_s)
 
 

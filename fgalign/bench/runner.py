@@ -40,7 +40,7 @@ MODES = {
     "quick": BenchSizes(images=60, image_size=96, memory_small=6, embed_task="vqa",
                         embed_split="test", pipeline_tasks=["vqa"],
                         scoring=dict(SCORING_SHAPES), model="test-tiny"),
-    "full": BenchSizes(images=600, image_size=128, memory_small=60, embed_task="vqa",
+    "full": BenchSizes(images=1500, image_size=128, memory_small=150, embed_task="vqa",
                        embed_split="train", pipeline_tasks=["vqa", "snli_ve", "vcr"],
                        scoring=dict(SCORING_SHAPES)),
 }

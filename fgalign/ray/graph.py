@@ -17,6 +17,7 @@ import gc
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -70,7 +71,8 @@ def plan_start(specs: list[Any], paths: list[str], n_rows: int, cache: StageCach
 
 
 def run_task_graph(rows: list[dict[str, Any]], specs: list[Any], task: str, fingerprint: str,
-                   cache: StageCache, ray_cfg: Any, force: str | None = None
+                   cache: StageCache, ray_cfg: Any, force: str | None = None,
+                   before_compute: Callable[[], None] | None = None
                    ) -> tuple[str, list[StageRecord]]:
     """Run (or read from cache) every stage of one task.
 
@@ -82,6 +84,8 @@ def run_task_graph(rows: list[dict[str, Any]], specs: list[Any], task: str, fing
         cache: where stage outputs live.
         ray_cfg: ``cfg.ray`` (``max_restarts``, ``max_input_blocks``, ``rows_per_file``).
         force: recompute from this stage on, even when caches exist.
+        before_compute: called once before the first stage that is not read from cache (the
+            pipeline starts Ray there, so a fully cached run never starts it).
 
     Returns:
         The cache path of the last stage's output and one ``StageRecord`` per stage.
@@ -97,6 +101,8 @@ def run_task_graph(rows: list[dict[str, Any]], specs: list[Any], task: str, fing
     start = plan_start(specs, paths, n, cache, force)
     records = [StageRecord(task, s.name, h, p, n, True, 0.0)
                for s, h, p in zip(specs[:start], hashes, paths)]
+    if start < len(specs) and before_compute is not None:
+        before_compute()
     for i in range(start, len(specs)):
         spec, t0 = specs[i], time.perf_counter()
         if i == 0:

@@ -10,14 +10,17 @@ from fgalign.ray.graph import StageError, run_task_graph
 pytestmark = pytest.mark.ray
 
 
-def _run(tmp_path, specs, force=None, rows=None):
+def _run(tmp_path, specs, force=None, rows=None, calls=None):
     import ray.data
 
     rows = rows or dummy.make_rows(10)
     cache = StageCache(str(tmp_path / "stages"))
     fp = dataset_fingerprint("root", "test", None, "vqa", rows)
     ray_cfg = RayCfg(max_input_blocks=3, rows_per_file=1)
-    path, records = run_task_graph(rows, specs, "vqa", fp, cache, ray_cfg, force=force)
+    calls = [] if calls is None else calls
+    path, records = run_task_graph(rows, specs, "vqa", fp, cache, ray_cfg, force=force,
+                                   before_compute=lambda: calls.append(1))
+    assert len(calls) == (0 if all(r.cached for r in records) else 1)  # once, before compute
     table = ray.data.read_parquet(path).to_pandas()  # files come back in any order
     order = table["uid"].map(lambda u: int(u.rsplit(":", 1)[1]))
     return table.iloc[order.argsort()].reset_index(drop=True), {r.stage: r for r in records}
