@@ -83,6 +83,7 @@ class KeywordsCfg(Section):
 class VQATaskCfg(Section):
     answer_vocab_size: int = 100  # top-N train answers as candidates
     type_filter: bool = True  # keep only candidates of the question's inferred answer type
+    prefix_filter: bool = False  # ... and only answers given in train to the question's prefix
     converter: str = "rule"  # question→statement converter: rule | t5
     t5_model: str | None = None  # local path / name of T5 weights for converter=t5
     tag_filter: bool = False  # keep only candidates related to region tags / keywords

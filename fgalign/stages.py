@@ -110,7 +110,7 @@ def add_statements(cfg: Config, task: str, ctx: dict, rows: list[dict]) -> list[
         vq = cfg.tasks.vqa
         kwargs = {"model": vq.t5_model} if vq.converter == "t5" else {}
         return add_vqa_statements(rows, ctx["vqa"], create_converter(vq.converter, **kwargs),
-                                  vq.type_filter)
+                                  vq.type_filter, vq.prefix_filter)
     if task == "snli_ve":
         from fgalign.tasks.snli_ve import add_snli_ve_statements
 

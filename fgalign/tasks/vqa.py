@@ -66,30 +66,52 @@ def majority_answer(answers: list[str]) -> str:
     return Counter(norm).most_common(1)[0][0] if norm else ""
 
 
-def prepare_vqa(train_rows: list[dict], vocab_size: int) -> dict[str, Any]:
+def prepare_vqa(train_rows: list[dict], vocab_size: int, prefix_min: int = 10) -> dict[str, Any]:
     """Answer vocabulary: the ``vocab_size`` most frequent majority answers of the train split.
 
+    Also, per question prefix (first two words) asked at least ``prefix_min`` times in train,
+    the vocabulary answers given to it (``candidates_for(..., prefix_filter=True)``).
+
     Returns:
-        ``{"answer_vocab": [str], "answer_counts": [int], "answer_types": [str]}``.
+        ``{"answer_vocab": [str], "answer_counts": [int], "answer_types": [str],
+        "prefix_answers": {prefix: [str]}}``.
     """
-    counts = Counter(majority_answer(r["target"]) for r in train_rows
-                     if not r.get("error") and r["target"])
+    labelled = [r for r in train_rows if not r.get("error") and r["target"]]
+    counts = Counter(majority_answer(r["target"]) for r in labelled)
     counts.pop("", None)
     if not counts:
         raise ValueError("VQA answer vocabulary: the train split has no annotated question")
     top = counts.most_common(vocab_size)
+    vocab = {a for a, _ in top}
+    by_prefix: dict[str, set[str]] = {}
+    asked = Counter(question_prefix(r["text"]) for r in labelled)
+    for r in labelled:
+        a = majority_answer(r["target"])
+        if a in vocab and asked[question_prefix(r["text"])] >= prefix_min:
+            by_prefix.setdefault(question_prefix(r["text"]), set()).add(a)
     return {"answer_vocab": [a for a, _ in top], "answer_counts": [n for _, n in top],
-            "answer_types": [answer_type_of(a) for a, _ in top]}
+            "answer_types": [answer_type_of(a) for a, _ in top],
+            "prefix_answers": {p: sorted(v) for p, v in sorted(by_prefix.items())}}
 
 
-def candidates_for(question: str, ctx: dict, type_filter: bool) -> tuple[list[str], str]:
-    """Answer candidates of one question and its inferred answer type."""
+def candidates_for(question: str, ctx: dict, type_filter: bool, prefix_filter: bool = False
+                   ) -> tuple[list[str], str]:
+    """Answer candidates of one question and its inferred answer type.
+
+    ``type_filter`` keeps the vocabulary answers of the inferred answer type; ``prefix_filter``
+    then keeps those given in train to questions of the same prefix ("what color" → colours,
+    not shapes or sizes), when that prefix was asked often enough in train and one survives.
+    """
     qtype = infer_answer_type(question)
     vocab = ctx["answer_vocab"]
-    if not type_filter:
-        return list(vocab), qtype
-    kept = [a for a, t in zip(vocab, ctx["answer_types"]) if t == qtype]
-    return (kept or list(vocab)), qtype
+    kept = list(vocab)
+    if type_filter:
+        kept = [a for a, t in zip(vocab, ctx["answer_types"]) if t == qtype] or kept
+    seen = (ctx.get("prefix_answers") or {}).get(question_prefix(question)) if prefix_filter \
+        else None
+    if seen:
+        kept = [a for a in kept if a in set(seen)] or kept
+    return kept, qtype
 
 
 def gold_index(candidates: list[str], answers: list[str]) -> int:
@@ -101,15 +123,16 @@ def gold_index(candidates: list[str], answers: list[str]) -> int:
     return best if acc[best] > 0 else -1
 
 
-def add_vqa_statements(rows: list[dict], ctx: dict, converter: Callable, type_filter: bool
-                       ) -> list[dict]:
+def add_vqa_statements(rows: list[dict], ctx: dict, converter: Callable, type_filter: bool,
+                       prefix_filter: bool = False) -> list[dict]:
     """Fill ``candidates``, ``statements``, ``cand_group``, ``labels`` (see module docstring)."""
     ok = [r for r in rows if not r.get("error")]
     for r in rows:
         r["candidates"], r["statements"], r["cand_group"], r["labels"] = [], [], [], [-1]
         r["answer_type_inferred"], r["question_prefix"] = "", question_prefix(r["text"])
     for r in ok:
-        r["candidates"], r["answer_type_inferred"] = candidates_for(r["text"], ctx, type_filter)
+        r["candidates"], r["answer_type_inferred"] = candidates_for(r["text"], ctx, type_filter,
+                                                                    prefix_filter)
     if ok:
         for r, stmts in zip(ok, converter([r["text"] for r in ok], [r["candidates"] for r in ok])):
             r["statements"] = stmts

@@ -40,6 +40,22 @@ def test_vocab_candidates_gold_and_prior():
     assert prior_scores(["2", "red", "zzz"], ctx).tolist() == [1.0, 2.0, 0.0]
 
 
+def test_prefix_filter_keeps_answers_given_to_the_same_question_prefix():
+    colors, shapes = ["red", "blue", "red"], ["circle", "star", "star"]
+    train = ([_vqa_row(i, f"What color is object {i}?", [c] * 10) for i, c in enumerate(colors)]
+             + [_vqa_row(10 + i, f"What shape is object {i}?", [s] * 10)
+                for i, s in enumerate(shapes)]
+             + [_vqa_row(20, "What size is it?", ["small"] * 10)])
+    ctx = prepare_vqa(train, vocab_size=10, prefix_min=2)
+    assert ctx["prefix_answers"] == {"what color": ["blue", "red"], "what shape": ["circle", "star"]}
+    assert candidates_for("What color is the star?", ctx, True)[0] == \
+        ["red", "star", "blue", "circle", "small"]  # answer type only: every "other" answer
+    assert candidates_for("What color is the star?", ctx, True, prefix_filter=True) == \
+        (["red", "blue"], "other")
+    # a prefix asked too rarely in train ("what size": once) keeps the type-filtered list
+    assert len(candidates_for("What size is it?", ctx, True, prefix_filter=True)[0]) == 5
+
+
 def test_add_vqa_statements_keeps_error_rows():
     ctx = {"answer_vocab": ["red", "blue", "yes", "no"], "answer_counts": [4, 3, 2, 1],
            "answer_types": ["other", "other", "yes/no", "yes/no"]}
