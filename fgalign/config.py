@@ -83,7 +83,8 @@ class KeywordsCfg(Section):
 class VQATaskCfg(Section):
     answer_vocab_size: int = 100  # top-N train answers as candidates
     type_filter: bool = True  # keep only candidates of the question's inferred answer type
-    prefix_filter: bool = False  # ... and only answers given in train to the question's prefix
+    prefix_filter: bool = True  # ... and only answers given in train to the question's prefix
+    # (chosen on val of the dev world, seed 7: VQA fusion 50.51 → 60.78, global 26.04 → 39.92)
     converter: str = "rule"  # question→statement converter: rule | t5
     t5_model: str | None = None  # local path / name of T5 weights for converter=t5
     tag_filter: bool = False  # keep only candidates related to region tags / keywords
