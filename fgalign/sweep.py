@@ -255,8 +255,15 @@ def run_sweep(spec: SweepSpec, cfg: Config, caches: dict[str, str], sweep_dir: s
                 name="tune", storage_path=str(sweep_dir), callbacks=callbacks,
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1), verbose=1))
     grid = tuner.fit()
-    # Tune's WandbLoggerCallback cleans up in __del__ and raises there (printed at exit) when
-    # that runs after Ray's module is torn down: let it run now, while Ray is up.
+    # Tune's WandbLoggerCallback has finished its logging actors (on_experiment_end) but runs
+    # its cleanup again in __del__, which raises when that happens at interpreter exit, after
+    # Ray's module is torn down. Run it now, while Ray is up, with nothing left to clean (so it
+    # kills no actor in the middle of W&B's own shutdown).
+    for cb in callbacks:
+        for attr in ("_trial_logging_actors", "_trial_logging_futures",
+                     "_logging_future_to_trial"):
+            if isinstance(getattr(cb, attr, None), dict):
+                setattr(cb, attr, {})
     callbacks.clear()
     del tuner
     gc.collect()
