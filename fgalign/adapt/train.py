@@ -5,6 +5,7 @@ batch of its train rows, and minimises
 
     InfoNCE over each instance's candidates (soft target = candidate credit)
     + adapt.in_batch_weight · in-batch image↔true-statement InfoNCE
+    + adapt.anchor_weight · mean (1 − cos(adapted, frozen)) over every real embedding
 
 with AdamW. After every epoch the mean source-val score (percent) decides the best state and
 early stopping (``adapt.patience``). Deterministic given the seed: one ``numpy`` generator drives
@@ -88,7 +89,27 @@ def step_loss(model: AdaptedScorer, batch, credit: torch.Tensor, adapt: AdaptCfg
         true_stmt = ab.stmts[torch.arange(len(best)), best]  # (B, D)
         loss = loss + adapt.in_batch_weight * in_batch_nce(ab.image, true_stmt, valid,
                                                            model.logit_scale)
+    if adapt.anchor_weight:
+        loss = loss + adapt.anchor_weight * anchor_loss(batch, ab)
     return loss
+
+
+def anchor_loss(frozen, adapted) -> torch.Tensor:
+    """Mean 1 − cos(adapted, frozen) over the real image, region, statement and keyword vectors.
+
+    Keeps the adapted space close to CLIP's: the sources' loss alone may discard whatever does
+    not separate *their* candidates (e.g. shape, when every source contrasts colours).
+    """
+    parts = [(frozen.image, adapted.image, None), (frozen.regions, adapted.regions,
+                                                   frozen.region_mask),
+             (frozen.stmts, adapted.stmts, frozen.cand_mask), (frozen.kws, adapted.kws,
+                                                               frozen.kw_mask)]
+    total = adapted.image.new_zeros(())
+    for f, a, mask in parts:
+        gap = 1.0 - (f * a).sum(-1)  # both L2-normalised: (...,)
+        total = total + (gap.mean() if mask is None else
+                         (gap * mask).sum() / mask.sum().clamp(min=1))
+    return total / len(parts)
 
 
 def fit(cfg: Config, adapt: AdaptCfg, store: TaskStore, target: str, seed: int = 0,

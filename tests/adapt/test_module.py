@@ -42,3 +42,27 @@ def test_gradients_reach_every_learnable_part(toy_rows):
     scores.masked_fill(~batch.cand_mask, 0).sum().backward()
     for name in ("fusion", "log_tau", "image_adapter.up.weight", "text_adapter.up.weight"):
         assert dict(m.named_parameters())[name].grad.abs().sum() > 0, name
+
+
+def test_anchor_loss_is_zero_at_identity_and_ignores_padding(toy_rows):
+    from dataclasses import replace
+
+    from fgalign.adapt.train import anchor_loss
+
+    batch = collate(toy_rows("vqa", 4, seed=2))
+    m = AdaptedScorer(16, AdaptCfg(rank=4), AlignCfg())
+    assert anchor_loss(batch, m.adapt_batch(batch)).item() < 1e-6  # identity at init
+    # one real statement turned to its opposite costs 2 (1 − cos = 2) out of that part's mean
+    flipped = batch.stmts.clone()
+    i, c = torch.nonzero(batch.cand_mask)[0].tolist()
+    flipped[i, c] = -flipped[i, c]
+    got = anchor_loss(batch, replace(batch, stmts=flipped)).item()
+    assert abs(got - 2.0 / batch.cand_mask.sum().item() / 4) < 1e-5
+    # changes in padded slots cost nothing
+    mask = batch.kw_mask.clone()
+    mask[0, 0, 0] = False  # make one keyword slot padding
+    padded = replace(batch, kw_mask=mask)
+    kws = batch.kws.clone()
+    kws[0, 0, 0] = -kws[0, 0, 0]
+    assert anchor_loss(padded, replace(padded, kws=kws)).item() < 1e-6
+    assert anchor_loss(batch, replace(batch, kws=kws)).item() > 1e-3  # counted when real
