@@ -178,8 +178,8 @@ def build_table(results: list[dict[str, Any]], n_boot: int = 1000, seed: int = 0
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
     """The table as Markdown: score [95% CI] and Δ vs global [95% CI] per cell."""
-    lines = ["| proposer | backbone | task | component | n | score [95% CI] "
-             "| Δ vs global [95% CI] |",
+    lines = [("| proposer | backbone | task | component | n | score [95% CI] "
+              "| Δ vs global [95% CI] |"),
              "|---|---|---|---|---:|---:|---:|"]
     for r in rows:
         delta = (f"{r['delta_vs_global']:+.2f} [{r['delta_lo']:+.2f}, {r['delta_hi']:+.2f}]"

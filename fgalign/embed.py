@@ -114,13 +114,13 @@ class Embedder:
                 row["statements"] = [str(s) for s in as_list(batch["statements"][i])]
                 kws = as_list(batch["keywords"][i]) if "keywords" in batch else []
                 row["keywords"] = [[str(w) for w in as_list(k)][: self.max_keywords] for k in kws]
-                texts += row["region_tags"] + row["statements"] + sum(row["keywords"], [])
+                texts += row["region_tags"] + row["statements"] + [w for k in row["keywords"] for w in k]
             out_rows.append(row)
         table = self.embed_texts(texts)
         for row in out_rows:
             if "statements" not in row:
                 continue
-            stack = lambda ts: np.stack([table[t] for t in ts]) if ts else np.zeros((0, self.dim), np.float32)  # noqa: E731
+            stack = lambda ts: np.stack([table[t] for t in ts]) if ts else np.zeros((0, self.dim), np.float32)
             row["tag_embs"] = stack(row["region_tags"])
             row["stmt_embs"] = stack(row.pop("statements"))
             kw = row.pop("keywords")

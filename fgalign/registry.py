@@ -13,7 +13,8 @@ An unknown name raises ``KeyError`` listing the known names.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class Registry:

@@ -40,12 +40,12 @@ def _panel(fig, ax_img, ax_txt, image, row: dict, tau: float, ref_scope: str) ->
         ax_img.text(x1 + 1, y1 + 6, str(r), color=colors[r], fontsize=7, weight="bold")
     stmts = [str(s) for s in row.get("statements", [])]
     labels = row.get("labels")
-    gold = int(list(labels)[0]) if labels is not None and len(labels) else -1
+    gold = int(next(iter(labels))) if labels is not None and len(labels) else -1
     pred = int(row.get("pred", -1))
     ax_txt.set_axis_off()
     lines = [f"Q: {row.get('text', '')}"[:90]]
     if len(stmts) == 1:  # SNLI-VE: one statement (the hypothesis), a predicted class
-        name = lambda i: SNLI_VE_LABELS[i] if 0 <= i < 3 else "?"  # noqa: E731
+        name = lambda i: SNLI_VE_LABELS[i] if 0 <= i < 3 else "?"
         lines.append(f"pred: {name(pred)}   gold: {name(gold)}")
         pred = 0
     else:

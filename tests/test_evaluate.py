@@ -1,5 +1,6 @@
 """fgalign evaluate: metrics.json schema, outputs, CLI, and finalize on hand-made rows."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,7 +30,7 @@ def test_cli_writes_metrics_predictions_results_figures(overrides, capsys):
     assert main(argv) == 0
     metrics = json.loads(capsys.readouterr().out)
     run = metrics["run_dir"]
-    assert json.load(open(f"{run}/metrics.json"))["config_hash"] == metrics["config_hash"]
+    assert json.loads(Path(f"{run}/metrics.json").read_text())["config_hash"] == metrics["config_hash"]
     for task in ("vqa", "snli_ve", "vcr"):
         m = metrics["tasks"][task]
         assert m["split"] == "test" and m["n"] == 5 and m["errors"] == {}
@@ -40,13 +41,13 @@ def test_cli_writes_metrics_predictions_results_figures(overrides, capsys):
     assert "perAnswerType" in metrics["tasks"]["vqa"]["variants"]["fusion"]
     assert "per_class" in metrics["tasks"]["snli_ve"]["variants"]["global"]
     assert {"q2a", "qa2r", "q2ar"} <= set(metrics["tasks"]["vcr"]["variants"]["fusion"])
-    results = json.load(open(f"{run}/vqa_results.json"))
+    results = json.loads(Path(f"{run}/vqa_results.json").read_text())
     assert len(results) == 5 and set(results[0]) == {"question_id", "answer"}
     import pyarrow.parquet as pq
 
     assert pq.read_table(f"{run}/predictions.parquet").num_rows == 15
     for task in ("vqa", "snli_ve", "vcr"):
-        assert (open(f"{run}/figures/{task}_alignment.png", "rb").read(4) == b"\x89PNG")
+        assert Path(f"{run}/figures/{task}_alignment.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def _vcr_row(uid, scores, target, rlabel, error=""):

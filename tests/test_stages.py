@@ -4,7 +4,12 @@ import pytest
 
 from fgalign.config import build_config
 from fgalign.stages import (
-    STAGE_NAMES, build_stage_specs, load_task_rows, prepare_task, run_inprocess, run_stages,
+    STAGE_NAMES,
+    build_stage_specs,
+    load_task_rows,
+    prepare_task,
+    run_inprocess,
+    run_stages,
 )
 
 pytestmark = pytest.mark.slow
@@ -35,7 +40,7 @@ def world(cfg):
 
 @pytest.mark.parametrize("task", ["vqa", "snli_ve", "vcr"])
 def test_rows_in_equal_rows_out_and_columns(world, task):
-    rows, ctx = run_inprocess(world, task)
+    rows, _ = run_inprocess(world, task)
     assert len(rows) == 6 and not any(r["error"] for r in rows)
     for r in rows:
         assert r["pred"] >= 0 and np.isfinite(np.asarray(r["scores_global"])).all()

@@ -20,7 +20,17 @@ from fgalign.align.scores import (
 )
 
 __all__ = [
-    "AlignBatch", "collate", "COMPONENTS", "attend", "fuse", "global_score", "keyword_idf", "keyword_weights",
-    "region_sentence_score", "region_word_alpha", "region_word_score", "score_components",
+    "COMPONENTS",
+    "AlignBatch",
+    "attend",
+    "collate",
+    "fuse",
+    "global_score",
+    "keyword_idf",
+    "keyword_weights",
+    "region_sentence_score",
+    "region_word_alpha",
+    "region_word_score",
+    "score_components",
     "tag_text_score",
 ]

@@ -47,7 +47,7 @@ class AlignBatch:
     kw_weight: torch.Tensor | None = None  # (B, C, K) float: keyword weights (None: uniform)
     cand_region_mask: torch.Tensor | None = None  # (B, C, R) bool: statement → its regions
 
-    def to(self, device: str | torch.device) -> "AlignBatch":
+    def to(self, device: str | torch.device) -> AlignBatch:
         """A copy with every tensor moved to ``device``."""
         moved = {f.name: getattr(self, f.name) for f in fields(self)}
         return AlignBatch(**{k: (v.to(device) if v is not None else None)

@@ -19,8 +19,15 @@ from pathlib import Path
 from typing import Any
 
 from fgalign.config import DataCfg
-from fgalign.data.paths import (RowError, base_row, error_row, iter_jsonl, need, need_text,
-                                 safe_relpath)
+from fgalign.data.paths import (
+    RowError,
+    base_row,
+    error_row,
+    iter_jsonl,
+    need,
+    need_text,
+    safe_relpath,
+)
 from fgalign.schema import SNLI_VE_LABELS
 
 TASK = "snli_ve"

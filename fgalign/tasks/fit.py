@@ -47,7 +47,8 @@ def text_only_rows(rows: list[dict], keyword_stage: Any, embedder: Any) -> list[
     hyp_kws = [list(k[0]) for k in kws]
     phrases = [[p for p in k[1] if " " in p] or list(k[1]) for k in kws]
     texts = [r["text"] for r in rows] + [r["premise"] for r in rows]
-    table = embedder.embed_texts(texts + sum(hyp_kws, []) + sum(phrases, []))
+    table = embedder.embed_texts(texts + [w for k in hyp_kws for w in k]
+                                 + [p for k in phrases for p in k])
     dim = embedder.dim
     hyp = [_struct(table[r["text"]], hk, table, dim) for r, hk in zip(rows, hyp_kws)]
     prem = np.stack([table[r["premise"]] for r in rows])

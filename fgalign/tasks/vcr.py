@@ -26,7 +26,7 @@ def add_vcr_statements(rows: list[dict], modes=("q2a", "qa2r"),
                        answer_template: str = "{question} {answer}",
                        rationale_template: str = "{question} {answer} {rationale}") -> list[dict]:
     """Fill ``statements``, ``cand_group``, ``labels``, ``statement_refs`` (module docstring)."""
-    fill = lambda t, **kw: " ".join(t.format(**kw).split())  # noqa: E731 - collapse blanks
+    fill = lambda t, **kw: " ".join(t.format(**kw).split())
     for r in rows:
         r["statements"], r["cand_group"], r["statement_refs"] = [], [], []
         r["labels"] = [int(r.get("target", -1)), int(r.get("rationale_label", -1))]

@@ -18,7 +18,8 @@ variant and question prefix is the (1 - P(yes)) quantile of the affirmative scor
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

@@ -5,7 +5,7 @@ from fgalign.cli import main
 
 
 def test_adapt_command_json_contract_and_files(tmp_path, monkeypatch, capsys):
-    import fgalign.adapt.run as run
+    from fgalign.adapt import run
 
     caches = write_toy_caches(tmp_path / "caches", {"train": 90, "val": 30, "test": 60})
     calls = []

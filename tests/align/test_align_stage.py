@@ -3,7 +3,11 @@ import numpy as np
 import pytest
 
 from fgalign.align.stage import (
-    AlignmentScorer, reference_mask, scoring_row, statement_region_mask, variant_names,
+    AlignmentScorer,
+    reference_mask,
+    scoring_row,
+    statement_region_mask,
+    variant_names,
 )
 from fgalign.config import AlignCfg
 from fgalign.stages import rows_to_batch

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from synth_checks import SPLITS
 
 from fgalign.data.synth import generate_world
-from synth_checks import SPLITS
 
 
 @pytest.fixture(scope="session")

@@ -9,10 +9,10 @@ import json
 import re
 from collections import Counter
 
+from synth_checks import SPLITS, clearly, resolve
+
 from fgalign.data.synth.questions.snli_ve import NEUTRAL_PREDICATES
 from fgalign.data.synth.questions.vqa import NUMBER_WORDS, PLURAL
-
-from synth_checks import SPLITS, clearly, resolve
 
 REL = {"left of": "left", "right of": "right", "above": "above", "below": "below"}
 SINGULAR = {v: k for k, v in PLURAL.items()}

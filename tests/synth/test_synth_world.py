@@ -7,12 +7,11 @@ import json
 
 import pytest
 from PIL import Image
+from synth_checks import SPLITS
 
 from fgalign.config import SynthCfg
 from fgalign.data.synth import ensure_world, generate_world, split_sizes
 from fgalign.data.synth.scene import COLORS, MAX_OBJECTS, MIN_OBJECTS, MIN_VISIBLE, SHAPES
-
-from synth_checks import SPLITS
 
 
 def tree_hash(root) -> dict[str, str]:
@@ -23,7 +22,7 @@ def tree_hash(root) -> dict[str, str]:
 def test_same_seed_same_bytes_other_seed_differs(tmp_path):
     a = generate_world(tmp_path / "a", seed=5, images=9, image_size=64, progress=False)
     b = generate_world(tmp_path / "b", seed=5, images=9, image_size=64, progress=False)
-    c = generate_world(tmp_path / "c", seed=6, images=9, image_size=64, progress=False)
+    generate_world(tmp_path / "c", seed=6, images=9, image_size=64, progress=False)
     ha, hb, hc = (tree_hash(tmp_path / k) for k in "abc")
     assert a == b and ha == hb
     assert len(ha) == 9 * 2 + 3 * 6 + 1  # png + metadata per image, 6 files per split, world.json
@@ -63,7 +62,7 @@ def test_rendered_colours_where_objects_are(world_dir, scenes):
             px = im.load()
             for k, o in enumerate(s["objects"]):
                 later = s["objects"][k + 1:]
-                cx, cy = (int(round(v)) for v in o["center"])
+                cx, cy = (round(v) for v in o["center"])
                 if o["shape"] in ("star", "cross") or any(
                         abs(p["center"][0] - cx) < p["radius"] + 2 and
                         abs(p["center"][1] - cy) < p["radius"] + 2 for p in later):

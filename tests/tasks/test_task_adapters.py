@@ -3,13 +3,27 @@ import numpy as np
 import pytest
 
 from fgalign.tasks.snli_ve import (
-    add_snli_ve_statements, fit_logreg, fit_thresholds, logits, pair_features, standardize,
-    standardizer, threshold_logits, variant_components,
+    add_snli_ve_statements,
+    fit_logreg,
+    fit_thresholds,
+    logits,
+    pair_features,
+    standardize,
+    standardizer,
+    threshold_logits,
+    variant_components,
 )
 from fgalign.tasks.vcr import add_vcr_statements
 from fgalign.tasks.vqa import (
-    add_vqa_statements, answer_type_of, candidates_for, gold_index, infer_answer_type,
-    prepare_vqa, prior_scores, results_json, tag_filter_mask,
+    add_vqa_statements,
+    answer_type_of,
+    candidates_for,
+    gold_index,
+    infer_answer_type,
+    prepare_vqa,
+    prior_scores,
+    results_json,
+    tag_filter_mask,
 )
 
 
@@ -61,7 +75,7 @@ def test_add_vqa_statements_keeps_error_rows():
            "answer_types": ["other", "other", "yes/no", "yes/no"]}
     rows = [_vqa_row(1, "What color is the star?", ["blue"] * 10),
             _vqa_row(2, "", [], error="read:missing_field")]
-    conv = lambda qs, cands: [[f"{q}|{a}" for a in c] for q, c in zip(qs, cands)]  # noqa: E731
+    conv = lambda qs, cands: [[f"{q}|{a}" for a in c] for q, c in zip(qs, cands)]
     out = add_vqa_statements(rows, ctx, conv, type_filter=True)
     assert len(out) == 2
     assert out[0]["candidates"] == ["red", "blue"] and out[0]["labels"] == [1]

@@ -72,7 +72,7 @@ def shape_polygon(shape: str, cx: float, cy: float, r: float, angle: float) -> l
 def polygon_box(poly: list[list[float]], side: int) -> list[float]:
     """Tight [x1, y1, x2, y2] box of a polygon, clipped to the image."""
     xs, ys = [p[0] for p in poly], [p[1] for p in poly]
-    clip = lambda v: round(min(max(v, 0.0), float(side)), 2)  # noqa: E731
+    clip = lambda v: round(min(max(v, 0.0), float(side)), 2)
     return [clip(min(xs)), clip(min(ys)), clip(max(xs)), clip(max(ys))]
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from fgalign.data.synth.captions import list_phrase, object_phrase
-from fgalign.data.synth.scene import COLORS, SHAPES, describe
 from fgalign.data.synth.questions.vqa import NUMBER_WORDS, PLURAL, REL_PHRASE
+from fgalign.data.synth.scene import COLORS, SHAPES, describe
 
 NEUTRAL_PREDICATES = (
     "is made of wood", "is made of metal", "is made of plastic", "is made of glass",

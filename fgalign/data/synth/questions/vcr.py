@@ -20,8 +20,8 @@ import re
 
 import numpy as np
 
-from fgalign.data.synth.scene import COLORS, RELATIONS, SHAPES, related
 from fgalign.data.synth.questions.vqa import REL_PHRASE
+from fgalign.data.synth.scene import COLORS, RELATIONS, SHAPES, related
 
 FAMILIES = ("color", "relation", "count")
 COUNT_WORDS = ("No other objects", "One other object", "Two other objects",

@@ -90,14 +90,14 @@ def candidates(scene: dict, family: str) -> list[tuple[str, str, str, str]]:
     elif family == "relation":
         for o in objs:
             d = describe(o, objs)
-            for rel in REL_PHRASE:
+            for rel, phrase in REL_PHRASE.items():
                 hits, ambiguous = related(scene, rel, o["id"])
                 if d is None or len(hits) != 1 or ambiguous:
                     continue
                 t = objs[hits[0]]
-                out.append((f"What shape is {REL_PHRASE[rel]} the {d}?", t["shape"],
+                out.append((f"What shape is {phrase} the {d}?", t["shape"],
                             "what shape is", "other"))
-                out.append((f"What color is the object {REL_PHRASE[rel]} the {d}?", t["color"],
+                out.append((f"What color is the object {phrase} the {d}?", t["color"],
                             "what color is the", "other"))
     elif family == "size":
         for o in objs:
