@@ -46,13 +46,37 @@ def target_scores(cfg: Config, model: AdaptedScorer, store: TaskStore, target: s
     return instance_scores(model, data)
 
 
+def question_groups(cfg: Config, store: TaskStore, target: str) -> list[str] | None:
+    """Per target instance, its question's first two words (``fgalign.tasks.vqa.question_prefix``)
+    — the rows of ``by_question`` — or None for SNLI-VE (a hypothesis, not a question)."""
+    if target == "snli_ve":
+        return None
+    from fgalign.tasks.vqa import question_prefix
+
+    data = store.get(target, cfg.data.split)
+    return [question_prefix(str(data.items[i].get("text", ""))) for i in data.eval_idx]
+
+
+def by_group(groups: list[str], zs: np.ndarray, ad: np.ndarray, min_n: int = 20
+             ) -> dict[str, dict[str, float]]:
+    """``{group: {"n", "zero_shot", "adapted"}}`` (percent) for groups of at least ``min_n``."""
+    out = {}
+    for g in sorted(set(groups)):
+        idx = [i for i, x in enumerate(groups) if x == g]
+        if len(idx) >= min_n:
+            out[g] = {"n": len(idx), "zero_shot": round(float(zs[idx].mean()), 2),
+                      "adapted": round(float(ad[idx].mean()), 2)}
+    return out
+
+
 def evaluate_target(cfg: Config, model: AdaptedScorer, store: TaskStore, target: str,
                     seed: int = 0) -> dict[str, Any]:
     """Release the target and score zero-shot vs ``model`` on its ``data.split`` rows.
 
     Returns:
         ``{"target", "split", "n", "zero_shot", "adapted", "delta": {"mean", "ci95"}}``,
-        scores in percent; per-instance scores under ``"per_instance"`` (two lists).
+        scores in percent; per-instance scores under ``"per_instance"`` (two lists); for a
+        VQA or VCR target, ``"by_question"``: both scores per question prefix.
     """
     store.release(target)
     base = zero_shot_model(cfg, model.dim, model.components)
@@ -60,9 +84,13 @@ def evaluate_target(cfg: Config, model: AdaptedScorer, store: TaskStore, target:
         zs = target_scores(cfg, base, store, target)  # (N,)
         ad = target_scores(cfg, model, store, target)  # (N,)
     delta = paired_bootstrap(zs, ad, n=cfg.adapt.bootstrap, seed=seed)
-    return {"target": target, "split": cfg.data.split, "n": len(zs),
-            "zero_shot": float(zs.mean()), "adapted": float(ad.mean()), "delta": delta,
-            "per_instance": {"zero_shot": zs.tolist(), "adapted": ad.tolist()}}
+    groups = question_groups(cfg, store, target)
+    out = {"target": target, "split": cfg.data.split, "n": len(zs),
+           "zero_shot": float(zs.mean()), "adapted": float(ad.mean()), "delta": delta,
+           "per_instance": {"zero_shot": zs.tolist(), "adapted": ad.tolist()}}
+    if groups is not None and len(groups) == len(zs):
+        out["by_question"] = by_group(groups, zs, ad)  # where the transfer gains or loses
+    return out
 
 
 def leave_one_out(cfg: Config, target: str, store: TaskStore) -> tuple[dict[str, Any], FitResult]:

@@ -8,6 +8,9 @@ in-process or with ``--ray``). Prints a summary, or with ``--json``::
     {"target": "snli_ve", "sources": ["vqa", "vcr"], "zero_shot": 61.2, "adapted": 64.0,
      "delta": {"mean": 2.8, "ci95": [1.1, 4.4]}, ...}
 
+For a VQA or VCR target the summary (and ``by_question`` in the JSON) also gives both scores
+per question prefix (its first two words), which shows where the transfer gains or loses.
+
 Files: ``runs/<experiment>/<config hash>/adapt/<target>/`` (result.json, history.csv,
 adapter.safetensors, config.yaml).
 """
@@ -55,5 +58,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{out['target']} (adapted on {' + '.join(out['sources'])}): zero-shot "
               f"{out['zero_shot']:.2f} → adapted {out['adapted']:.2f}, delta {d['mean']:+.2f} "
               f"95% CI [{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}] (n={out['n']})")
+        for group, g in out.get("by_question", {}).items():
+            print(f"  {group or '(no text)':<16} n={g['n']:<5} zero-shot {g['zero_shot']:6.2f} → "
+                  f"adapted {g['adapted']:6.2f}")
         print(f"written to {out['out_dir']}")
     return 0

@@ -77,3 +77,15 @@ def test_adaptation_transfers_to_held_out_task(world, target):
     assert res["sources"] == [t for t in TASKS if t != target]
     assert res["delta"]["ci95"][0] > 0, {k: v for k, v in res.items() if k != "per_instance"}
     assert fit_result.history[fit_result.best_epoch]["source_val"] == res["source_val"]
+    assert sum(g["n"] for g in res["by_question"].values()) <= res["n"]  # per question prefix
+
+
+def test_by_group_scores_each_question_prefix():
+    import numpy as np
+
+    groups = ["what shape"] * 3 + ["how many"] * 2 + ["is there"]
+    zs = np.array([100, 100, 0, 0, 100, 100], np.float32)
+    ad = np.array([0, 100, 0, 100, 100, 0], np.float32)
+    got = protocol.by_group(groups, zs, ad, min_n=2)
+    assert got == {"how many": {"n": 2, "zero_shot": 50.0, "adapted": 100.0},
+                   "what shape": {"n": 3, "zero_shot": 66.67, "adapted": 33.33}}
