@@ -169,7 +169,7 @@ class RayCfg(Section):
         default_factory=lambda: {
             s: StageResources(batch_size=128 if s == "embed" else 32)
             # embed: 128 rows per batch amortise Ray Data's per-batch cost (steady-state rate
-            # 0.75 → 0.93 of a bare loop at 32 → 128, BENCHMARKS.md) and dedup more images
+            # 0.75 → 1.02 of a bare loop at 32 → 128, BENCHMARKS.md) and dedup more images
             for s in ("regions", "keywords", "embed", "score")
         }
     )

@@ -114,7 +114,8 @@ class Embedder:
                 row["statements"] = [str(s) for s in as_list(batch["statements"][i])]
                 kws = as_list(batch["keywords"][i]) if "keywords" in batch else []
                 row["keywords"] = [[str(w) for w in as_list(k)][: self.max_keywords] for k in kws]
-                texts += row["region_tags"] + row["statements"] + [w for k in row["keywords"] for w in k]
+                texts += row["region_tags"] + row["statements"]
+                texts += [w for k in row["keywords"] for w in k]
             out_rows.append(row)
         table = self.embed_texts(texts)
         for row in out_rows:

@@ -28,6 +28,7 @@ import torch
 from fgalign.adapt.data import TaskData, TaskStore
 from fgalign.adapt.losses import candidate_nce, in_batch_nce
 from fgalign.adapt.module import AdaptedScorer
+from fgalign.align import AlignBatch
 from fgalign.config import AdaptCfg, Config
 
 EpochCallback = Callable[[int, dict[str, Any], dict[str, Any]], None]
@@ -94,7 +95,7 @@ def step_loss(model: AdaptedScorer, batch, credit: torch.Tensor, adapt: AdaptCfg
     return loss
 
 
-def anchor_loss(frozen, adapted) -> torch.Tensor:
+def anchor_loss(frozen: AlignBatch, adapted: AlignBatch) -> torch.Tensor:
     """Mean 1 − cos(adapted, frozen) over the real image, region, statement and keyword vectors.
 
     Keeps the adapted space close to CLIP's: the sources' loss alone may discard whatever does

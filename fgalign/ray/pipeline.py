@@ -134,11 +134,9 @@ def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None =
         use_wandb: False turns W&B off; None follows ``cfg.logging.wandb``.
         command: the command line, recorded in the run folder.
     """
-    import ray
-
     from fgalign.evaluate import format_table, run_dir
     from fgalign.logging import create_logger
-    from fgalign.ray.runtime import check_stage_resources, init_ray, silence_cpu_warning
+    from fgalign.ray.runtime import LazyRay
 
     t_start = time.perf_counter()
     require(cfg.data.root, "data.root")
@@ -149,20 +147,7 @@ def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None =
     out = run_dir(cfg)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(dump_yaml(cfg))
-    ray_state = {"started": False, "up": False, "init_s": 0.0}
-
-    def ensure_ray() -> None:
-        """Start (or join) Ray before the first stage that must run: a run whose stages are all
-        cached reads them with pyarrow and never starts Ray."""
-        if ray_state["up"]:
-            return
-        t0 = time.perf_counter()
-        ray_state["started"], ray_state["up"] = init_ray(cfg.ray), True
-        if cfg.ray.address is None:
-            check_stage_resources(cfg.ray, ray.cluster_resources())
-            silence_cpu_warning()  # checked: every pool leaves a CPU for reads and writes
-        ray_state["init_s"] = time.perf_counter() - t0
-
+    lazy_ray = LazyRay(cfg.ray)  # started before the first stage that is not cached
     logger = None
     try:
         logger = create_logger(cfg.logging, out, f"{cfg.experiment.name}-{config_hash(cfg)}",
@@ -174,7 +159,7 @@ def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None =
         vqa_results, timings = None, {"tasks": {}}
         for task in cfg.data.tasks:
             result, scored, task_records, phases = run_task(cfg, task, cache, force,
-                                                             ensure_ray)
+                                                             lazy_ray.ensure)
             metrics["tasks"][task] = result["metrics"]
             predictions += result["predictions"]
             records += task_records
@@ -187,7 +172,7 @@ def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None =
                 fig = alignment_figure(cfg, task, scored[: cfg.logging.figures],
                                        out / "figures" / f"{task}_alignment.png")
                 figures += [fig] if fig else []
-        timings["ray_init_s"] = round(ray_state["init_s"], 2)  # 0: every stage was cached
+        timings["ray_init_s"] = round(lazy_ray.init_s, 2)  # 0: every stage was cached
         timings["total_s"] = round(time.perf_counter() - t_start, 2)
         write_outputs(cfg, out, metrics, predictions, vqa_results, records, timings, command)
         logger.log_dict({"metrics": {t: m["variants"] for t, m in metrics["tasks"].items()},
@@ -201,12 +186,11 @@ def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None =
         logger.log_images("alignment", figures)
         print(format_table(metrics), stage_table(records),
               f"outputs: {out}  ({timings['total_s']:.0f} s, "
-              + (f"Ray start {ray_state['init_s']:.0f} s)" if ray_state["up"]
+              + (f"Ray start {lazy_ray.init_s:.0f} s)" if lazy_ray.up
                  else "every stage cached: Ray not started)"),
               sep="\n\n", file=sys.stdout, flush=True)
         return {"metrics": metrics, "run_dir": str(out), "stages": records, "timings": timings}
     finally:
         if logger is not None:
             logger.close()
-        if ray_state["started"]:
-            ray.shutdown()
+        lazy_ray.shutdown()

@@ -4,6 +4,10 @@
     ...
     if started: ray.shutdown()
 
+    lazy = LazyRay(cfg.ray)          # the same, deferred to the first lazy.ensure()
+    ...
+    lazy.shutdown()                  # only if this process started it
+
 Progress bars: on when ``cfg.ray.progress`` and stderr is a terminal; off in tests and CI
 (``RAY_DATA_DISABLE_PROGRESS_BARS=1`` or ``CI`` set), where Ray's 10 s status log is also off.
 """
@@ -99,3 +103,36 @@ def silence_cpu_warning() -> None:
     logger = logging.getLogger("ray.data.dataset")
     if _drop_cpu_warning not in logger.filters:
         logger.addFilter(_drop_cpu_warning)
+
+
+class LazyRay:
+    """Start (or join) Ray only when first needed: ``ensure()`` before work that needs it.
+
+    On the local embedded cluster ``ensure()`` also checks the stage pools fit
+    (``check_stage_resources``). ``up``: Ray was ensured; ``init_s``: seconds that took;
+    ``shutdown()`` stops Ray only if this object started it.
+    """
+
+    def __init__(self, ray_cfg: Any):
+        self.ray_cfg, self.up, self.started, self.init_s = ray_cfg, False, False, 0.0
+
+    def ensure(self) -> None:
+        if self.up:
+            return
+        import time
+
+        import ray
+
+        t0 = time.perf_counter()
+        self.started, self.up = init_ray(self.ray_cfg), True
+        if self.ray_cfg.address is None:
+            check_stage_resources(self.ray_cfg, ray.cluster_resources())
+            silence_cpu_warning()  # checked: every pool leaves a CPU for reads and writes
+        self.init_s = time.perf_counter() - t0
+
+    def shutdown(self) -> None:
+        if self.started:
+            import ray
+
+            ray.shutdown()
+            self.started = self.up = False

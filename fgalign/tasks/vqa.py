@@ -77,19 +77,19 @@ def prepare_vqa(train_rows: list[dict], vocab_size: int, prefix_min: int = 10) -
         ``{"answer_vocab": [str], "answer_counts": [int], "answer_types": [str],
         "prefix_answers": {prefix: [str]}}``.
     """
-    labelled = [r for r in train_rows if not r.get("error") and r["target"]]
-    counts = Counter(majority_answer(r["target"]) for r in labelled)
+    pairs = [(question_prefix(r["text"]), majority_answer(r["target"])) for r in train_rows
+             if not r.get("error") and r["target"]]  # (prefix, answer) per labelled question
+    counts = Counter(a for _, a in pairs)
     counts.pop("", None)
     if not counts:
         raise ValueError("VQA answer vocabulary: the train split has no annotated question")
     top = counts.most_common(vocab_size)
     vocab = {a for a, _ in top}
+    asked = Counter(p for p, _ in pairs)
     by_prefix: dict[str, set[str]] = {}
-    asked = Counter(question_prefix(r["text"]) for r in labelled)
-    for r in labelled:
-        a = majority_answer(r["target"])
-        if a in vocab and asked[question_prefix(r["text"])] >= prefix_min:
-            by_prefix.setdefault(question_prefix(r["text"]), set()).add(a)
+    for p, a in pairs:
+        if a in vocab and asked[p] >= prefix_min:
+            by_prefix.setdefault(p, set()).add(a)
     return {"answer_vocab": [a for a, _ in top], "answer_counts": [n for _, n in top],
             "answer_types": [answer_type_of(a) for a, _ in top],
             "prefix_answers": {p: sorted(v) for p, v in sorted(by_prefix.items())}}
@@ -108,10 +108,9 @@ def candidates_for(question: str, ctx: dict, type_filter: bool, prefix_filter: b
     kept = list(vocab)
     if type_filter:
         kept = [a for a, t in zip(vocab, ctx["answer_types"]) if t == qtype] or kept
-    seen = (ctx.get("prefix_answers") or {}).get(question_prefix(question)) if prefix_filter \
-        else None
-    if seen:
-        kept = [a for a in kept if a in set(seen)] or kept
+    if prefix_filter:
+        seen = set((ctx.get("prefix_answers") or {}).get(question_prefix(question), ()))
+        kept = [a for a in kept if a in seen] or kept
     return kept, qtype
 
 
