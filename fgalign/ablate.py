@@ -10,10 +10,12 @@ A spec crosses scoring components × tasks × proposers × backbones over one ex
     proposers: [segment]
     backbones: [shapes-tiny]
 
-Component names are metrics.json's variant names: ``global`` (cos(image, statement) alone),
-``global+<c>`` (one fine component added with its configured λ), ``fusion`` (all of
-``align.weights``) and ``adapted`` (fusion + the contrastive adaptation trained leave-one-task-
-out on the other tasks of the grid, scored zero-shot on this task).
+Component names are metrics.json's variant names, parsed by ``fgalign.variants.Variant`` (one
+definition for both): ``global`` (cos(image, statement) alone), ``global+<c>`` (one fine
+component added with its configured λ; the spec is rejected when the base config leaves c off),
+``fusion`` (every active component, with its λ) and ``adapted`` (fusion + the contrastive
+adaptation trained leave-one-task-out on the other tasks of the grid, scored on this task).
+A cell and the metrics.json variant of the same name are therefore the same fused score.
 
 Cells sharing (proposer, backbone) share one set of stage caches (embeddings are computed once,
 then every component and task is scored from them). ``evaluate_cell`` is Ray-free; the pipeline
@@ -24,18 +26,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
-import yaml
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
-from fgalign.config import SPECIAL_LOADERS, Config, ConfigError, Section, TaskName, load_config
+from fgalign.adapt import (
+    AdaptedScorer,
+    TaskStore,
+    leave_one_out,
+    open_store,
+    target_scores,
+    zero_shot_model,
+)
+from fgalign.config import (
+    SPECIAL_LOADERS,
+    Config,
+    ConfigError,
+    Section,
+    TaskName,
+    load_config,
+    read_yaml_mapping,
+    validate_as,
+)
+from fgalign.variants import ALL_VARIANTS, Variant, VariantError
 
-Component = Literal["global", "global+region_word", "global+region_sentence",
-                    "global+tag_text", "fusion", "adapted"]
-COMPONENT_ORDER = ("global", "global+region_word", "global+region_sentence", "global+tag_text",
-                   "fusion", "adapted")
+
+def _variant_name(name: str) -> str:
+    try:
+        return Variant.parse(name).name
+    except VariantError as e:
+        raise PydanticCustomError("unknown_name", "{why}", {"why": str(e)}) from None
+
+
+Component = Annotated[str, AfterValidator(_variant_name)]  # a fgalign.variants name
+COMPONENT_ORDER = ALL_VARIANTS  # table order
 
 
 class AblationSpec(Section):
@@ -79,31 +105,30 @@ class Cell:
 
 
 def load_ablation_spec(path: str | Path) -> AblationSpec:
-    """Validate an ablation spec file and the experiment config of its first cell."""
-    raw = yaml.safe_load(Path(path).read_text()) or {}
-    try:
-        spec = AblationSpec.model_validate({**raw, "path": str(path)})
-    except ValidationError as e:  # → ConfigError naming the file
-        raise ConfigError(f"invalid ablation spec {path}:\n{e}") from None
+    """Validate an ablation spec file and the experiment config of every (proposer, backbone).
+
+    Raises ``ConfigError`` (one line per bad key, ``fgalign.config`` format) on unknown keys,
+    component or task names, and on a ``global+<c>`` component the base config does not
+    define (c off or not computed: ``fgalign.variants.Variant.check``).
+    """
+    raw = read_yaml_mapping(path, "ablation spec")
+    spec = validate_as(AblationSpec, {**raw, "path": str(path)}, str(path), "ablation spec")
     if "adapted" in spec.components and len(spec.tasks) < 2:
-        raise ConfigError(f"{path}: 'adapted' needs at least 2 tasks (one held out)")
-    spec.experiment_config()
+        raise ConfigError(f"invalid ablation spec {path}:\n  components: 'adapted' needs at "
+                          "least 2 tasks (one held out)")
+    for p in spec.proposers:
+        for b in spec.backbones:
+            cfg = spec.experiment_config(p, b)
+            for i, name in enumerate(spec.components):
+                try:
+                    Variant.parse(name).check(cfg.align)
+                except VariantError as e:
+                    raise ConfigError(f"invalid ablation spec {path}:\n  components.{i}: {e} "
+                                      f"in {spec.base}") from None
     return spec
 
 
 SPECIAL_LOADERS["ablations"] = load_ablation_spec
-
-
-def variant_weights(component: str, weights: dict[str, float]) -> dict[str, float]:
-    """Fusion λ of a non-adapted variant: none, one component, or all of ``align.weights``."""
-    if component == "global":
-        return {}
-    if component.startswith("global+"):
-        name = component.split("+", 1)[1]
-        return {name: weights.get(name) or 1.0}
-    if component == "fusion":
-        return dict(weights)
-    raise ValueError(f"{component!r} is not a fusion variant")
 
 
 def mean_ci(scores: np.ndarray, n: int = 1000, seed: int = 0) -> list[float]:
@@ -126,6 +151,13 @@ def keys_for(spec: AblationSpec, cfg: Config) -> list[tuple[str, str]]:
     return list(dict.fromkeys(keys))
 
 
+def variant_scorer(cfg: Config, component: str, dim: int) -> AdaptedScorer:
+    """Zero-shot scorer of a non-adapted cell: the fused score of the metrics.json variant of
+    the same name (``fgalign.variants``: same components, same λ). ``VariantError`` when the
+    config does not define the variant."""
+    return zero_shot_model(cfg, dim, components=Variant.parse(component).components(cfg.align))
+
+
 def evaluate_cell(cfg_json: dict[str, Any], cell: Cell, caches: dict[str, str]
                   ) -> dict[str, Any]:
     """Per-instance scores (percent) of one cell, from cached embeddings only (no CLIP).
@@ -134,21 +166,16 @@ def evaluate_cell(cfg_json: dict[str, Any], cell: Cell, caches: dict[str, str]
     (SNLI-VE: its text-only classifier over those components' features); ``adapted`` runs
     leave-one-task-out with ``cell.task`` held out.
     """
-    from fgalign.adapt import TaskStore, leave_one_out, open_store, target_scores, zero_shot_model
-
     cfg = Config.model_validate(cfg_json)
     if cell.component == "adapted":
         result, _ = leave_one_out(cfg, cell.task, open_store(cfg, caches, cell.task))
         scores = result["per_instance"]["adapted"]
     else:
-        weights = variant_weights(cell.component, cfg.align.weights)
-        align = cfg.align.model_copy(update={"weights": {**cfg.align.weights, **weights}})
-        cfg = cfg.model_copy(update={"align": align})
         store = TaskStore.from_parquet(caches, cfg.align, tag_filter=cfg.tasks.vqa.tag_filter)
         first = store.rows(cell.task, cfg.data.split)
         dim = next(len(r["image_emb"]) for r in first if not r.get("error")
                    and r.get("image_emb") is not None and len(r["image_emb"]))
-        model = zero_shot_model(cfg, dim, components=[c for c, w in weights.items() if w])
+        model = variant_scorer(cfg, cell.component, dim)
         scores = target_scores(cfg, model, store, cell.task).tolist()
     return {"cell": cell, "scores": scores}
 

@@ -10,15 +10,40 @@ name run folders and stage caches.
 from __future__ import annotations
 
 import hashlib
+import importlib
+import inspect
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
-TaskName = Literal["vqa", "snli_ve", "vcr"]
-TASKS: tuple[str, ...] = ("vqa", "snli_ve", "vcr")
+from fgalign.schema import STAGE_NAMES, TASKS
+from fgalign.variants import FINE, align_problems
+
+
+def _one_of(kind: str, known: tuple[str, ...]):
+    """A validator accepting only the names of a registry (``kind`` names it in the error)."""
+
+    def check(name: str) -> str:
+        if name not in known:
+            raise PydanticCustomError("unknown_name", "unknown {kind} '{name}'; known: {known}",
+                                      {"kind": kind, "name": name, "known": ", ".join(known)})
+        return name
+
+    return AfterValidator(check)
+
+
+def key_error(path: str, detail: str) -> PydanticCustomError:
+    """An error at ``<section path>.<path>`` (a key inside a dict-valued field)."""
+    return PydanticCustomError("config_key", "{path}: {detail}", {"path": path, "detail": detail})
+
+
+TaskName = Annotated[str, _one_of("task", TASKS)]  # a registered task (fgalign.schema.TASKS)
+StageName = Annotated[str, _one_of("stage", STAGE_NAMES)]  # a stage of the graph
+ComponentName = Annotated[str, _one_of("fine component", FINE)]  # fgalign.variants.FINE
 
 
 class Section(BaseModel):
@@ -74,6 +99,27 @@ class RegionsCfg(Section):
     context_pad: float = 0.1  # crop padding, as a fraction of box side
     tag_vocab: str | list[str] = "shapes"  # tag vocabulary name (shapes | coco) or explicit list
 
+    @model_validator(mode="after")
+    def _known_params(self) -> RegionsCfg:
+        """``params`` keys must be keyword arguments of the proposer (checked when given)."""
+        if not self.params:
+            return self
+        # the proposer registry imports cv2 / torchvision: only loaded when params are set
+        base = importlib.import_module("fgalign.regions").PROPOSERS
+        if self.proposer not in base:
+            raise key_error("proposer", f"unknown proposer {self.proposer!r}; known: "
+                            f"{', '.join(base.list())}")
+        sig = inspect.signature(base.get(self.proposer))
+        if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
+            return self
+        known = [n for n, p in sig.parameters.items() if n != "self"
+                 and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        for k in self.params:
+            if k not in known:
+                raise key_error(f"params.{k}", f"unknown parameter of proposer "
+                                f"{self.proposer!r}; known: {', '.join(known)}")
+        return self
+
 
 class KeywordsCfg(Section):
     extractor: str = "spacy"  # registry name: spacy | rule
@@ -125,14 +171,21 @@ class AlignCfg(Section):
     tau: float = 0.1  # attention temperature over regions (defaults chosen on val of a dev world)
     keyword_weighting: Literal["mean", "idf", "length", "idf_length"] = "length"  # keyword
     # weights: uniform, within-instance IDF, words per keyword (phrases bind), or IDF × words
-    components: list[str] = Field(  # fine-grained components computed (fgalign.align.COMPONENTS)
-        default_factory=lambda: ["region_word", "region_sentence", "tag_text"]
+    components: list[str] = Field(  # fine-grained components computed (fgalign.variants.FINE)
+        default_factory=lambda: list(FINE)
     )
     ref_scope: Literal["keyword", "statement"] = "statement"  # VCR refs: restrict only referring
     # keywords to their regions, or every keyword of a statement to the regions it refers to
-    weights: dict[str, float] = Field(  # fusion λ per fine-grained component (0 = off)
+    weights: dict[ComponentName, float] = Field(  # fusion λ per fine component (0/missing = off)
         default_factory=lambda: {"region_word": 2.0, "region_sentence": 1.0, "tag_text": 0.5}
     )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AlignCfg:
+        """``components`` and ``weights`` agree (``fgalign.variants.align_problems``)."""
+        for path, why in align_problems(self.components, self.weights):
+            raise key_error(path, why)
+        return self
 
 
 class AdaptCfg(Section):
@@ -149,7 +202,7 @@ class AdaptCfg(Section):
     in_batch_weight: float = 0.5  # weight of the in-batch image-statement InfoNCE term
     anchor_weight: float = 10.0  # weight of 1 − cos(adapted, frozen) over all embeddings (chosen
     # on the dev world, seed 7: Δ VQA / SNLI-VE / VCR −11.8 / −5.5 / +0.3 at 0 → −4.1 / −0.8 / +3.3)
-    task_weights: dict[str, float] = Field(default_factory=dict)  # sampling weight per source (1)
+    task_weights: dict[TaskName, float] = Field(default_factory=dict)  # sampling weight per source (1)
     bootstrap: int = 1000  # paired bootstrap resamples for CIs
     num_threads: int | None = 1  # torch threads while adapting (small ops: 1 is fastest on CPU)
 
@@ -165,12 +218,12 @@ class RayCfg(Section):
     address: str | None = None  # None: local embedded cluster; "auto": existing cluster
     num_cpus: int | None = None  # local cluster CPUs (None: all)
     object_store_memory: int | None = None  # local object store bytes (None: Ray default)
-    stages: dict[str, StageResources] = Field(  # per-stage actor resources
+    stages: dict[StageName, StageResources] = Field(  # per-stage actor resources
         default_factory=lambda: {
             s: StageResources(batch_size=128 if s == "embed" else 32)
             # embed: 128 rows per batch amortise Ray Data's per-batch cost (steady-state rate
             # 0.75 → 1.02 of a bare loop at 32 → 128, BENCHMARKS.md) and dedup more images
-            for s in ("regions", "keywords", "embed", "score")
+            for s in STAGE_NAMES
         }
     )
     max_restarts: int = 2  # actor restarts after a crash (and retries of its batches)
@@ -205,15 +258,49 @@ class ConfigError(ValueError):
     """A config file or override is invalid; the message names every bad key."""
 
 
-def _format_errors(err: ValidationError, source: str) -> str:
-    lines = [f"invalid config {source}:"]
+def _format_errors(err: ValidationError, source: str, kind: str = "config") -> str:
+    """One line per problem, each naming its dotted key: ``invalid <kind> <source>:`` + lines.
+
+    Unknown keys of sections and of dict-valued fields (``ray.stages.embedd``,
+    ``align.weights.<c>``, ``adapt.task_weights.<t>``) read ``<path>: unknown ...``.
+    """
+    lines = [f"invalid {kind} {source}:"]
     for e in err.errors():
-        path = ".".join(str(p) for p in e["loc"])
+        loc = [str(p) for p in e["loc"]]
+        if e["type"] == "config_key":  # a key inside a dict field: the path is in the context
+            path = ".".join(loc + [e["ctx"]["path"]])
+            lines.append(f"  {path}: {e['ctx']['detail']}")
+            continue
+        is_key = bool(loc) and loc[-1] == "[key]"  # pydantic's marker for a dict key
+        path = ".".join(loc[:-1] if is_key else loc)
         if e["type"] == "extra_forbidden":
             lines.append(f"  {path}: unknown key")
+        elif e["type"] == "unknown_name":
+            lines.append(f"  {path}: {e['msg']}")
         else:
             lines.append(f"  {path}: {e['msg']} (got {e.get('input')!r})")
     return "\n".join(lines)
+
+
+def validate_as(model: type[BaseModel], raw: Any, source: str, kind: str = "config") -> Any:
+    """``model.model_validate(raw)``, a ``ValidationError`` turned into ``ConfigError``."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_format_errors(err, source, kind)) from None
+
+
+def read_yaml_mapping(path: str | Path, kind: str = "config") -> dict[str, Any]:
+    """The top-level mapping of a YAML file; ``ConfigError`` when missing, invalid or not a map."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{kind} file not found: {path}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{kind} {path} is not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{kind} {path} must be a mapping at top level")
+    return raw
 
 
 def _set_dotted(d: dict[str, Any], dotted: str, value: Any) -> None:
@@ -239,10 +326,7 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 
 def build_config(raw: dict[str, Any] | None, source: str = "<dict>") -> Config:
     """Validate a raw mapping into a ``Config`` (``ConfigError`` lists every problem)."""
-    try:
-        return Config.model_validate(raw or {})
-    except ValidationError as err:
-        raise ConfigError(_format_errors(err, source)) from None
+    return validate_as(Config, raw or {}, source)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
@@ -251,14 +335,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     source = "<defaults>"
     if path is not None:
         source = str(path)
-        try:
-            raw = yaml.safe_load(Path(path).read_text()) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found: {path}") from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"config {path} is not valid YAML: {e}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"config {path} must be a mapping at top level")
+        raw = read_yaml_mapping(path)
     raw = apply_overrides(raw, overrides or [])
     return build_config(raw, source)
 
@@ -298,8 +375,6 @@ def load_any_config(path: str | Path) -> BaseModel:
     loader = SPECIAL_LOADERS.get(path.parent.name)
     if loader is None and path.parent.name in ("sweeps", "ablations"):
         # import the module that registers the loader for this kind of file
-        import importlib
-
         importlib.import_module({"sweeps": "fgalign.sweep", "ablations": "fgalign.ablate"}
                                 [path.parent.name])
         loader = SPECIAL_LOADERS[path.parent.name]

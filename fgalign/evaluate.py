@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 
 from fgalign.align.batch import to_array
-from fgalign.align.stage import group_argmax, variant_names
+from fgalign.align.stage import group_argmax
 from fgalign.config import Config, config_hash, dump_yaml
 from fgalign.metrics import paired_bootstrap, per_class_accuracy, vqa_accuracy
 from fgalign.schema import SNLI_VE_LABELS
+from fgalign.variants import variant_names
 
 
 def _groups(row: dict, n: int) -> np.ndarray:

@@ -45,7 +45,8 @@
 """
 from __future__ import annotations
 
-TASKS = ("vqa", "snli_ve", "vcr")
+TASKS = ("vqa", "snli_ve", "vcr")  # the one list of task names (config validation, CLI choices)
+STAGE_NAMES = ("regions", "keywords", "embed", "score")  # the stage graph, in order
 SNLI_VE_LABELS = ("entailment", "neutral", "contradiction")
 
 COMMON_FIELDS = ("uid", "task", "split", "image_path", "text", "candidates", "target",

@@ -35,9 +35,8 @@ import numpy as np
 from tqdm import tqdm
 
 from fgalign.config import Config, StageResources, config_hash, require, to_dict
-from fgalign.schema import TASKS
-
-STAGE_NAMES = ("regions", "keywords", "embed", "score")
+from fgalign.schema import STAGE_NAMES, TASKS  # noqa: F401  (STAGE_NAMES re-exported)
+from fgalign.variants import variant_names
 
 
 @dataclass
@@ -79,7 +78,6 @@ def prepare_task(cfg: Config, task: str) -> dict[str, Any]:
 
         ctx["vqa"] = prepare_vqa(train, cfg.tasks.vqa.answer_vocab_size)
         if cfg.tasks.vqa.yes_no == "threshold":
-            from fgalign.align.stage import variant_names
             from fgalign.tasks.vqa import fit_yes_no, yes_prior
 
             val = load_task_rows(cfg, task, ctx, cfg.data.val_split, cfg.tasks.vqa.val_limit)

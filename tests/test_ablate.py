@@ -11,7 +11,6 @@ from fgalign.ablate import (
     load_ablation_spec,
     mean_ci,
     to_markdown,
-    variant_weights,
 )
 from fgalign.config import ConfigError, load_any_config, to_dict
 
@@ -74,14 +73,6 @@ def test_spec_loads_and_rejects_bad_components(spec_path, tmp_path):
     bad.write_text(SPEC.replace("[vqa, snli_ve, vcr]", "[vqa]"))
     with pytest.raises(ConfigError, match="at least 2 tasks"):
         load_ablation_spec(bad)
-
-
-def test_variant_weights():
-    w = {"region_word": 1.0, "region_sentence": 0.5, "tag_text": 0.0}
-    assert variant_weights("global", w) == {}
-    assert variant_weights("global+region_sentence", w) == {"region_sentence": 0.5}
-    assert variant_weights("global+tag_text", w) == {"tag_text": 1.0}  # off in config: λ = 1
-    assert variant_weights("fusion", w) == w
 
 
 def test_mean_ci_brackets_the_mean():

@@ -6,7 +6,7 @@
 """
 from fgalign.adapt.data import TargetAccessError, TaskData, TaskStore, read_rows, vqa_credit
 from fgalign.adapt.losses import candidate_nce, in_batch_nce
-from fgalign.adapt.module import FINE, AdaptedScorer, ResidualAdapter
+from fgalign.adapt.module import AdaptedScorer, ResidualAdapter
 from fgalign.adapt.protocol import (
                                     evaluate_target,
                                     leave_one_out,
@@ -17,7 +17,7 @@ from fgalign.adapt.protocol import (
 from fgalign.adapt.train import FitResult, fit, instance_scores, save_state, sources_of
 
 __all__ = [
-    "FINE", "AdaptedScorer", "FitResult", "ResidualAdapter", "TargetAccessError", "TaskData",
+    "AdaptedScorer", "FitResult", "ResidualAdapter", "TargetAccessError", "TaskData",
     "TaskStore", "candidate_nce", "evaluate_target", "fit", "in_batch_nce", "instance_scores",
     "leave_one_out", "open_store", "read_rows", "save_state", "sources_of", "target_scores",
     "vqa_credit", "zero_shot_model",

@@ -24,8 +24,7 @@ from torch import nn
 
 from fgalign.align import AlignBatch, score_components
 from fgalign.config import AdaptCfg, AlignCfg
-
-FINE = ("region_word", "region_sentence", "tag_text")  # fine-grained components it can fuse
+from fgalign.variants import FINE, Variant
 
 
 class ResidualAdapter(nn.Module):
@@ -52,7 +51,8 @@ class AdaptedScorer(nn.Module):
         dim: embedding width D.
         adapt: the ``adapt`` config section (rank, inits).
         align: the ``align`` config section (zero-shot τ and fusion weights).
-        components: fine components to fuse (default: those with a non-zero zero-shot weight).
+        components: fine components to fuse (default: those of the ``fusion`` variant,
+            ``fgalign.variants``: computed and with a non-zero zero-shot λ).
         use_adapters: False (or ``adapt.rank == 0``) learns only fusion and temperature;
             ``adapt.sides`` says which side(s) get an adapter.
     """
@@ -62,7 +62,7 @@ class AdaptedScorer(nn.Module):
         super().__init__()
         self.dim = dim
         if components is None:
-            components = [c for c in FINE if align.weights.get(c, 0.0)]
+            components = Variant("fusion").components(align)
         unknown = set(components) - set(FINE)
         if unknown:
             raise ValueError(f"unknown fine components {sorted(unknown)}; known: {FINE}")

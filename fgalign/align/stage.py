@@ -8,8 +8,8 @@ Reads:  embed-stage columns (``image_emb``, ``region_embs``, ``tag_embs``, ``stm
         the regions it refers to as well), ``candidates``,
         ``answer_type_inferred`` and ``region_tags`` (VQA tag filter), ``error``.
 Adds:   ``scores_<component>`` float32 (C,) for ``global`` and each of ``align.components``;
-        ``vscore_<variant>`` float32 for each variant (``global``, ``global+<component>`` per
-        component with λ > 0, ``fusion``): (C,) fused scores, -inf on filtered candidates — or,
+        ``vscore_<variant>`` float32 for each variant of ``fgalign.variants.variants_of`` (``global``,
+        ``global+<component>`` per active component, ``fusion``): (C,) fused scores, -inf on filtered candidates — or,
         for SNLI-VE, (3,) class logits of the variant's classifier (see fgalign.tasks.snli_ve);
         VQA yes/no questions with ``ctx["vqa"]["yes_no"]``: "no" scores the variant's threshold
         (``fgalign.tasks.vqa.apply_yes_no``); ``score`` = ``vscore_fusion``; ``pred`` int (argmax over group 0) and ``pred_r`` int
@@ -26,26 +26,11 @@ from fgalign.align.batch import collate, to_array
 from fgalign.align.scores import fuse, keyword_weights, score_components
 from fgalign.config import AlignCfg
 from fgalign.regions.stage import num_rows, object_column, row_errors
+from fgalign.variants import Variant, variant_names
 
 ROW_KEYS = ("image_emb", "region_embs", "tag_embs", "stmt_embs", "kw_embs", "kw_mask",
             "cand_group", "labels", "keywords", "kw_refs", "candidates", "answer_type_inferred",
             "region_tags", "statement_refs", "question_prefix")
-
-
-def variant_names(align: AlignCfg) -> list[str]:
-    """``global``, ``global+<c>`` for each component with λ ≠ 0, and ``fusion``."""
-    active = [c for c in align.components if align.weights.get(c, 0.0)]
-    return ["global"] + [f"global+{c}" for c in active] + ["fusion"]
-
-
-def variant_weights(align: AlignCfg, variant: str) -> dict[str, float]:
-    """Fusion weights of a variant (λ of its components, 0 for the others)."""
-    if variant == "global":
-        return {}
-    if variant == "fusion":
-        return {c: align.weights.get(c, 0.0) for c in align.components}
-    comp = variant.split("+", 1)[1]
-    return {comp: align.weights.get(comp, 0.0)}
 
 
 def reference_mask(kw_refs: Any, shape: tuple[int, int], n_regions: int) -> np.ndarray | None:
@@ -152,7 +137,7 @@ class AlignmentScorer:
                         idx = np.flatnonzero(groups[j] == g)
                         out[j][name][idx] = comp[j, : len(idx)].numpy()
                 for v in self.variants:
-                    fused = fuse(comps, variant_weights(self.cfg, v), batch.cand_mask)
+                    fused = fuse(comps, Variant.parse(v).weights(self.cfg), batch.cand_mask)
                     for j in range(len(rows)):
                         idx = np.flatnonzero(groups[j] == g)
                         out[j][f"v:{v}"][idx] = fused[j, : len(idx)].numpy()

@@ -19,8 +19,7 @@ import torch
 
 from fgalign.align import AlignBatch, fuse, score_components
 from fgalign.bench.core import Measurement, best_time
-
-FINE = ["region_word", "region_sentence", "tag_text"]
+from fgalign.variants import FINE
 
 
 def random_batch(b: int, c: int, k: int, r: int, d: int, seed: int = 0) -> AlignBatch:
@@ -67,7 +66,7 @@ def bench_scoring_roofline(b: int = 64, c: int = 100, k: int = 8, r: int = 8, d:
 
         def score() -> torch.Tensor:
             with torch.inference_mode():
-                comps = score_components(batch, FINE, tau=tau)  # each (B, C)
+                comps = score_components(batch, list(FINE), tau=tau)  # each (B, C)
                 return fuse(comps, weights, batch.cand_mask)
 
         q_img = batch.image[:, None, :]  # (B, 1, D)

@@ -11,7 +11,7 @@ import argparse
 import shlex
 import sys
 
-STAGES = ("regions", "keywords", "embed", "score")
+from fgalign.schema import STAGE_NAMES as STAGES
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -26,8 +26,8 @@ from fgalign.tasks.snli_ve import (
     standardize,
     standardizer,
     threshold_logits,
-    variant_components,
 )
+from fgalign.variants import Variant
 
 
 def _struct(hyp_emb, kws: list[str], table: dict, dim: int) -> dict[str, Any]:
@@ -95,10 +95,9 @@ def fit_variants(cfg: Config, tr_rows: list[dict], y_tr: np.ndarray, val: list[d
     tr_scored = scorer.score_rows(tr_rows)
     va_scored = _scored_from_columns(val, keys, scorer.variants)
     y_va = np.asarray([r["target"] for r in val])
-    active = [c for c in cfg.align.components if cfg.align.weights.get(c, 0.0)]
     out: dict[str, Any] = {"protocol": vc.protocol, "variants": {}, "val": {}}
     for v in scorer.variants:
-        comps = variant_components(v, active)
+        comps = Variant.parse(v).components(cfg.align)
         x_tr = row_features(tr_rows, tr_scored, comps, vc.features)
         st_tr = standardizer(x_tr)
         clf = fit_logreg(standardize(x_tr, st_tr), y_tr, vc.l2, vc.steps, cfg.experiment.seed)

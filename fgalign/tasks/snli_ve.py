@@ -37,15 +37,6 @@ def add_snli_ve_statements(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def variant_components(variant: str, components: list[str]) -> list[str]:
-    """Fine components a variant's features use."""
-    if variant == "global":
-        return []
-    if variant == "fusion":
-        return list(components)
-    return [variant.split("+", 1)[1]]
-
-
 def pair_features(p: np.ndarray, h: np.ndarray, comps: np.ndarray, kind: str = "pair"
                   ) -> np.ndarray:
     """Features of premises p (N, D), hypotheses h (N, D) and component scores (N, m).

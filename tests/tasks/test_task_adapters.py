@@ -11,7 +11,6 @@ from fgalign.tasks.snli_ve import (
     standardize,
     standardizer,
     threshold_logits,
-    variant_components,
 )
 from fgalign.tasks.vcr import add_vcr_statements
 from fgalign.tasks.vqa import (
@@ -117,9 +116,6 @@ def test_snli_ve_statements_and_features():
     f = pair_features(p, h, np.array([[0.5]]))
     assert f[0].tolist() == pytest.approx([0.6, 0.0, 0.4, 0.8, 1.0, 0.0, 0.6, 0.8, 0.6, 0.5])
     assert pair_features(p, h, np.zeros((1, 0)), "scores").shape == (1, 3)
-    assert variant_components("global+tag_text", ["a"]) == ["tag_text"]
-    assert variant_components("fusion", ["a", "b"]) == ["a", "b"]
-    assert variant_components("global", ["a"]) == []
 
 
 def test_logreg_separates_and_is_deterministic():
