@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import open_clip
 import torch
-from PIL import Image
 
 from fgalign.models.backbone import Backbone
 from fgalign.models.corpus import crop_box
+from fgalign.regions.crops import load_rgb
 
 
 def _read_scenes(root: Path, split: str) -> list[dict]:
@@ -56,7 +56,7 @@ def crop_accuracy(bb: Backbone, root: Path, split: str, pad: float = 0.1,
     shapes = sorted({o["shape"] for o in world})
     crops, labels = [], []
     for s in scenes:
-        image = Image.open(root / "images" / s["file"]).convert("RGB")
+        image = load_rgb(root / "images", s["file"])
         for o in s["objects"]:
             crops.append(crop_box(image, o["box"], pad))
             labels.append((o["color"], o["shape"]))
@@ -93,7 +93,7 @@ def retrieval_r1(bb: Backbone, root: Path, split: str, batch_size: int = 256
     truth = np.zeros((len(images), len(texts)), dtype=bool)  # (I, T) caption true of image
     for r in rows:
         truth[image_idx[r["image"]], text_idx[r["caption"]]] = True
-    img = bb.encode_images([Image.open(root / im) for im in images], batch_size=batch_size)
+    img = bb.encode_images([load_rgb(root, im) for im in images], batch_size=batch_size)
     txt = bb.encode_texts(texts, batch_size=batch_size)
     sims = img @ txt.T  # (I, T)
     i2t = truth[np.arange(len(images)), sims.argmax(1)].mean()

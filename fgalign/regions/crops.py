@@ -5,7 +5,9 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
+
+INT16_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}  # unsigned 16-bit grey
 
 
 class ImageLoadError(Exception):
@@ -27,8 +29,46 @@ def resolve_image_path(root: str | Path, rel: str) -> Path:
     return path
 
 
+def _sample_bits(im: Image.Image) -> int:
+    """Bits per stored sample of an integer grey image (mode ``I;16*`` or ``I``), read from the
+    decoder's raw mode before ``load`` (a 16-bit PGM opens as mode ``I`` with raw mode
+    ``I;16B``); 32 when the decoder does not say."""
+    if im.mode in INT16_MODES:
+        return 16
+    for tile in getattr(im, "tile", None) or []:
+        args = tile[3] if isinstance(tile, tuple) and len(tile) > 3 else getattr(tile, "args", "")
+        raw = args if isinstance(args, str) else (args[0] if args else "")
+        if isinstance(raw, str) and raw.startswith("I;16"):
+            return 16
+    return 32
+
+
+def to_rgb(im: Image.Image, bits: int | None = None) -> Image.Image:
+    """RGB (8 bits per channel) of a decoded PIL image, upright as its EXIF orientation says.
+
+    Integer grey images are scaled by their sample range, not clipped (``convert("RGB")``
+    alone clips every value above 255 to white): a ``bits``-bit sample v becomes
+    ``round(v * 255 / top)``: top = 65535 for 16-bit samples (``I;16``, ``I;16B``, ``I;16L``,
+    or ``I`` holding 16-bit samples), top = 2**31 - 1 for 32-bit signed ``I``, whose negative
+    values become 0 (scikit-image's ``img_as_ubyte`` convention for signed input). Float
+    images (mode ``F``) have no sample range and are left to Pillow (clipped). ``bits`` defaults
+    to what ``_sample_bits`` reads (call it before ``load`` for an ``I`` image). Every other
+    mode (L, P, LA, 1, CMYK, RGBA, YCbCr, ...) goes through Pillow's ``convert("RGB")``;
+    alpha is dropped. EXIF orientation is applied (``ImageOps.exif_transpose``), as browsers
+    and Detectron2's ``read_image`` show the picture.
+    """
+    bits = bits or _sample_bits(im)
+    upright = ImageOps.exif_transpose(im)
+    im = upright if upright is not None else im
+    if im.mode in INT16_MODES or im.mode == "I":
+        top = 65535.0 if bits == 16 else 2.0 ** 31 - 1  # largest sample value
+        a = np.clip(np.asarray(im, dtype=np.float64), 0, None) * (255.0 / top)  # (H, W)
+        im = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
+    return im.convert("RGB")
+
+
 def load_rgb(root: str | Path, rel: str) -> Image.Image:
-    """Fully decoded RGB image at ``root / rel``.
+    """Fully decoded RGB image at ``root / rel`` (8 bits per channel, see ``to_rgb``).
 
     Raises:
         ImageLoadError: reason ``missing``, ``empty_file``, ``decompression_bomb`` (more than
@@ -44,14 +84,17 @@ def load_rgb(root: str | Path, rel: str) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
+                bits = _sample_bits(im)  # the decoder's raw mode is gone after load
                 im.load()
-                return im.convert("RGB")
+                return to_rgb(im, bits)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageLoadError("decompression_bomb", str(e)) from e
-    except OSError as e:
-        reason = "truncated" if "truncated" in str(e).lower() else "corrupt"
-        raise ImageLoadError(reason, f"{rel}: {e}") from e
-    except (ValueError, SyntaxError, Image.UnidentifiedImageError) as e:  # pragma: no cover
+    except Image.UnidentifiedImageError as e:  # an OSError: not an image Pillow can read
+        raise ImageLoadError("corrupt", f"{rel}: {e}") from e
+    except OSError as e:  # the file name may itself contain "truncated": look past it
+        truncated = "truncated" in str(e).replace(str(path), "").lower()
+        raise ImageLoadError("truncated" if truncated else "corrupt", f"{rel}: {e}") from e
+    except (ValueError, SyntaxError) as e:  # pragma: no cover
         raise ImageLoadError("corrupt", f"{rel}: {e}") from e
 
 
