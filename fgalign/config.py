@@ -214,6 +214,17 @@ class StageResources(Section):
     batch_size: int = 32  # rows per batch
 
 
+class RowFailureCfg(Section):
+    """When rows that raise inside a stage mean the stage is broken (``fgalign.rowguard``).
+
+    A row that raises becomes an error row; the stage itself fails only when more than
+    ``max_share`` of at least ``min_rows`` rows raised (counted per in-process run / per actor).
+    """
+
+    max_share: float = Field(0.5, ge=0.0, le=1.0)  # share of raising rows that fails the stage
+    min_rows: int = Field(20, ge=1)  # rows seen before the share is judged (fewer: never fails)
+
+
 class RayCfg(Section):
     address: str | None = None  # None: local embedded cluster; "auto": existing cluster
     num_cpus: int | None = None  # local cluster CPUs (None: all)
@@ -226,6 +237,8 @@ class RayCfg(Section):
             for s in STAGE_NAMES
         }
     )
+    row_failures: RowFailureCfg = Field(default_factory=RowFailureCfg)  # broken-stage limit,
+    # used by both execution paths (in-process evaluate and the Ray actors)
     max_restarts: int = 2  # actor restarts after a crash (and retries of its batches)
     progress: bool = True  # Ray Data progress bars (only on a terminal; off when CI is set)
     cache_dir: str | None = None  # stage caches (None: <output_dir>/<experiment>/stages); URI ok

@@ -28,15 +28,17 @@ execution (batches of ``cfg.ray.stages[name].batch_size``) the Ray pipeline must
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from fgalign.config import Config, StageResources, config_hash, require, to_dict
-from fgalign.schema import STAGE_NAMES, TASKS  # noqa: F401  (STAGE_NAMES re-exported)
-from fgalign.variants import variant_names
+from fgalign.config import Config, RowFailureCfg, StageResources, config_hash, require, to_dict
+from fgalign.rowguard import RowGuard
+from fgalign.schema import TASKS
+
+STAGE_NAMES = ("regions", "keywords", "embed", "score")
 
 
 @dataclass
@@ -48,6 +50,11 @@ class StageSpec:
     kwargs: dict[str, Any]
     resources: StageResources
     hash: str
+    row_failures: RowFailureCfg = field(default_factory=RowFailureCfg)  # when raising rows mean a broken stage
+
+    def guard(self) -> RowGuard:
+        """A fresh ``RowGuard`` for this stage (rows that raise → error rows; broken → raise)."""
+        return RowGuard(self.name, self.row_failures.max_share, self.row_failures.min_rows)
 
 
 def _check_task(task: str) -> None:
@@ -78,6 +85,7 @@ def prepare_task(cfg: Config, task: str) -> dict[str, Any]:
 
         ctx["vqa"] = prepare_vqa(train, cfg.tasks.vqa.answer_vocab_size)
         if cfg.tasks.vqa.yes_no == "threshold":
+            from fgalign.align.stage import variant_names
             from fgalign.tasks.vqa import fit_yes_no, yes_prior
 
             val = load_task_rows(cfg, task, ctx, cfg.data.val_split, cfg.tasks.vqa.val_limit)
@@ -158,7 +166,8 @@ def build_stage_specs(cfg: Config, task: str, ctx: dict) -> list[StageSpec]:
     for name, cls, kwargs in built:
         hashed = {k: v for k, v in kwargs.items() if k != "root"}  # the dataset is hashed upstream
         specs.append(StageSpec(name, cls, kwargs, cfg.ray.stages.get(name, StageResources()),
-                               config_hash({"stage": name, "cls": cls.__name__, **hashed})))
+                               config_hash({"stage": name, "cls": cls.__name__, **hashed}),
+                               cfg.ray.row_failures))
     return specs
 
 
@@ -187,6 +196,9 @@ def run_stages(specs: list[StageSpec], rows: list[dict], keep_heavy: int | None 
                desc: str = "stages") -> list[dict]:
     """Stream ``rows`` through every stage, batch by batch (each stage built once).
 
+    A row that raises inside a stage becomes an error row (``fgalign.rowguard.RowGuard``);
+    ``StageBroken`` is raised when too many rows of one stage raise.
+
     Args:
         specs: ordered stages.
         rows: input rows (not modified).
@@ -194,13 +206,13 @@ def run_stages(specs: list[StageSpec], rows: list[dict], keep_heavy: int | None 
             the rest drop them after the last stage to bound memory.
         desc: progress bar label.
     """
-    stages = [spec.cls(**spec.kwargs) for spec in specs]
+    stages = [(spec.cls(**spec.kwargs), spec.guard()) for spec in specs]
     size = max(1, min(s.resources.batch_size for s in specs))
     out: list[dict] = []
     for start in tqdm(range(0, len(rows), size), desc=desc, unit="batch", disable=None):
         batch = rows_to_batch(rows[start:start + size])
-        for stage in stages:
-            batch = stage(batch)
+        for stage, guard in stages:
+            batch = guard(stage, batch)
         for j, row in enumerate(batch_to_rows(batch)):
             if keep_heavy is not None and start + j >= keep_heavy:
                 for k in HEAVY:

@@ -8,22 +8,21 @@ and then maps batches:
 
 - reads: whatever the stage reads (``dict[str, np.ndarray]`` batches as Ray Data gives them);
 - adds: whatever the stage adds; rows are never dropped (``udf_modifying_row_count=False``);
-- a batch that raises is retried row by row; a row that still raises gets
-  ``error="<stage>:<ExceptionType>"`` and goes through the stage again as an error row (which
-  the stage passes through with empty values). If every row of a batch raises, the error is a
-  bug, not bad data, and is raised.
+- rows that raise become error rows, whatever else their batch holds (a batch of one is a
+  row): ``fgalign.rowguard.RowGuard``, the same guard as the in-process path. The stage
+  fails (``StageBroken``) only when more than ``ray.row_failures.max_share`` of at least
+  ``min_rows`` rows of one actor raised; the message shows the first row errors.
 - the output is converted to Arrow here (``to_arrow_table``) so that every block of a stage
   has the same schema, whatever rows it holds.
 """
 from __future__ import annotations
 
-import logging
 import warnings
 from typing import Any
 
 import numpy as np
 
-log = logging.getLogger(__name__)
+from fgalign.rowguard import RowGuard, concat_batches, num_rows  # noqa: F401 - re-exported
 
 Batch = dict[str, np.ndarray]
 
@@ -97,55 +96,23 @@ def to_arrow_table(batch: Batch) -> Any:
     return pa.Table.from_arrays(columns, names=list(batch))
 
 
-def num_rows(batch: Batch) -> int:
-    return len(next(iter(batch.values()))) if batch else 0
-
-
-def concat_batches(batches: list[Batch]) -> Batch:
-    """Row-wise concatenation; columns whose shapes differ become object arrays of rows."""
-    out = {}
-    for k in batches[0]:
-        parts = [b[k] for b in batches]
-        try:
-            out[k] = np.concatenate(parts)
-        except ValueError:  # e.g. (1, 3, D) and (1, 5, D) per-row arrays
-            out[k] = _object_array([row for p in parts for row in p])
-    return out
-
-
-def run_batch(stage: Any, name: str, batch: Batch) -> Batch:
-    """``stage(batch)``, isolating rows that raise (see the module docstring)."""
-    try:
-        return stage(batch)
-    except Exception:  # retried row by row below
-        n = num_rows(batch)
-        outs: list[Batch | None] = [None] * n
-        failed = []
-        for i in range(n):
-            row = {k: v[i:i + 1] for k, v in batch.items()}
-            try:
-                outs[i] = stage(row)
-            except Exception as e:  # noqa: BLE001 - recorded on the row below
-                failed.append((i, row, e))
-        if len(failed) == n:
-            raise  # the whole batch failing is a bug, not bad data
-        for i, row, e in failed:
-            log.warning("stage %s failed on row %s: %r", name, row.get("uid"), e)
-            row["error"] = np.array([f"{name}:{type(e).__name__}"], dtype=object)
-            outs[i] = stage(row)  # an error row: passed through with empty outputs
-        return concat_batches(outs)
+def run_batch(stage: Any, name: str, batch: Batch, guard: RowGuard | None = None) -> Batch:
+    """``stage(batch)`` with rows that raise isolated (see ``fgalign.rowguard``)."""
+    return (guard or RowGuard(name))(stage, batch)
 
 
 def make_actor_class(spec: Any) -> type:
     """A callable class named ``<StageClass>Actor`` that builds ``spec.cls`` once per actor."""
     stage_cls, name = spec.cls, spec.name
+    share, min_rows = spec.row_failures.max_share, spec.row_failures.min_rows
 
     class StageActor:
         def __init__(self, **kwargs: Any):
             self.stage = stage_cls(**kwargs)
+            self.guard = RowGuard(name, share, min_rows)  # counts this actor's rows and failures
 
         def __call__(self, batch: Batch) -> Batch:
-            return to_arrow_table(run_batch(self.stage, name, batch))
+            return to_arrow_table(run_batch(self.stage, name, batch, self.guard))
 
     StageActor.__name__ = StageActor.__qualname__ = f"{stage_cls.__name__}Actor"
     return StageActor

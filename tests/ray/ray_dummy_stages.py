@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from fgalign.config import StageResources, config_hash
+from fgalign.config import RowFailureCfg, StageResources, config_hash
 
 D = 4  # embedding width
 
@@ -25,6 +25,7 @@ class Spec:
     kwargs: dict[str, Any] = field(default_factory=dict)
     resources: StageResources = field(default_factory=StageResources)
     hash: str = ""
+    row_failures: RowFailureCfg = field(default_factory=RowFailureCfg)
 
 
 def _obj(values):
