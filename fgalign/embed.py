@@ -1,20 +1,33 @@
-"""The ``embed`` stage: CLIP embeddings of images, region crops, tags, statements and keywords.
+"""CLIP embeddings, once per distinct image and once per distinct text, and their gathering.
 
-Reads:  ``image_path`` (relative to ``root``), ``boxes`` (R, 4), ``box_labels`` (R,),
-        ``statements`` (C,), ``keywords`` (C lists), ``error``.
-Adds:   ``image_emb`` float32 (D,), ``region_embs`` (R, D), ``region_tags`` list[str] (R,),
-        ``tag_embs`` (R, D), ``stmt_embs`` (C, D), ``kw_embs`` (C, K, D) zero-padded and
-        ``kw_mask`` bool (C, K) — all L2-normalised (fgalign/schema.py section 2).
-Sets:   ``error="embed:<reason>"`` when a row's image cannot be read; rows with an existing
-        error pass through with empty arrays. Rows in = rows out, same order.
+Two stages write the embedding tables of ``fgalign.store`` (fp16, content-addressed):
 
-The backbone is loaded once in ``__init__`` (an actor's constructor under Ray). Images and crops
-of a whole batch go through one ``encode_images`` call (rows with the same image and boxes
-share it); texts (statements, keywords, tags) are
-deduplicated and cached across batches, so an identical text is embedded once per stage.
+``images`` (:class:`ImageEmbedder`, one row per distinct image)
+    Reads:  ``image_key``, ``image_path`` (relative to ``root``), ``boxes`` (R, 4),
+            ``box_labels`` (R,), ``error``.
+    Writes: the whole image and its R crops to the image table (``region_key(image_key, j)``,
+            j = 0 the image, 1..R the crops), each region's tag text to the text table.
+    Adds:   ``region_tags`` list[str] (R,) (proposer label, else CLIP's best tag),
+            ``image_encodes`` int (1 + R: images this row sent through the image encoder, 0 on
+            error rows: the count the benchmarks compare with distinct images + crops).
+    Sets:   ``error="embed:<reason>"`` when the image cannot be read.
+
+``embed`` (:class:`TextEmbedder`, one row per task instance)
+    Reads:  ``statements`` (C,), ``keywords`` (C lists), ``error``.
+    Writes: every statement and keyword (first ``max_keywords`` of each statement) that the
+            text table does not hold yet.
+    Adds:   ``text_encodes`` int: texts this row sent through the text encoder (a text shared
+            by rows of one batch counts once).
+
+No row cache holds an embedding: ``fgalign.gather.hydrate`` gathers, for a batch of rows, the arrays the
+scorer, the adaptation and the figures read (``image_emb`` (D,), ``region_embs`` (R, D),
+``tag_embs`` (R, D), ``stmt_embs`` (C, D), ``kw_embs`` (C, K, D) zero-padded, ``kw_mask``
+(C, K), ``boxes``, ``box_labels``, ``region_tags``) from the tables and the image records,
+on the CPU, in float32. Rows in = rows out, same order, in both stages.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -25,115 +38,128 @@ from fgalign.models import create_backbone
 from fgalign.regions.crops import ImageLoadError, crop_regions, load_rgb
 from fgalign.regions.stage import num_rows, object_column, row_errors
 from fgalign.regions.tags import resolve_tags
+from fgalign.gather import as_list, statement_texts
+from fgalign.store import EmbeddingTable, region_key, text_keys
 
 
-def as_list(x: Any) -> list:
-    """A list column value (list, tuple, numpy array, None) as a Python list."""
-    if x is None:
-        return []
-    return [v for v in x] if not isinstance(x, str) else [x]
+def _backbone(model: dict) -> Any:
+    cfg = ModelCfg(**model)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    return create_backbone(cfg.name, pretrained=cfg.pretrained, checkpoint=cfg.checkpoint,
+                           device=cfg.device, precision=cfg.precision), cfg.batch_size
 
 
-class Embedder:
-    """Stage callable: ``batch -> batch`` with embeddings added (see the module docstring).
+def add_texts(backbone: Any, table: EmbeddingTable, texts: Sequence[str], batch_size: int
+              ) -> int:
+    """Encode the distinct ``texts`` the table lacks and add them; returns how many."""
+    distinct = sorted(set(texts))
+    if not distinct:
+        return 0
+    missing = [t for t, have in zip(distinct, table.contains(text_keys(distinct))) if not have]
+    if missing:
+        embs = backbone.encode_texts(missing, batch_size=max(batch_size, 256))  # (M, D)
+        table.add(text_keys(missing), embs)
+    return len(missing)
+
+
+class ImageEmbedder:
+    """Stage callable over distinct images (see the module docstring).
 
     Args:
         root: dataset root (``image_path`` is relative to it).
-        model: the ``model`` config section as a dict (name, pretrained, checkpoint, device,
-            precision, batch_size, num_threads).
+        model: the ``model`` config section as a dict.
+        tables: ``{"image": dir, "text": dir}`` of the embedding tables.
         context_pad: crop padding as a fraction of the box side (``regions.context_pad``).
         tag_vocab: tag vocabulary for unlabelled regions (``regions.tag_vocab``).
-        max_keywords: keywords kept per statement (``keywords.max_keywords``).
-        cache_size: texts kept in the embedding cache (cleared when full).
     """
 
-    def __init__(self, root: str, model: dict, context_pad: float = 0.1,
-                 tag_vocab: str | list[str] = "shapes", max_keywords: int = 8,
-                 cache_size: int = 200_000):
-        cfg = ModelCfg(**model)
-        if cfg.num_threads:
-            torch.set_num_threads(cfg.num_threads)
-        self.backbone = create_backbone(cfg.name, pretrained=cfg.pretrained,
-                                        checkpoint=cfg.checkpoint, device=cfg.device,
-                                        precision=cfg.precision)
-        self.root, self.batch_size = root, cfg.batch_size
-        self.context_pad, self.tag_vocab, self.max_keywords = context_pad, tag_vocab, max_keywords
-        self.dim = self.backbone.embed_dim
-        self.cache: dict[str, np.ndarray] = {}
-        self.cache_size = cache_size
+    VERSION = 1  # bump when the stage's output changes for the same inputs
 
-    def embed_texts(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """``{text: (D,) embedding}`` for ``texts``; each distinct text is encoded once."""
-        missing = sorted({t for t in texts if t not in self.cache})
-        if len(self.cache) + len(missing) > self.cache_size:
-            self.cache.clear()
-        if missing:
-            embs = self.backbone.encode_texts(missing, batch_size=max(self.batch_size, 256))
-            self.cache.update(zip(missing, embs))
-        return {t: self.cache[t] for t in texts}
-
-    def _empty(self) -> dict[str, Any]:
-        d = self.dim
-        return {"image_emb": np.zeros((0,), np.float32), "region_embs": np.zeros((0, d), np.float32),
-                "region_tags": [], "tag_embs": np.zeros((0, d), np.float32),
-                "stmt_embs": np.zeros((0, d), np.float32),
-                "kw_embs": np.zeros((0, 0, d), np.float32), "kw_mask": np.zeros((0, 0), bool)}
+    def __init__(self, root: str, model: dict, tables: dict[str, str], context_pad: float = 0.1,
+                 tag_vocab: str | list[str] = "shapes"):
+        self.backbone, self.batch_size = _backbone(model)
+        self.root, self.context_pad, self.tag_vocab = root, context_pad, tag_vocab
+        dim = self.backbone.embed_dim
+        self.images = EmbeddingTable(tables["image"], dim)
+        self.texts = EmbeddingTable(tables["text"], dim)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         n, errors = num_rows(batch), row_errors(batch)
-        pils, spans, keys = [], [], {}  # spans per row: (its image's index in pils, R)
+        pils, spans = [], []  # spans: (start in pils, R) per row, None on error rows
         for i in range(n):
-            if errors[i]:
-                spans.append(None)
-                continue
-            path = str(batch["image_path"][i] or "")
             boxes = np.asarray(as_list(batch["boxes"][i]), np.float32).reshape(-1, 4)  # (R, 4)
-            key = (path, boxes.tobytes())  # rows of one image (VQA: ~6) share one forward
-            if key not in keys:
+            span = None
+            if not errors[i]:
                 try:
-                    image = load_rgb(self.root, path)
+                    image = load_rgb(self.root, str(batch["image_path"][i] or ""))
+                    span = (len(pils), len(boxes))
+                    pils += [image] + crop_regions(image, boxes, self.context_pad)
                 except ImageLoadError as e:
                     errors[i] = f"embed:{e.reason}"
-                    spans.append(None)
-                    continue
-                keys[key] = len(pils)
-                pils += [image] + crop_regions(image, boxes, self.context_pad)
-            spans.append((keys[key], len(boxes)))
+            spans.append(span)
         embs = self.backbone.encode_images(pils, batch_size=self.batch_size)  # (N_img, D)
-        out_rows: list[dict[str, Any]] = []
-        texts: list[str] = []
+        keys, tags, encodes = [], [], []
         for i, span in enumerate(spans):
-            row = self._empty()
-            if span is not None:
-                start, r = span
-                row["image_emb"] = embs[start]
-                row["region_embs"] = embs[start + 1: start + 1 + r]
-                labels = [str(x) for x in as_list(batch["box_labels"][i])] if r else []
-                row["region_tags"] = resolve_tags(labels, row["region_embs"], self.backbone,
-                                                  self.tag_vocab) if r else []
-                row["statements"] = [str(s) for s in as_list(batch["statements"][i])]
-                kws = as_list(batch["keywords"][i]) if "keywords" in batch else []
-                row["keywords"] = [[str(w) for w in as_list(k)][: self.max_keywords] for k in kws]
-                texts += row["region_tags"] + row["statements"]
-                texts += [w for k in row["keywords"] for w in k]
-            out_rows.append(row)
-        table = self.embed_texts(texts)
-        for row in out_rows:
-            if "statements" not in row:
+            if span is None:
+                tags.append([])
+                encodes.append(0)
                 continue
-            stack = lambda ts: np.stack([table[t] for t in ts]) if ts else np.zeros((0, self.dim), np.float32)
-            row["tag_embs"] = stack(row["region_tags"])
-            row["stmt_embs"] = stack(row.pop("statements"))
-            kw = row.pop("keywords")
-            c, k = len(row["stmt_embs"]), max((len(x) for x in kw), default=0)
-            row["kw_embs"] = np.zeros((c, k, self.dim), np.float32)
-            row["kw_mask"] = np.zeros((c, k), bool)
-            for j, words in enumerate(kw[:c]):
-                if words:
-                    row["kw_embs"][j, : len(words)] = stack(words)
-                    row["kw_mask"][j, : len(words)] = True
+            start, r = span
+            key = str(batch["image_key"][i])
+            keys += [region_key(key, j) for j in range(r + 1)]
+            labels = [str(x) for x in as_list(batch["box_labels"][i])]
+            tags.append(resolve_tags(labels, embs[start + 1: start + 1 + r], self.backbone,
+                                     self.tag_vocab) if r else [])
+            encodes.append(r + 1)
+        if keys:
+            self.images.add(np.asarray(keys, np.int64), embs)
+        add_texts(self.backbone, self.texts, [t for ts in tags for t in ts], self.batch_size)
         out = dict(batch)
-        for key in self._empty():
-            out[key] = object_column([r[key] for r in out_rows])
+        out["region_tags"] = object_column(tags)
+        out["image_encodes"] = np.asarray(encodes, np.int64)
+        out["error"] = np.array(errors, dtype=object)
+        return out
+
+
+class TextEmbedder:
+    """Stage callable over task rows: statements and keywords into the text table.
+
+    Args:
+        model: the ``model`` config section as a dict.
+        tables: ``{"text": dir, ...}`` of the embedding tables.
+        max_keywords: keywords kept per statement (``keywords.max_keywords``).
+    """
+
+    VERSION = 2  # 2: writes the text table instead of per-row (C, K, D) arrays
+
+    def __init__(self, model: dict, tables: dict[str, str], max_keywords: int = 8):
+        self.backbone, self.batch_size = _backbone(model)
+        self.texts = EmbeddingTable(tables["text"], self.backbone.embed_dim)
+        self.max_keywords = max_keywords
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        n, errors = num_rows(batch), row_errors(batch)
+        per_row: list[list[str]] = []
+        for i in range(n):
+            texts: list[str] = []
+            if not errors[i]:
+                stmts, kws = statement_texts(batch["statements"][i],
+                                             batch["keywords"][i] if "keywords" in batch
+                                             else None, self.max_keywords)
+                texts = stmts + [w for k in kws for w in k]
+            per_row.append(texts)
+        all_texts = [t for ts in per_row for t in ts]
+        have = dict(zip(all_texts, self.texts.contains(text_keys(all_texts)))) if all_texts \
+            else {}
+        add_texts(self.backbone, self.texts, all_texts, self.batch_size)
+        seen: set[str] = set()
+        counts = []
+        for texts in per_row:  # each missing text is charged to the first row that has it
+            new = {t for t in texts if not have[t] and t not in seen}
+            seen |= new
+            counts.append(len(new))
+        out = dict(batch)
+        out["text_encodes"] = np.asarray(counts, np.int64)
         out["error"] = np.array(errors, dtype=object)
         return out

@@ -14,16 +14,19 @@ The Ray pipeline calls ``finalize_task`` (through ``fgalign.stages.finalize``) o
 from __future__ import annotations
 
 import json
-import time
+import shutil
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from fgalign.align.batch import to_array
 from fgalign.align.stage import group_argmax
-from fgalign.config import Config, config_hash, dump_yaml
+from fgalign.config import Config, config_hash
 from fgalign.metrics import paired_bootstrap, per_class_accuracy, vqa_accuracy
 from fgalign.schema import SNLI_VE_LABELS
 from fgalign.variants import variant_names
@@ -52,7 +55,7 @@ def variant_preds(task: str, row: dict, variant: str, ctx: dict) -> tuple[int, i
     return group_argmax(s, g, 0), group_argmax(s, g, 1)
 
 
-def credit(task: str, row: dict, pred: int, pred_r: int) -> tuple[float, float, float]:
+def credit_of(task: str, row: dict, pred: int, pred_r: int) -> tuple[float, float, float]:
     """Per-instance (headline, QA→R, Q→AR) credit in percent (0 for error rows)."""
     if task == "vqa":
         cands = list(row["candidates"])
@@ -65,34 +68,91 @@ def credit(task: str, row: dict, pred: int, pred_r: int) -> tuple[float, float, 
     return a, r, 100.0 * (a > 0 and r > 0)
 
 
-def finalize_task(cfg: Config, task: str, ctx: dict, rows: list[dict]) -> dict[str, Any]:
-    """Metrics (DESIGN.md schema, one task) and prediction records of scored rows."""
+LIGHT_COLUMNS = ("uid", "error", "candidates", "target", "answer_type", "rationale_label",
+                 "cand_group", "question_id")  # what finalize reads besides the variant scores
+CHUNK = 4096  # rows per streamed batch and per predictions part
+
+
+def _iter_rows(scored: Any, columns: list[str]) -> Iterator[dict]:
+    """Rows of a ``SplitRun`` (streamed from its cache) or of a list of dicts."""
+    if isinstance(scored, list):
+        yield from scored
+        return
+    for batch in scored.iter_batches(columns, CHUNK):
+        n = len(next(iter(batch.values())))
+        for i in range(n):
+            yield {k: v[i] for k, v in batch.items()}
+
+
+def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
+                  writer: OutputWriter | None = None) -> dict[str, Any]:
+    """Metrics (DESIGN.md schema, one task) of scored rows, streamed in bounded batches.
+
+    Args:
+        cfg: the experiment config (variants, bootstrap).
+        task: task name.
+        ctx: the task context (priors for the ``prior`` variant).
+        scored: a ``fgalign.graph.SplitRun`` (its score cache is read ``CHUNK`` rows at a
+            time; memory holds O(rows) numbers, never rows × candidates) or a list of row dicts.
+        writer: receives prediction records and VQA results as they are made (None: they are
+            returned in the result instead, for small inputs and tests).
+
+    Returns:
+        ``{"metrics": ...}`` plus ``"predictions"`` / ``"vqa_results"`` lists when no writer.
+    """
     variants = ["prior"] + variant_names(cfg.align)
-    n = len(rows)
-    errors = Counter(str(r["error"]) for r in rows if r.get("error"))
-    per: dict[str, np.ndarray] = {}
-    preds: dict[str, list[tuple[int, int]]] = {}
+    uids = [str(r["uid"]) for r in scored] if isinstance(scored, list) else scored.uids
+    position = {u: i for i, u in enumerate(uids)}
+    n = len(uids)
+    credit = {v: np.zeros((n, 3)) for v in variants}  # (N, 3): headline, QA→R, Q→AR
+    preds = {v: np.full((n, 2), -1, np.int64) for v in variants}
+    answer_types = np.full(n, "unknown", dtype=object)
+    targets = np.full(n, -1, np.int64)
+    errors: Counter[str] = Counter()
+    keep: list[dict] = []  # the records, when there is no writer
+    results: list[dict] = []
+    records: list[dict] = []
+    columns = list(LIGHT_COLUMNS) + [f"vscore_{v}" for v in variants if v != "prior"]
+    for row in _iter_rows(scored, columns):
+        i = position[str(row["uid"])]
+        if row.get("error"):
+            errors[str(row["error"])] += 1
+        rec = {"uid": str(row["uid"]), "task": task, "error": str(row.get("error") or "")}
+        for v in variants:
+            p, pr = variant_preds(task, row, v, ctx)
+            credit[v][i] = credit_of(task, row, p, pr)
+            preds[v][i] = (p, pr)
+            rec[f"pred_{v}"], rec[f"credit_{v}"] = p, float(credit[v][i, 0])
+            if task == "vcr":
+                rec[f"pred_r_{v}"] = pr
+        if task == "vqa":
+            answer_types[i] = str(row.get("answer_type") or "unknown")
+            cands, p = list(row["candidates"]), preds["fusion"][i, 0]
+            rec["answer"] = str(cands[p]) if 0 <= p < len(cands) else ""
+            results.append({"question_id": int(row["question_id"]),
+                            "answer": rec["answer"] if not row.get("error") else ""})
+        elif task == "snli_ve":
+            targets[i] = int(row["target"])
+        records.append(rec)
+        if len(records) >= CHUNK:
+            keep += _flush(writer, task, records, results)
+            records, results = [], []
+    keep += _flush(writer, task, records, results)
     out_vars: dict[str, dict] = {}
     for v in variants:
-        preds[v] = [variant_preds(task, r, v, ctx) for r in rows]
-        c = np.asarray([credit(task, r, p, pr) for r, (p, pr) in zip(rows, preds[v])])  # (N, 3)
-        c = c.reshape(n, 3)
-        per[v] = c[:, 0]
+        c = credit[v]
         entry: dict[str, Any] = {"score": round(float(c[:, 0].mean()), 2) if n else 0.0}
         if task == "vqa":
-            by_type: dict[str, list[float]] = {}
-            for r, x in zip(rows, c[:, 0]):
-                by_type.setdefault(str(r.get("answer_type") or "unknown"), []).append(x)
-            entry["perAnswerType"] = {k: round(float(np.mean(x)), 2) for k, x in by_type.items()}
+            entry["perAnswerType"] = {t: round(float(c[answer_types == t, 0].mean()), 2)
+                                      for t in dict.fromkeys(answer_types.tolist())}
         elif task == "snli_ve":
-            p = [pp for pp, _ in preds[v]]
-            entry["per_class"] = per_class_accuracy(p, [int(r["target"]) for r in rows],
+            entry["per_class"] = per_class_accuracy(preds[v][:, 0].tolist(), targets.tolist(),
                                                     SNLI_VE_LABELS) if n else {}
         else:
             entry.update({"q2a": entry["score"], "qa2r": round(float(c[:, 1].mean()), 2),
                           "q2ar": round(float(c[:, 2].mean()), 2)})
         out_vars[v] = entry
-    boot = paired_bootstrap(per["global"], per["fusion"], cfg.adapt.bootstrap,
+    boot = paired_bootstrap(credit["global"][:, 0], credit["fusion"][:, 0], cfg.adapt.bootstrap,
                             cfg.experiment.seed) if n else {"mean": 0.0, "ci95": [0.0, 0.0]}
     metrics = {"split": cfg.data.split, "n": n, "errors": dict(sorted(errors.items())),
                "variants": out_vars,
@@ -101,23 +161,73 @@ def finalize_task(cfg: Config, task: str, ctx: dict, rows: list[dict]) -> dict[s
     if task == "snli_ve" and ctx.get("snli_ve"):
         metrics["protocol"] = ctx["snli_ve"]["protocol"]
         metrics["val"] = ctx["snli_ve"]["val"]
-    records = []
-    for i, r in enumerate(rows):
-        rec = {"uid": r["uid"], "task": task, "error": str(r.get("error") or "")}
-        for v in variants:
-            rec[f"pred_{v}"], rec[f"credit_{v}"] = preds[v][i][0], float(per[v][i])
-            if task == "vcr":
-                rec[f"pred_r_{v}"] = preds[v][i][1]
+    result: dict[str, Any] = {"metrics": metrics}
+    if writer is None:
+        result["predictions"] = [r for r in keep if "question_id" not in r]
         if task == "vqa":
-            p, cands = preds["fusion"][i][0], list(r["candidates"])
-            rec["answer"] = str(cands[p]) if 0 <= p < len(cands) else ""
-        records.append(rec)
-    result = {"metrics": metrics, "predictions": records}
-    if task == "vqa":
-        from fgalign.tasks.vqa import results_json
-
-        result["vqa_results"] = results_json(rows, [p for p, _ in preds["fusion"]])
+            result["vqa_results"] = [r for r in keep if "question_id" in r]
     return result
+
+
+def _flush(writer: OutputWriter | None, task: str, records: list[dict], results: list[dict]
+           ) -> list[dict]:
+    if writer is None:
+        return records + results
+    writer.add_predictions(task, records)
+    if results:
+        writer.add_vqa_results(results)
+    return []
+
+
+class OutputWriter:
+    """``predictions.parquet`` and ``vqa_results.json`` written as records arrive (streaming).
+
+    Prediction records of each task go to Parquet parts under ``<out>/.predictions/``;
+    ``close()`` merges them into one ``predictions.parquet`` (schemas unified, batch by batch)
+    and completes ``vqa_results.json`` (the official results format), which is written only
+    when some task produced VQA results.
+    """
+
+    def __init__(self, out: Path):
+        self.out = Path(out)
+        self.parts = self.out / ".predictions"
+        shutil.rmtree(self.parts, ignore_errors=True)
+        self.parts.mkdir(parents=True)
+        self._n = 0
+        self._vqa = None
+        self.rows = 0
+
+    def add_predictions(self, task: str, records: list[dict]) -> None:
+        if not records:
+            return
+        pq.write_table(pa.Table.from_pylist(records), self.parts / f"{self._n:06d}-{task}.parquet")
+        self._n += 1
+        self.rows += len(records)
+
+    def add_vqa_results(self, results: list[dict]) -> None:
+        first = self._vqa is None
+        if first:
+            self._vqa = open(self.out / "vqa_results.json", "w")  # noqa: SIM115 - closed in close()
+            self._vqa.write("[")
+        body = ", ".join(json.dumps(r) for r in results)
+        self._vqa.write(body if first else ", " + body)
+
+    def close(self) -> None:
+        if self._vqa is not None:
+            self._vqa.write("]")
+            self._vqa.close()
+            self._vqa = None
+        files = sorted(self.parts.glob("*.parquet"))
+        if files:
+            schema = pa.unify_schemas([pq.read_schema(f) for f in files])
+            with pq.ParquetWriter(self.out / "predictions.parquet", schema) as w:
+                for f in files:
+                    t = pq.read_table(f)
+                    for name in schema.names:
+                        if name not in t.column_names:
+                            t = t.append_column(name, pa.nulls(t.num_rows, schema.field(name).type))
+                    w.write_table(t.select(schema.names).cast(schema))
+        shutil.rmtree(self.parts, ignore_errors=True)
 
 
 def format_table(metrics: dict) -> str:
@@ -141,41 +251,13 @@ def run_dir(cfg: Config) -> Path:
 
 
 def evaluate(cfg: Config, figures: bool = True) -> dict[str, Any]:
-    """Run every task of ``cfg.data.tasks`` in-process; write and return metrics.json content."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    """Run every task of ``cfg.data.tasks`` in this process; write and return metrics.json.
 
-    from fgalign.stages import run_inprocess
+    The same experiment loop as the Ray pipeline (``fgalign.ray.pipeline.run_experiment``)
+    with the in-process executor: same stage graph, caches and outputs, no Ray, no W&B.
+    """
+    from fgalign.ray.pipeline import run_experiment
 
-    if cfg.data.synth.generate:
-        from fgalign.data.synth import ensure_world
-
-        ensure_world(cfg.data.root, cfg.data.synth)
-    out = run_dir(cfg)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "config.yaml").write_text(dump_yaml(cfg))
-    metrics: dict[str, Any] = {"config_hash": config_hash(cfg), "tasks": {}}
-    records: list[dict] = []
-    timings: dict[str, float] = {}  # seconds per task: timings.json (metrics.json stays reproducible)
-    for task in cfg.data.tasks:
-        t0 = time.perf_counter()
-        rows, ctx = run_inprocess(cfg, task, keep_heavy=cfg.logging.figures)
-        result = finalize_task(cfg, task, ctx, rows)
-        timings[task] = round(time.perf_counter() - t0, 1)
-        metrics["tasks"][task] = result["metrics"]
-        records += result["predictions"]
-        if "vqa_results" in result:
-            (out / "vqa_results.json").write_text(json.dumps(result["vqa_results"]))
-        if figures and cfg.logging.figures:
-            from fgalign.viz import alignment_figure
-
-            alignment_figure(cfg, task, rows[: cfg.logging.figures],
-                             out / "figures" / f"{task}_alignment.png")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    (out / "timings.json").write_text(json.dumps(timings, indent=2))
-    if records:
-        keys = list(dict.fromkeys(k for r in records for k in r))
-        pq.write_table(pa.Table.from_pylist([{k: r.get(k) for k in keys} for r in records]),
-                       out / "predictions.parquet")
-    metrics["run_dir"] = str(out)
-    return metrics
+    result = run_experiment(cfg, use_ray=False, use_wandb=False, figures=figures,
+                            command="fgalign evaluate")
+    return {**result["metrics"], "run_dir": result["run_dir"]}

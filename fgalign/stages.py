@@ -1,44 +1,54 @@
 """The stage graph, shared by in-process ``fgalign evaluate`` and the Ray pipeline.
 
-CONTRACT (owned by the method; the Ray pipeline wraps exactly these):
+    runner = Runner(cfg, LocalExecutor())           # or RayExecutor (fgalign.ray.graph)
+    ctx = prepare_task(cfg, task, runner)           # train statistics + calibration runs
+    run = runner.run_split(task, cfg.data.split, load_task_rows(cfg, task, ctx), ctx)
+    result = finalize(cfg, task, ctx, run)          # fgalign.finalize: streams run.path
 
-    ctx = prepare_task(cfg, task)          # driver side, once per task: reads train/val data it
-                                           # needs (VQA answer vocab, SNLI-VE text-only classifier)
-    rows = load_task_rows(cfg, task, ctx)  # unified rows of cfg.data.split, with `statements`
-    specs = build_stage_specs(cfg, task, ctx)   # ordered: regions, keywords, embed, score
-    for spec in specs:
-        stage = spec.cls(**spec.kwargs)    # heavy models load here (actor __init__ under Ray)
-        batch = stage(batch)               # dict[str, np.ndarray] -> dict[str, np.ndarray]
-    result = finalize(cfg, task, ctx, rows)     # metrics + predictions (fgalign.evaluate)
+Stages (``fgalign.schema.STAGE_NAMES``), each a plain callable over numpy dict-batches:
 
-- ``StageSpec.name`` is one of ``regions``, ``keywords``, ``embed``, ``score``; its resources are
-  ``cfg.ray.stages[name]``; ``StageSpec.hash`` covers the stage's config and (by the caller)
-  upstream hashes; ``kwargs`` are picklable (configs as dicts, ctx as plain data).
+- once per **distinct image** (rows refer to it by ``image_key``, ``fgalign.store``):
+  ``regions`` (``RegionProposer``: boxes, scores, labels) and ``images`` (``ImageEmbedder``:
+  image and crop embeddings into the image table, region tags into the text table);
+- once per **row**: ``keywords`` (``KeywordExtractor``), ``embed`` (``TextEmbedder``: every
+  statement and keyword not yet in the text table) and ``score`` (``AlignmentScorer``: gathers
+  the embeddings of its batch from the tables, writes per-candidate scores only).
+
+``StageSpec.hash`` covers the stage's config, its class's ``VERSION`` and fgalign's version;
+the graph chains it with every upstream hash (``fgalign.graph``). ``kwargs`` are picklable
+(configs as dicts, ctx as plain data); keys in ``UNHASHED`` (paths that the hashes already
+determine) are left out of the hash.
+
 - A stage never drops or reorders rows; a row with a non-empty ``error`` passes through untouched
   (new columns get empty values); a row failing inside a stage gets ``error="<stage>:<reason>"``.
-- Batches are numpy dicts as Ray Data gives them: list columns may arrive as object arrays of
-  np.ndarrays; per-row variable-shape arrays are returned in object arrays.
-- ``finalize(cfg, task, ctx, rows_or_table)`` turns scored rows into predictions + metrics.
+- ``prepare_task`` builds no model: the calibration it needs (VQA yes/no thresholds on
+  unlabelled val, the SNLI-VE text-only fit and its val statistics) runs through the
+  ``Runner`` it is given, i.e. through the same executor, actors and caches as evaluation; the
+  fits are pure functions of the scored rows.
 
 Columns the task adapters add in ``load_task_rows`` (besides the unified row): ``statements``
 (C,), ``cand_group`` (C,) (VCR: 0 answers, 1 rationales), ``labels`` (gold index per group),
-VQA ``answer_type_inferred``, VCR ``statement_refs``. SNLI-VE rows have one statement (the
-hypothesis); its score columns are (3,) class logits. ``run_inprocess`` is the reference
-execution (batches of ``cfg.ray.stages[name].batch_size``) the Ray pipeline must match.
+VQA ``answer_type_inferred``, VCR ``statement_refs``; and ``image_key``. SNLI-VE rows have
+one statement (the hypothesis); its score columns are (3,) class logits.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from tqdm import tqdm
 
+import fgalign
 from fgalign.config import Config, RowFailureCfg, StageResources, config_hash, require, to_dict
 from fgalign.rowguard import RowGuard
-from fgalign.schema import TASKS
+from fgalign.schema import STAGE_NAMES, TASKS  # noqa: F401  (STAGE_NAMES re-exported)
+from fgalign.store import image_key
+from fgalign.variants import variant_names
 
-STAGE_NAMES = ("regions", "keywords", "embed", "score")
+if TYPE_CHECKING:
+    from fgalign.graph import Runner
+
+UNHASHED = ("root", "tables", "image_records")  # kwargs determined by hashes already chained
 
 
 @dataclass
@@ -63,42 +73,53 @@ def _check_task(task: str) -> None:
 
 
 def read_rows(cfg: Config, task: str, split: str, limit: int | None) -> list[dict]:
-    """Unified rows of one split (first ``limit`` rows)."""
+    """Unified rows of one split (first ``limit`` rows), each with its ``image_key``."""
     from fgalign.data import read_task
 
     rows = read_task(task, require(cfg.data.root, "data.root"), split, cfg.data)
-    return rows[:limit] if limit is not None else rows
+    rows = rows[:limit] if limit is not None else rows
+    for r in rows:
+        r["image_key"] = image_key(r.get("image_path") or "", r.get("given_boxes"),
+                                   r.get("object_names") if task == "vcr" else None)
+    return rows
 
 
-def prepare_task(cfg: Config, task: str) -> dict[str, Any]:
-    """Driver-side, once per task: plain data the stages and ``finalize`` need.
+def prepare_task(cfg: Config, task: str, runner: Runner | None = None) -> dict[str, Any]:
+    """Once per task: plain data the stages and ``finalize`` need; builds no model.
 
-    VQA: answer vocabulary of the train split (+ yes/no thresholds on unlabelled val). SNLI-VE: train label prior and the text-only
-    classifiers (or thresholds), fitted on train / val (``fgalign.tasks.fit``). VCR: train
-    answer / rationale position priors.
+    VQA: answer vocabulary of the train split, and with ``tasks.vqa.yes_no="threshold"`` the
+    yes/no thresholds fitted on the scored, unlabelled val questions. SNLI-VE: train label prior
+    and the text-only classifiers (``fgalign.tasks.fit``). VCR: train answer / rationale
+    position priors. Scoring calibration rows goes through ``runner`` (the executor that
+    evaluates: Ray actors under the pipeline), whose caches keep them.
+
+    Raises:
+        ValueError: calibration is needed and no runner was given.
     """
     _check_task(task)
     train = read_rows(cfg, task, cfg.data.train_split, None)
     ctx: dict[str, Any] = {"task": task}
+    needs_runner = (task == "vqa" and cfg.tasks.vqa.yes_no == "threshold") or task == "snli_ve"
+    if needs_runner and runner is None:
+        raise ValueError(f"prepare_task({task!r}): calibration runs need a Runner")
     if task == "vqa":
-        from fgalign.tasks.vqa import prepare_vqa
+        from fgalign.tasks.vqa import fit_yes_no, prepare_vqa, yes_prior
 
         ctx["vqa"] = prepare_vqa(train, cfg.tasks.vqa.answer_vocab_size)
         if cfg.tasks.vqa.yes_no == "threshold":
-            from fgalign.align.stage import variant_names
-            from fgalign.tasks.vqa import fit_yes_no, yes_prior
-
             val = load_task_rows(cfg, task, ctx, cfg.data.val_split, cfg.tasks.vqa.val_limit)
             val = [r for r in val if r["answer_type_inferred"] == "yes/no"]
-            scored = run_stages(build_stage_specs(cfg, task, ctx), val, keep_heavy=0,
-                                desc="vqa val yes/no")
-            ctx["vqa"]["yes_no"] = fit_yes_no(scored, variant_names(cfg.align), yes_prior(train))
+            run = runner.run_split(task, f"{cfg.data.val_split}:yes-no", val, ctx)
+            cols = ["error", "candidates", "answer_type_inferred", "question_prefix"] + [
+                f"vscore_{v}" for v in variant_names(cfg.align)]
+            ctx["vqa"]["yes_no"] = fit_yes_no(run.iter_rows(cols), variant_names(cfg.align),
+                                              yes_prior(train))
     elif task == "snli_ve":
-        ctx["prior"] = np.bincount([r["target"] for r in train if r["target"] >= 0],
-                                   minlength=3).tolist()
         from fgalign.tasks.fit import fit_snli_ve
 
-        ctx["snli_ve"] = fit_snli_ve(cfg, ctx)
+        ctx["prior"] = np.bincount([r["target"] for r in train if r["target"] >= 0],
+                                   minlength=3).tolist()
+        ctx["snli_ve"] = fit_snli_ve(cfg, ctx, runner, train)
     else:
         ctx["prior"] = np.bincount([r["target"] for r in train if r["target"] >= 0],
                                    minlength=4).tolist()
@@ -136,39 +157,61 @@ def load_task_rows(cfg: Config, task: str, ctx: dict, split: str | None = None,
     return add_statements(cfg, task, ctx, rows)
 
 
-def build_stage_specs(cfg: Config, task: str, ctx: dict) -> list[StageSpec]:
-    """The ordered stages of ``task``: regions, keywords, embed, score."""
-    from fgalign.align.stage import AlignmentScorer
-    from fgalign.embed import Embedder
-    from fgalign.keywords.stage import KeywordExtractor
+def _spec(cfg: Config, name: str, cls: type, kwargs: dict[str, Any]) -> StageSpec:
+    hashed = {k: v for k, v in kwargs.items() if k not in UNHASHED}
+    return StageSpec(name, cls, kwargs, cfg.ray.stages.get(name, StageResources()),
+                     config_hash({"stage": name, "cls": cls.__name__,
+                                  "version": getattr(cls, "VERSION", 1),
+                                  "fgalign": fgalign.__version__, **hashed}),
+                     cfg.ray.row_failures)
+
+
+def proposer_of(cfg: Config, task: str) -> str:
+    """The region proposer of ``task`` (VCR may use its dataset boxes)."""
+    if task == "vcr" and cfg.tasks.vcr.proposer:
+        return cfg.tasks.vcr.proposer
+    return cfg.regions.proposer
+
+
+def build_image_specs(cfg: Config, task: str, tables: dict[str, str]) -> list[StageSpec]:
+    """The per-image stages of ``task``: ``regions``, ``images``."""
+    from fgalign.embed import ImageEmbedder
     from fgalign.regions.stage import RegionProposer
 
-    _check_task(task)
     root = require(cfg.data.root, "data.root")
-    proposer = cfg.regions.proposer
-    if task == "vcr" and cfg.tasks.vcr.proposer:
-        proposer = cfg.tasks.vcr.proposer
-    built = [
-        ("regions", RegionProposer, {"root": root, "proposer": proposer,
-                                     "params": dict(cfg.regions.params),
-                                     "max_regions": cfg.regions.max_regions,
-                                     "min_score": cfg.regions.min_score}),
-        ("keywords", KeywordExtractor, {"extractor": cfg.keywords.extractor,
-                                        "max_keywords": cfg.keywords.max_keywords}),
-        ("embed", Embedder, {"root": root, "model": to_dict(cfg.model),
-                             "context_pad": cfg.regions.context_pad,
-                             "tag_vocab": cfg.regions.tag_vocab,
-                             "max_keywords": cfg.keywords.max_keywords}),
-        ("score", AlignmentScorer, {"task": task, "align": to_dict(cfg.align), "ctx": ctx,
-                                    "tag_filter": cfg.tasks.vqa.tag_filter}),
+    return [
+        _spec(cfg, "regions", RegionProposer, {
+            "root": root, "proposer": proposer_of(cfg, task), "params": dict(cfg.regions.params),
+            "max_regions": cfg.regions.max_regions, "min_score": cfg.regions.min_score}),
+        _spec(cfg, "images", ImageEmbedder, {
+            "root": root, "model": to_dict(cfg.model), "tables": tables,
+            "context_pad": cfg.regions.context_pad, "tag_vocab": cfg.regions.tag_vocab}),
     ]
-    specs = []
-    for name, cls, kwargs in built:
-        hashed = {k: v for k, v in kwargs.items() if k != "root"}  # the dataset is hashed upstream
-        specs.append(StageSpec(name, cls, kwargs, cfg.ray.stages.get(name, StageResources()),
-                               config_hash({"stage": name, "cls": cls.__name__, **hashed}),
-                               cfg.ray.row_failures))
-    return specs
+
+
+def build_row_specs(cfg: Config, task: str, ctx: dict, tables: dict[str, str],
+                    image_records: list[str] | None = None) -> list[StageSpec]:
+    """The per-row stages of ``task``: ``keywords``, ``embed``, ``score``.
+
+    ``image_records``: cache paths of the ``images`` stage the scorer reads boxes and tags
+    from (filled in by the ``Runner``; not hashed: the image stages' hashes are chained).
+    """
+    from fgalign.align.stage import AlignmentScorer
+    from fgalign.embed import TextEmbedder
+    from fgalign.keywords.stage import KeywordExtractor
+
+    _check_task(task)
+    return [
+        _spec(cfg, "keywords", KeywordExtractor, {"extractor": cfg.keywords.extractor,
+                                                  "max_keywords": cfg.keywords.max_keywords}),
+        _spec(cfg, "embed", TextEmbedder, {"model": to_dict(cfg.model), "tables": tables,
+                                           "max_keywords": cfg.keywords.max_keywords}),
+        _spec(cfg, "score", AlignmentScorer, {
+            "task": task, "align": to_dict(cfg.align), "ctx": ctx,
+            "tag_filter": cfg.tasks.vqa.tag_filter, "tables": tables,
+            "image_records": list(image_records or []),
+            "max_keywords": cfg.keywords.max_keywords}),
+    ]
 
 
 def rows_to_batch(rows: list[dict]) -> dict[str, np.ndarray]:
@@ -187,55 +230,3 @@ def batch_to_rows(batch: dict[str, np.ndarray]) -> list[dict]:
     """A dict-batch → row dicts (cells as stored)."""
     n = len(next(iter(batch.values()))) if batch else 0
     return [{k: v[i] for k, v in batch.items()} for i in range(n)]
-
-
-HEAVY = ("region_embs", "tag_embs", "stmt_embs", "kw_embs", "kw_mask")
-
-
-def run_stages(specs: list[StageSpec], rows: list[dict], keep_heavy: int | None = None,
-               desc: str = "stages") -> list[dict]:
-    """Stream ``rows`` through every stage, batch by batch (each stage built once).
-
-    A row that raises inside a stage becomes an error row (``fgalign.rowguard.RowGuard``);
-    ``StageBroken`` is raised when too many rows of one stage raise.
-
-    Args:
-        specs: ordered stages.
-        rows: input rows (not modified).
-        keep_heavy: keep embedding columns for the first N rows only (None: all rows);
-            the rest drop them after the last stage to bound memory.
-        desc: progress bar label.
-    """
-    stages = [(spec.cls(**spec.kwargs), spec.guard()) for spec in specs]
-    size = max(1, min(s.resources.batch_size for s in specs))
-    out: list[dict] = []
-    for start in tqdm(range(0, len(rows), size), desc=desc, unit="batch", disable=None):
-        batch = rows_to_batch(rows[start:start + size])
-        for stage, guard in stages:
-            batch = guard(stage, batch)
-        for j, row in enumerate(batch_to_rows(batch)):
-            if keep_heavy is not None and start + j >= keep_heavy:
-                for k in HEAVY:
-                    row.pop(k, None)
-            out.append(row)
-    return out
-
-
-def run_inprocess(cfg: Config, task: str, ctx: dict | None = None, keep_heavy: int | None = None
-                  ) -> tuple[list[dict], dict]:
-    """Prepare, load and run every stage of ``task`` in this process: (scored rows, ctx)."""
-    ctx = prepare_task(cfg, task) if ctx is None else ctx
-    rows = load_task_rows(cfg, task, ctx)
-    scored = run_stages(build_stage_specs(cfg, task, ctx), rows, keep_heavy, desc=task)
-    return scored, ctx
-
-
-def finalize(cfg: Config, task: str, ctx: dict, rows: Any) -> dict[str, Any]:
-    """Scored rows (list of dicts, or a pyarrow / pandas table) → metrics and predictions."""
-    from fgalign.evaluate import finalize_task
-
-    if hasattr(rows, "to_pylist"):
-        rows = rows.to_pylist()
-    elif hasattr(rows, "to_dict"):
-        rows = rows.to_dict("records")
-    return finalize_task(cfg, task, ctx, rows)

@@ -1,7 +1,9 @@
 """The ``score`` stage: per-candidate component scores, fused scores per variant, prediction.
 
-Reads:  embed-stage columns (``image_emb``, ``region_embs``, ``tag_embs``, ``stmt_embs``,
-        ``kw_embs``, ``kw_mask``), ``cand_group`` and ``labels`` (task adapters), optional
+Reads:  ``statements``, ``keywords`` and ``image_key``, with whose text and image embeddings
+        (``image_emb``, ``region_embs``, ``tag_embs``, ``stmt_embs``, ``kw_embs``, ``kw_mask``)
+        each batch is hydrated from the tables (``fgalign.gather.hydrate``; rows that already
+        hold them, e.g. in tests, are scored as they are when no tables are given), ``cand_group`` and ``labels`` (task adapters), optional
         ``keywords`` (IDF weighting), ``kw_refs`` / ``statement_refs`` (VCR: object indices per
         keyword / statement, i.e. indices of the dataset boxes, which come first among the
         regions; with ``align.ref_scope="statement"`` a statement's plain keywords attend to
@@ -25,12 +27,14 @@ import torch
 from fgalign.align.batch import collate, to_array
 from fgalign.align.scores import fuse, keyword_weights, score_components
 from fgalign.config import AlignCfg
+from fgalign.gather import ImageRecords, hydrate
 from fgalign.regions.stage import num_rows, object_column, row_errors
 from fgalign.variants import Variant, variant_names
 
 ROW_KEYS = ("image_emb", "region_embs", "tag_embs", "stmt_embs", "kw_embs", "kw_mask",
             "cand_group", "labels", "keywords", "kw_refs", "candidates", "answer_type_inferred",
-            "region_tags", "statement_refs", "question_prefix")
+            "region_tags", "statement_refs", "question_prefix", "statements", "image_key",
+            "error")
 
 
 def reference_mask(kw_refs: Any, shape: tuple[int, int], n_regions: int) -> np.ndarray | None:
@@ -96,8 +100,14 @@ class AlignmentScorer:
         tag_filter: VQA only — mask ``other`` candidates no region tag mentions.
     """
 
-    def __init__(self, task: str, align: dict, ctx: dict | None = None, tag_filter: bool = False):
+    VERSION = 2  # 2: gathers embeddings from the tables (fgalign.gather)
+
+    def __init__(self, task: str, align: dict, ctx: dict | None = None, tag_filter: bool = False,
+                 tables: dict[str, str] | None = None, image_records: list[str] | None = None,
+                 max_keywords: int = 8):
         self.task, self.cfg, self.ctx = task, AlignCfg(**align), ctx or {}
+        self.tables, self.max_keywords = tables, max_keywords
+        self.records = ImageRecords(image_records or [])
         self.tag_filter = tag_filter and task == "vqa"
         self.variants = variant_names(self.cfg)
 
@@ -152,8 +162,11 @@ class AlignmentScorer:
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         n, errors = num_rows(batch), row_errors(batch)
-        ok = [i for i in range(n) if not errors[i] and len(batch["stmt_embs"][i])]
+        texts = batch["statements"] if "statements" in batch else batch["stmt_embs"]
+        ok = [i for i in range(n) if not errors[i] and len(texts[i])]
         rows = [self._row(batch, i) for i in ok]
+        if self.tables is not None:  # the embeddings come from the tables, per batch
+            rows = hydrate(rows, self.records, self.tables, self.max_keywords)
         scored = self.score_rows(rows) if rows else []
         if self.task == "snli_ve" and scored:
             from fgalign.tasks.snli_ve import classify_rows

@@ -13,8 +13,8 @@ A run whose scorer config alone changed gets a new run folder but finds the regi
 and embed caches here. Writes go to a temporary sibling that is renamed into place; the
 ``_SUCCESS`` marker is written after the rename (on object stores a rename is a copy), so a
 killed run leaves no directory that passes for complete, and the next run resumes from the
-last completed stage. The hash covers data and configs, not fgalign's code: after changing a
-stage's code, re-run with ``--force <stage>``.
+last completed stage. Each stage's hash also covers its class's ``VERSION`` and fgalign's
+version, so outputs cached by older code are not reused silently.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow.fs as pafs
@@ -85,6 +86,14 @@ class StageCache:
         except (FileNotFoundError, OSError, KeyError, ValueError):
             return None
 
+    def created(self, path: str) -> int:
+        """When a completed cache was committed (ns since the epoch; 0 when unknown)."""
+        try:
+            with self.fs.open_input_stream(self._fs_path(path) + "/" + SUCCESS) as f:
+                return int(json.loads(f.read()).get("created_ns", 0))
+        except (FileNotFoundError, OSError, ValueError):
+            return 0
+
     def begin(self, path: str) -> str:
         """A fresh temporary directory to write ``path``'s content into (stale ones removed)."""
         parent, name = self._fs_path(path).rsplit("/", 1)
@@ -103,7 +112,8 @@ class StageCache:
         if self.fs.get_file_info(final).type != pafs.FileType.NotFound:
             self.fs.delete_dir(final)
         self.fs.move(self._fs_path(tmp), final)
-        marker = {"rows": rows, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), **info}
+        marker = {"rows": rows, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                  "created_ns": time.time_ns(), **info}
         with self.fs.open_output_stream(final + "/" + SUCCESS) as f:
             f.write(json.dumps(marker, sort_keys=True).encode())
 
@@ -111,3 +121,36 @@ class StageCache:
         """Remove a temporary directory after a failed write."""
         if self.fs.get_file_info(self._fs_path(tmp)).type != pafs.FileType.NotFound:
             self.fs.delete_dir(self._fs_path(tmp))
+
+
+def cache_files(path: str) -> tuple[Any, list[str]]:
+    """(filesystem, Parquet files) of a stage cache directory or URI."""
+    import pyarrow.dataset as pads
+
+    fs, where = resolve_uri(path)
+    return fs, sorted(pads.dataset(where, filesystem=fs, format="parquet").files)
+
+
+def read_table(path: str, columns: list[str] | None = None, batch_rows: int = 4096
+               ) -> Iterator[dict[str, Any]]:
+    """Stream a stage cache as numpy dict-batches of at most ``batch_rows`` rows.
+
+    Files are read in name order; their schemas are unified permissively (a block whose list
+    cells were all empty has ``list<null>``); Ray's tensor columns become per-row ndarrays
+    (Ray's block accessor). Columns a file lacks are skipped if not in every file.
+    """
+    import pyarrow as pa
+    import pyarrow.dataset as pads
+    import pyarrow.parquet as pq
+    from ray.data.block import BlockAccessor  # also registers Ray's Arrow tensor types
+
+    fs, files = cache_files(path)
+    if not files:
+        return
+    schema = pa.unify_schemas([pq.read_schema(f, filesystem=fs) for f in files],
+                              promote_options="permissive")
+    cols = [c for c in (columns or schema.names) if c in schema.names]
+    data = pads.dataset(files, schema=schema, filesystem=fs, format="parquet")
+    for rb in data.to_batches(columns=cols, batch_size=batch_rows):
+        if rb.num_rows:
+            yield BlockAccessor.for_block(pa.Table.from_batches([rb])).to_numpy()

@@ -1,8 +1,8 @@
 """A cache for the driver-side task preparation (``fgalign.stages.prepare_task``).
 
 ``prepare_task`` reads the train split and, for VQA yes/no thresholds and the SNLI-VE
-text-only classifiers, runs the stages over train texts and val rows in the driver: on the
-demo world that is most of what a fully cached re-run would still compute. Its result (the
+text-only classifiers, scores val rows and train texts through the runner's executor (cached
+like every stage) and fits on them: still most of what a fully cached re-run would redo. Its result (the
 task context: answer vocabulary, priors, fitted classifiers; plain JSON data) is stored next
 to the stage caches::
 
@@ -53,8 +53,8 @@ def prepare_key(cfg: Config, task: str) -> str:
                         "files": annotation_stats(cfg.data.root)}, n=16)
 
 
-def prepare_cached(cfg: Config, task: str, cache_root: str, force: bool = False
-                   ) -> tuple[dict[str, Any], bool]:
+def prepare_cached(cfg: Config, task: str, cache_root: str, force: bool = False,
+                   runner: Any = None) -> tuple[dict[str, Any], bool]:
     """``(ctx, was cached)``: ``prepare_task(cfg, task)``, from cache when its inputs match."""
     from fgalign.stages import prepare_task
 
@@ -63,7 +63,7 @@ def prepare_cached(cfg: Config, task: str, cache_root: str, force: bool = False
     if not force and fs.get_file_info(path).type == pafs.FileType.File:
         with fs.open_input_stream(path) as f:
             return json.loads(f.read()), True
-    ctx = prepare_task(cfg, task)
+    ctx = prepare_task(cfg, task, runner)
     try:
         text = json.dumps(ctx)
         exact = json.loads(text) == ctx

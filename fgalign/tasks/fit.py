@@ -1,9 +1,9 @@
-"""Driver-side fitting of the SNLI-VE text-only classifiers and thresholds (``prepare_task``).
+"""Fitting the SNLI-VE text-only classifiers and thresholds (``prepare_task``); no model here.
 
-    fit = fit_snli_ve(cfg, ctx)   # {"protocol", "variants": {variant: {...}}, "val": {...}}
+    fit = fit_snli_ve(cfg, ctx, runner, train_rows)   # {"protocol", "variants", "val"}
 
-1. Train split, text only: keywords of each hypothesis and premise (the keyword stage), text
-   embeddings (the embed stage's cached ``embed_texts``); the premise caption plays the image,
+1. Train split, text only: the hypothesis and premise go through the ``keywords`` and ``embed``
+   stages of the runner (its executor and caches); the premise caption plays the image,
    its noun phrases play the regions and their tags; the score stage's ``score_rows`` gives
    the component scores. One logistic regression per variant on those features.
 2. Val split, through the whole stage graph (images): unlabelled feature statistics for the
@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from fgalign.config import Config, to_dict
+from fgalign.gather import ImageRecords, as_list, hydrate
+from fgalign.stages import load_task_rows
 from fgalign.tasks.snli_ve import (
     fit_logreg,
     fit_thresholds,
@@ -30,58 +32,77 @@ from fgalign.tasks.snli_ve import (
 from fgalign.variants import Variant
 
 
-def _struct(hyp_emb, kws: list[str], table: dict, dim: int) -> dict[str, Any]:
-    k = len(kws)
-    kw_embs = np.stack([table[w] for w in kws])[None] if k else np.zeros((1, 0, dim), np.float32)
-    return {"stmt_embs": hyp_emb[None], "kw_embs": kw_embs, "kw_mask": np.ones((1, k), bool),
-            "keywords": [kws], "cand_group": [0]}
+TEXT_ONLY_SPLIT = "{split}:text-only"  # the input set of the text-only training rows
 
 
-def text_only_rows(rows: list[dict], keyword_stage: Any, embedder: Any) -> list[dict]:
-    """Scorer rows of the text-only protocol (premise text in place of the image)."""
-    from fgalign.stages import rows_to_batch
+def text_only_input(rows: list[dict]) -> list[dict]:
+    """Labelled train rows as the text-only protocol's input rows: statements [hypothesis,
+    premise], no image (the ``keywords`` and ``embed`` stages run on them; no image stage)."""
+    return [{"uid": r["uid"], "task": "snli_ve", "text": "", "statements": [r["text"], r["premise"]],
+             "image_key": "", "target": int(r["target"]), "error": ""}
+            for r in rows if not r.get("error") and r["target"] >= 0]
 
-    batch = rows_to_batch([{"statements": [r["text"], r["premise"]], "text": "", "error": ""}
-                           for r in rows])
-    kws = keyword_stage(batch)["keywords"]
-    hyp_kws = [list(k[0]) for k in kws]
-    phrases = [[p for p in k[1] if " " in p] or list(k[1]) for k in kws]
-    texts = [r["text"] for r in rows] + [r["premise"] for r in rows]
-    table = embedder.embed_texts(texts + [w for k in hyp_kws for w in k]
-                                 + [p for k in phrases for p in k])
-    dim = embedder.dim
-    hyp = [_struct(table[r["text"]], hk, table, dim) for r, hk in zip(rows, hyp_kws)]
-    prem = np.stack([table[r["premise"]] for r in rows])
-    ph = [np.stack([table[p] for p in ps]) if ps else np.zeros((0, dim), np.float32)
-          for ps in phrases]
-    return premise_as_rows(prem, ph, hyp)
+
+def premise_phrases(premise_keywords: list[str]) -> list[str]:
+    """The premise's regions in the text-only protocol: its multi-word keywords (phrases), or
+    every keyword when it has none."""
+    return [p for p in premise_keywords if " " in p] or list(premise_keywords)
+
+
+def text_only_rows(scored: list[dict], tables: dict[str, str], max_keywords: int
+                   ) -> list[dict]:
+    """Scorer rows of the text-only protocol from ``embed``-stage rows of ``text_only_input``:
+    the premise caption stands in for the image, its noun phrases for the regions and tags.
+
+    Returns rows with ``image_emb`` (D,), ``region_embs`` / ``tag_embs`` (P, D), ``stmt_embs``
+    (1, D), ``kw_embs`` (1, K, D), ``kw_mask``, ``keywords``, ``cand_group`` [0], ``target``.
+    """
+    rows = []
+    for r in scored:
+        stmts = [str(x) for x in as_list(r["statements"])]
+        kws = [[str(w) for w in as_list(k)] for k in as_list(r["keywords"])]
+        kws = (kws + [[], []])[:2]
+        rows.append({"uid": r["uid"], "task": "snli_ve", "error": str(r.get("error") or ""),
+                     "target": int(r["target"]), "statements": stmts[:1], "keywords": kws[:1],
+                     "premise": stmts[1], "premise_phrases": premise_phrases(kws[1]),
+                     "cand_group": [0]})
+    return hydrate(rows, ImageRecords([]), tables, max_keywords, text_only=True)
+
+
+def fit_snli_ve(cfg: Config, ctx: dict, runner: Any, train: list[dict]) -> dict[str, Any]:
+    """Classifiers / thresholds per variant for SNLI-VE (see the module docstring).
+
+    ``runner`` (``fgalign.graph.Runner``) runs the text-only train rows through ``keywords``
+    and ``embed`` and the val rows through the whole graph; the fit itself reads the scored
+    rows and the tables only.
+
+    Raises:
+        ValueError: no labelled train row, or no labelled val row made it through the stages.
+    """
+    vc = cfg.tasks.snli_ve
+    limit = vc.train_limit
+    inputs = text_only_input(train[:limit] if limit is not None else train)
+    if not inputs:
+        raise ValueError("SNLI-VE text-only protocol: no labelled train row")
+    split = TEXT_ONLY_SPLIT.format(split=cfg.data.train_split)
+    run = runner.run_split("snli_ve", split, inputs, {"task": "snli_ve"}, stop_after="embed",
+                           text_only=True)
+    tr_rows = [r for r in text_only_rows(list(run.iter_rows()), run.tables,
+                                         cfg.keywords.max_keywords) if not r["error"]]
+    y_tr = np.asarray([r["target"] for r in tr_rows])
+    val = load_task_rows(cfg, "snli_ve", {"task": "snli_ve"}, cfg.data.val_split, vc.val_limit)
+    vrun = runner.run_split("snli_ve", cfg.data.val_split, val, {"task": "snli_ve"})
+    val = [r for r in vrun.iter_rows() if not r["error"] and int(r["target"]) >= 0]
+    if not val:
+        raise ValueError("SNLI-VE: no labelled val row made it through the stages")
+    val = hydrate(val, ImageRecords(vrun.image_records), vrun.tables, cfg.keywords.max_keywords)
+    return fit_variants(cfg, tr_rows, y_tr, val)
 
 
 def _scored_from_columns(rows: list[dict], keys: list[str], variants: list[str]) -> list[dict]:
     return [{**{k: np.asarray(r[f"scores_{k}"], np.float32) for k in keys},
              **{f"v:{v}": np.asarray(r[f"vscore_{v}"], np.float32) for v in variants}}
             for r in rows]
-
-
-def fit_snli_ve(cfg: Config, ctx: dict) -> dict[str, Any]:
-    """Classifiers / thresholds per variant for SNLI-VE (see the module docstring)."""
-    from fgalign.stages import build_stage_specs, load_task_rows, run_stages
-
-    vc = cfg.tasks.snli_ve
-    specs = build_stage_specs(cfg, "snli_ve", {})  # no classifier yet: scores stay (1,)
-    train = [r for r in load_task_rows(cfg, "snli_ve", ctx, cfg.data.train_split, vc.train_limit)
-             if not r["error"] and r["target"] >= 0]
-    if not train:
-        raise ValueError("SNLI-VE text-only protocol: no labelled train row")
-    tr_rows = text_only_rows(train, specs[1].cls(**specs[1].kwargs),
-                             specs[2].cls(**specs[2].kwargs))
-    y_tr = np.asarray([r["target"] for r in train])
-    val = load_task_rows(cfg, "snli_ve", ctx, cfg.data.val_split, vc.val_limit)
-    val = [r for r in run_stages(specs, val, desc="snli_ve val") if not r["error"]
-           and r["target"] >= 0]
-    if not val:
-        raise ValueError("SNLI-VE: no labelled val row made it through the stages")
-    return fit_variants(cfg, tr_rows, y_tr, val)
 
 
 def fit_variants(cfg: Config, tr_rows: list[dict], y_tr: np.ndarray, val: list[dict]
