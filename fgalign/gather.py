@@ -145,6 +145,56 @@ def hydrate(rows: list[dict[str, Any]], records: ImageRecords, tables: dict[str,
     return out
 
 
+def premise_phrases(premise_keywords: list[str]) -> list[str]:
+    """The premise's regions in SNLI-VE's text-only protocol: its multi-word keywords
+    (phrases), or every keyword when it has none."""
+    return [p for p in premise_keywords if " " in p] or list(premise_keywords)
+
+
+def text_only_view(rows: list[dict[str, Any]], tables: dict[str, str], max_keywords: int
+                   ) -> list[dict[str, Any]]:
+    """Scorer rows of SNLI-VE's text-only protocol (TAP-C) from ``embed``-stage rows whose
+    statements are [hypothesis, premise]: the premise caption stands in for the image, its
+    phrases for the regions and tags.
+
+    Returns rows with ``image_emb`` (D,), ``region_embs`` / ``tag_embs`` (P, D), ``stmt_embs``
+    (1, D), ``kw_embs`` (1, K, D), ``kw_mask``, ``keywords``, ``cand_group`` [0], ``target``.
+    """
+    out = []
+    for r in rows:
+        stmts = [str(x) for x in as_list(r["statements"])]
+        kws = ([[str(w) for w in as_list(k)] for k in as_list(r["keywords"])] + [[], []])[:2]
+        out.append({"uid": r["uid"], "task": "snli_ve", "error": str(r.get("error") or ""),
+                    "target": int(r["target"]), "statements": stmts[:1], "keywords": kws[:1],
+                    "premise": stmts[1] if len(stmts) > 1 else "",
+                    "premise_phrases": premise_phrases(kws[1]), "cand_group": [0]})
+    return hydrate(out, ImageRecords([]), tables, max_keywords, text_only=True)
+
+
+def read_rows(path: str) -> list[dict[str, Any]]:
+    """Every row of a stage cache, with its embeddings gathered when the cache says how.
+
+    A row-stage cache written by ``fgalign.graph.Runner`` records its tables and image
+    records in its ``_SUCCESS`` marker (``hydrate``); its rows come back hydrated (text-only
+    caches through ``text_only_view``). Other caches come back as stored.
+    """
+    import json
+
+    from fgalign.ray.cache import SUCCESS, resolve_uri
+
+    fs, where = resolve_uri(path)
+    with fs.open_input_stream(f"{where}/{SUCCESS}") as f:
+        info = json.loads(f.read()).get("hydrate")
+    rows = [{k: v[i] for k, v in b.items()} for b in read_table(path)
+            for i in range(len(next(iter(b.values()))))]
+    if not info:
+        return rows
+    if info["text_only"]:
+        return text_only_view(rows, info["tables"], info["max_keywords"])
+    return hydrate(rows, ImageRecords(info["image_records"]), info["tables"],
+                   info["max_keywords"])
+
+
 def table_dirs(cache_root: str, image_hash: str, text_hash: str) -> dict[str, str]:
     """``{"image": dir, "text": dir}`` of the embedding tables under a stage-cache root."""
     base = Path(cache_root) / "tables"

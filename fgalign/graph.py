@@ -172,7 +172,7 @@ class Runner:
 
     # -- images ---------------------------------------------------------------------------
     def _run(self, spec: StageSpec, source: list[dict] | str, path: str, n: int, task: str,
-             split: str, hash_: str) -> StageRecord:
+             split: str, hash_: str, **marker: Any) -> StageRecord:
         t0 = time.perf_counter()
         tmp, failure, written, ops = self.cache.begin(path), None, 0, ""
         try:
@@ -189,7 +189,7 @@ class Runner:
             raise StageError(f"stage {spec.name!r} of task {task!r} ({split}) failed: {failure}")
         seconds = time.perf_counter() - t0
         self.cache.commit(tmp, path, written, task=task, stage=spec.name,
-                          seconds=round(seconds, 3))
+                          seconds=round(seconds, 3), **marker)
         return StageRecord(task, spec.name, hash_, path, written, False, seconds, ops, split)
 
     def _shards(self, store: str) -> list[str]:
@@ -206,6 +206,11 @@ class Runner:
     def _keys(self, shards: list[str]) -> set[str]:
         return {str(k) for s in shards for b in read_table(s, ["image_key"])
                 for k in b["image_key"]}
+
+    def region_shards(self, task: str) -> list[str]:
+        """Committed shards of ``task``'s ``regions`` store (one row per image)."""
+        return self._shards(f"{self.cache.root}/images/regions-"
+                            f"{build_image_specs(self.cfg, task, {})[0].hash}")
 
     def run_images(self, task: str, split: str, rows: list[dict]
                    ) -> tuple[list[str], dict[str, str]]:
@@ -307,6 +312,8 @@ class Runner:
             up = chain_hash(up, spec.hash)
             hashes.append(up)
         paths = [self.cache.path(task, s.name, h) for s, h in zip(specs, hashes)]
+        hydration = {"tables": tables, "image_records": shards, "text_only": text_only,
+                     "max_keywords": self.cfg.keywords.max_keywords}  # fgalign.gather.read_rows
         n = len(rows)
         start = next((i + 1 for i in reversed(range(len(specs)))
                       if self.cache.rows(paths[i]) == n), 0)  # after the last complete stage
@@ -317,12 +324,41 @@ class Runner:
                                                 0.0, split=split))
                 continue
             source = rows if i == 0 else paths[i - 1]
-            self.records.append(self._run(spec, source, paths[i], n, task, split, hashes[i]))
+            self.records.append(self._run(spec, source, paths[i], n, task, split, hashes[i],
+                                          hydrate=hydration))
         for table in tables.values():  # many small shards (one per batch) → one
             EmbeddingTable(table).compact()
         return SplitRun(task, split, paths[-1], n, [str(r["uid"]) for r in rows],
                         records=[r for r in self.records if r.task == task and r.split == split],
                         image_records=shards, tables=tables)
+
+
+def run_stages(specs: list[StageSpec], rows: list[dict]) -> list[dict]:
+    """Rows through stages in this process, in memory (no cache): tests and small inputs.
+
+    Same batching and row isolation as ``LocalExecutor``; returns new row dicts in order.
+    """
+    from ray.data.block import BlockAccessor
+
+    from fgalign.ray.stage import run_batch, to_arrow_table
+
+    out = list(rows)
+    for spec in specs:
+        stage, guard, size = spec.cls(**spec.kwargs), spec.guard(), max(1,
+                                                                       spec.resources.batch_size)
+        table, done = rows_table([{k: plain(v) for k, v in r.items()} for r in out]), []
+        for i in range(0, table.num_rows, size):
+            batch = BlockAccessor.for_block(table.slice(i, size)).to_numpy()
+            result = to_arrow_table(run_batch(stage, spec.name, dict(batch), guard))
+            done += batch_rows(BlockAccessor.for_block(result).to_numpy())
+        out = done
+    return out
+
+
+def batch_rows(batch: dict[str, Any]) -> list[dict]:
+    """A dict-batch → row dicts (cells as stored)."""
+    n = len(next(iter(batch.values()))) if batch else 0
+    return [{k: v[i] for k, v in batch.items()} for i in range(n)]
 
 
 def plain(v: Any) -> Any:

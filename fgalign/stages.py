@@ -84,7 +84,8 @@ def read_rows(cfg: Config, task: str, split: str, limit: int | None) -> list[dic
     return rows
 
 
-def prepare_task(cfg: Config, task: str, runner: Runner | None = None) -> dict[str, Any]:
+def prepare_task(cfg: Config, task: str, runner: Runner | None = None, calibrate: bool = True
+                 ) -> dict[str, Any]:
     """Once per task: plain data the stages and ``finalize`` need; builds no model.
 
     VQA: answer vocabulary of the train split, and with ``tasks.vqa.yes_no="threshold"`` the
@@ -93,20 +94,24 @@ def prepare_task(cfg: Config, task: str, runner: Runner | None = None) -> dict[s
     position priors. Scoring calibration rows goes through ``runner`` (the executor that
     evaluates: Ray actors under the pipeline), whose caches keep them.
 
+    ``calibrate=False`` stops after the train statistics (what statements need).
+
     Raises:
         ValueError: calibration is needed and no runner was given.
     """
     _check_task(task)
     train = read_rows(cfg, task, cfg.data.train_split, None)
     ctx: dict[str, Any] = {"task": task}
-    needs_runner = (task == "vqa" and cfg.tasks.vqa.yes_no == "threshold") or task == "snli_ve"
+    calibrate = calibrate and ((task == "vqa" and cfg.tasks.vqa.yes_no == "threshold")
+                               or task == "snli_ve")
+    needs_runner = calibrate
     if needs_runner and runner is None:
         raise ValueError(f"prepare_task({task!r}): calibration runs need a Runner")
     if task == "vqa":
         from fgalign.tasks.vqa import fit_yes_no, prepare_vqa, yes_prior
 
         ctx["vqa"] = prepare_vqa(train, cfg.tasks.vqa.answer_vocab_size)
-        if cfg.tasks.vqa.yes_no == "threshold":
+        if calibrate:
             val = load_task_rows(cfg, task, ctx, cfg.data.val_split, cfg.tasks.vqa.val_limit)
             val = [r for r in val if r["answer_type_inferred"] == "yes/no"]
             run = runner.run_split(task, f"{cfg.data.val_split}:yes-no", val, ctx)
@@ -119,7 +124,8 @@ def prepare_task(cfg: Config, task: str, runner: Runner | None = None) -> dict[s
 
         ctx["prior"] = np.bincount([r["target"] for r in train if r["target"] >= 0],
                                    minlength=3).tolist()
-        ctx["snli_ve"] = fit_snli_ve(cfg, ctx, runner, train)
+        if calibrate:
+            ctx["snli_ve"] = fit_snli_ve(cfg, ctx, runner, train)
     else:
         ctx["prior"] = np.bincount([r["target"] for r in train if r["target"] >= 0],
                                    minlength=4).tolist()

@@ -271,7 +271,8 @@ def _path(paths: dict[str, str], task: str, split: str) -> str:
 
 
 def read_rows(path: str | Path) -> list[dict]:
-    """Rows of a Parquet file or folder (Ray Data's or plain pyarrow's) as dicts.
+    """Rows of a stage cache (hydrated, ``fgalign.gather.read_rows``), or of a plain Parquet
+    file or folder, as dicts.
 
     List columns come back as (nested) numpy arrays — ~100× faster than Python lists for
     embedding columns; ``collate`` and ``to_array`` read either.
@@ -279,6 +280,10 @@ def read_rows(path: str | Path) -> list[dict]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    if (Path(path) / "_SUCCESS").exists():  # a Runner's stage cache: embeddings from the tables
+        from fgalign.gather import read_rows as read_cache
+
+        return read_cache(str(path))
     try:  # Ray Data stores fixed-shape tensors as an Arrow extension type; register it
         import ray.air.util.tensor_extensions.arrow  # noqa: F401
     except ImportError:

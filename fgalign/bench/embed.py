@@ -1,15 +1,16 @@
-"""Embedding stage benchmarks: Ray Data actors vs a bare loop, actor scaling, dedup, GPU.
+"""CLIP stage benchmarks: Ray Data actors vs a bare loop, actor scaling, encoder calls, GPU.
 
-All of them run the pipeline's own ``embed`` stage (``build_stage_specs``) on the same rows:
-the regions and keywords stages are run once first, through the real Ray graph, into a stage
-cache; both sides then start from that cache's rows.
+All of them run the pipeline's own ``images`` stage (``ImageEmbedder``: the whole image and
+its region crops through CLIP's image encoder, once per distinct image) on the same input:
+the ``regions`` stage is run once first, through the real Ray graph, into its image store;
+both sides then start from those records.
 
-- ``bench_ray_vs_loop``: ``apply_stage`` (the actor pool the pipeline uses) vs
-  ``Embedder(**kwargs)`` called on the same batches in this process, same model, batch size
-  and threads. Both include building the model; the Ray side also starts its actor process.
+- ``bench_ray_vs_loop``: ``apply_stage`` (the actor pool the pipeline uses) vs the stage
+  called on the same batches in this process, same model, batch size and threads. Both
+  include building the model; the Ray side also starts its actor process.
 - ``bench_actor_scaling``: 1 vs 2 actors (one thread each), and 1 actor with 2 threads.
-- ``text_dedup``: texts the rows need embedded vs texts the text encoder saw, and images
-  encoded vs distinct image files.
+- ``image_encodes``: images the image encoder saw / (distinct images + their crops): 1.0
+  when every image and crop is encoded exactly once.
 - ``bench_gpu``: fp16 images/s and actors per GPU, only where CUDA is present.
 """
 from __future__ import annotations
@@ -31,10 +32,10 @@ class EmbedInputs:
     """The embed stage's spec and its input: the keywords-stage cache of one task."""
 
     task: str
-    spec: Any  # fgalign.stages.StageSpec of the embed stage
-    path: str  # Parquet directory of the keywords stage output
-    rows: int
-    images: int  # distinct image files among the rows
+    spec: Any  # fgalign.stages.StageSpec of the images stage
+    path: list[str]  # Parquet directories of the regions stage output (one row per image)
+    rows: int  # distinct images (the stage's rows)
+    images: int  # distinct images among the task rows
 
     def with_resources(self, **changes: Any) -> Any:
         """The embed spec with some resources (and the model's threads) changed."""
@@ -46,23 +47,25 @@ class EmbedInputs:
 
 def prepare_embed_inputs(cfg: Config, task: str, cache_root: str, split: str | None = None
                          ) -> EmbedInputs:
-    """Run the regions and keywords stages of ``task`` through the Ray graph (untimed).
+    """Run the regions stage of ``task``'s images through the Ray graph (untimed).
 
-    ``split`` defaults to ``cfg.data.split``; the train split gives more rows to measure.
+    ``split`` defaults to ``cfg.data.split``; the train split gives more images to measure.
     """
-    from fgalign.ray.cache import StageCache, dataset_fingerprint
-    from fgalign.ray.graph import run_task_graph
-    from fgalign.stages import build_stage_specs, load_task_rows, prepare_task
+    from fgalign.graph import Runner
+    from fgalign.ray.graph import RayExecutor
+    from fgalign.stages import build_image_specs, load_task_rows, prepare_task
 
-    ctx = prepare_task(cfg, task)
+    cfg = cfg.model_copy(update={"ray": cfg.ray.model_copy(update={"cache_dir": cache_root})})
+    runner = Runner(cfg, RayExecutor(cfg.ray))
+    ctx = prepare_task(cfg, task, calibrate=False)
     split = split or cfg.data.split
     rows = load_task_rows(cfg, task, ctx, split=split)
-    specs = build_stage_specs(cfg, task, ctx)
-    fp = dataset_fingerprint(cfg.data.root, split, cfg.data.limit, task, rows)
-    path, _ = run_task_graph(rows, specs[:2], task, fp, StageCache(cache_root), cfg.ray)
-    embed = next(s for s in specs if s.name == "embed")
-    images = len({r["image_path"] for r in rows if not r.get("error")})
-    return EmbedInputs(task, embed, path, len(rows), images)
+    runner.run_images(task, split, rows)
+    spec = build_image_specs(cfg, task, runner.tables(task))[1]
+    shards = runner.region_shards(task)
+    n = sum(runner.cache.rows(s) or 0 for s in shards)
+    images = len({r["image_key"] for r in rows if not r.get("error")})
+    return EmbedInputs(task, spec, shards, n, images)
 
 
 def load_batches(inp: EmbedInputs, batch_size: int) -> list[dict[str, np.ndarray]]:
@@ -129,62 +132,50 @@ def bench_ray_vs_loop(inp: EmbedInputs, threads: int = 1) -> list[Measurement]:
                f"{t_loop - t_loop_first:.1f} s < {MIN_STEADY_S} s): use more rows")
     else:
         steady = (rest_ray / (t_ray - t_ray_first)) / (rest_loop / (t_loop - t_loop_first))
-    setup = (f"{inp.rows} {inp.task} rows, batch {bs}, {threads} thread(s), model "
+    setup = (f"{inp.rows} distinct {inp.task} images, batch {bs}, {threads} thread(s), model "
              f"{spec.kwargs['model']['name']}")
     extra = {"t_ray_s": t_ray, "t_loop_s": t_loop, "t_ray_first_batch_s": t_ray_first,
              "t_loop_first_batch_s": t_loop_first, "rows": inp.rows, "threads": threads,
              "batch_size": bs}
     return [
-        Measurement("embed_ray_vs_loop", "Embed: Ray Data actors / in-process loop (steady)",
+        Measurement("embed_ray_vs_loop", "Images stage: Ray Data actors / in-process loop (steady)",
                     steady, ">= 0.85",
                     f"after the first batch: Ray {rest_ray / max(t_ray - t_ray_first, 1e-9):.1f} "
                     f"rows/s, loop {rest_loop / max(t_loop - t_loop_first, 1e-9):.1f} rows/s; "
                     f"{setup}" if steady is not None else setup,
                     note=why,
                     extra=extra),
-        Measurement("embed_ray_vs_loop_e2e", "Embed: Ray Data actors / loop (end to end)",
+        Measurement("embed_ray_vs_loop_e2e", "Images stage: Ray Data actors / loop (end to end)",
                     t_loop / t_ray, "",
                     f"Ray {t_ray:.1f} s (first batch out at {t_ray_first:.1f} s: actor start-up "
                     f"+ model), loop {t_loop:.1f} s (first batch {t_loop_first:.1f} s); {setup}",
                     extra=extra),
-        text_dedup(inp, stage, batches)]
+        image_encodes(inp, stage, batches)]
 
 
-def text_dedup(inp: EmbedInputs, stage: Any, batches: list[dict[str, np.ndarray]]
-               ) -> Measurement:
-    """Unique texts embedded / texts requested, on a fresh stage over the same batches.
-
-    Requested = per ok row, its statements + valid keywords + region tags (what the rows need);
-    embedded = texts passed to the text encoder (including the tag vocabulary, once).
-    """
+def image_encodes(inp: EmbedInputs, stage: Any, batches: list[dict[str, np.ndarray]]
+                  ) -> Measurement:
+    """Images through the image encoder / (distinct images + crops), on a fresh stage."""
     fresh = type(stage)(**inp.spec.kwargs)
-    seen = {"texts": 0, "images": 0}
-    enc_t, enc_i = fresh.backbone.encode_texts, fresh.backbone.encode_images
-
-    def count_texts(texts, *a, **k):
-        seen["texts"] += len(texts)
-        return enc_t(texts, *a, **k)
+    seen = {"images": 0}
+    enc_i = fresh.backbone.encode_images
 
     def count_images(images, *a, **k):
         seen["images"] += len(images)
         return enc_i(images, *a, **k)
 
-    fresh.backbone.encode_texts, fresh.backbone.encode_images = count_texts, count_images
-    requested = 0
+    fresh.backbone.encode_images = count_images
+    needed = 0
     for b in batches:
         out = fresh(b)
-        for i, err in enumerate(out["error"]):
-            if err:
-                continue
-            requested += len(out["stmt_embs"][i]) + int(np.asarray(out["kw_mask"][i]).sum())
-            requested += len(out["region_tags"][i])
-    ratio = seen["texts"] / max(requested, 1)
+        needed += sum(1 + len(np.asarray(bx).reshape(-1, 4)) for bx, err
+                      in zip(out["boxes"], out["error"]) if not err)
     return Measurement(
-        "text_dedup", f"Text dedup: unique embedded / requested ({inp.task})", ratio, "",
-        f"{seen['texts']} texts encoded for {requested} requested; {seen['images']} image "
-        f"encodes (whole images + crops) for {inp.rows} rows over {inp.images} distinct images",
-        extra={"encoded": seen["texts"], "requested": requested,
-               "image_encodes": seen["images"], "distinct_images": inp.images})
+        "image_encodes", f"Image encoder calls / (distinct images + crops) ({inp.task})",
+        seen["images"] / max(needed, 1), "1.0",
+        f"{seen['images']} images encoded for {needed} distinct images + crops "
+        f"({inp.rows} distinct images)",
+        extra={"encoded": seen["images"], "needed": needed, "distinct_images": inp.rows})
 
 
 def bench_actor_scaling(inp: EmbedInputs) -> Measurement:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from fgalign.config import Config, to_dict
-from fgalign.gather import ImageRecords, as_list, hydrate
+from fgalign.gather import ImageRecords, hydrate, text_only_view
 from fgalign.stages import load_task_rows
 from fgalign.tasks.snli_ve import (
     fit_logreg,
@@ -43,32 +43,6 @@ def text_only_input(rows: list[dict]) -> list[dict]:
             for r in rows if not r.get("error") and r["target"] >= 0]
 
 
-def premise_phrases(premise_keywords: list[str]) -> list[str]:
-    """The premise's regions in the text-only protocol: its multi-word keywords (phrases), or
-    every keyword when it has none."""
-    return [p for p in premise_keywords if " " in p] or list(premise_keywords)
-
-
-def text_only_rows(scored: list[dict], tables: dict[str, str], max_keywords: int
-                   ) -> list[dict]:
-    """Scorer rows of the text-only protocol from ``embed``-stage rows of ``text_only_input``:
-    the premise caption stands in for the image, its noun phrases for the regions and tags.
-
-    Returns rows with ``image_emb`` (D,), ``region_embs`` / ``tag_embs`` (P, D), ``stmt_embs``
-    (1, D), ``kw_embs`` (1, K, D), ``kw_mask``, ``keywords``, ``cand_group`` [0], ``target``.
-    """
-    rows = []
-    for r in scored:
-        stmts = [str(x) for x in as_list(r["statements"])]
-        kws = [[str(w) for w in as_list(k)] for k in as_list(r["keywords"])]
-        kws = (kws + [[], []])[:2]
-        rows.append({"uid": r["uid"], "task": "snli_ve", "error": str(r.get("error") or ""),
-                     "target": int(r["target"]), "statements": stmts[:1], "keywords": kws[:1],
-                     "premise": stmts[1], "premise_phrases": premise_phrases(kws[1]),
-                     "cand_group": [0]})
-    return hydrate(rows, ImageRecords([]), tables, max_keywords, text_only=True)
-
-
 def fit_snli_ve(cfg: Config, ctx: dict, runner: Any, train: list[dict]) -> dict[str, Any]:
     """Classifiers / thresholds per variant for SNLI-VE (see the module docstring).
 
@@ -87,7 +61,7 @@ def fit_snli_ve(cfg: Config, ctx: dict, runner: Any, train: list[dict]) -> dict[
     split = TEXT_ONLY_SPLIT.format(split=cfg.data.train_split)
     run = runner.run_split("snli_ve", split, inputs, {"task": "snli_ve"}, stop_after="embed",
                            text_only=True)
-    tr_rows = [r for r in text_only_rows(list(run.iter_rows()), run.tables,
+    tr_rows = [r for r in text_only_view(list(run.iter_rows()), run.tables,
                                          cfg.keywords.max_keywords) if not r["error"]]
     y_tr = np.asarray([r["target"] for r in tr_rows])
     val = load_task_rows(cfg, "snli_ve", {"task": "snli_ve"}, cfg.data.val_split, vc.val_limit)
