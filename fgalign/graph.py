@@ -172,25 +172,8 @@ class Runner:
 
     # -- images ---------------------------------------------------------------------------
     def _run(self, spec: StageSpec, source: list[dict] | str, path: str, n: int, task: str,
-             split: str, hash_: str, **marker: Any) -> StageRecord:
-        t0 = time.perf_counter()
-        tmp, failure, written, ops = self.cache.begin(path), None, 0, ""
-        try:
-            if n:  # an empty input set is an empty, complete cache
-                written, ops = self.executor.run(spec, source, tmp, n)
-            if written != n:
-                failure = f"{n} rows in, {written} out"
-        except Exception as e:  # noqa: BLE001 - re-raised below as StageError
-            # Keep the message only: the exception's traceback pins the stage's actor pool.
-            failure = f"{type(e).__name__}: {e}"
-        if failure is not None:
-            self.cache.abort(tmp)
-            gc.collect()
-            raise StageError(f"stage {spec.name!r} of task {task!r} ({split}) failed: {failure}")
-        seconds = time.perf_counter() - t0
-        self.cache.commit(tmp, path, written, task=task, stage=spec.name,
-                          seconds=round(seconds, 3), **marker)
-        return StageRecord(task, spec.name, hash_, path, written, False, seconds, ops, split)
+             split: str, hash_: str) -> StageRecord:
+        return commit_stage(self.cache, self.executor, spec, source, path, n, task, split, hash_)
 
     def _shards(self, store: str) -> list[str]:
         """Committed shard directories of an image store, oldest first."""
@@ -307,30 +290,91 @@ class Runner:
         up = dataset_fingerprint(self.cfg.data.root, split, None, task, rows)
         up = chain_hash(up, "text-only" if text_only else chain_hash(images[0].hash,
                                                                      images[1].hash))
-        hashes = []
-        for spec in specs:
-            up = chain_hash(up, spec.hash)
-            hashes.append(up)
-        paths = [self.cache.path(task, s.name, h) for s, h in zip(specs, hashes)]
         hydration = {"tables": tables, "image_records": shards, "text_only": text_only,
                      "max_keywords": self.cfg.keywords.max_keywords}  # fgalign.gather.read_rows
-        n = len(rows)
-        start = next((i + 1 for i in reversed(range(len(specs)))
-                      if self.cache.rows(paths[i]) == n), 0)  # after the last complete stage
-        start = min([start] + [i for i, s in enumerate(specs) if self._forced(s.name)])
-        for i, spec in enumerate(specs):
-            if i < start:
-                self.records.append(StageRecord(task, spec.name, hashes[i], paths[i], n, True,
-                                                0.0, split=split))
-                continue
-            source = rows if i == 0 else paths[i - 1]
-            self.records.append(self._run(spec, source, paths[i], n, task, split, hashes[i],
-                                          hydrate=hydration))
+        force = next((s.name for s in specs if self._forced(s.name)), None)
+        path, records = run_chain(rows, specs, task, up, self.cache, self.executor, force,
+                                  split=split, hydrate=hydration)
+        self.records += records
         for table in tables.values():  # many small shards (one per batch) → one
             EmbeddingTable(table).compact()
-        return SplitRun(task, split, paths[-1], n, [str(r["uid"]) for r in rows],
+        return SplitRun(task, split, path, len(rows), [str(r["uid"]) for r in rows],
                         records=[r for r in self.records if r.task == task and r.split == split],
                         image_records=shards, tables=tables)
+
+
+def run_chain(rows: list[dict[str, Any]], specs: list[StageSpec], task: str, fingerprint: str,
+              cache: StageCache, executor: Executor, force: str | None = None,
+              split: str = "", **marker: Any) -> tuple[str, list[StageRecord]]:
+    """Run (or read from cache) a chain of row stages; each stage's output is a cache.
+
+    Args:
+        rows: the input rows of the first stage.
+        specs: ordered stages.
+        task: task name (cache sub-folder).
+        fingerprint: hash of the input rows; the root of the hash chain.
+        cache: where stage outputs live.
+        executor: ``LocalExecutor`` or ``RayExecutor``.
+        force: recompute from this stage on, even when caches exist.
+        split: the input set's name (recorded).
+        **marker: extra entries of each committed cache's ``_SUCCESS`` marker.
+
+    Returns:
+        The last stage's cache path and one ``StageRecord`` per stage.
+
+    Raises:
+        ValueError: ``force`` names no stage of the chain.
+        StageError: a stage failed as a whole (rows lost, a bug, a broken stage).
+    """
+    names = [s.name for s in specs]
+    if force is not None and force not in names:
+        raise ValueError(f"--force {force!r}: not a stage of this pipeline ({', '.join(names)})")
+    hashes, up = [], fingerprint
+    for spec in specs:
+        up = chain_hash(up, spec.hash)
+        hashes.append(up)
+    paths = [cache.path(task, s.name, h) for s, h in zip(specs, hashes)]
+    n = len(rows)
+    stop = names.index(force) if force is not None else len(specs)
+    start = next((i + 1 for i in reversed(range(stop)) if cache.rows(paths[i]) == n), 0)
+    records = [StageRecord(task, s.name, h, p, n, True, 0.0, split=split)
+               for s, h, p in zip(specs[:start], hashes, paths)]
+    for i in range(start, len(specs)):
+        source = rows if i == 0 else paths[i - 1]
+        records.append(commit_stage(cache, executor, specs[i], source, paths[i], n, task, split,
+                                    hashes[i], **marker))
+    return paths[-1], records
+
+
+def commit_stage(cache: StageCache, executor: Executor, spec: StageSpec,
+                 source: list[dict] | str, path: str, n: int, task: str, split: str,
+                 hash_: str, **marker: Any) -> StageRecord:
+    """Run one stage into a temporary directory and commit it as ``path`` (rows in = out).
+
+    Raises:
+        StageError: the stage raised, or wrote another number of rows than it was given.
+    """
+    t0 = time.perf_counter()
+    tmp, failure, written, ops = cache.begin(path), None, 0, ""
+    try:
+        if n:  # an empty input set is an empty, complete cache
+            written, ops = executor.run(spec, source, tmp, n)
+        if written != n:
+            failure = f"{n} rows in, {written} out"
+    except Exception as e:  # noqa: BLE001 - re-raised below as StageError
+        # Keep the message only: the exception's traceback pins the stage's actor pool (and
+        # its CPUs / GPUs) for as long as the exception lives. Ray Data has already printed
+        # the stage's own stack trace.
+        failure = f"{type(e).__name__}: {e}"
+    if failure is not None:
+        cache.abort(tmp)
+        gc.collect()
+        where = f" ({split})" if split else ""
+        raise StageError(f"stage {spec.name!r} of task {task!r}{where} failed: {failure}")
+    seconds = time.perf_counter() - t0
+    cache.commit(tmp, path, written, task=task, stage=spec.name, split=split,
+                 seconds=round(seconds, 3), **marker)
+    return StageRecord(task, spec.name, hash_, path, written, False, seconds, ops, split)
 
 
 def run_stages(specs: list[StageSpec], rows: list[dict]) -> list[dict]:

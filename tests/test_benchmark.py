@@ -31,33 +31,35 @@ def test_roofline_runs_and_counts_flops():
     assert m.extra["flops"] == matmul_flops(2, 3, 2, 4, 8) == 2 * 2 * 8 * (3 + 24 + 24)
 
 
-def test_text_dedup_counts_on_the_real_embed_stage(tmp_path):
-    from fgalign.bench.embed import EmbedInputs, text_dedup
+def test_image_encodes_count_every_image_and_crop_once(tmp_path):
+    from fgalign.bench.embed import EmbedInputs, image_encodes
     from fgalign.config import load_config
     from fgalign.data.synth import generate_world
+    from fgalign.graph import run_stages
     from fgalign.stages import (
-        build_stage_specs,
+        build_image_specs,
         load_task_rows,
         prepare_task,
         rows_to_batch,
-        run_stages,
     )
 
     generate_world(tmp_path / "w", seed=0, images=12, image_size=64, progress=False)
     cfg = load_config("configs/demo.yaml", [f"data.root={tmp_path / 'w'}", "model.name=test-tiny",
-                                            "keywords.extractor=rule"])
-    ctx = prepare_task(cfg, "vqa")
-    rows = load_task_rows(cfg, "vqa", ctx)
-    specs = build_stage_specs(cfg, "vqa", ctx)
-    batch = rows_to_batch(run_stages(specs[:2], rows))
-    embed = specs[2]
-    inp = EmbedInputs("vqa", embed, "", len(rows), len({r["image_path"] for r in rows}))
-    m = text_dedup(inp, embed.cls(**embed.kwargs), [batch])
-    requested, encoded = m.extra["requested"], m.extra["encoded"]
-    assert requested > 0 and 0 < encoded < requested  # repeated texts are embedded once
-    assert m.value == pytest.approx(encoded / requested)
-    assert m.extra["image_encodes"] >= inp.images  # every distinct image embedded at least once
-
+                                            f"ray.cache_dir={tmp_path / 'c'}"])
+    rows = load_task_rows(cfg, "vqa", prepare_task(cfg, "vqa", calibrate=False))
+    distinct = list({r["image_key"]: {"image_key": r["image_key"], "image_path": r["image_path"],
+                                      "given_boxes": r["given_boxes"], "object_names": None,
+                                      "error": ""}
+                     for r in rows}.values())
+    tables = {"image": str(tmp_path / "ti"), "text": str(tmp_path / "tt")}
+    regions, images = build_image_specs(cfg, "vqa", tables)
+    batch = rows_to_batch(run_stages([regions], distinct))
+    inp = EmbedInputs("vqa", images, [], len(distinct), len(distinct))
+    m = image_encodes(inp, images.cls(**images.kwargs), [batch])
+    boxes = sum(len(b) for b in batch["boxes"])
+    assert len(distinct) < len(rows)  # several questions per image
+    assert m.extra["needed"] == len(distinct) + boxes
+    assert m.value == 1.0 and m.extra["encoded"] == len(distinct) + boxes
 
 def test_gpu_section_says_no_gpu(monkeypatch):
     from fgalign.bench.embed import bench_gpu

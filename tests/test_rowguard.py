@@ -4,7 +4,8 @@ import pytest
 
 from fgalign.config import build_config
 from fgalign.rowguard import RowGuard, StageBroken
-from fgalign.stages import StageSpec, run_stages
+from fgalign.graph import run_stages
+from fgalign.stages import StageSpec
 
 
 class Upper:

@@ -14,10 +14,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from fgalign.graph import StageError, StageRecord, blocks, rows_table
+from fgalign.graph import StageError, StageRecord, blocks, rows_table, run_chain
+from fgalign.ray.cache import StageCache
 from fgalign.ray.stage import apply_stage
 
-__all__ = ["RayExecutor", "StageError", "StageRecord", "operator_chain", "rows_dataset"]
+__all__ = ["RayExecutor", "StageError", "StageRecord", "operator_chain", "rows_dataset",
+           "run_task_graph"]
 
 
 def rows_dataset(rows: list[dict[str, Any]], block_rows: int, max_blocks: int) -> Any:
@@ -47,6 +49,7 @@ class RayExecutor:
 
         if self.before_compute is not None:
             self.before_compute()
+            self.before_compute = None  # once, before the first stage that computes
         if isinstance(source, str):
             ds = ray.data.read_parquet(source)
         else:
@@ -65,3 +68,12 @@ def operator_chain(ds: Any) -> str:
     """The operators an executed dataset ran, from ``ds.stats()``: ``ReadParquet->MapBatches(..)``."""
     names = re.findall(r"^Operator \d+ (.+?): ", ds.stats(), flags=re.MULTILINE)
     return "->".join(names)
+
+
+def run_task_graph(rows: list[dict[str, Any]], specs: list[Any], task: str, fingerprint: str,
+                   cache: StageCache, ray_cfg: Any, force: str | None = None,
+                   before_compute: Callable[[], None] | None = None
+                   ) -> tuple[str, list[StageRecord]]:
+    """A chain of row stages on Ray (``fgalign.graph.run_chain`` with a ``RayExecutor``)."""
+    return run_chain(rows, specs, task, fingerprint, cache, RayExecutor(ray_cfg, before_compute),
+                     force)

@@ -66,6 +66,8 @@ class RegionProposer:
     def propose_row(self, image_path: str, given_boxes=None, names=None) -> Proposals:
         """Proposals for one image; raises ``ImageLoadError`` when it cannot be read."""
         image = np.asarray(load_rgb(self.root, image_path))  # (H, W, 3) uint8
+        if not isinstance(given_boxes, (list, tuple, np.ndarray)):
+            given_boxes = None  # None / a null cell (Arrow gives NaN for an all-null column)
         boxes = None if given_boxes is None else [list(b) for b in given_boxes]
         labels = None if names is None or len(names) == 0 else [str(x) for x in names]
         return self.proposer(image, given_boxes=boxes, given_labels=labels)

@@ -1,18 +1,18 @@
-"""Faults during a pipeline run: a killed Embedder actor, a killed driver.
+"""Faults during a pipeline run: a killed ImageEmbedder actor, a killed driver.
 
 Both runs process the VQA task of the damaged world with the settings of ``bad_run`` (a random
-CLIP bundle heavier than test-tiny, so the embed stage lasts long enough to be hit while it
+CLIP bundle heavier than test-tiny, so the images stage lasts long enough to be hit while it
 works; small batches and files) and are compared with it, the undisturbed run: same rows,
 same predictions and credit per row, same VQA metrics.
 
-- Actor: SIGKILL the ``EmbedderActor`` worker process as soon as it appears, while the run is
+- Actor: SIGKILL the ``ImageEmbedderActor`` worker process as soon as it appears, while the run is
   under way and before the actor has embedded anything, so the stage cannot finish without a
   restart; Ray restarts it (``ray.max_restarts``: actor restarts and task retries) and the run
   finishes. (Killing it after its first output file raced with the end of the stage on a quiet
   machine: a pool already released by Ray Data is not restarted.)
 - Driver: run the pipeline in a subprocess joined to the test cluster, SIGKILL it once the
-  embed stage's cache is complete, re-run: regions, keywords and embed are read from cache
-  (not recomputed) and the results match.
+  test split's embed stage cache is complete, re-run: regions, images, keywords and embed are
+  read from cache (not recomputed) and the results match.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ import pytest
 from hardening_support import PIPELINE, REPO, run_args, run_dir, run_settings
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
-ACTOR = "EmbedderActor"
+ACTOR = "ImageEmbedderActor"  # the CLIP image stage: the longest one
 
 
 def worker_pids(tag: str) -> set[int]:
@@ -88,21 +88,22 @@ def stage_records(out: Path) -> dict[str, bool]:
     found = sorted(out.rglob("stages.json"))
     assert found, f"no stages.json under {out}"
     records = json.loads(found[-1].read_text())
-    return {r["stage"]: r["cached"] for r in records if r["task"] == "vqa"}
+    return {r["stage"]: r["cached"] for r in records if r["task"] == "vqa"
+            and r["split"] == "test"}
 
 
 def test_killed_embed_actor_is_restarted_and_results_match(bad_run, bad_world, slow_bundle,
                                                            full_main, tmp_path):
     out = tmp_path / "runs"
-    killer = ActorKiller(ACTOR, lambda: not any(out.rglob("embed-*.tmp-*/*.parquet")))
+    killer = ActorKiller(ACTOR, lambda: not any(out.rglob("images-*/*.tmp-*/*.parquet")))
     killer.start()
     try:
         assert full_main(run_args(bad_world[0], out, ["vqa"], *run_settings(slow_bundle))) == 0
     finally:
         killer.done.set()
         killer.join()
-    assert killer.killed is not None, "the embed actor finished before it could be killed"
-    assert killer.seen - {killer.killed}, "no Embedder actor process after the kill"
+    assert killer.killed is not None, "the images actor finished before it could be killed"
+    assert killer.seen - {killer.killed}, "no ImageEmbedder actor process after the kill"
     assert_same_as_baseline(out, bad_run)
 
 
@@ -116,7 +117,8 @@ def test_killed_driver_resumes_from_completed_stages(bad_run, bad_world, slow_bu
     try:
         deadline = time.time() + 300
         while proc.poll() is None and time.time() < deadline:
-            if any(out.rglob("vqa/embed-*/_SUCCESS")):
+            if any(json.loads(m.read_text()).get("split") == "test"
+                   for m in out.rglob("vqa/embed-*/_SUCCESS")):
                 proc.send_signal(signal.SIGKILL)
                 break
             time.sleep(0.05)
@@ -126,6 +128,6 @@ def test_killed_driver_resumes_from_completed_stages(bad_run, bad_world, slow_bu
             proc.kill()
     assert not list(out.rglob("metrics.json")), "the killed run got to the end"
     assert full_main(args) == 0
-    assert stage_records(out) == {"regions": True, "keywords": True, "embed": True,
-                                  "score": False}
+    assert stage_records(out) == {"regions": True, "images": True, "keywords": True,
+                                  "embed": True, "score": False}
     assert_same_as_baseline(out, bad_run)

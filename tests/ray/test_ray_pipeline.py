@@ -32,7 +32,7 @@ def _args(base, *extra):
 
 
 def _stages(run_dir):
-    return {f"{r['task']}/{r['stage']}": r["cached"]
+    return {f"{r['task']}/{r['split']}/{r['stage']}": r["cached"]
             for r in json.loads((run_dir / "stages.json").read_text())}
 
 
@@ -52,7 +52,9 @@ def test_full_pipeline_outputs_wandb_caches_and_parity(ray_session, tiny, monkey
         assert (run_dir / name).exists(), name
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert {t: m["n"] for t, m in metrics["tasks"].items()} == {"vqa": 5, "vcr": 5}
-    assert not any(_stages(run_dir).values())  # everything computed
+    stages = _stages(run_dir)
+    assert not any(c for k, c in stages.items() if "/test/" in k)  # everything computed
+    assert "vqa/val:yes-no/score" in stages  # calibration ran through the same graph
 
     # the W&B offline run holds the metrics, the stage timings and the predictions sample
     from fgalign.logging import read_offline_run
@@ -60,19 +62,25 @@ def test_full_pipeline_outputs_wandb_caches_and_parity(ray_session, tiny, monkey
     wb = read_offline_run(run_dir)
     fusion = metrics["tasks"]["vqa"]["variants"]["fusion"]["score"]
     assert wb["history"]["metrics/vqa/fusion/score"] == fusion
-    assert "stages/vcr/embed/seconds" in wb["history"]
+    assert "stages/vcr/test/embed/seconds" in wb["history"]
     assert wb["history"]["predictions/nrows"] == 10
     assert wb["config"]["model"]["name"] == "test-tiny"
 
-    # parity: the Ray path predicts exactly what the in-process reference predicts
-    from fgalign.stages import finalize, run_inprocess
+    # parity: the Ray path predicts exactly what the in-process executor predicts
+    from fgalign.evaluate import evaluate
 
-    cfg = load_config(ROOT / "configs/demo.yaml", _args(tiny)[3::2])
+    cfg = load_config(ROOT / "configs/demo.yaml", _args(tiny)[3::2] + [
+        f"ray.cache_dir={tiny / 'inprocess'}"])
+    local = evaluate(cfg, figures=False)
+    assert {t: m["variants"] for t, m in local["tasks"].items()} == \
+        {t: m["variants"] for t, m in metrics["tasks"].items()}
     ray_preds = pd.read_parquet(run_dir / "predictions.parquet")
+    local_preds = pd.read_parquet(Path(local["run_dir"]) / "predictions.parquet")
     for task in cfg.data.tasks:
-        rows, ctx = run_inprocess(cfg, task)
-        ref = pd.DataFrame(finalize(cfg, task, ctx, rows)["predictions"])
-        got = ray_preds[ray_preds.task == task].dropna(axis=1, how="all").reset_index(drop=True)
+        ref = local_preds[local_preds.task == task].dropna(axis=1, how="all")
+        ref = ref.sort_values("uid").reset_index(drop=True)
+        got = ray_preds[ray_preds.task == task].dropna(axis=1, how="all")
+        got = got.sort_values("uid").reset_index(drop=True)
         assert got["uid"].tolist() == ref["uid"].tolist()
         pred_cols = [c for c in ref.columns if c.startswith("pred")]
         assert got[pred_cols].astype(int).equals(ref[pred_cols].astype(int)), task
@@ -84,8 +92,8 @@ def test_full_pipeline_outputs_wandb_caches_and_parity(ray_session, tiny, monkey
     assert main(_args(tiny, "--no-wandb", "--set", "align.tau=0.2")) == 0
     tau_dir = max((tiny / "runs/demo").glob("[0-9a-f]*"), key=lambda p: p.stat().st_mtime)
     assert tau_dir != run_dir
-    assert [k for k, cached in _stages(tau_dir).items() if not cached] == ["vqa/score",
-                                                                          "vcr/score"]
+    assert [k for k, cached in _stages(tau_dir).items() if not cached] == [
+        "vqa/val:yes-no/score", "vqa/test/score", "vcr/test/score"]
 
 
 def test_missing_root_names_the_key(capsys):
