@@ -137,6 +137,12 @@ class VQATaskCfg(Section):
     yes_no: Literal["statements", "threshold"] = "threshold"  # "no" = negated statement, or a
     # threshold on the affirmative score (quantile of unlabelled val scores at the train prior)
     val_limit: int | None = 600  # val rows scored to fit the yes/no thresholds
+    # Retrieve, then rerank (fgalign.tasks.retrieve): a first pass keeps the top k answers.
+    k: int = Field(32, ge=1)  # answers kept per question (statements, keywords, scoring)
+    retrieval_prompt: str = "{answer}"  # text embedded per vocabulary answer for the first pass
+    retrieval_tau: float = Field(0.05, gt=0)  # temperature of cos(image, prompt) in the first pass
+    retrieval_prior_weight: float = 1.0  # weight of log P(answer | question prefix)
+    oracle: bool = True  # also score the best-credit answer the cut dropped (oracle variant)
 
 
 class SNLIVETaskCfg(Section):

@@ -37,18 +37,39 @@ def _groups(row: dict, n: int) -> np.ndarray:
     return np.zeros(n, int) if g is None or len(g) == 0 else np.asarray(list(g), int)
 
 
+ORACLE = "oracle"  # VQA: fusion with the best-credit answer the first pass dropped added back
+
+
+def variants_of(cfg: Config, task: str) -> list[str]:
+    """The metrics variants of ``task``: ``prior``, those of ``fgalign.variants`` and, for VQA
+    with ``tasks.vqa.oracle``, ``oracle``."""
+    extra = [ORACLE] if task == "vqa" and cfg.tasks.vqa.oracle else []
+    return ["prior"] + variant_names(cfg.align) + extra
+
+
 def variant_preds(task: str, row: dict, variant: str, ctx: dict) -> tuple[int, int]:
-    """(prediction, QA→R prediction or -1) of one row under one variant."""
+    """(prediction, QA→R prediction or -1) of one row under one variant.
+
+    VQA: the candidate at ``oracle_index`` (the best-credit answer the retrieval cut dropped,
+    ``fgalign.tasks.retrieve``) is never predicted, except by the ``oracle`` variant.
+    """
     if row.get("error"):
         return -1, -1
+    oracle = int(row.get("oracle_index", -1)) if task == "vqa" else -1  # see fgalign.tasks.retrieve
     if variant == "prior":
         if task == "vqa":
             from fgalign.tasks.vqa import prior_scores
 
             cands = [str(c) for c in row["candidates"]]
-            return (int(np.argmax(prior_scores(cands, ctx["vqa"]))) if cands else -1), -1
+            p = prior_scores(cands, ctx["vqa"])
+            if 0 <= oracle < len(p):
+                p[oracle] = -np.inf
+            return (int(np.argmax(p)) if cands else -1), -1
         return int(np.argmax(ctx["prior"])), int(np.argmax(ctx.get("prior_r", [0])))
-    s = to_array(row[f"vscore_{variant}"], 1)
+    s = to_array(row[f"vscore_{'fusion' if variant == ORACLE else variant}"], 1)
+    if 0 <= oracle < len(s) and variant != ORACLE:  # only the oracle variant may pick it
+        s = s.copy()
+        s[oracle] = -np.inf
     if task == "snli_ve":
         return (int(np.argmax(s)) if len(s) else -1), -1
     g = _groups(row, len(s))
@@ -69,7 +90,7 @@ def credit_of(task: str, row: dict, pred: int, pred_r: int) -> tuple[float, floa
 
 
 LIGHT_COLUMNS = ("uid", "error", "candidates", "target", "answer_type", "rationale_label",
-                 "cand_group", "question_id")  # what finalize reads besides the variant scores
+                 "cand_group", "question_id", "oracle_index", "gold_rank", "pool_size")  # what finalize reads besides the variant scores
 CHUNK = 4096  # rows per streamed batch and per predictions part
 
 
@@ -100,7 +121,7 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
     Returns:
         ``{"metrics": ...}`` plus ``"predictions"`` / ``"vqa_results"`` lists when no writer.
     """
-    variants = ["prior"] + variant_names(cfg.align)
+    variants = variants_of(cfg, task)
     uids = [str(r["uid"]) for r in scored] if isinstance(scored, list) else scored.uids
     position = {u: i for i, u in enumerate(uids)}
     n = len(uids)
@@ -112,7 +133,9 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
     keep: list[dict] = []  # the records, when there is no writer
     results: list[dict] = []
     records: list[dict] = []
-    columns = list(LIGHT_COLUMNS) + [f"vscore_{v}" for v in variants if v != "prior"]
+    columns = list(LIGHT_COLUMNS) + [f"vscore_{v}" for v in variants if v not in ("prior",
+                                                                                  ORACLE)]
+    ranks, pools = np.full(n, -2, np.int64), np.zeros(n, np.int64)  # VQA retrieval (-2: unknown)
     for row in _iter_rows(scored, columns):
         i = position[str(row["uid"])]
         if row.get("error"):
@@ -127,6 +150,9 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
                 rec[f"pred_r_{v}"] = pr
         if task == "vqa":
             answer_types[i] = str(row.get("answer_type") or "unknown")
+            if not row.get("error") and len(row.get("target") if row.get("target") is not None
+                                            else []):
+                ranks[i], pools[i] = int(row.get("gold_rank", -2)), int(row.get("pool_size", 0))
             cands, p = list(row["candidates"]), preds["fusion"][i, 0]
             rec["answer"] = str(cands[p]) if 0 <= p < len(cands) else ""
             results.append({"question_id": int(row["question_id"]),
@@ -158,6 +184,13 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
                "variants": out_vars,
                "delta": {"fusion_vs_global": {"mean": round(float(boot["mean"]), 2),
                                               "ci95": [round(float(x), 2) for x in boot["ci95"]]}}}
+    if task == "vqa" and (ranks > -2).any():
+        k, lab = cfg.tasks.vqa.k, ranks > -2  # labelled, error-free questions
+        metrics["retrieval"] = {
+            "k": k, "n": int(lab.sum()),
+            "recall@k": round(100 * float(((ranks >= 0) & (ranks < k))[lab].mean()), 2),
+            "vocab_coverage": round(100 * float((ranks >= 0)[lab].mean()), 2),
+            "mean_pool": round(float(pools[lab].mean()), 1)}
     if task == "snli_ve" and ctx.get("snli_ve"):
         metrics["protocol"] = ctx["snli_ve"]["protocol"]
         metrics["val"] = ctx["snli_ve"]["val"]

@@ -45,7 +45,13 @@ from fgalign.ray.cache import (
 )
 from fgalign.schema import STAGE_NAMES
 from fgalign.store import EmbeddingTable
-from fgalign.stages import StageSpec, build_image_specs, build_row_specs, proposer_of
+from fgalign.stages import (
+    StageSpec,
+    build_image_specs,
+    build_row_specs,
+    proposer_of,
+    text_embed_spec,
+)
 
 
 class StageError(RuntimeError):
@@ -168,7 +174,7 @@ class Runner:
         """Embedding table directories of ``task`` (text: backbone; image: + region config)."""
         specs = build_image_specs(self.cfg, task, {})
         return table_dirs(self.cache.root, chain_hash(specs[0].hash, specs[1].hash),
-                          build_row_specs(self.cfg, task, {}, {})[1].hash)
+                          text_embed_spec(self.cfg, {}).hash)
 
     # -- images ---------------------------------------------------------------------------
     def _run(self, spec: StageSpec, source: list[dict] | str, path: str, n: int, task: str,
@@ -257,6 +263,20 @@ class Runner:
         return i_shards, {k: e for k, e in errors.items() if e}
 
     # -- rows -----------------------------------------------------------------------------
+    def embed_prompts(self, ctx: dict, tables: dict[str, str]) -> None:
+        """The VQA retrieval prompts of the answer vocabulary into the text table (cached)."""
+        from fgalign.tasks.retrieve import prompts
+
+        texts = prompts(ctx["vqa"]["answer_vocab"], self.cfg.tasks.vqa.retrieval_prompt)
+        rows = [{"uid": f"prompt:{i}", "statements": [t], "keywords": [[]], "error": ""}
+                for i, t in enumerate(texts)]
+        spec = text_embed_spec(self.cfg, tables)
+        fp = config_hash({"prompts": texts})
+        _, records = run_chain(rows, [spec], "vqa", fp, self.cache, self.executor,
+                               "embed" if self._forced("embed") else None,
+                               split="answer-prompts")
+        self.records += records
+
     def run_split(self, task: str, split: str, rows: list[dict], ctx: dict,
                   stop_after: str = "score", text_only: bool = False) -> SplitRun:
         """Every stage of ``task`` over ``rows`` (one input set named ``split``).
@@ -284,6 +304,8 @@ class Runner:
         if img_errors:
             rows = [dict(r, error=img_errors[r["image_key"]])
                     if not r.get("error") and r["image_key"] in img_errors else r for r in rows]
+        if task == "vqa" and not text_only:
+            self.embed_prompts(ctx, tables)
         specs = build_row_specs(self.cfg, task, ctx, tables, shards)
         specs = specs[: [s.name for s in specs].index(stop_after) + 1]
         images = build_image_specs(self.cfg, task, tables)
@@ -326,17 +348,13 @@ def run_chain(rows: list[dict[str, Any]], specs: list[StageSpec], task: str, fin
         ValueError: ``force`` names no stage of the chain.
         StageError: a stage failed as a whole (rows lost, a bug, a broken stage).
     """
-    names = [s.name for s in specs]
-    if force is not None and force not in names:
-        raise ValueError(f"--force {force!r}: not a stage of this pipeline ({', '.join(names)})")
     hashes, up = [], fingerprint
     for spec in specs:
         up = chain_hash(up, spec.hash)
         hashes.append(up)
     paths = [cache.path(task, s.name, h) for s, h in zip(specs, hashes)]
     n = len(rows)
-    stop = names.index(force) if force is not None else len(specs)
-    start = next((i + 1 for i in reversed(range(stop)) if cache.rows(paths[i]) == n), 0)
+    start = plan_start(specs, paths, n, cache, force)
     records = [StageRecord(task, s.name, h, p, n, True, 0.0, split=split)
                for s, h, p in zip(specs[:start], hashes, paths)]
     for i in range(start, len(specs)):
@@ -344,6 +362,23 @@ def run_chain(rows: list[dict[str, Any]], specs: list[StageSpec], task: str, fin
         records.append(commit_stage(cache, executor, specs[i], source, paths[i], n, task, split,
                                     hashes[i], **marker))
     return paths[-1], records
+
+
+def plan_start(specs: list[StageSpec], paths: list[str], n_rows: int, cache: StageCache,
+               force: str | None) -> int:
+    """Index of the first stage to compute (``len(specs)`` when every output is cached).
+
+    Raises:
+        ValueError: ``force`` names no stage of ``specs``.
+    """
+    names = [s.name for s in specs]
+    if force is not None and force not in names:
+        raise ValueError(f"--force {force!r}: not a stage of this pipeline ({', '.join(names)})")
+    stop = names.index(force) if force is not None else len(specs)
+    for i in reversed(range(stop)):
+        if cache.rows(paths[i]) == n_rows:
+            return i + 1
+    return 0
 
 
 def commit_stage(cache: StageCache, executor: Executor, spec: StageSpec,

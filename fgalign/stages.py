@@ -108,9 +108,11 @@ def prepare_task(cfg: Config, task: str, runner: Runner | None = None, calibrate
     if needs_runner and runner is None:
         raise ValueError(f"prepare_task({task!r}): calibration runs need a Runner")
     if task == "vqa":
+        from fgalign.tasks.retrieve import answer_counts
         from fgalign.tasks.vqa import fit_yes_no, prepare_vqa, yes_prior
 
         ctx["vqa"] = prepare_vqa(train, cfg.tasks.vqa.answer_vocab_size)
+        ctx["vqa"]["prefix_counts"] = answer_counts(train, ctx["vqa"]["answer_vocab"])
         if calibrate:
             val = load_task_rows(cfg, task, ctx, cfg.data.val_split, cfg.tasks.vqa.val_limit)
             val = [r for r in val if r["answer_type_inferred"] == "yes/no"]
@@ -135,15 +137,19 @@ def prepare_task(cfg: Config, task: str, runner: Runner | None = None, calibrate
 
 
 def add_statements(cfg: Config, task: str, ctx: dict, rows: list[dict]) -> list[dict]:
-    """Apply the task adapter: ``statements``, ``cand_group``, ``labels`` (+ task extras)."""
-    if task == "vqa":
-        from fgalign.tasks.convert import create_converter
-        from fgalign.tasks.vqa import add_vqa_statements
+    """Apply the task adapter: ``statements``, ``cand_group``, ``labels`` (+ task extras).
 
-        vq = cfg.tasks.vqa
-        kwargs = {"model": vq.t5_model} if vq.converter == "t5" else {}
-        return add_vqa_statements(rows, ctx["vqa"], create_converter(vq.converter, **kwargs),
-                                  vq.type_filter, vq.prefix_filter)
+    VQA rows get only ``answer_type_inferred`` and ``question_prefix`` here: their candidates
+    and statements are made by the ``candidates`` stage (``fgalign.tasks.retrieve``), so the
+    driver never holds rows × candidates.
+    """
+    if task == "vqa":  # candidates and statements: the ``candidates`` stage (retrieval)
+        from fgalign.tasks.vqa import infer_answer_type, question_prefix
+
+        for r in rows:
+            r["answer_type_inferred"] = infer_answer_type(r["text"])
+            r["question_prefix"] = question_prefix(r["text"])
+        return rows
     if task == "snli_ve":
         from fgalign.tasks.snli_ve import add_snli_ve_statements
 
@@ -195,23 +201,40 @@ def build_image_specs(cfg: Config, task: str, tables: dict[str, str]) -> list[St
     ]
 
 
+def text_embed_spec(cfg: Config, tables: dict[str, str]) -> StageSpec:
+    """The ``embed`` stage (statements and keywords into the text table of the backbone)."""
+    from fgalign.embed import TextEmbedder
+
+    return _spec(cfg, "embed", TextEmbedder, {"model": to_dict(cfg.model), "tables": tables,
+                                              "max_keywords": cfg.keywords.max_keywords})
+
+
 def build_row_specs(cfg: Config, task: str, ctx: dict, tables: dict[str, str],
                     image_records: list[str] | None = None) -> list[StageSpec]:
-    """The per-row stages of ``task``: ``keywords``, ``embed``, ``score``.
+    """The per-row stages of ``task``: (VQA: ``candidates``), ``keywords``, ``embed``, ``score``.
 
     ``image_records``: cache paths of the ``images`` stage the scorer reads boxes and tags
     from (filled in by the ``Runner``; not hashed: the image stages' hashes are chained).
     """
     from fgalign.align.stage import AlignmentScorer
-    from fgalign.embed import TextEmbedder
     from fgalign.keywords.stage import KeywordExtractor
+    from fgalign.tasks.retrieve import CandidateRetriever
 
     _check_task(task)
-    return [
+    first = []
+    if task == "vqa":
+        vq = cfg.tasks.vqa
+        first = [_spec(cfg, "candidates", CandidateRetriever, {
+            "vqa": {k: v for k, v in ctx["vqa"].items() if k != "yes_no"}, "tables": tables,
+            "k": vq.k, "prompt": vq.retrieval_prompt, "tau": vq.retrieval_tau,
+            "prior_weight": vq.retrieval_prior_weight, "type_filter": vq.type_filter,
+            "prefix_filter": vq.prefix_filter, "converter": vq.converter,
+            "converter_kwargs": {"model": vq.t5_model} if vq.converter == "t5" else {},
+            "oracle": vq.oracle})]
+    return first + [
         _spec(cfg, "keywords", KeywordExtractor, {"extractor": cfg.keywords.extractor,
                                                   "max_keywords": cfg.keywords.max_keywords}),
-        _spec(cfg, "embed", TextEmbedder, {"model": to_dict(cfg.model), "tables": tables,
-                                           "max_keywords": cfg.keywords.max_keywords}),
+        text_embed_spec(cfg, tables),
         _spec(cfg, "score", AlignmentScorer, {
             "task": task, "align": to_dict(cfg.align), "ctx": ctx,
             "tag_filter": cfg.tasks.vqa.tag_filter, "tables": tables,

@@ -189,6 +189,10 @@ class AlignmentScorer:
         pred, pred_r = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
         for i in ok:
             fused = by_row[i]["v:fusion"]
+            o = int(batch["oracle_index"][i]) if "oracle_index" in batch else -1
+            if 0 <= o < len(fused):  # the oracle candidate is for the oracle variant only
+                fused = fused.copy()
+                fused[o] = -np.inf
             groups = np.asarray(list(batch["cand_group"][i])) if self.task != "snli_ve" \
                 else np.zeros(len(fused), int)
             pred[i] = group_argmax(fused, groups, 0)

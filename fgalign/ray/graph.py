@@ -14,12 +14,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from fgalign.graph import StageError, StageRecord, blocks, rows_table, run_chain
+from fgalign.graph import StageError, StageRecord, blocks, plan_start, rows_table, run_chain
 from fgalign.ray.cache import StageCache
 from fgalign.ray.stage import apply_stage
 
-__all__ = ["RayExecutor", "StageError", "StageRecord", "operator_chain", "rows_dataset",
-           "run_task_graph"]
+__all__ = ["RayExecutor", "StageError", "StageRecord", "operator_chain", "plan_start",
+           "rows_dataset", "run_task_graph"]
 
 
 def rows_dataset(rows: list[dict[str, Any]], block_rows: int, max_blocks: int) -> Any:
