@@ -20,18 +20,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from fgalign.batch import as_list, num_rows, object_column, row_errors
 from fgalign.config import ModelCfg
 from fgalign.models import create_backbone
 from fgalign.regions.crops import ImageLoadError, crop_regions, load_rgb
-from fgalign.regions.stage import num_rows, object_column, row_errors
 from fgalign.regions.tags import resolve_tags
-
-
-def as_list(x: Any) -> list:
-    """A list column value (list, tuple, numpy array, None) as a Python list."""
-    if x is None:
-        return []
-    return [v for v in x] if not isinstance(x, str) else [x]
 
 
 class Embedder:

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from fgalign.batch import batch_to_rows, rows_to_batch
 from fgalign.config import Config, StageResources, config_hash, require, to_dict
 from fgalign.schema import STAGE_NAMES, TASKS  # noqa: F401  (STAGE_NAMES re-exported)
 from fgalign.variants import variant_names
@@ -160,24 +161,6 @@ def build_stage_specs(cfg: Config, task: str, ctx: dict) -> list[StageSpec]:
         specs.append(StageSpec(name, cls, kwargs, cfg.ray.stages.get(name, StageResources()),
                                config_hash({"stage": name, "cls": cls.__name__, **hashed})))
     return specs
-
-
-def rows_to_batch(rows: list[dict]) -> dict[str, np.ndarray]:
-    """Row dicts → a numpy dict-batch (every column an object array, as Ray gives ragged ones)."""
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    batch = {}
-    for k in keys:
-        col = np.empty(len(rows), dtype=object)
-        for i, r in enumerate(rows):
-            col[i] = r.get(k)
-        batch[k] = col
-    return batch
-
-
-def batch_to_rows(batch: dict[str, np.ndarray]) -> list[dict]:
-    """A dict-batch → row dicts (cells as stored)."""
-    n = len(next(iter(batch.values()))) if batch else 0
-    return [{k: v[i] for k, v in batch.items()} for i in range(n)]
 
 
 HEAVY = ("region_embs", "tag_embs", "stmt_embs", "kw_embs", "kw_mask")

@@ -87,8 +87,8 @@ def test_missing_image_becomes_a_row_error(world):
 
 
 def test_embedder_normalises_dedups_and_passes_errors(world, monkeypatch):
+    from fgalign.batch import rows_to_batch
     from fgalign.embed import Embedder
-    from fgalign.stages import rows_to_batch
 
     emb = Embedder(world.data.root, world.model.model_dump(), max_keywords=2)
     calls = []

@@ -23,10 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fgalign.batch import batch_to_rows
 from fgalign.config import Config, config_hash, dump_yaml, require, to_dict
 from fgalign.ray.cache import StageCache, dataset_fingerprint, resolve_uri
 from fgalign.ray.graph import StageRecord, run_task_graph
-from fgalign.stages import HEAVY, batch_to_rows
+from fgalign.stages import HEAVY
 
 
 def cache_root(cfg: Config) -> str:

@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from fgalign.batch import Batch, num_rows
+
 log = logging.getLogger(__name__)
 
-Batch = dict[str, np.ndarray]
 
 
 def _to_lists(v: Any) -> Any:
@@ -95,10 +96,6 @@ def to_arrow_table(batch: Batch) -> Any:
     columns = [ArrowVariableShapedTensorArray.from_numpy(tensors[k]) if k in tensors
                else table.column(k) for k in batch]
     return pa.Table.from_arrays(columns, names=list(batch))
-
-
-def num_rows(batch: Batch) -> int:
-    return len(next(iter(batch.values()))) if batch else 0
 
 
 def concat_batches(batches: list[Batch]) -> Batch:

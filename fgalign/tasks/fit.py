@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from fgalign.batch import rows_to_batch
 from fgalign.config import Config, to_dict
 from fgalign.tasks.snli_ve import (
     fit_logreg,
@@ -39,8 +40,6 @@ def _struct(hyp_emb, kws: list[str], table: dict, dim: int) -> dict[str, Any]:
 
 def text_only_rows(rows: list[dict], keyword_stage: Any, embedder: Any) -> list[dict]:
     """Scorer rows of the text-only protocol (premise text in place of the image)."""
-    from fgalign.stages import rows_to_batch
-
     batch = rows_to_batch([{"statements": [r["text"], r["premise"]], "text": "", "error": ""}
                            for r in rows])
     kws = keyword_stage(batch)["keywords"]
