@@ -21,8 +21,7 @@ that need it, so the library stays importable without Ray.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +38,7 @@ from fgalign.config import (
     read_yaml_mapping,
     validate_as,
 )
+from fgalign.models.bundle import forbid_models
 from fgalign.schema import TASKS
 
 TRIAL_RESOURCES = ("cpu", "gpu", "memory")  # keys of tune.with_resources' dict
@@ -144,30 +144,11 @@ def apply_params(adapt: AdaptCfg, params: dict[str, Any]) -> AdaptCfg:
     return AdaptCfg.model_validate(data)
 
 
-@contextmanager
-def forbid_clip() -> Iterator[None]:
-    """Inside the block, building any open_clip model raises (trials use cached embeddings)."""
-    import open_clip
-
-    import fgalign.models
-    import fgalign.models.factory
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("a sweep trial tried to build a CLIP model; trials must read the "
-                           "cached embeddings")
-
-    targets = [(open_clip.CLIP, "__init__"), (open_clip.CustomTextCLIP, "__init__"),
-               (open_clip, "create_model"), (open_clip, "create_model_and_transforms"),
-               (open_clip.factory, "create_model"), (fgalign.models, "create_backbone"),
-               (fgalign.models.factory, "create_backbone")]
-    saved = [(obj, name, getattr(obj, name)) for obj, name in targets]
-    for obj, name, _ in saved:
-        setattr(obj, name, refuse)
-    try:
-        yield
-    finally:
-        for obj, name, fn in saved:
-            setattr(obj, name, fn)
+def forbid_clip() -> AbstractContextManager[None]:
+    """Inside the block, building a CLIP model raises (trials use cached embeddings):
+    ``fgalign.models.forbid_models`` — a guard at fgalign's model factories, no patching."""
+    return forbid_models("a sweep trial tried to build a CLIP model; trials must read the "
+                         "cached embeddings")
 
 
 def train_trial(params: dict[str, Any], *, cfg_json: dict[str, Any], target: str,
