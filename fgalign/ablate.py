@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from fgalign.adapt import (
@@ -46,6 +46,7 @@ from fgalign.config import (
     ConfigError,
     Section,
     TaskName,
+    key_error,
     load_config,
     read_yaml_mapping,
     validate_as,
@@ -62,6 +63,7 @@ def _variant_name(name: str) -> str:
 
 Component = Annotated[str, AfterValidator(_variant_name)]  # a fgalign.variants name
 COMPONENT_ORDER = ALL_VARIANTS  # table order
+CELL_RESOURCES = ("num_cpus", "num_gpus")  # ray.remote options a cell reads
 
 
 class AblationSpec(Section):
@@ -72,8 +74,17 @@ class AblationSpec(Section):
     proposers: list[str] = Field(default_factory=lambda: ["segment"])  # regions.proposer values
     backbones: list[str] = Field(default_factory=lambda: ["shapes-tiny"])  # model.name values
     resources: dict[str, float] = Field(default_factory=lambda: {"num_cpus": 1.0})  # per cell
+    # (ray.remote options: num_cpus, num_gpus)
     wandb: bool = True  # log the table to W&B (offline without a key)
     path: str | None = Field(default=None, exclude=True)  # set by the loader: the spec file
+
+    @field_validator("resources")
+    @classmethod
+    def _known_resources(cls, resources: dict[str, float]) -> dict[str, float]:
+        for key in resources:
+            if key not in CELL_RESOURCES:
+                raise key_error(key, f"unknown cell resource; known: {', '.join(CELL_RESOURCES)}")
+        return resources
 
     def experiment_config(self, proposer: str | None = None, backbone: str | None = None) -> Config:
         """The base config with overrides, for one (proposer, backbone) of the grid."""

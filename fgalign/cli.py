@@ -47,14 +47,31 @@ def add_config_args(p: argparse.ArgumentParser, required: bool = True) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+def one_line(err: BaseException) -> str:
+    """An error message on one line: a multi-line ``ConfigError`` (header, then one indented
+    line per bad key) becomes ``header key: why; key: why``."""
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    return " ".join(lines[:1] + ["; ".join(lines[1:])] if len(lines) > 1 else lines)
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """Run one subcommand; a bad config or a missing file prints one line
+    ``<prog>: error: <message>`` to stderr and returns 2 (no traceback).
+
+    Args:
+        argv: arguments (default ``sys.argv[1:]``), the subcommand first.
+        prog: the name errors start with (default ``fgalign <subcommand>``); the
+            ``pipelines/*.py`` entry points pass their file name.
+    """
     from fgalign.config import ConfigError
 
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv[1:]  # the subcommand's own arguments (recorded as provenance)
     try:
         return int(args.func(args) or 0)
     except (ConfigError, FileNotFoundError) as e:
-        print(f"fgalign {args.command}: error: {e}", file=sys.stderr)
+        print(f"{prog or 'fgalign ' + args.command}: error: {one_line(e)}", file=sys.stderr)
         return 2
 
 

@@ -33,12 +33,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from fgalign.batch import as_list, num_rows, object_column, row_errors
 from fgalign.config import ModelCfg
+from fgalign.gather import statement_texts
 from fgalign.models import create_backbone
 from fgalign.regions.crops import ImageLoadError, crop_regions, load_rgb
-from fgalign.regions.stage import num_rows, object_column, row_errors
 from fgalign.regions.tags import resolve_tags
-from fgalign.gather import as_list, statement_texts
 from fgalign.store import EmbeddingTable, region_key, text_keys
 
 

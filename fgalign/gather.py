@@ -14,15 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from fgalign.batch import as_list
 from fgalign.ray.cache import read_table
 from fgalign.store import EmbeddingTable, region_key, text_keys
-
-
-def as_list(x: Any) -> list:
-    """A list column value (list, tuple, numpy array, None) as a Python list."""
-    if x is None:
-        return []
-    return [v for v in x] if not isinstance(x, str) else [x]
 
 
 def statement_texts(statements: Any, keywords: Any, max_keywords: int

@@ -44,7 +44,6 @@ from fgalign.ray.cache import (
     read_table,
 )
 from fgalign.schema import STAGE_NAMES
-from fgalign.store import EmbeddingTable
 from fgalign.stages import (
     StageSpec,
     build_image_specs,
@@ -52,6 +51,7 @@ from fgalign.stages import (
     proposer_of,
     text_embed_spec,
 )
+from fgalign.store import EmbeddingTable
 
 
 class StageError(RuntimeError):

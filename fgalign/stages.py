@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 import fgalign
+from fgalign.batch import batch_to_rows, rows_to_batch  # noqa: F401 - re-exported
 from fgalign.config import Config, RowFailureCfg, StageResources, config_hash, require, to_dict
 from fgalign.rowguard import RowGuard
 from fgalign.schema import STAGE_NAMES, TASKS  # noqa: F401  (STAGE_NAMES re-exported)
@@ -243,19 +244,3 @@ def build_row_specs(cfg: Config, task: str, ctx: dict, tables: dict[str, str],
     ]
 
 
-def rows_to_batch(rows: list[dict]) -> dict[str, np.ndarray]:
-    """Row dicts → a numpy dict-batch (every column an object array, as Ray gives ragged ones)."""
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    batch = {}
-    for k in keys:
-        col = np.empty(len(rows), dtype=object)
-        for i, r in enumerate(rows):
-            col[i] = r.get(k)
-        batch[k] = col
-    return batch
-
-
-def batch_to_rows(batch: dict[str, np.ndarray]) -> list[dict]:
-    """A dict-batch → row dicts (cells as stored)."""
-    n = len(next(iter(batch.values()))) if batch else 0
-    return [{k: v[i] for k, v in batch.items()} for i in range(n)]

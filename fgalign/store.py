@@ -198,7 +198,7 @@ class EmbeddingTable:
             return
         old = list(self._shards)
         all_keys = np.concatenate([self._shards[s][0] for s in old])
-        keys, first = np.unique(all_keys, return_index=True)
+        keys, _first = np.unique(all_keys, return_index=True)
         self.path.mkdir(parents=True, exist_ok=True)
         name = uuid.uuid4().hex[:16]
         tmp = self.path / f"{name}.tmp"

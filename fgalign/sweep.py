@@ -21,24 +21,27 @@ that need it, so the library stays importable without Ray.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from fgalign.config import (
     SPECIAL_LOADERS,
-    TASKS,
     AdaptCfg,
     Config,
-    ConfigError,
     Section,
     TaskName,
+    key_error,
     load_config,
+    read_yaml_mapping,
+    validate_as,
 )
+from fgalign.models.bundle import forbid_models
+from fgalign.schema import TASKS
+
+TRIAL_RESOURCES = ("cpu", "gpu", "memory")  # keys of tune.with_resources' dict
 
 METRIC = "source_val"  # mean source-task val score in percent, maximised
 
@@ -83,15 +86,25 @@ class SweepSpec(Section):
         for key, p in space.items():
             head, _, sub = key.partition(".")
             if head not in AdaptCfg.model_fields:
-                raise ValueError(f"space.{key}: not an adapt.* field "
-                                 f"(known: {', '.join(AdaptCfg.model_fields)})")
+                raise key_error(key, "not an adapt.* field (known: "
+                                f"{', '.join(AdaptCfg.model_fields)})")
             if head == "task_weights" and sub not in TASKS:
-                raise ValueError(f"space.{key}: task_weights.<task> with task in {TASKS}")
+                raise key_error(key, f"task_weights.<task> with task in {', '.join(TASKS)}")
+            if head != "task_weights" and sub:
+                raise key_error(key, f"adapt.{head} has no sub-keys")
             if p.type == "choice" and not p.values:
-                raise ValueError(f"space.{key}: choice needs values")
+                raise key_error(key, "choice needs values")
             if p.type != "choice" and (p.low is None or p.high is None):
-                raise ValueError(f"space.{key}: {p.type} needs low and high")
+                raise key_error(key, f"{p.type} needs low and high")
         return space
+
+    @field_validator("resources")
+    @classmethod
+    def _known_resources(cls, resources: dict[str, float]) -> dict[str, float]:
+        for key in resources:
+            if key not in TRIAL_RESOURCES:
+                raise key_error(key, f"unknown trial resource; known: {', '.join(TRIAL_RESOURCES)}")
+        return resources
 
     def experiment_config(self) -> Config:
         """The base experiment config with the overrides applied."""
@@ -106,12 +119,12 @@ class SweepSpec(Section):
 
 
 def load_sweep_spec(path: str | Path) -> SweepSpec:
-    """Validate a sweep spec file, including the experiment config it points to."""
-    raw = yaml.safe_load(Path(path).read_text()) or {}
-    try:
-        spec = SweepSpec.model_validate({**raw, "path": str(path)})
-    except ValidationError as e:  # → ConfigError naming the file
-        raise ConfigError(f"invalid sweep spec {path}:\n{e}") from None
+    """Validate a sweep spec file, including the experiment config it points to.
+
+    Raises ``ConfigError`` in the ``fgalign.config`` format (one line per bad dotted key).
+    """
+    raw = read_yaml_mapping(path, "sweep spec")
+    spec = validate_as(SweepSpec, {**raw, "path": str(path)}, str(path), "sweep spec")
     spec.experiment_config()
     return spec
 
@@ -131,30 +144,11 @@ def apply_params(adapt: AdaptCfg, params: dict[str, Any]) -> AdaptCfg:
     return AdaptCfg.model_validate(data)
 
 
-@contextmanager
-def forbid_clip() -> Iterator[None]:
-    """Inside the block, building any open_clip model raises (trials use cached embeddings)."""
-    import open_clip
-
-    import fgalign.models
-    import fgalign.models.factory
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("a sweep trial tried to build a CLIP model; trials must read the "
-                           "cached embeddings")
-
-    targets = [(open_clip.CLIP, "__init__"), (open_clip.CustomTextCLIP, "__init__"),
-               (open_clip, "create_model"), (open_clip, "create_model_and_transforms"),
-               (open_clip.factory, "create_model"), (fgalign.models, "create_backbone"),
-               (fgalign.models.factory, "create_backbone")]
-    saved = [(obj, name, getattr(obj, name)) for obj, name in targets]
-    for obj, name, _ in saved:
-        setattr(obj, name, refuse)
-    try:
-        yield
-    finally:
-        for obj, name, fn in saved:
-            setattr(obj, name, fn)
+def forbid_clip() -> AbstractContextManager[None]:
+    """Inside the block, building a CLIP model raises (trials use cached embeddings):
+    ``fgalign.models.forbid_models`` — a guard at fgalign's model factories, no patching."""
+    return forbid_models("a sweep trial tried to build a CLIP model; trials must read the "
+                         "cached embeddings")
 
 
 def train_trial(params: dict[str, Any], *, cfg_json: dict[str, Any], target: str,

@@ -68,13 +68,13 @@ def align_problems(components: Sequence[str], weights: Mapping[str, float]
     seen: set[str] = set()
     for i, c in enumerate(components):
         if c != GLOBAL and c not in FINE:
-            out.append((f"components.{i}", f"unknown component {c!r}; known: {', '.join(FINE)}"))
+            out.append((f"components.{i}", f"unknown fine component {c!r}; known: {', '.join(FINE)}"))
         elif c in seen:
             out.append((f"components.{i}", f"{c!r} is listed twice"))
         seen.add(c)
     for c, lam in weights.items():
         if c not in FINE:
-            out.append((f"weights.{c}", f"unknown component; known: {', '.join(FINE)}"))
+            out.append((f"weights.{c}", f"unknown fine component {c!r}; known: {', '.join(FINE)}"))
         elif lam and c not in seen:
             why = (f"λ = {lam} but {c!r} is not in align.components (it is never computed); "
                    "add it there or set its λ to 0")

@@ -13,17 +13,14 @@ Outputs: ablation.csv, ablation.md, ablation.png, scores.json, a W&B table; fold
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
-from fgalign.commands.ablate import add_arguments, run
+from fgalign import cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(sys.argv[1:] if argv is None else argv))
+    """``fgalign ablate`` with these arguments; a bad config: one error line, exit status 2."""
+    return cli.main(["ablate", *(sys.argv[1:] if argv is None else argv)], prog="ablate.py")
 
 
 if __name__ == "__main__":

@@ -13,18 +13,14 @@ Same flags as ``fgalign bench``.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
-from fgalign.commands.bench import add_arguments, run
+from fgalign import cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv), argv)
+    """``fgalign bench`` with these arguments; a bad config: one error line, exit status 2."""
+    return cli.main(["bench", *(sys.argv[1:] if argv is None else argv)], prog="benchmark.py")
 
 
 if __name__ == "__main__":

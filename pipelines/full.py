@@ -32,24 +32,14 @@ A summary table (score per task and variant, then the stages) is printed at the 
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
-from fgalign.commands.run import add_arguments, run
+from fgalign import cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fgalign.config import ConfigError
-
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        return run(args)
-    except ConfigError as e:
-        print(f"full.py: error: {e}", file=sys.stderr)
-        return 2
+    """``fgalign run`` with these arguments; a bad config: one error line, exit status 2."""
+    return cli.main(["run", *(sys.argv[1:] if argv is None else argv)], prog="full.py")
 
 
 if __name__ == "__main__":

@@ -14,17 +14,14 @@ W&B runs (offline without a key); the sweep folder is printed last.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
-from fgalign.commands.sweep import add_arguments, run
+from fgalign import cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(sys.argv[1:] if argv is None else argv))
+    """``fgalign sweep`` with these arguments; a bad config: one error line, exit status 2."""
+    return cli.main(["sweep", *(sys.argv[1:] if argv is None else argv)], prog="sweep.py")
 
 
 if __name__ == "__main__":

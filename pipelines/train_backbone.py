@@ -12,18 +12,14 @@ training time, final loss), ``<out>/shapes-tiny_loss.png``; a W&B run under ``--
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
-from fgalign.commands.train_backbone import add_arguments, run
+from fgalign import cli
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv), argv)
+    """``fgalign train-backbone`` with these arguments; a bad config: one error line, exit status 2."""
+    return cli.main(["train-backbone", *(sys.argv[1:] if argv is None else argv)], prog="train_backbone.py")
 
 
 if __name__ == "__main__":

@@ -14,24 +14,6 @@ from fgalign.ablate import (
 )
 from fgalign.config import ConfigError, load_any_config, to_dict
 
-
-@pytest.fixture(scope="module")
-def ray_session():
-    """A local 2-CPU Ray for this module (reuses a running one; shuts down only its own)."""
-    import os
-
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    os.environ.setdefault("WANDB_SILENT", "true")
-    ray = pytest.importorskip("ray")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR",
-                 object_store_memory=200 * 2**20)
-    yield ray
-    if started:
-        ray.shutdown()
-
-
 SPEC = """
 base: ../exp.yaml
 components: [global, global+region_word, fusion, adapted]

@@ -46,3 +46,73 @@ def test_hash_is_stable_and_content_based():
     c = build_config({"data": {"split": "val", "limit": 3}})
     d = build_config({"data": {"limit": 3, "split": "val"}})
     assert config_hash(c) == config_hash(d)
+
+
+@pytest.mark.parametrize("raw, line", [
+    ({"ray": {"stages": {"embedd": {"batch_size": 8}}}},
+     "  ray.stages.embedd: unknown stage 'embedd'; known: regions, keywords, embed, score"),
+    ({"align": {"weights": {"region_wrod": 1.0}}},
+     ("  align.weights.region_wrod: unknown fine component 'region_wrod'; known: region_word, "
+     "region_sentence, tag_text")),
+    ({"align": {"components": ["region_word", "tag_txt"]}},
+     "  align.components.1: unknown fine component 'tag_txt'"),
+    ({"adapt": {"task_weights": {"vqa": 1.0, "gqa": 2.0}}},
+     "  adapt.task_weights.gqa: unknown task 'gqa'; known: vqa, snli_ve, vcr"),
+    ({"data": {"tasks": ["vqa", "vrc"]}}, "  data.tasks.1: unknown task 'vrc'"),
+    ({"regions": {"proposer": "segment", "params": {"fg_treshold": 30}}},
+     ("  regions.params.fg_treshold: unknown parameter of proposer 'segment'; known: "
+     "fg_threshold,")),
+    ({"regions": {"proposer": "segmnt", "params": {"fg_threshold": 30}}},
+     "  regions.proposer: unknown proposer 'segmnt'; known: "),
+], ids=["ray.stages", "align.weights", "align.components", "adapt.task_weights", "data.tasks",
+        "regions.params", "regions.proposer"])
+def test_typo_in_a_dict_valued_key_is_rejected_with_its_dotted_path(raw, line):
+    with pytest.raises(ConfigError) as e:
+        build_config(raw, "x.yaml")
+    msg = str(e.value)
+    assert msg.startswith("invalid config x.yaml:\n") and line in msg, msg
+
+
+def test_known_dict_keys_still_load():
+    cfg = build_config({"ray": {"stages": {"embed": {"batch_size": 8}}},
+                        "adapt": {"task_weights": {"vcr": 2.0}},
+                        "regions": {"params": {"fg_threshold": 30.0}},
+                        "align": {"components": ["region_word"], "weights": {"region_word": 1}}})
+    assert cfg.ray.stages["embed"].batch_size == 8 and cfg.adapt.task_weights == {"vcr": 2.0}
+    assert set(cfg.ray.stages) == {"embed"}  # a given dict replaces the default (as before)
+
+
+@pytest.mark.parametrize("kind, body, line", [
+    ("sweeps", ("space: {lr: {type: loguniform, low: 1.0e-4, high: 1.0e-2}, "
+               "task_weights.vqaa: {type: uniform, low: 0.5, high: 2}}"),
+     "  space.task_weights.vqaa: task_weights.<task> with task in vqa, snli_ve, vcr"),
+    ("sweeps", "resources: {cpus: 1}", "  resources.cpus: unknown trial resource; known: cpu,"),
+    ("sweeps", "target: snli", "  target: unknown task 'snli'"),
+    ("sweeps", "num_sample: 3", "  num_sample: unknown key"),
+    ("ablations", "resources: {num_cpu: 1}", "  resources.num_cpu: unknown cell resource"),
+    ("ablations", "tasks: [vqa, vcr, gqa]", "  tasks.2: unknown task 'gqa'"),
+    ("ablations", "components: [global, fusoin]", "  components.1: unknown variant 'fusoin'"),
+])
+def test_spec_loaders_use_the_config_error_format(tmp_path, kind, body, line):
+    from fgalign.config import load_any_config
+
+    (tmp_path / "exp.yaml").write_text("experiment: {name: t}\n")
+    p = tmp_path / kind / "s.yaml"
+    p.parent.mkdir()
+    p.write_text(f"base: ../exp.yaml\n{body}\n")
+    with pytest.raises(ConfigError) as e:
+        load_any_config(p)
+    spec = {"sweeps": "sweep spec", "ablations": "ablation spec"}[kind]
+    msg = str(e.value)
+    assert msg.startswith(f"invalid {spec} {p}:\n") and line in msg, msg
+
+
+def test_spec_base_config_errors_name_the_base_file(tmp_path):
+    from fgalign.config import load_any_config
+
+    (tmp_path / "exp.yaml").write_text("align: {weights: {region_wrod: 1}}\n")
+    p = tmp_path / "sweeps" / "s.yaml"
+    p.parent.mkdir()
+    p.write_text("base: ../exp.yaml\n")
+    with pytest.raises(ConfigError, match=r"exp\.yaml:\n  align\.weights\.region_wrod: unknown"):
+        load_any_config(p)

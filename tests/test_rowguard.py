@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from fgalign.config import build_config
-from fgalign.rowguard import RowGuard, StageBroken
 from fgalign.graph import run_stages
+from fgalign.rowguard import RowGuard, StageBroken
 from fgalign.stages import StageSpec
 
 

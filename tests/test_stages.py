@@ -140,7 +140,7 @@ def test_missing_image_becomes_a_row_error(world):
 
 
 def test_hydrated_rows_match_the_tables(world):
-    runner, run, rows = _run(world, "vqa", stop_after="embed")
+    _runner, run, rows = _run(world, "vqa", stop_after="embed")
     hydrated = read_rows(run.path)
     assert len(hydrated) == len(rows)
     r = hydrated[0]

@@ -6,24 +6,6 @@ import pytest
 from fgalign.config import ConfigError, load_any_config
 from fgalign.sweep import SweepSpec, apply_params, forbid_clip, load_sweep_spec
 
-
-@pytest.fixture(scope="module")
-def ray_session():
-    """A local 2-CPU Ray for this module (reuses a running one; shuts down only its own)."""
-    import os
-
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    os.environ.setdefault("WANDB_SILENT", "true")
-    ray = pytest.importorskip("ray")
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR",
-                 object_store_memory=200 * 2**20)
-    yield ray
-    if started:
-        ray.shutdown()
-
-
 SPEC = """
 base: {base}
 target: vcr
@@ -71,18 +53,20 @@ def test_apply_params_sets_fields_and_task_weights(spec_path):
 
 
 def test_forbid_clip_blocks_model_factories_and_restores():
-    import open_clip
-
-    from fgalign.models import create_backbone
+    from fgalign.models import ModelForbiddenError, create_backbone, forbid_models
+    from fgalign.models.bundle import build_clip, check_models_allowed
 
     with forbid_clip():
-        with pytest.raises(RuntimeError, match="cached embeddings"):
-            open_clip.create_model("RN50")
-        from fgalign import models
-
-        with pytest.raises(RuntimeError, match="cached embeddings"):
-            models.create_backbone("test-tiny")
-    assert open_clip.create_model is not None and models.create_backbone is create_backbone
+        with pytest.raises(ModelForbiddenError, match="cached embeddings"):
+            create_backbone("test-tiny")
+        with pytest.raises(ModelForbiddenError, match="cached embeddings"):
+            build_clip({"embed_dim": 8})
+        with forbid_models("inner"), pytest.raises(ModelForbiddenError, match="inner"):
+            check_models_allowed()
+        with pytest.raises(ModelForbiddenError, match="cached embeddings"):
+            check_models_allowed()  # the outer reason is back after the inner block
+    check_models_allowed()  # allowed again outside
+    assert create_backbone("test-tiny").embed_dim > 0
 
 
 @pytest.mark.ray

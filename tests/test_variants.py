@@ -8,8 +8,8 @@ from fgalign.adapt.toy import make_rows
 from fgalign.align import collate
 from fgalign.align.scores import COMPONENTS
 from fgalign.align.stage import AlignmentScorer, scoring_row
+from fgalign.batch import rows_to_batch
 from fgalign.config import ConfigError, build_config, to_dict
-from fgalign.stages import rows_to_batch
 from fgalign.variants import (
     ALL_VARIANTS,
     FINE,

@@ -26,9 +26,9 @@ import torch
 
 from fgalign.align.batch import collate, to_array
 from fgalign.align.scores import fuse, keyword_weights, score_components
+from fgalign.batch import num_rows, object_column, row_errors
 from fgalign.config import AlignCfg
 from fgalign.gather import ImageRecords, hydrate
-from fgalign.regions.stage import num_rows, object_column, row_errors
 from fgalign.variants import Variant, variant_names
 
 ROW_KEYS = ("image_emb", "region_embs", "tag_embs", "stmt_embs", "kw_embs", "kw_mask",

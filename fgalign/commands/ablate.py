@@ -12,7 +12,6 @@ global-only matching with its interval), ``ablation.png`` (bars with CI whiskers
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -38,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
     from fgalign.ablate import keys_for, load_ablation_spec, to_markdown
     from fgalign.adapt.caches import fill_caches
+    from fgalign.commands.common import session
     from fgalign.config import config_hash, to_dict
-    from fgalign.ray.runtime import init_ray
 
     spec = load_ablation_spec(args.config)
     spec = spec.model_copy(update={"overrides": spec.overrides + args.overrides})
@@ -50,24 +49,13 @@ def run(args: argparse.Namespace) -> int:
         Path(first.experiment.output_dir) / first.experiment.name / "ablations" /
         f"{Path(spec.path or 'ablation').stem}-"
         f"{config_hash({s[0] + '/' + s[1]: to_dict(c) for s, c in cfgs.items()})}")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "ablation.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json"),
-                                                      sort_keys=False))
-    (out / "command.txt").write_text(" ".join(sys.argv) + "\n")
-    if first.data.synth.generate:
-        from fgalign.data.synth import ensure_world
-
-        ensure_world(first.data.root, first.data.synth)
-    started = init_ray(first.ray)
-    try:
+    with session(first, out) as lazy_ray:
+        (out / "ablation.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json"),
+                                                          sort_keys=False))
+        lazy_ray.ensure()
         caches = {s: fill_caches(c, keys_for(spec, c), use_ray=args.caches == "ray")[0]
                   for s, c in cfgs.items()}
         rows = run_grid(spec, cfgs, caches, out, use_wandb=not args.no_wandb)
-    finally:
-        if started:
-            import ray
-
-            ray.shutdown()
     print(to_markdown(rows))
     print(out.resolve())
     return 0

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 GROUPS = ("scoring", "pipeline", "embed", "scaling", "sweep", "gpu")
@@ -48,11 +47,13 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
     from fgalign.bench.report import write_benchmarks_md
     from fgalign.bench.runner import command_line, print_results, run_all
+    from fgalign.config import load_config
 
+    load_config(args.config, args.overrides)  # a bad config fails here, before any bench runs
     mode = "quick" if args.quick else "full"
     work = Path(args.work or f"runs/bench-{mode}").resolve()
     results, info = run_all(args.config, args.overrides, mode, work, args.only)
-    info["command"] = command_line(sys.argv[2:] if argv is None else argv)
+    info["command"] = command_line(args.argv if argv is None else argv)
     print_results(results, info)
     out = args.out or (None if args.quick else "BENCHMARKS.md")
     if out:

@@ -8,8 +8,6 @@ table on stdout. ``--force STAGE`` recomputes that stage and every later one.
 from __future__ import annotations
 
 import argparse
-import shlex
-import sys
 
 from fgalign.schema import STAGE_NAMES as STAGES
 
@@ -32,10 +30,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from fgalign.commands.common import command_line
     from fgalign.config import load_config
     from fgalign.ray.pipeline import run_pipeline
 
     cfg = load_config(args.config, args.overrides)
     run_pipeline(cfg, force=args.force, use_wandb=False if args.no_wandb else None,
-                 command=shlex.join([sys.argv[0].rsplit("/", 1)[-1], *sys.argv[1:]]))
+                 command=command_line())
     return 0

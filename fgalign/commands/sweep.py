@@ -18,7 +18,6 @@ embeddings: ~20-40 s per trial (demo world).
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
@@ -54,33 +53,23 @@ def run(args: argparse.Namespace) -> int:
     import yaml
 
     from fgalign.adapt.caches import embed_seconds, fill_caches, needed_keys
+    from fgalign.commands.common import session
     from fgalign.config import apply_overrides, build_config, dump_yaml, to_dict
-    from fgalign.ray.runtime import init_ray
     from fgalign.sweep import load_sweep_spec, run_sweep
 
     spec = load_sweep_spec(args.config)
     cfg = spec.experiment_config()
     if args.overrides:
         cfg = build_config(apply_overrides(to_dict(cfg), args.overrides), "--set")
-    if cfg.data.synth.generate:
-        from fgalign.data.synth import ensure_world
-
-        ensure_world(cfg.data.root, cfg.data.synth)
     out = Path(args.out) if args.out else sweep_dir(spec, cfg)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "sweep.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
-    (out / "config.yaml").write_text(dump_yaml(cfg))
-    (out / "command.txt").write_text(" ".join(sys.argv) + "\n")
-    started = init_ray(cfg.ray)
-    try:
+    with session(cfg, out) as lazy_ray:
+        (out / "sweep.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json"),
+                                                       sort_keys=False))
+        (out / "config.yaml").write_text(dump_yaml(cfg))
+        lazy_ray.ensure()
         caches, _ = fill_caches(cfg, needed_keys(cfg, spec.target), use_ray=args.caches == "ray")
         best = run_sweep(spec, cfg, caches, out, resume=args.resume,
                          embed_time_s=embed_seconds(caches))
-    finally:
-        if started:
-            import ray
-
-            ray.shutdown()
     d = best["delta"]
     print(json.dumps({k: best[k] for k in ("target", "params", "source_val", "zero_shot",
                                            "adapted", "time_per_trial_s", "embed_time_s")},

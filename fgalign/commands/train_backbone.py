@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
               if f.name != "extra"}
     world = Path(args.data) / "world.json"
     recipe = json.loads(world.read_text()) if world.is_file() else {}
-    argv = sys.argv[2:] if argv is None else argv
+    argv = args.argv if argv is None else argv
     cfg = TrainBackboneCfg(**values, extra={
         "command": "fgalign train-backbone " + shlex.join(argv),
         "world": {k: recipe.get(k) for k in ("seed", "images", "image_size", "format_version")},

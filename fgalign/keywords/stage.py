@@ -16,15 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from fgalign.batch import as_list, num_rows, object_column, row_errors
 from fgalign.keywords.base import create_extractor
-from fgalign.regions.stage import num_rows, object_column, row_errors
-
-
-def _as_list(value: Any) -> list:
-    """A list column cell (list, tuple, ndarray or None) as a Python list."""
-    if value is None:
-        return []
-    return list(value)
 
 
 class KeywordExtractor:
@@ -45,16 +38,16 @@ class KeywordExtractor:
         for i in range(n):
             if errors[i]:
                 continue
-            row_names = [str(x) for x in _as_list(batch["object_names"][i])] \
+            row_names = [str(x) for x in as_list(batch["object_names"][i])] \
                 if "object_names" in batch else None
-            stmt_refs = _as_list(batch["statement_refs"][i]) if "statement_refs" in batch else []
-            for j, stmt in enumerate(_as_list(batch["statements"][i])):
+            stmt_refs = as_list(batch["statement_refs"][i]) if "statement_refs" in batch else []
+            for j, stmt in enumerate(as_list(batch["statements"][i])):
                 texts.append(str(stmt))
-                refs.append(_as_list(stmt_refs[j]) if j < len(stmt_refs) else None)
+                refs.append(as_list(stmt_refs[j]) if j < len(stmt_refs) else None)
                 names.append(row_names)
                 owner.append((i, j))
             texts.append(str(batch["text"][i]) if "text" in batch else "")
-            refs.append(_as_list(batch["text_refs"][i]) if "text_refs" in batch else None)
+            refs.append(as_list(batch["text_refs"][i]) if "text_refs" in batch else None)
             names.append(row_names)
             owner.append((i, -1))
         kws, kw_refs = self.extractor.extract_with_refs(texts, refs, names)

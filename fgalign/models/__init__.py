@@ -8,8 +8,18 @@ Public API::
     bb.encode_texts(["a red circle"])
 """
 from fgalign.models.backbone import Backbone, resolve_device
+from fgalign.models.bundle import ModelForbiddenError, forbid_models
 from fgalign.models.factory import BACKBONES, BackboneWeightsError, create_backbone, list_backbones
 from fgalign.models.tokenizer import WordTokenizer
 
-__all__ = ["BACKBONES", "Backbone", "BackboneWeightsError", "WordTokenizer", "create_backbone",
-           "list_backbones", "resolve_device"]
+__all__ = [
+           "BACKBONES",
+           "Backbone",
+           "BackboneWeightsError",
+           "ModelForbiddenError",
+           "WordTokenizer",
+           "create_backbone",
+           "forbid_models",
+           "list_backbones",
+           "resolve_device",
+]

@@ -15,7 +15,8 @@ builds the architecture; weights load through ``open_clip.load_checkpoint``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,34 @@ DEFAULT_PREPROCESS = {"size": 64, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5
                       "resize_mode": "squash", "interpolation": "bicubic"}
 
 
+_REFUSALS: list[str] = []  # why building a model is forbidden here (innermost last)
+
+
+class ModelForbiddenError(RuntimeError):
+    """A CLIP model was about to be built inside ``forbid_models`` (e.g. in a sweep trial)."""
+
+
+@contextmanager
+def forbid_models(reason: str) -> Iterator[None]:
+    """Inside the block, in this process, fgalign's model factories refuse to build a CLIP
+    model: ``create_backbone`` and ``build_clip`` raise ``ModelForbiddenError(reason)``.
+
+    A process-level guard at the factories fgalign owns (every model fgalign builds comes
+    from one of them); nothing of open_clip is patched. Nestable; restored on exit.
+    """
+    _REFUSALS.append(reason)
+    try:
+        yield
+    finally:
+        _REFUSALS.pop()
+
+
+def check_models_allowed() -> None:
+    """Raise ``ModelForbiddenError`` inside ``forbid_models``."""
+    if _REFUSALS:
+        raise ModelForbiddenError(_REFUSALS[-1])
+
+
 def build_clip(model_cfg: dict[str, Any], seed: int | None = None) -> open_clip.CLIP:
     """A randomly initialised open_clip ``CLIP`` from an open_clip model config dict.
 
@@ -37,6 +66,7 @@ def build_clip(model_cfg: dict[str, Any], seed: int | None = None) -> open_clip.
         model_cfg: ``{"embed_dim": D, "vision_cfg": {...}, "text_cfg": {...}}``.
         seed: when given, initialisation is deterministic and the global RNG is untouched.
     """
+    check_models_allowed()
     if seed is None:
         return open_clip.CLIP(**model_cfg)
     with torch.random.fork_rng(devices=[]):

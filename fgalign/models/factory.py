@@ -19,7 +19,13 @@ from pathlib import Path
 import open_clip
 
 from fgalign.models.backbone import Backbone, resolve_device
-from fgalign.models.bundle import build_clip, build_preprocess, bundle_paths, load_bundle
+from fgalign.models.bundle import (
+    build_clip,
+    build_preprocess,
+    bundle_paths,
+    check_models_allowed,
+    load_bundle,
+)
 from fgalign.models.tokenizer import SPECIALS, WordTokenizer
 from fgalign.registry import Registry
 
@@ -53,7 +59,9 @@ def create_backbone(name: str, pretrained: str | None = None, checkpoint: str | 
         KeyError: unknown name (the message lists the known ones).
         BackboneWeightsError: no weights available; the message says what to download.
         FileNotFoundError: a checkpoint path that does not exist.
+        ModelForbiddenError: inside ``forbid_models`` (a sweep trial).
     """
+    check_models_allowed()
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
     if name in BACKBONES:

@@ -22,9 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from fgalign.batch import Batch
 from fgalign.rowguard import RowGuard, concat_batches, num_rows  # noqa: F401 - re-exported
-
-Batch = dict[str, np.ndarray]
 
 
 def _to_lists(v: Any) -> Any:

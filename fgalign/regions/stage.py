@@ -16,31 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from fgalign.batch import num_rows, object_column, row_errors
 from fgalign.regions.base import Proposals, create_proposer
 from fgalign.regions.crops import ImageLoadError, load_rgb
 
 log = logging.getLogger(__name__)
-
-
-def object_column(values: list) -> np.ndarray:
-    """A 1-D object array holding ``values`` as they are (no broadcasting of nested arrays)."""
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        out[i] = v
-    return out
-
-
-def num_rows(batch: dict[str, np.ndarray]) -> int:
-    """Rows in a dict-batch (length of its first column; 0 for an empty dict)."""
-    return len(next(iter(batch.values()))) if batch else 0
-
-
-def row_errors(batch: dict[str, np.ndarray]) -> list[str]:
-    """The ``error`` column as strings ("" where absent or None)."""
-    n = num_rows(batch)
-    if "error" not in batch:
-        return [""] * n
-    return ["" if e is None else str(e) for e in batch["error"]]
 
 
 class RegionProposer:

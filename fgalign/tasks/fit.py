@@ -23,14 +23,12 @@ from fgalign.tasks.snli_ve import (
     fit_logreg,
     fit_thresholds,
     logits,
-    premise_as_rows,
     row_features,
     standardize,
     standardizer,
     threshold_logits,
 )
 from fgalign.variants import Variant
-
 
 TEXT_ONLY_SPLIT = "{split}:text-only"  # the input set of the text-only training rows
 

@@ -28,13 +28,11 @@ Adds:   ``candidates`` (C ≤ k+1), ``statements`` (C,), ``cand_group`` (C,) zer
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 import numpy as np
 
-from fgalign.gather import as_list
+from fgalign.batch import as_list, num_rows, object_column, row_errors
 from fgalign.metrics import normalize_answer, vqa_accuracy
-from fgalign.regions.stage import num_rows, object_column, row_errors
 from fgalign.store import EmbeddingTable, region_key, text_keys
 from fgalign.tasks.convert import create_converter
 from fgalign.tasks.vqa import candidates_for, infer_answer_type, majority_answer, question_prefix

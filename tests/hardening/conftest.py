@@ -1,7 +1,6 @@
 """Fixtures of the hardening tests: the shared Ray cluster, a damaged tiny world, the pipeline.
 
-The Ray cluster is the test session's one (``ray_session`` of tests/ray/conftest.py, loaded
-from there so both folders use the same cluster settings whichever runs first).
+The Ray cluster is the test session's one (``ray_session`` of tests/conftest.py).
 """
 from __future__ import annotations
 
@@ -14,13 +13,10 @@ import pytest
 from fgalign.schema import TASKS
 
 HERE = Path(__file__).resolve().parent
-RAY_TESTS = HERE.parent / "ray"
 sys.path.insert(0, str(HERE))  # hardening_support, hardening_world
-sys.path.insert(0, str(RAY_TESTS))  # the Ray fixture imports its dummy stages from there
 
 from hardening_support import PIPELINE, SECRET, load_module, run_args, run_dir, run_settings
 
-ray_session = load_module("ray_tests_conftest", RAY_TESTS / "conftest.py").ray_session
 os.environ.setdefault("WANDB_SILENT", "true")
 
 

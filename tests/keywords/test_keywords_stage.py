@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
+from fgalign.batch import object_column
 from fgalign.keywords import KeywordExtractor
-from fgalign.regions.stage import object_column
 
 
 @pytest.fixture(scope="module", params=["rule", "spacy"])

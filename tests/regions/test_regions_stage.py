@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from fgalign.batch import object_column
 from fgalign.regions import RegionProposer
-from fgalign.regions.stage import object_column
 
 
 def _png(arr) -> bytes:

@@ -1,6 +1,13 @@
-"""One local Ray cluster for the whole test session (ray.init costs seconds on 2 cores)."""
+"""Fixtures shared by every test folder: the one local Ray cluster of the test session.
+
+``ray_session`` starts Ray once (2 CPUs and one *logical* GPU, so GPU scheduling is testable
+on CPU) and every Ray test (tests/ray, tests/hardening, test_sweep, test_ablate) uses it;
+ray.init costs seconds on 2 cores. Ray is imported only when a test asks for the fixture.
+"""
 import logging
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -9,7 +16,9 @@ os.environ["RAY_DATA_DISABLE_PROGRESS_BARS"] = "1"
 os.environ.setdefault("RAY_DATA_LOG_LEVEL", "WARNING")
 os.environ.setdefault("WANDB_SILENT", "true")
 
-ray = pytest.importorskip("ray")
+RAY_TESTS = Path(__file__).resolve().parent / "ray"  # ray_dummy_stages lives there
+if str(RAY_TESTS) not in sys.path:
+    sys.path.insert(0, str(RAY_TESTS))
 
 
 def _format_eagerly(record: logging.LogRecord) -> bool:
@@ -23,7 +32,8 @@ def _format_eagerly(record: logging.LogRecord) -> bool:
 
 @pytest.fixture(scope="session")
 def ray_session():
-    """Ray with 2 CPUs and one *logical* GPU (GPU scheduling is testable on CPU)."""
+    """The session's Ray (reuses one already running; shuts down at the end of the session)."""
+    ray = pytest.importorskip("ray")
     import ray_dummy_stages
     from ray import cloudpickle
 
