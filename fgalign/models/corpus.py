@@ -23,6 +23,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from fgalign.regions.crops import upright_rgb
+
 
 def crop_box(image: Image.Image, box: list[float], pad: float = 0.1) -> Image.Image:
     """The crop of ``box`` ([x1, y1, x2, y2] pixels) grown by ``pad`` × its side on each side.
@@ -101,7 +103,7 @@ class CaptionCorpus:
             return caption_ids.setdefault(text, len(caption_ids))
 
         for rel in tqdm(images, desc=f"render {split}", unit="img", disable=not progress):
-            image = Image.open(root / rel).convert("RGB")
+            image = upright_rgb(Image.open(root / rel))
             whole = [cid(r["caption"]) for r in by_image[rel] if r["box"] is None]
             if whole:
                 pixels.append(to_uint8(image, size))

@@ -29,6 +29,7 @@ from PIL import Image
 
 from fgalign.models.backbone import Backbone
 from fgalign.models.corpus import crop_box
+from fgalign.regions.crops import upright_rgb
 
 
 def _read_scenes(root: Path, split: str) -> list[dict]:
@@ -56,7 +57,7 @@ def crop_accuracy(bb: Backbone, root: Path, split: str, pad: float = 0.1,
     shapes = sorted({o["shape"] for o in world})
     crops, labels = [], []
     for s in scenes:
-        image = Image.open(root / "images" / s["file"]).convert("RGB")
+        image = upright_rgb(Image.open(root / "images" / s["file"]))
         for o in s["objects"]:
             crops.append(crop_box(image, o["box"], pad))
             labels.append((o["color"], o["shape"]))
@@ -93,7 +94,7 @@ def retrieval_r1(bb: Backbone, root: Path, split: str, batch_size: int = 256
     truth = np.zeros((len(images), len(texts)), dtype=bool)  # (I, T) caption true of image
     for r in rows:
         truth[image_idx[r["image"]], text_idx[r["caption"]]] = True
-    img = bb.encode_images([Image.open(root / im) for im in images], batch_size=batch_size)
+    img = bb.encode_images([upright_rgb(Image.open(root / im)) for im in images], batch_size=batch_size)
     txt = bb.encode_texts(texts, batch_size=batch_size)
     sims = img @ txt.T  # (I, T)
     i2t = truth[np.arange(len(images)), sims.argmax(1)].mean()

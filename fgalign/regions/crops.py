@@ -1,11 +1,14 @@
 """Image loading with per-row failure reasons, and region crops with context padding."""
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
+
+log = logging.getLogger(__name__)
 
 
 class ImageLoadError(Exception):
@@ -27,8 +30,25 @@ def resolve_image_path(root: str | Path, rel: str) -> Path:
     return path
 
 
+def upright_rgb(im: Image.Image) -> Image.Image:
+    """``im`` as a viewer shows it, in RGB: the EXIF Orientation tag applied, then converted.
+
+    EXIF orientation (TIFF/EXIF 2.3, tag 0x0112) is applied with ``PIL.ImageOps.exif_transpose``,
+    as detectron2's ``read_image`` and image viewers do, so boxes in the displayed image's
+    pixels (dataset annotations, VCR metadata) land on the right content. Grayscale, CMYK,
+    palette and other modes are converted by ``Image.convert("RGB")``. A malformed EXIF block
+    leaves the pixels as stored (logged), never fails the image.
+    """
+    try:
+        im = ImageOps.exif_transpose(im)
+    except Exception as e:  # noqa: BLE001  (bad EXIF metadata: the pixels are still readable)
+        log.warning("ignoring unreadable EXIF orientation of %s: %r",
+                    getattr(im, "filename", "an image"), e)
+    return im if im.mode == "RGB" else im.convert("RGB")
+
+
 def load_rgb(root: str | Path, rel: str) -> Image.Image:
-    """Fully decoded RGB image at ``root / rel``.
+    """Fully decoded RGB image at ``root / rel``, upright (EXIF orientation applied, ``upright_rgb``).
 
     Raises:
         ImageLoadError: reason ``missing``, ``empty_file``, ``decompression_bomb`` (more than
@@ -45,7 +65,8 @@ def load_rgb(root: str | Path, rel: str) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 im.load()
-                return im.convert("RGB")
+                out = upright_rgb(im)
+                return out.copy() if out is im else out
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageLoadError("decompression_bomb", str(e)) from e
     except OSError as e:
