@@ -34,6 +34,10 @@ Layouts (field names as in /work/shared/formats and the official releases):
   [x1, y1, x2, y2, score] in the upright image's pixels, ``names``, ``segms`` (box polygons),
   ``width``, ``height``). val holds every variant.
 
+In every file the rows are interleaved across photos (``round_robin``), so the first N rows
+of a split cover min(N, photos) photos: ``data.limit=13`` (VQAv2 val2014), ``5`` (SNLI-VE
+test) or ``5`` (VCR val) reads every photo and variant of that split.
+
 The texts are written by hand about what each photo shows; they are small (13 photos,
 ~130 VQA questions, ~80 SNLI-VE pairs, ~25 VCR questions) and meant for end-to-end runs of
 ``configs/{vqav2,snli_ve,vcr}.yaml``, not for measuring accuracy.
@@ -163,6 +167,18 @@ def write_photo(name: str, path: Path, mode: str | None = None, large_side: int 
     else:
         im.convert("RGB").save(path, "JPEG", quality=90)
     return im.size
+
+
+def round_robin(groups: list[list]) -> list:
+    """Items of ``groups`` interleaved: the first of each group, then the second of each, ...
+
+    Files list questions photo after photo in the releases; interleaving instead makes the
+    first N rows (``data.limit``) cover N different photos, hence every file variant.
+    """
+    out, depth = [], max((len(g) for g in groups), default=0)
+    for i in range(depth):
+        out += [g[i] for g in groups if i < len(g)]
+    return out
 
 
 def question_type(question: str) -> str:
@@ -411,7 +427,8 @@ def make_vqav2(root: str | Path, large_side: int = 4000) -> dict[str, Any]:
     root = Path(root)
     manifest: dict[str, Any] = {"root": str(root), "questions": {}, "images": {}}
     for s, split in enumerate(VQA_SPLITS):
-        questions, annotations = [], []
+        questions: list[list[dict]] = []  # per photo
+        annotations: list[list[dict]] = []
         for p, (name, per_split) in enumerate(VQA.items()):
             image_id = 100 * (s + 1) + p + 1  # train2014: 101.., val2014: 201..
             mode = PHOTOS[name].mode
@@ -420,16 +437,19 @@ def make_vqav2(root: str | Path, large_side: int = 4000) -> dict[str, Any]:
             rel = f"{split}/COCO_{split}_{image_id:012d}.jpg"
             size = write_photo(name, root / rel, mode, large_side)
             manifest["images"][rel] = {"photo": name, "mode": mode, "size": list(size)}
+            questions.append([])
+            annotations.append([])
             for q, (text, answer_type, spec) in enumerate(per_split[split]):
                 qid = image_id * 1000 + q
                 answers = _answers(spec)
-                questions.append({"image_id": image_id, "question": text, "question_id": qid})
-                annotations.append({
+                questions[-1].append({"image_id": image_id, "question": text, "question_id": qid})
+                annotations[-1].append({
                     "question_id": qid, "image_id": image_id,
                     "question_type": question_type(text), "answer_type": answer_type,
                     "multiple_choice_answer": Counter(answers).most_common(1)[0][0],
                     "answers": [{"answer": a, "answer_confidence": "yes", "answer_id": i + 1}
                                 for i, a in enumerate(answers)]})
+        questions, annotations = round_robin(questions), round_robin(annotations)
         info = {"description": "fgalign photo set in the VQAv2 layout", "version": "2.0"}
         (root / f"v2_OpenEnded_mscoco_{split}_questions.json").write_text(json.dumps({
             "info": info, "task_type": "Open-Ended", "data_type": "mscoco",
@@ -562,8 +582,9 @@ def make_snli_ve(root: str | Path, large_side: int = 4000) -> dict[str, Any]:
     """
     root = Path(root)
     manifest: dict[str, Any] = {"root": str(root), "pairs": {}, "skipped": {}, "images": {}}
-    lines: dict[str, list[dict]] = {s: [] for s in SNLI_VE_SPLITS}
+    per_photo: dict[str, list[list[dict]]] = {s: [] for s in SNLI_VE_SPLITS}
     for name, (split, fid, captions) in SNLI_VE.items():
+        per_photo[split].append([])
         rel = f"flickr30k_images/{fid}.jpg"
         size = write_photo(name, root / rel, None, large_side)
         manifest["images"][rel] = {"photo": name, "mode": PHOTOS[name].mode, "size": list(size)}
@@ -572,10 +593,11 @@ def make_snli_ve(root: str | Path, large_side: int = 4000) -> dict[str, Any]:
                 # both id spellings found in the wild: original release / newer generator
                 image_key = ({"Flikr30kID": f"{fid}.jpg"} if (c + h) % 2 == 0
                              else {"Flickr30K_ID": fid})
-                lines[split].append({**image_key, "sentence1": premise, "sentence2": hyp,
+                per_photo[split][-1].append({**image_key, "sentence1": premise, "sentence2": hyp,
                                      "gold_label": label, "annotator_labels": [label],
                                      "captionID": f"{fid}.jpg#{c}",
                                      "pairID": f"{fid}.jpg#{c}r{h}{label[0]}"})
+    lines = {split: round_robin(groups) for split, groups in per_photo.items()}
     for split in SNLI_VE_SPLITS:
         manifest["pairs"][split] = len(lines[split])
         first = lines[split][0]  # one pair without an annotator majority: readers skip it
@@ -746,21 +768,23 @@ def make_vcr(root: str | Path, large_side: int = 4000) -> dict[str, Any]:
     root = Path(root)
     manifest: dict[str, Any] = {"root": str(root), "questions": {s: 0 for s in VCR_SPLITS},
                                 "images": {}}
-    lines: dict[str, list[dict]] = {s: [] for s in VCR_SPLITS}
+    per_photo: dict[str, list[list[dict]]] = {s: [] for s in VCR_SPLITS}
     for name, (split, mode, objects, questions) in VCR.items():
+        per_photo[split].append([])
         stem = f"{VCR_MOVIE}/{name}@0"
         shipped = load_photo(name).shape[:2][::-1]  # (W, H) before any scaling
         size = write_photo(name, root / "vcr1images" / f"{stem}.jpg", mode, large_side)
-        scale = size[0] / shipped[0]
-        boxes = [[round(v * scale, 1) for v in box] for _, box in objects]
+        sx, sy = size[0] / shipped[0], size[1] / shipped[1]
+        boxes = [[round(x1 * sx, 1), round(y1 * sy, 1), round(x2 * sx, 1), round(y2 * sy, 1)]
+                 for _, (x1, y1, x2, y2) in objects]
         names = [n for n, _ in objects]
         (root / "vcr1images" / f"{stem}.json").write_text(
             json.dumps(_vcr_meta(boxes, names, size)))
         manifest["images"][f"vcr1images/{stem}.jpg"] = {"photo": name, "mode": mode,
                                                         "size": list(size)}
         for q, (question, answers, a_label, rationales, r_label) in enumerate(questions):
-            n = len(lines[split])
-            lines[split].append({
+            n = sum(len(g) for g in per_photo[split])
+            per_photo[split][-1].append({
                 "movie": VCR_MOVIE, "objects": names, "interesting_scores": [0],
                 "answer_likelihood": "likely", "img_fn": f"{stem}.jpg",
                 "metadata_fn": f"{stem}.json",
@@ -769,6 +793,7 @@ def make_vcr(root: str | Path, large_side: int = 4000) -> dict[str, Any]:
                 "rationale_choices": rationales, "rationale_label": r_label,
                 "img_id": f"{split}-{n}", "question_number": q, "annot_id": f"{split}-{n}",
                 "match_fold": f"{split}-0", "match_index": n})
+    lines = {split: round_robin(groups) for split, groups in per_photo.items()}
     for split in VCR_SPLITS:
         manifest["questions"][split] = len(lines[split])
         (root / f"{split}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines[split]))

@@ -105,7 +105,21 @@ class TorchvisionProposer:
             out = self.model([x.to(self.device)])[0]  # boxes (R, 4), scores (R,), labels (R,)
         props = detections_to_proposals(out["boxes"], out["scores"], out["labels"],
                                         self.class_names)
-        return postprocess(props, image.shape[:2], **self.post)
+        return postprocess(drop_unnamed(props), image.shape[:2], **self.post)
+
+
+# torchvision's COCO category list keeps the 91 ids of the original annotation ids: id 0 and
+# the ten ids COCO never used are placeholders, not classes.
+UNNAMED_CLASSES = frozenset({"__background__", "N/A"})
+
+
+def drop_unnamed(props: Proposals) -> Proposals:
+    """Proposals without the boxes labelled by a placeholder id (``UNNAMED_CLASSES``).
+
+    A trained COCO detector scores those ids near zero; a randomly initialised one does not,
+    and "N/A" would otherwise become a region tag.
+    """
+    return props.select(np.flatnonzero([lab not in UNNAMED_CLASSES for lab in props.labels]))
 
 
 def require_detectron2():
