@@ -1,5 +1,6 @@
 """The real-photo sets (fgalign.data.photo_sets): official layouts, every file variant readable."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,8 +8,8 @@ from PIL import Image
 
 pytest.importorskip("skimage", reason="photo sets need scikit-image (the dev extra)")
 
-from fgalign.data import read_task_report  # noqa: E402
-from fgalign.data.photo_sets import (  # noqa: E402
+from fgalign.data import read_task_report
+from fgalign.data.photo_sets import (
     EXIF_ORIENTATION,
     PHOTOS,
     load_photo,
@@ -16,7 +17,7 @@ from fgalign.data.photo_sets import (  # noqa: E402
     question_type,
     round_robin,
 )
-from fgalign.regions.crops import load_rgb  # noqa: E402
+from fgalign.regions.crops import load_rgb
 
 
 @pytest.fixture(scope="module")
@@ -88,21 +89,20 @@ def test_load_rgb_gives_the_upright_photo(sets, name):
 def test_vcr_boxes_are_in_the_upright_image(sets):
     root = sets["vcr"]["root"]
     for rel, info in sets["vcr"]["images"].items():
-        meta = json.loads(open(f"{root}/{rel[:-4]}.json").read())
+        meta = json.loads(Path(f"{root}/{rel[:-4]}.json").read_text())
         w, h = load_rgb(root, rel).size
         assert (meta["width"], meta["height"]) == (w, h) == tuple(info["size"])
         for x1, y1, x2, y2, _ in meta["boxes"]:
             assert 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h, rel
-    hopper = json.loads(open(f"{root}/vcr1images/lsmdc_9000_Sample_Photographs/hopper@0.json")
-                        .read())
+    hopper = json.loads(Path(f"{root}/vcr1images/lsmdc_9000_Sample_Photographs/hopper@0.json").read_text())
     # the shipped photo is 512 x 600 with its person at [60, 20, 512, 600]; large: 3413 x 4000
     assert hopper["boxes"][0][:4] == [400.0, 133.3, 3413.0, 4000.0]
 
 
 def test_vqa_annotations_follow_the_official_format(sets):
     root = sets["vqav2"]["root"]
-    anns = json.loads(open(f"{root}/v2_mscoco_val2014_annotations.json").read())["annotations"]
-    qs = json.loads(open(f"{root}/v2_OpenEnded_mscoco_val2014_questions.json").read())
+    anns = json.loads(Path(f"{root}/v2_mscoco_val2014_annotations.json").read_text())["annotations"]
+    qs = json.loads(Path(f"{root}/v2_OpenEnded_mscoco_val2014_questions.json").read_text())
     assert [q["question_id"] for q in qs["questions"]] == [a["question_id"] for a in anns]
     assert all(len(a["answers"]) == 10 for a in anns)
     assert {a["answer_type"] for a in anns} == {"yes/no", "number", "other"}
