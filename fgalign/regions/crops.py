@@ -48,7 +48,8 @@ def upright_rgb(im: Image.Image) -> Image.Image:
 
 
 def load_rgb(root: str | Path, rel: str) -> Image.Image:
-    """Fully decoded RGB image at ``root / rel``, upright (EXIF orientation applied, ``upright_rgb``).
+    """Fully decoded RGB image at ``root / rel``, upright (EXIF orientation applied by
+    ``upright_rgb``).
 
     Raises:
         ImageLoadError: reason ``missing``, ``empty_file``, ``decompression_bomb`` (more than

@@ -94,7 +94,8 @@ def test_vcr_boxes_are_in_the_upright_image(sets):
         assert (meta["width"], meta["height"]) == (w, h) == tuple(info["size"])
         for x1, y1, x2, y2, _ in meta["boxes"]:
             assert 0 <= x1 < x2 <= w and 0 <= y1 < y2 <= h, rel
-    hopper = json.loads(Path(f"{root}/vcr1images/lsmdc_9000_Sample_Photographs/hopper@0.json").read_text())
+    meta = Path(root) / "vcr1images/lsmdc_9000_Sample_Photographs/hopper@0.json"
+    hopper = json.loads(meta.read_text())
     # the shipped photo is 512 x 600 with its person at [60, 20, 512, 600]; large: 3413 x 4000
     assert hopper["boxes"][0][:4] == [400.0, 133.3, 3413.0, 4000.0]
 
