@@ -24,7 +24,9 @@ Layouts (field names as in /work/shared/formats and the official releases):
   ``v2_mscoco_{split}_annotations.json`` (10 answers per question, ``question_type`` = the
   longest official question-type prefix, ``answer_type`` yes/no | number | other) and
   ``{split}/COCO_{split}_{image_id:012d}.jpg``. Every photo is in both splits (different
-  image ids); the ``large`` variant only in val2014 (train2014 holds the photo at its size).
+  image ids); train2014 files are re-encoded at JPEG quality 80 (``copy`` and ``large`` as
+  plain ``jpeg``), so no train2014 file has the pixels of a val2014 file: VQAv2's splits hold
+  disjoint images.
 - ``snli_ve/``: ``snli_ve_{train,dev,test}.jsonl`` (premise caption ``sentence1``, hypothesis
   ``sentence2``, ``gold_label``; the image id under both spellings, ``Flikr30kID`` "<id>.jpg"
   and ``Flickr30K_ID`` "<id>"; one ``gold_label "-"`` line per split) and
@@ -132,9 +134,11 @@ def load_photo(name: str) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def write_photo(name: str, path: Path, mode: str | None = None, large_side: int = 4000
-                ) -> tuple[int, int]:
+def write_photo(name: str, path: Path, mode: str | None = None, large_side: int = 4000,
+                quality: int = 90) -> tuple[int, int]:
     """Write photo ``name`` at ``path`` as ``mode`` (default: its own); returns upright (W, H).
+
+    ``quality`` is the JPEG quality of re-encoded modes (``large`` uses ``quality - 5``).
 
     Raises:
         ValueError: unknown mode.
@@ -149,23 +153,23 @@ def write_photo(name: str, path: Path, mode: str | None = None, large_side: int 
             return im.size
     im = Image.fromarray(load_photo(name))
     if mode == "gray":
-        im.convert("L").save(path, "JPEG", quality=90)
+        im.convert("L").save(path, "JPEG", quality=quality)
     elif mode == "cmyk":
-        im.convert("RGB").convert("CMYK").save(path, "JPEG", quality=90)
+        im.convert("RGB").convert("CMYK").save(path, "JPEG", quality=quality)
     elif mode in ("exif6", "exif8"):
         # Orientation 6: a viewer rotates the stored pixels 90° clockwise, so store them rotated
         # 90° counter-clockwise (PIL's ROTATE_90); orientation 8 is the other way round.
         rot = Image.Transpose.ROTATE_90 if mode == "exif6" else Image.Transpose.ROTATE_270
         exif = Image.Exif()
         exif[EXIF_ORIENTATION] = 6 if mode == "exif6" else 8
-        im.convert("RGB").transpose(rot).save(path, "JPEG", quality=90, exif=exif.tobytes())
+        im.convert("RGB").transpose(rot).save(path, "JPEG", quality=quality, exif=exif.tobytes())
     elif mode == "large":
         scale = large_side / max(im.size)
         im = im.convert("RGB").resize((round(im.width * scale), round(im.height * scale)),
                                       Image.Resampling.LANCZOS)
-        im.save(path, "JPEG", quality=85)
+        im.save(path, "JPEG", quality=quality - 5)
     else:
-        im.convert("RGB").save(path, "JPEG", quality=90)
+        im.convert("RGB").save(path, "JPEG", quality=quality)
     return im.size
 
 
@@ -431,11 +435,11 @@ def make_vqav2(root: str | Path, large_side: int = 4000) -> dict[str, Any]:
         annotations: list[list[dict]] = []
         for p, (name, per_split) in enumerate(VQA.items()):
             image_id = 100 * (s + 1) + p + 1  # train2014: 101.., val2014: 201..
-            mode = PHOTOS[name].mode
-            if mode == "large" and split != "val2014":
-                mode = "jpeg"
+            mode, quality = PHOTOS[name].mode, 90
+            if split != "val2014":  # re-encoded: no train file has the pixels of a val file
+                mode, quality = {"large": "jpeg", "copy": "jpeg"}.get(mode, mode), 80
             rel = f"{split}/COCO_{split}_{image_id:012d}.jpg"
-            size = write_photo(name, root / rel, mode, large_side)
+            size = write_photo(name, root / rel, mode, large_side, quality)
             manifest["images"][rel] = {"photo": name, "mode": mode, "size": list(size)}
             questions.append([])
             annotations.append([])
@@ -597,7 +601,9 @@ def make_snli_ve(root: str | Path, large_side: int = 4000) -> dict[str, Any]:
                                      "gold_label": label, "annotator_labels": [label],
                                      "captionID": f"{fid}.jpg#{c}",
                                      "pairID": f"{fid}.jpg#{c}r{h}{label[0]}"})
-    lines = {split: round_robin(groups) for split, groups in per_photo.items()}
+    # the i-th photo's pairs rotated by i: the first rows of a split mix the three labels
+    lines = {split: round_robin([g[i % len(g):] + g[:i % len(g)] for i, g in enumerate(groups)])
+             for split, groups in per_photo.items()}
     for split in SNLI_VE_SPLITS:
         manifest["pairs"][split] = len(lines[split])
         first = lines[split][0]  # one pair without an annotator majority: readers skip it
