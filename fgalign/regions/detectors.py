@@ -100,7 +100,8 @@ class TorchvisionProposer:
     def __call__(self, image: np.ndarray, given_boxes=None, given_labels=None) -> Proposals:
         import torch
 
-        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255.0
+        x = torch.from_numpy(np.require(image, requirements=["C", "W"]))  # copy if read-only
+        x = x.permute(2, 0, 1).float() / 255.0
         with torch.inference_mode():
             out = self.model([x.to(self.device)])[0]  # boxes (R, 4), scores (R,), labels (R,)
         props = detections_to_proposals(out["boxes"], out["scores"], out["labels"],
