@@ -1,6 +1,7 @@
 """Image loading with per-row failure reasons, and region crops with context padding."""
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 INT16_MODES = {"I;16", "I;16B", "I;16L", "I;16N"}  # unsigned 16-bit grey
+log = logging.getLogger(__name__)
 
 
 class ImageLoadError(Exception):
@@ -58,13 +60,22 @@ def to_rgb(im: Image.Image, bits: int | None = None) -> Image.Image:
     and Detectron2's ``read_image`` show the picture.
     """
     bits = bits or _sample_bits(im)
-    upright = ImageOps.exif_transpose(im)
-    im = upright if upright is not None else im
+    try:
+        upright = ImageOps.exif_transpose(im)
+        im = upright if upright is not None else im
+    except Exception as e:  # noqa: BLE001  (bad EXIF metadata: the pixels are still readable)
+        log.warning("ignoring unreadable EXIF orientation of %s: %r",
+                    getattr(im, "filename", "an image"), e)
     if im.mode in INT16_MODES or im.mode == "I":
         top = 65535.0 if bits == 16 else 2.0 ** 31 - 1  # largest sample value
         a = np.clip(np.asarray(im, dtype=np.float64), 0, None) * (255.0 / top)  # (H, W)
         im = Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
     return im.convert("RGB")
+
+
+def upright_rgb(im: Image.Image) -> Image.Image:
+    """``im`` as a viewer shows it, in 8-bit RGB (``to_rgb``: EXIF orientation applied)."""
+    return to_rgb(im)
 
 
 def load_rgb(root: str | Path, rel: str) -> Image.Image:

@@ -100,12 +100,27 @@ class TorchvisionProposer:
     def __call__(self, image: np.ndarray, given_boxes=None, given_labels=None) -> Proposals:
         import torch
 
-        x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float() / 255.0
+        x = torch.from_numpy(np.require(image, requirements=["C", "W"]))  # copy if read-only
+        x = x.permute(2, 0, 1).float() / 255.0
         with torch.inference_mode():
             out = self.model([x.to(self.device)])[0]  # boxes (R, 4), scores (R,), labels (R,)
         props = detections_to_proposals(out["boxes"], out["scores"], out["labels"],
                                         self.class_names)
-        return postprocess(props, image.shape[:2], **self.post)
+        return postprocess(drop_unnamed(props), image.shape[:2], **self.post)
+
+
+# torchvision's COCO category list keeps the 91 ids of the original annotation ids: id 0 and
+# the ten ids COCO never used are placeholders, not classes.
+UNNAMED_CLASSES = frozenset({"__background__", "N/A"})
+
+
+def drop_unnamed(props: Proposals) -> Proposals:
+    """Proposals without the boxes labelled by a placeholder id (``UNNAMED_CLASSES``).
+
+    A trained COCO detector scores those ids near zero; a randomly initialised one does not,
+    and "N/A" would otherwise become a region tag.
+    """
+    return props.select(np.flatnonzero([lab not in UNNAMED_CLASSES for lab in props.labels]))
 
 
 def require_detectron2():

@@ -63,3 +63,25 @@ def test_decompression_bomb_uses_pils_limit(root, monkeypatch):
     with pytest.raises(ImageLoadError) as e:
         load_rgb(root, "big.png")  # 4096 px > 1000
     assert e.value.reason == "decompression_bomb"
+
+
+@pytest.mark.parametrize("orientation,stored_from_upright", [
+    (1, None), (3, Image.Transpose.ROTATE_180), (6, Image.Transpose.ROTATE_90),
+    (8, Image.Transpose.ROTATE_270)])
+def test_load_rgb_applies_exif_orientation(tmp_path, orientation, stored_from_upright):
+    """A photo stored sideways with its EXIF Orientation tag loads upright, pixel for pixel."""
+    upright = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3) * 10  # (H=2, W=3, 3)
+    im = Image.fromarray(upright)
+    stored = im.transpose(stored_from_upright) if stored_from_upright is not None else im
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored.save(tmp_path / "p.png", exif=exif.tobytes())  # PNG: lossless, keeps EXIF
+    np.testing.assert_array_equal(np.asarray(load_rgb(tmp_path, "p.png")), upright)
+
+
+def test_load_rgb_converts_gray_and_cmyk(tmp_path):
+    Image.fromarray(np.array([[0, 128, 255]], np.uint8)).save(tmp_path / "g.png")
+    np.testing.assert_array_equal(np.asarray(load_rgb(tmp_path, "g.png"))[0, :, 0], [0, 128, 255])
+    cmyk = Image.new("CMYK", (1, 1), (255, 0, 0, 0))  # full cyan → RGB (0, 255, 255)
+    cmyk.save(tmp_path / "c.tif")
+    assert np.asarray(load_rgb(tmp_path, "c.tif"))[0, 0].tolist() == [0, 255, 255]

@@ -23,6 +23,18 @@ def test_detections_map_class_ids_to_names():
     assert p.boxes.dtype == np.float32 and p.boxes.shape == (2, 4)
 
 
+def test_placeholder_class_ids_are_dropped():
+    """torchvision's COCO list has "N/A" / "__background__" placeholders: not detections."""
+    from fgalign.regions.base import Proposals
+    from fgalign.regions.detectors import drop_unnamed
+
+    p = drop_unnamed(Proposals(np.arange(16, dtype=np.float32).reshape(4, 4),
+                               [0.9, 0.8, 0.7, 0.6], ["N/A", "cat", "__background__", "cup"]))
+    assert p.labels == ["cat", "cup"] and p.scores.tolist() == pytest.approx([0.8, 0.6])
+    np.testing.assert_array_equal(p.boxes, [[4, 5, 6, 7], [12, 13, 14, 15]])
+    assert len(drop_unnamed(Proposals.empty())) == 0
+
+
 def fake_instances(boxes, scores, classes):
     inst = SimpleNamespace(pred_boxes=SimpleNamespace(tensor=torch.tensor(boxes)),
                            scores=torch.tensor(scores), pred_classes=torch.tensor(classes))
