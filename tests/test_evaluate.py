@@ -35,10 +35,13 @@ def test_cli_writes_metrics_predictions_results_figures(overrides, capsys):
         m = metrics["tasks"][task]
         assert m["split"] == "test" and m["n"] == 5 and m["errors"] == {}
         assert list(m["variants"]) == ["prior", "global", "global+region_word",
-                                       "global+region_sentence", "global+tag_text", "fusion"]
+                                       "global+region_sentence", "global+tag_text", "fusion"] \
+            + (["oracle"] if task == "vqa" else [])  # VQA: the retrieval cut's oracle
         d = m["delta"]["fusion_vs_global"]
         assert d["ci95"][0] <= d["mean"] <= d["ci95"][1]
     assert "perAnswerType" in metrics["tasks"]["vqa"]["variants"]["fusion"]
+    r = metrics["tasks"]["vqa"]["retrieval"]  # recall@k of the first pass, on labelled rows
+    assert r["k"] == 32 and r["n"] == 5 and 0 <= r["recall@k"] <= r["vocab_coverage"] <= 100
     assert "per_class" in metrics["tasks"]["snli_ve"]["variants"]["global"]
     assert {"q2a", "qa2r", "q2ar"} <= set(metrics["tasks"]["vcr"]["variants"]["fusion"])
     results = json.loads(Path(f"{run}/vqa_results.json").read_text())

@@ -63,13 +63,18 @@ def test_rows_in_equal_rows_out_and_columns(world, task):
 def test_specs_contract(world):
     ctx = prepare_task(world, "vqa", calibrate=False)
     specs = build_image_specs(world, "vqa", {}) + build_row_specs(world, "vqa", ctx, {})
-    assert tuple(s.name for s in specs) == STAGE_NAMES
-    assert len({s.hash for s in specs}) == 5
+    assert tuple(s.name for s in specs) == STAGE_NAMES  # VQA has every stage
+    assert [s.name for s in build_row_specs(world, "vcr", {}, {})] == ["keywords", "embed",
+                                                                      "score"]
+    assert len({s.hash for s in specs}) == 6
     other = world.model_copy(update={"align": world.align.model_copy(update={"tau": 0.5})})
     again = build_image_specs(other, "vqa", {}) + build_row_specs(other, "vqa", ctx, {})
-    assert [a.hash == b.hash for a, b in zip(specs, again)] == [True] * 4 + [False]
+    assert [a.hash == b.hash for a, b in zip(specs, again)] == [True] * 5 + [False]
+    k = world.model_copy(update={"tasks": world.tasks.model_copy(update={
+        "vqa": world.tasks.vqa.model_copy(update={"k": 3})})})
+    assert build_row_specs(k, "vqa", ctx, {})[0].hash != specs[2].hash  # the cut is hashed
     # paths the hashes already determine are not hashed
-    assert build_row_specs(world, "vqa", ctx, {"text": "/a"}, ["/x"])[2].hash == specs[4].hash
+    assert build_row_specs(world, "vqa", ctx, {"text": "/a"}, ["/x"])[3].hash == specs[5].hash
 
 
 def test_a_stage_version_changes_its_cache_key(world, monkeypatch):
@@ -79,7 +84,7 @@ def test_a_stage_version_changes_its_cache_key(world, monkeypatch):
     before = [s.hash for s in build_row_specs(world, "vqa", ctx, {})]
     monkeypatch.setattr(TextEmbedder, "VERSION", TextEmbedder.VERSION + 1)
     after = [s.hash for s in build_row_specs(world, "vqa", ctx, {})]
-    assert before[0] == after[0] and before[1] != after[1]
+    assert [a == b for a, b in zip(before, after)] == [True, True, False, True]
 
 
 def test_images_once_per_distinct_image_and_texts_once_per_text(world):
@@ -155,8 +160,8 @@ def test_hydrated_rows_match_the_tables(world):
 
 
 def test_run_stages_in_memory_matches_the_runner(world):
-    ctx = prepare_task(world, "vqa", calibrate=False)
-    rows = load_task_rows(world, "vqa", ctx)
-    out = run_stages(build_row_specs(world, "vqa", ctx, {})[:1], rows)
+    ctx = prepare_task(world, "vcr", calibrate=False)
+    rows = load_task_rows(world, "vcr", ctx)
+    out = run_stages(build_row_specs(world, "vcr", ctx, {})[:1], rows)
     assert [r["uid"] for r in out] == [r["uid"] for r in rows]
     assert all(len(r["keywords"]) == len(r["statements"]) for r in out)

@@ -1,6 +1,7 @@
 """Trainer smoke test (2 steps on the hand-made world), corpus sampling, bundled shapes-tiny."""
 from __future__ import annotations
 
+import shutil
 import importlib.util
 import json
 import math
@@ -32,7 +33,9 @@ def test_corpus_batches_have_distinct_captions_and_keys(tiny_world):
 
 
 def test_corpus_without_scene_graphs_keys_crops_by_shortest_caption(tiny_world, tmp_path):
-    (tmp_path / "images").symlink_to(tiny_world / "images")
+    # a copy, not a symlink: images are read like the pipeline's (load_rgb refuses paths that
+    # resolve outside the dataset root)
+    shutil.copytree(tiny_world / "images", tmp_path / "images")
     captions = (tiny_world / "captions_train.jsonl").read_text()
     (tmp_path / "captions_train.jsonl").write_text(captions)
     corpus = CaptionCorpus.load(tmp_path, "train", size=32, progress=False)

@@ -53,14 +53,12 @@ def test_vqav2_evaluate_writes_official_outputs(vqa_run, sets):
     assert set(m["variants"]["fusion"]["perAnswerType"]) <= {"yes/no", "number", "other"}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: the regions stage proposes once per row, and "
-                   "prepare_task runs the detector on the yes/no calibration rows (same images)")
 def test_each_image_is_proposed_once(vqa_run):
     """26 val2014 rows on 13 images + 2 yes/no calibration rows of train2014 on 2 images."""
     _, calls = vqa_run
     print(f"detector calls {calls.n}, distinct images {calls.distinct}")
     assert calls.distinct == 15
-    assert calls.n == calls.distinct  # today: 28
+    assert calls.n == calls.distinct  # before the image store: 28 (once per row)
 
 
 def test_snli_ve_evaluate(sets, tmp_path):
@@ -75,7 +73,7 @@ def test_snli_ve_evaluate(sets, tmp_path):
     assert len(preds) == 5 and all(p["error"] == "" for p in preds)
     assert set(m["variants"]["fusion"]["per_class"]) == {"entailment", "neutral",
                                                          "contradiction"}
-    assert calls.n == 9 + 5  # dev rows in prepare_task (val statistics) + the 5 test rows
+    assert calls.n == calls.distinct  # once per distinct image of the dev and test rows
 
 
 def test_vcr_evaluate(sets, tmp_path):
