@@ -14,6 +14,7 @@ The Ray pipeline calls ``finalize_task`` (through ``fgalign.stages.finalize``) o
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -51,12 +52,24 @@ def variant_preds(task: str, row: dict, variant: str, ctx: dict) -> tuple[int, i
     return group_argmax(s, g, 0), group_argmax(s, g, 1)
 
 
+def is_labelled(task: str, row: dict) -> bool:
+    """Whether a row carries its gold label: VQA human answers, SNLI-VE / VCR a label >= 0."""
+    target = row.get("target")
+    if task == "vqa":
+        return target is not None and len(target) > 0
+    return target is not None and int(target) >= 0
+
+
 def credit(task: str, row: dict, pred: int, pred_r: int) -> tuple[float, float, float]:
-    """Per-instance (headline, QA→R, Q→AR) credit in percent (0 for error rows)."""
+    """Per-instance (headline, QA→R, Q→AR) credit in percent (0 for error rows).
+
+    Only for rows of a labelled split (``is_labelled``, or an error row: counted as wrong).
+    """
     if task == "vqa":
         cands = list(row["candidates"])
         ans = str(cands[pred]) if 0 <= pred < len(cands) else ""
-        return 100.0 * vqa_accuracy(ans, [str(a) for a in row["target"]]) if ans else 0.0, 0, 0
+        target = [str(a) for a in row["target"]] if row["target"] is not None else []
+        return 100.0 * vqa_accuracy(ans, target) if ans and target else 0.0, 0, 0
     a = 100.0 * (pred >= 0 and pred == int(row["target"]))
     if task == "snli_ve":
         return a, 0.0, 0.0
@@ -65,46 +78,71 @@ def credit(task: str, row: dict, pred: int, pred_r: int) -> tuple[float, float, 
 
 
 def finalize_task(cfg: Config, task: str, ctx: dict, rows: list[dict]) -> dict[str, Any]:
-    """Metrics (DESIGN.md schema, one task) and prediction records of scored rows."""
+    """Metrics (DESIGN.md schema, one task) and prediction records of scored rows.
+
+    A split is labelled when some row carries its gold label (``is_labelled``). Scores are
+    over the labelled rows and the error rows (counted as wrong); ``unlabelled`` counts the
+    other rows, which are predicted but not scored. A split without labels (VQA test-dev,
+    any split whose label field is absent) gets ``"labels": false`` and no score at all:
+    ``variants`` and ``delta`` are empty, predictions carry no credit. ``truncated`` counts
+    rows with a text cut to the text encoder's context (``fgalign.embed``).
+    """
     variants = ["prior"] + variant_names(cfg.align)
     n = len(rows)
     errors = Counter(str(r["error"]) for r in rows if r.get("error"))
+    labelled = [is_labelled(task, r) for r in rows]
+    labels = any(labelled)
+    scored = np.asarray([labels and (lab or bool(r.get("error")))
+                         for r, lab in zip(rows, labelled)], bool)  # (N,)
+    scored_rows = [r for r, s in zip(rows, scored) if s]
+    m = len(scored_rows)
     per: dict[str, np.ndarray] = {}
     preds: dict[str, list[tuple[int, int]]] = {}
     out_vars: dict[str, dict] = {}
     for v in variants:
         preds[v] = [variant_preds(task, r, v, ctx) for r in rows]
-        c = np.asarray([credit(task, r, p, pr) for r, (p, pr) in zip(rows, preds[v])])  # (N, 3)
-        c = c.reshape(n, 3)
+        if not labels:
+            continue
+        c = np.asarray([credit(task, r, p, pr) for r, (p, pr), s
+                        in zip(rows, preds[v], scored) if s]).reshape(m, 3)  # (M, 3)
         per[v] = c[:, 0]
-        entry: dict[str, Any] = {"score": round(float(c[:, 0].mean()), 2) if n else 0.0}
+        entry: dict[str, Any] = {"score": round(float(c[:, 0].mean()), 2)}
         if task == "vqa":
             by_type: dict[str, list[float]] = {}
-            for r, x in zip(rows, c[:, 0]):
+            for r, x in zip(scored_rows, c[:, 0]):
                 by_type.setdefault(str(r.get("answer_type") or "unknown"), []).append(x)
             entry["perAnswerType"] = {k: round(float(np.mean(x)), 2) for k, x in by_type.items()}
         elif task == "snli_ve":
-            p = [pp for pp, _ in preds[v]]
-            entry["per_class"] = per_class_accuracy(p, [int(r["target"]) for r in rows],
-                                                    SNLI_VE_LABELS) if n else {}
+            p = [pp for (pp, _), s in zip(preds[v], scored) if s]
+            entry["per_class"] = per_class_accuracy(p, [int(r["target"]) for r in scored_rows],
+                                                    SNLI_VE_LABELS)
         else:
             entry.update({"q2a": entry["score"], "qa2r": round(float(c[:, 1].mean()), 2),
                           "q2ar": round(float(c[:, 2].mean()), 2)})
         out_vars[v] = entry
-    boot = paired_bootstrap(per["global"], per["fusion"], cfg.adapt.bootstrap,
-                            cfg.experiment.seed) if n else {"mean": 0.0, "ci95": [0.0, 0.0]}
-    metrics = {"split": cfg.data.split, "n": n, "errors": dict(sorted(errors.items())),
-               "variants": out_vars,
-               "delta": {"fusion_vs_global": {"mean": round(float(boot["mean"]), 2),
-                                              "ci95": [round(float(x), 2) for x in boot["ci95"]]}}}
+    delta = {}
+    if labels:
+        boot = paired_bootstrap(per["global"], per["fusion"], cfg.adapt.bootstrap,
+                                cfg.experiment.seed)
+        delta = {"fusion_vs_global": {"mean": round(float(boot["mean"]), 2),
+                                      "ci95": [round(float(x), 2) for x in boot["ci95"]]}}
+    metrics = {"split": cfg.data.split, "n": n, "labels": labels,
+               "errors": dict(sorted(errors.items())), "variants": out_vars, "delta": delta}
+    if labels and m < n:
+        metrics["unlabelled"] = n - m
+    truncated = sum(1 for r in rows if int(r.get("truncated_texts") or 0) > 0)
+    if truncated:
+        metrics["truncated"] = truncated
     if task == "snli_ve" and ctx.get("snli_ve"):
         metrics["protocol"] = ctx["snli_ve"]["protocol"]
         metrics["val"] = ctx["snli_ve"]["val"]
+    position = np.cumsum(scored) - 1  # row index → index into per[v]
     records = []
     for i, r in enumerate(rows):
         rec = {"uid": r["uid"], "task": task, "error": str(r.get("error") or "")}
         for v in variants:
-            rec[f"pred_{v}"], rec[f"credit_{v}"] = preds[v][i][0], float(per[v][i])
+            rec[f"pred_{v}"] = preds[v][i][0]
+            rec[f"credit_{v}"] = float(per[v][position[i]]) if scored[i] else None
             if task == "vcr":
                 rec[f"pred_r_{v}"] = preds[v][i][1]
         if task == "vqa":
@@ -120,9 +158,19 @@ def finalize_task(cfg: Config, task: str, ctx: dict, rows: list[dict]) -> dict[s
 
 
 def format_table(metrics: dict) -> str:
-    """Plain-text table: task, variant, score (and VCR parts), then the fusion delta."""
+    """Plain-text table: task, variant, score (and VCR parts), then the fusion delta.
+
+    A task without labels, or skipped, gets one line saying so instead of scores.
+    """
     lines = [f"{'task':8} {'variant':26} {'score':>7}"]
     for task, m in metrics["tasks"].items():
+        if "skipped" in m:
+            lines.append(f"{task:8} skipped: {m['skipped']}")
+            continue
+        if not m.get("labels", True):
+            lines.append(f"{task:8} no labels in split {m['split']}: {m['n']} rows predicted, "
+                         f"not scored (errors={sum(m['errors'].values())})")
+            continue
         for v, e in m["variants"].items():
             extra = f"  q2a {e['q2a']:.2f} qa2r {e['qa2r']:.2f} q2ar {e['q2ar']:.2f}" \
                 if "q2ar" in e else ""
@@ -134,16 +182,26 @@ def format_table(metrics: dict) -> str:
     return "\n".join(lines)
 
 
+def skipped_task(cfg: Config, err: Exception) -> dict[str, Any]:
+    """metrics.json entry of a task skipped for an empty split (``EmptySplitError``): no score."""
+    return {"split": cfg.data.split, "n": 0, "skipped": str(err)}
+
+
 def run_dir(cfg: Config) -> Path:
     """``<output_dir>/<experiment>/<config hash>``."""
     return Path(cfg.experiment.output_dir) / cfg.experiment.name / config_hash(cfg)
 
 
 def evaluate(cfg: Config, figures: bool = True) -> dict[str, Any]:
-    """Run every task of ``cfg.data.tasks`` in-process; write and return metrics.json content."""
+    """Run every task of ``cfg.data.tasks`` in-process; write and return metrics.json content.
+
+    A task whose split has no usable row is skipped with one sentence naming the task, the
+    split and why (stderr, metrics.json ``skipped``, the table); the other tasks still run.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from fgalign.data import EmptySplitError
     from fgalign.stages import run_inprocess
 
     if cfg.data.synth.generate:
@@ -158,7 +216,12 @@ def evaluate(cfg: Config, figures: bool = True) -> dict[str, Any]:
     timings: dict[str, float] = {}  # seconds per task: timings.json (metrics.json stays reproducible)
     for task in cfg.data.tasks:
         t0 = time.perf_counter()
-        rows, ctx = run_inprocess(cfg, task, keep_heavy=cfg.logging.figures)
+        try:
+            rows, ctx = run_inprocess(cfg, task, keep_heavy=cfg.logging.figures)
+        except EmptySplitError as e:  # named, not scored; the other tasks still run
+            print(f"fgalign: task {task} skipped: {e}", file=sys.stderr, flush=True)
+            metrics["tasks"][task] = skipped_task(cfg, e)
+            continue
         result = finalize_task(cfg, task, ctx, rows)
         timings[task] = round(time.perf_counter() - t0, 1)
         metrics["tasks"][task] = result["metrics"]

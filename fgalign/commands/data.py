@@ -1,7 +1,7 @@
 """``fgalign data stats|head``: read a dataset split in its official format and report on it.
 
     fgalign data stats --task vqa --root /data/vqa --split val2014 --json
-    {"rows": 214354, "errors": 0, "error_reasons": {}, "missing_images": 0, "skipped": 0}
+    {"rows": 214354, "errors": 0, "error_reasons": {}, "missing_images": 0, "skipped": {}}
     fgalign data head --task vcr --root /data/vcr --split val -n 3
     fgalign data stats --task vqa --root W --split test --set data.vqa_images_dir=images
 
@@ -65,8 +65,8 @@ def run_stats(args: argparse.Namespace) -> int:
     for reason, count in report["error_reasons"].items():
         print(f"    {reason}: {count}")
     print(f"  missing images: {report['missing_images']}")
-    if report["skipped"]:
-        print(f"  skipped:        {report['skipped']} (gold_label '-')")
+    for why, count in report["skipped"].items():
+        print(f"  skipped:        {count} ({why})")
     return 0
 
 

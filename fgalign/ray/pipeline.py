@@ -134,7 +134,8 @@ def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None =
         use_wandb: False turns W&B off; None follows ``cfg.logging.wandb``.
         command: the command line, recorded in the run folder.
     """
-    from fgalign.evaluate import format_table, run_dir
+    from fgalign.data import EmptySplitError
+    from fgalign.evaluate import format_table, run_dir, skipped_task
     from fgalign.logging import create_logger
     from fgalign.ray.runtime import LazyRay
 
@@ -158,8 +159,13 @@ def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None =
         predictions, records, figures = [], [], []
         vqa_results, timings = None, {"tasks": {}}
         for task in cfg.data.tasks:
-            result, scored, task_records, phases = run_task(cfg, task, cache, force,
-                                                             lazy_ray.ensure)
+            try:
+                result, scored, task_records, phases = run_task(cfg, task, cache, force,
+                                                                 lazy_ray.ensure)
+            except EmptySplitError as e:  # named, not scored; the other tasks still run
+                print(f"fgalign: task {task} skipped: {e}", file=sys.stderr, flush=True)
+                metrics["tasks"][task] = skipped_task(cfg, e)
+                continue
             metrics["tasks"][task] = result["metrics"]
             predictions += result["predictions"]
             records += task_records
@@ -175,8 +181,9 @@ def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None =
         timings["ray_init_s"] = round(lazy_ray.init_s, 2)  # 0: every stage was cached
         timings["total_s"] = round(time.perf_counter() - t_start, 2)
         write_outputs(cfg, out, metrics, predictions, vqa_results, records, timings, command)
-        logger.log_dict({"metrics": {t: m["variants"] for t, m in metrics["tasks"].items()},
-                         "errors": {t: sum(m["errors"].values())
+        logger.log_dict({"metrics": {t: m.get("variants", {})  # {}: no labels / skipped
+                                     for t, m in metrics["tasks"].items()},
+                         "errors": {t: sum(m.get("errors", {}).values())
                                     for t, m in metrics["tasks"].items()},
                          "stages": {f"{r.task}/{r.stage}": {"seconds": r.seconds,
                                                             "cached": int(r.cached)}
