@@ -4,7 +4,10 @@ Reads:  ``image_path`` (relative to ``root``), ``boxes`` (R, 4), ``box_labels`` 
         ``statements`` (C,), ``keywords`` (C lists), ``error``.
 Adds:   ``image_emb`` float32 (D,), ``region_embs`` (R, D), ``region_tags`` list[str] (R,),
         ``tag_embs`` (R, D), ``stmt_embs`` (C, D), ``kw_embs`` (C, K, D) zero-padded and
-        ``kw_mask`` bool (C, K) — all L2-normalised (fgalign/schema.py section 2).
+        ``kw_mask`` bool (C, K) — all L2-normalised (fgalign/schema.py section 2);
+        ``truncated_texts`` int — how many of the row's texts (statements, keywords, tags)
+        were longer than the text encoder's context and cut by its tokenizer (CLIP: 77
+        tokens), so a truncation is never silent (counted in metrics.json ``truncated``).
 Sets:   ``error="embed:<reason>"`` when a row's image cannot be read; rows with an existing
         error pass through with empty arrays. Rows in = rows out, same order.
 
@@ -60,6 +63,7 @@ class Embedder:
         self.context_pad, self.tag_vocab, self.max_keywords = context_pad, tag_vocab, max_keywords
         self.dim = self.backbone.embed_dim
         self.cache: dict[str, np.ndarray] = {}
+        self.cut: dict[str, bool] = {}  # text → longer than the context (same keys as cache)
         self.cache_size = cache_size
 
     def embed_texts(self, texts: list[str]) -> dict[str, np.ndarray]:
@@ -67,9 +71,12 @@ class Embedder:
         missing = sorted({t for t in texts if t not in self.cache})
         if len(self.cache) + len(missing) > self.cache_size:
             self.cache.clear()
+            self.cut.clear()
+            missing = sorted(set(texts))  # texts cached before the clear are needed again
         if missing:
             embs = self.backbone.encode_texts(missing, batch_size=max(self.batch_size, 256))
             self.cache.update(zip(missing, embs))
+            self.cut.update(zip(missing, self.backbone.truncated(missing).tolist()))
         return {t: self.cache[t] for t in texts}
 
     def _empty(self) -> dict[str, Any]:
@@ -119,8 +126,12 @@ class Embedder:
             out_rows.append(row)
         table = self.embed_texts(texts)
         for row in out_rows:
+            row["truncated_texts"] = 0
             if "statements" not in row:
                 continue
+            row["truncated_texts"] = sum(self.cut[t] for t in row["region_tags"]
+                                         + row["statements"]
+                                         + [w for k in row["keywords"] for w in k])
             stack = lambda ts: np.stack([table[t] for t in ts]) if ts else np.zeros((0, self.dim), np.float32)
             row["tag_embs"] = stack(row["region_tags"])
             row["stmt_embs"] = stack(row.pop("statements"))
@@ -135,5 +146,6 @@ class Embedder:
         out = dict(batch)
         for key in self._empty():
             out[key] = object_column([r[key] for r in out_rows])
+        out["truncated_texts"] = np.array([r["truncated_texts"] for r in out_rows], np.int64)
         out["error"] = np.array(errors, dtype=object)
         return out
