@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from fgalign.config import Config, to_dict
+from fgalign.rowguard import RowGuard
 from fgalign.tasks.snli_ve import (
     fit_logreg,
     fit_thresholds,
@@ -41,11 +42,13 @@ def text_only_rows(rows: list[dict], keyword_stage: Any, embedder: Any) -> list[
     """Scorer rows of the text-only protocol (premise text in place of the image)."""
     from fgalign.stages import rows_to_batch
 
-    batch = rows_to_batch([{"statements": [r["text"], r["premise"]], "text": "", "error": ""}
-                           for r in rows])
-    kws = keyword_stage(batch)["keywords"]
-    hyp_kws = [list(k[0]) for k in kws]
-    phrases = [[p for p in k[1] if " " in p] or list(k[1]) for k in kws]
+    batch = rows_to_batch([{"statements": [r["text"], r["premise"]], "text": "", "error": "",
+                            "uid": r.get("uid", "")} for r in rows])
+    # a row whose texts the extractor cannot parse (e.g. past spaCy's max_length) keeps its
+    # row with no keywords (logged by the guard) rather than failing the whole fit
+    kws = RowGuard("keywords")(keyword_stage, batch)["keywords"]  # [] for such a row
+    hyp_kws = [list(k[0]) if len(k) else [] for k in kws]
+    phrases = [[p for p in k[1] if " " in p] or list(k[1]) if len(k) > 1 else [] for k in kws]
     texts = [r["text"] for r in rows] + [r["premise"] for r in rows]
     table = embedder.embed_texts(texts + [w for k in hyp_kws for w in k]
                                  + [p for k in phrases for p in k])
