@@ -17,7 +17,9 @@ Two stages write the embedding tables of ``fgalign.store`` (fp16, content-addres
     Writes: every statement and keyword (first ``max_keywords`` of each statement) that the
             text table does not hold yet.
     Adds:   ``text_encodes`` int: texts this row sent through the text encoder (a text shared
-            by rows of one batch counts once).
+            by rows of one batch counts once); ``truncated_texts`` int: how many of the row's
+            texts are longer than the text encoder's context and were cut by its tokenizer
+            (CLIP: 77 tokens), so a truncation is never silent (metrics.json ``truncated``).
 
 No row cache holds an embedding: ``fgalign.gather.hydrate`` gathers, for a batch of rows, the arrays the
 scorer, the adaptation and the figures read (``image_emb`` (D,), ``region_embs`` (R, D),
@@ -153,6 +155,8 @@ class TextEmbedder:
         have = dict(zip(all_texts, self.texts.contains(text_keys(all_texts)))) if all_texts \
             else {}
         add_texts(self.backbone, self.texts, all_texts, self.batch_size)
+        distinct = sorted(have)
+        cut = dict(zip(distinct, self.backbone.truncated(distinct).tolist())) if distinct else {}
         seen: set[str] = set()
         counts = []
         for texts in per_row:  # each missing text is charged to the first row that has it
@@ -161,5 +165,7 @@ class TextEmbedder:
             counts.append(len(new))
         out = dict(batch)
         out["text_encodes"] = np.asarray(counts, np.int64)
+        out["truncated_texts"] = np.asarray([sum(cut[t] for t in texts) for texts in per_row],
+                                            np.int64)
         out["error"] = np.array(errors, dtype=object)
         return out

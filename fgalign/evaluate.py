@@ -76,12 +76,24 @@ def variant_preds(task: str, row: dict, variant: str, ctx: dict) -> tuple[int, i
     return group_argmax(s, g, 0), group_argmax(s, g, 1)
 
 
+def is_labelled(task: str, row: dict) -> bool:
+    """Whether a row carries its gold label: VQA human answers, SNLI-VE / VCR a label >= 0."""
+    target = row.get("target")
+    if task == "vqa":
+        return target is not None and len(target) > 0
+    return target is not None and int(target) >= 0
+
+
 def credit_of(task: str, row: dict, pred: int, pred_r: int) -> tuple[float, float, float]:
-    """Per-instance (headline, QA→R, Q→AR) credit in percent (0 for error rows)."""
+    """Per-instance (headline, QA→R, Q→AR) credit in percent (0 for error rows).
+
+    Only for rows of a labelled split (``is_labelled``, or an error row: counted as wrong).
+    """
     if task == "vqa":
         cands = list(row["candidates"])
         ans = str(cands[pred]) if 0 <= pred < len(cands) else ""
-        return 100.0 * vqa_accuracy(ans, [str(a) for a in row["target"]]) if ans else 0.0, 0, 0
+        target = [str(a) for a in row["target"]] if row["target"] is not None else []
+        return 100.0 * vqa_accuracy(ans, target) if ans and target else 0.0, 0, 0
     a = 100.0 * (pred >= 0 and pred == int(row["target"]))
     if task == "snli_ve":
         return a, 0.0, 0.0
@@ -90,7 +102,8 @@ def credit_of(task: str, row: dict, pred: int, pred_r: int) -> tuple[float, floa
 
 
 LIGHT_COLUMNS = ("uid", "error", "candidates", "target", "answer_type", "rationale_label",
-                 "cand_group", "question_id", "oracle_index", "gold_rank", "pool_size")  # what finalize reads besides the variant scores
+                 "cand_group", "question_id", "oracle_index", "gold_rank", "pool_size",
+                 "truncated_texts")  # what finalize reads besides the variant scores
 CHUNK = 4096  # rows per streamed batch and per predictions part
 
 
@@ -108,6 +121,13 @@ def _iter_rows(scored: Any, columns: list[str]) -> Iterator[dict]:
 def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
                   writer: OutputWriter | None = None) -> dict[str, Any]:
     """Metrics (DESIGN.md schema, one task) of scored rows, streamed in bounded batches.
+
+    A split is labelled when some row carries its gold label (``is_labelled``). Scores are
+    over the labelled rows and the error rows (counted as wrong); ``unlabelled`` counts the
+    other rows, which are predicted but not scored. A split without labels (VQA test-dev,
+    any split whose label field is absent) gets ``"labels": false`` and no score at all:
+    ``variants`` and ``delta`` are empty, predictions carry no credit. ``truncated`` counts
+    rows with a text cut to the text encoder's context (``fgalign.embed``).
 
     Args:
         cfg: the experiment config (variants, bootstrap).
@@ -130,6 +150,10 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
     answer_types = np.full(n, "unknown", dtype=object)
     targets = np.full(n, -1, np.int64)
     errors: Counter[str] = Counter()
+    counted = np.zeros(n, bool)  # (N,) labelled or error rows: the scored ones
+    # a split is labelled when some row carries its gold label (a first, light pass)
+    labelled_any = any(is_labelled(task, r) for r in _iter_rows(scored, ["target"]))
+    truncated = 0
     keep: list[dict] = []  # the records, when there is no writer
     results: list[dict] = []
     records: list[dict] = []
@@ -140,12 +164,16 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
         i = position[str(row["uid"])]
         if row.get("error"):
             errors[str(row["error"])] += 1
+        counted[i] = labelled_any and (bool(row.get("error")) or is_labelled(task, row))
+        truncated += int(row.get("truncated_texts") or 0) > 0
         rec = {"uid": str(row["uid"]), "task": task, "error": str(row.get("error") or "")}
         for v in variants:
             p, pr = variant_preds(task, row, v, ctx)
-            credit[v][i] = credit_of(task, row, p, pr)
+            if counted[i]:
+                credit[v][i] = credit_of(task, row, p, pr)
             preds[v][i] = (p, pr)
-            rec[f"pred_{v}"], rec[f"credit_{v}"] = p, float(credit[v][i, 0])
+            rec[f"pred_{v}"] = p
+            rec[f"credit_{v}"] = float(credit[v][i, 0]) if counted[i] else None
             if task == "vcr":
                 rec[f"pred_r_{v}"] = pr
         if task == "vqa":
@@ -158,32 +186,40 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
             results.append({"question_id": int(row["question_id"]),
                             "answer": rec["answer"] if not row.get("error") else ""})
         elif task == "snli_ve":
-            targets[i] = int(row["target"])
+            targets[i] = int(row["target"]) if row.get("target") is not None else -1
         records.append(rec)
         if len(records) >= CHUNK:
             keep += _flush(writer, task, records, results)
             records, results = [], []
     keep += _flush(writer, task, records, results)
+    labels = bool(labelled_any)
     out_vars: dict[str, dict] = {}
-    for v in variants:
-        c = credit[v]
-        entry: dict[str, Any] = {"score": round(float(c[:, 0].mean()), 2) if n else 0.0}
-        if task == "vqa":
-            entry["perAnswerType"] = {t: round(float(c[answer_types == t, 0].mean()), 2)
-                                      for t in dict.fromkeys(answer_types.tolist())}
-        elif task == "snli_ve":
-            entry["per_class"] = per_class_accuracy(preds[v][:, 0].tolist(), targets.tolist(),
-                                                    SNLI_VE_LABELS) if n else {}
-        else:
-            entry.update({"q2a": entry["score"], "qa2r": round(float(c[:, 1].mean()), 2),
-                          "q2ar": round(float(c[:, 2].mean()), 2)})
-        out_vars[v] = entry
-    boot = paired_bootstrap(credit["global"][:, 0], credit["fusion"][:, 0], cfg.adapt.bootstrap,
-                            cfg.experiment.seed) if n else {"mean": 0.0, "ci95": [0.0, 0.0]}
-    metrics = {"split": cfg.data.split, "n": n, "errors": dict(sorted(errors.items())),
-               "variants": out_vars,
-               "delta": {"fusion_vs_global": {"mean": round(float(boot["mean"]), 2),
-                                              "ci95": [round(float(x), 2) for x in boot["ci95"]]}}}
+    delta: dict[str, Any] = {}
+    if labels:
+        for v in variants:
+            c = credit[v][counted]  # (M, 3)
+            entry: dict[str, Any] = {"score": round(float(c[:, 0].mean()), 2)}
+            if task == "vqa":
+                at = answer_types[counted]
+                entry["perAnswerType"] = {t: round(float(c[at == t, 0].mean()), 2)
+                                          for t in dict.fromkeys(at.tolist())}
+            elif task == "snli_ve":
+                entry["per_class"] = per_class_accuracy(preds[v][counted, 0].tolist(),
+                                                        targets[counted].tolist(), SNLI_VE_LABELS)
+            else:
+                entry.update({"q2a": entry["score"], "qa2r": round(float(c[:, 1].mean()), 2),
+                              "q2ar": round(float(c[:, 2].mean()), 2)})
+            out_vars[v] = entry
+        boot = paired_bootstrap(credit["global"][counted, 0], credit["fusion"][counted, 0],
+                                cfg.adapt.bootstrap, cfg.experiment.seed)
+        delta = {"fusion_vs_global": {"mean": round(float(boot["mean"]), 2),
+                                      "ci95": [round(float(x), 2) for x in boot["ci95"]]}}
+    metrics = {"split": cfg.data.split, "n": n, "labels": labels,
+               "errors": dict(sorted(errors.items())), "variants": out_vars, "delta": delta}
+    if labels and counted.sum() < n:
+        metrics["unlabelled"] = int(n - counted.sum())
+    if truncated:
+        metrics["truncated"] = int(truncated)
     if task == "vqa" and (ranks > -2).any():
         k, lab = cfg.tasks.vqa.k, ranks > -2  # labelled, error-free questions
         metrics["retrieval"] = {
@@ -264,9 +300,19 @@ class OutputWriter:
 
 
 def format_table(metrics: dict) -> str:
-    """Plain-text table: task, variant, score (and VCR parts), then the fusion delta."""
+    """Plain-text table: task, variant, score (and VCR parts), then the fusion delta.
+
+    A task without labels, or skipped, gets one line saying so instead of scores.
+    """
     lines = [f"{'task':8} {'variant':26} {'score':>7}"]
     for task, m in metrics["tasks"].items():
+        if "skipped" in m:
+            lines.append(f"{task:8} skipped: {m['skipped']}")
+            continue
+        if not m.get("labels", True):
+            lines.append(f"{task:8} no labels in split {m['split']}: {m['n']} rows predicted, "
+                         f"not scored (errors={sum(m['errors'].values())})")
+            continue
         for v, e in m["variants"].items():
             extra = f"  q2a {e['q2a']:.2f} qa2r {e['qa2r']:.2f} q2ar {e['q2ar']:.2f}" \
                 if "q2ar" in e else ""
@@ -276,6 +322,11 @@ def format_table(metrics: dict) -> str:
                      f"[{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}]  (n={m['n']}, "
                      f"errors={sum(m['errors'].values())})")
     return "\n".join(lines)
+
+
+def skipped_task(cfg: Config, err: Exception) -> dict[str, Any]:
+    """metrics.json entry of a task skipped for an empty split (``EmptySplitError``): no score."""
+    return {"split": cfg.data.split, "n": 0, "skipped": str(err)}
 
 
 def run_dir(cfg: Config) -> Path:

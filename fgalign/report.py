@@ -78,8 +78,19 @@ def run_blocks(d: Path) -> list[Block]:
                            ("p", f"config hash `{m.get('config_hash')}`")]
     for task, t in m["tasks"].items():
         blocks.append(("h", 2, f"{task} ({t.get('split', '')}, n={t.get('n', '')})"))
-        blocks.append(("table", ["variant", "score"],
-                       [[v, _fmt(x["score"])] for v, x in t["variants"].items()]))
+        if "skipped" in t:
+            blocks.append(("p", f"skipped: {t['skipped']}"))
+            continue
+        if not t.get("labels", True):
+            blocks.append(("p", "no labels in this split: predictions written, not scored"))
+        elif t.get("unlabelled"):
+            blocks.append(("p", f"{t['unlabelled']} rows without a label: predicted, not scored"))
+        if t.get("truncated"):
+            note = f"{t['truncated']} rows with a text truncated to the text encoder's context"
+            blocks.append(("p", note))
+        if t.get("variants"):
+            blocks.append(("table", ["variant", "score"],
+                           [[v, _fmt(x["score"])] for v, x in t["variants"].items()]))
         for name, delta in t.get("delta", {}).items():
             blocks.append(("p", f"{name}: {_fmt(delta)}"))
         if t.get("errors"):

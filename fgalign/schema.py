@@ -34,6 +34,7 @@
    tag_embs     float32 (R, D)   text embedding of each region tag
    stmt_embs    float32 (C, D)   statement embeddings
    kw_embs      float32 (C, K, D) keyword embeddings, zero-padded; kw_mask bool (C, K)
+   truncated_texts  int       texts of the row cut to the text encoder's context (embed)
    scores_<component>  float32 (C,)  per-candidate score of each component
    score        float32 (C,)     fused score;  pred int: argmax candidate index
 

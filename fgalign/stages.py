@@ -74,11 +74,18 @@ def _check_task(task: str) -> None:
 
 
 def read_rows(cfg: Config, task: str, split: str, limit: int | None) -> list[dict]:
-    """Unified rows of one split (first ``limit`` rows), each with its ``image_key``."""
-    from fgalign.data import read_task
+    """Unified rows of one split (first ``limit`` rows), each with its ``image_key``.
 
-    rows = read_task(task, require(cfg.data.root, "data.root"), split, cfg.data)
-    rows = rows[:limit] if limit is not None else rows
+    Raises:
+        EmptySplitError: no row is usable (all skipped or read errors); the message names
+            task, split and the reader's skip / error counts.
+    """
+    from fgalign.data.readers import read_split, usable_or_raise
+
+    rows, skipped = read_split(task, require(cfg.data.root, "data.root"), split, cfg.data)
+    cut = limit if limit is not None and len(rows) > limit else None
+    rows = rows[:cut] if cut is not None else rows
+    usable_or_raise(task, split, rows, skipped, cut)
     for r in rows:
         r["image_key"] = image_key(r.get("image_path") or "", r.get("given_boxes"),
                                    r.get("object_names") if task == "vcr" else None)

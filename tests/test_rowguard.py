@@ -92,3 +92,31 @@ def test_row_failure_limits_are_validated():
         build_config({"ray": {"row_failures": {"max_share": 1.5}}})
     with pytest.raises(ConfigError, match="ray.row_failures.min_rows"):
         build_config({"ray": {"row_failures": {"min_rows": 0}}})
+
+
+def test_snli_ve_text_only_fit_keeps_a_row_its_extractor_cannot_parse():
+    from fgalign.tasks.fit import text_only_rows
+
+    class Keywords:  # raises on a batch holding "BAD", like spaCy past nlp.max_length
+        def __call__(self, batch):
+            live = [not e for e in batch["error"]]
+            if any(ok and "BAD" in s[0] for s, ok in zip(batch["statements"], live)):
+                raise ValueError("E088 text too long")
+            out = dict(batch)
+            out["keywords"] = np.array([[s[0].split(), ["red circle"]] if ok else []
+                                        for s, ok in zip(batch["statements"], live)] + [None],
+                                       dtype=object)[:-1]
+            return out
+
+    class Embedder:
+        dim = 2
+
+        def embed_texts(self, texts):
+            return {t: np.ones(2, np.float32) for t in texts}
+
+    rows = [{"uid": f"u{i}", "text": t, "premise": "a red circle"}
+            for i, t in enumerate(["red", "BAD text", "blue"])]
+    out = text_only_rows(rows, Keywords(), Embedder())
+    assert len(out) == 3
+    assert [o["kw_mask"].shape for o in out] == [(1, 1), (1, 0), (1, 1)]
+    assert [len(o["region_embs"]) for o in out] == [1, 0, 1]

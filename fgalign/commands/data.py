@@ -2,7 +2,7 @@
 report on it; or write small VQAv2 / SNLI-VE / VCR sets around real sample photos.
 
     fgalign data stats --task vqa --root /data/vqa --split val2014 --json
-    {"rows": 214354, "errors": 0, "error_reasons": {}, "missing_images": 0, "skipped": 0}
+    {"rows": 214354, "errors": 0, "error_reasons": {}, "missing_images": 0, "skipped": {}}
     fgalign data head --task vcr --root /data/vcr --split val -n 3
     fgalign data stats --task vqa --root W --split test --set data.vqa_images_dir=images
 
@@ -76,8 +76,8 @@ def run_stats(args: argparse.Namespace) -> int:
     for reason, count in report["error_reasons"].items():
         print(f"    {reason}: {count}")
     print(f"  missing images: {report['missing_images']}")
-    if report["skipped"]:
-        print(f"  skipped:        {report['skipped']} (gold_label '-')")
+    for why, count in report["skipped"].items():
+        print(f"  skipped:        {count} ({why})")
     return 0
 
 

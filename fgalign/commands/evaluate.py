@@ -5,7 +5,8 @@ the synthetic world first when ``data.synth.generate`` is on and ``data.root`` i
 Writes ``runs/<experiment>/<config hash>/`` (metrics.json, predictions.parquet,
 vqa_results.json, figures/) and prints the table of variants — answer prior, global, each
 fine-grained component added alone, fusion — with the paired-bootstrap 95% CI of
-fusion − global; ``--json`` prints metrics.json instead.
+fusion − global; ``--json`` prints metrics.json instead. A task whose split has no usable
+row is skipped with a sentence saying why; the exit status is 1 when every task was skipped.
 """
 from __future__ import annotations
 
@@ -35,4 +36,4 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(format_table(metrics))
         print(f"written to {metrics['run_dir']}")
-    return 0
+    return 1 if all("skipped" in m for m in metrics["tasks"].values()) else 0

@@ -3,7 +3,9 @@
 The same function as ``python pipelines/full.py``: every task of the config through the Ray
 Data stage graph (regions → keywords → embed → score actor pools, each stage cached as
 Parquet), metrics on the driver, outputs in ``runs/<experiment>/<config hash>/``, a summary
-table on stdout. ``--force STAGE`` recomputes that stage and every later one.
+table on stdout. ``--force STAGE`` recomputes that stage and every later one. A task whose
+split has no usable row is skipped with a sentence saying why; exit status 1 when every task
+was skipped.
 """
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from fgalign.ray.pipeline import run_pipeline
 
     cfg = load_config(args.config, args.overrides)
-    run_pipeline(cfg, force=args.force, use_wandb=False if args.no_wandb else None,
-                 command=command_line())
-    return 0
+    result = run_pipeline(cfg, force=args.force, use_wandb=False if args.no_wandb else None,
+                          command=command_line())
+    tasks = result["metrics"]["tasks"].values()
+    return 1 if all("skipped" in m for m in tasks) else 0  # every task skipped: nothing run

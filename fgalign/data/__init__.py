@@ -5,6 +5,6 @@ also returns the counts that ``fgalign data stats`` prints. The synthetic world 
 these formats lives in ``fgalign.data.synth``.
 """
 from fgalign.data.paths import DataFileError
-from fgalign.data.readers import read_task, read_task_report
+from fgalign.data.readers import EmptySplitError, read_split, read_task, read_task_report
 
-__all__ = ["DataFileError", "read_task", "read_task_report"]
+__all__ = ["DataFileError", "EmptySplitError", "read_split", "read_task", "read_task_report"]

@@ -7,7 +7,8 @@ either spelling found in the wild: ``Flikr30kID`` ("123.jpg", original release) 
 Images: ``{snli_ve_images_dir}/<id>.jpg`` relative to the root.
 
 Lines with gold_label "-" (no annotator majority) are skipped and counted, as the dataset
-intends; every other bad line becomes an error row.
+intends; a line without gold_label (absent or null: an unannotated split) is an unlabelled
+row (target -1), not an error; every other bad line becomes an error row.
 
 Row columns: the common schema (text = hypothesis, candidates = SNLI_VE_LABELS, target =
 label index) plus premise and pair_id.
@@ -31,6 +32,7 @@ from fgalign.data.paths import (
 from fgalign.schema import SNLI_VE_LABELS
 
 TASK = "snli_ve"
+SKIP_NO_MAJORITY = "gold_label '-'"  # skip reason: no annotator majority
 IMAGE_ID_KEYS = ("Flikr30kID", "Flickr30K_ID")
 
 
@@ -55,27 +57,28 @@ def _parse(obj: dict, split: str, cfg: DataCfg) -> dict[str, Any]:
     row["premise"] = need(obj, "sentence1", str)
     row["text"] = need_text(obj, "sentence2")
     row["candidates"] = list(SNLI_VE_LABELS)
-    label = need(obj, "gold_label", str)
-    if label not in SNLI_VE_LABELS:
-        raise RowError("bad_label")
-    row["target"] = SNLI_VE_LABELS.index(label)
+    label = obj.get("gold_label")
+    if label is not None:  # absent / null: unlabelled (target stays -1)
+        if label not in SNLI_VE_LABELS:
+            raise RowError("bad_label")
+        row["target"] = SNLI_VE_LABELS.index(label)
     row["image_path"] = safe_relpath(cfg.snli_ve_images_dir, image_file_name(obj))
     return row
 
 
 def read_snli_ve(root: str | Path, split: str,
-                 data_cfg: DataCfg | None = None) -> tuple[list[dict], int]:
+                 data_cfg: DataCfg | None = None) -> tuple[list[dict], dict[str, int]]:
     """Read one SNLI-VE split.
 
     Returns:
-        ``(rows, skipped)``: rows in file order (error rows included), and the number of
-        lines skipped because their gold_label is "-".
+        ``(rows, skipped)``: rows in file order (error rows included), and the lines skipped
+        by reason (``{SKIP_NO_MAJORITY: count}``, empty when none was skipped).
 
     Raises:
         FileNotFoundError: ``snli_ve_{split}.jsonl`` is missing under ``root``.
     """
     root, cfg = Path(root), data_cfg or DataCfg()
-    rows, skipped = [], 0
+    rows, skipped = [], 0  # lines with gold_label "-"
     for lineno, obj in iter_jsonl(root / f"snli_ve_{split}.jsonl"):
         if obj is None:
             rows.append(error_row(TASK, split, f"line{lineno}", "malformed_json"))
@@ -91,4 +94,4 @@ def read_snli_ve(root: str | Path, split: str,
             partial = {k: v for k, v in (("pair_id", pair_id), ("premise", obj.get("sentence1")),
                                          ("text", obj.get("sentence2"))) if isinstance(v, str)}
             rows.append(error_row(TASK, split, pair_id or f"line{lineno}", e.reason, partial))
-    return rows, skipped
+    return rows, ({SKIP_NO_MAJORITY: skipped} if skipped else {})

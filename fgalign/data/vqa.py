@@ -7,7 +7,8 @@ layout of the official download scripts):
         question_type, answer_type, multiple_choice_answer, answers: [{answer, ...}] x 10}]}
 Images: ``{vqa_images_dir}/{vqa_image_template}`` relative to the root (DataCfg), e.g.
 ``val2014/COCO_val2014_000000000042.jpg``. Test splits ship no annotations file: their rows
-have ``target == []`` and empty ``question_type`` / ``answer_type``.
+have ``target == []`` and empty ``question_type`` / ``answer_type`` (unlabelled, not errors);
+so does an annotation whose ``answers`` is absent, null or empty.
 
 Row columns: the common schema plus question_id, image_id, question_type, answer_type.
 """
@@ -64,13 +65,14 @@ def _parse(q: Any, ann_by_id: dict | None, split: str, cfg: DataCfg) -> dict[str
             raise RowError("missing_annotation")
         if not isinstance(ann, dict):
             raise RowError("malformed_record")
-        answers = need(ann, "answers", list)
-        if not answers or not all(isinstance(a, dict) and isinstance(a.get("answer"), str)
-                                  for a in answers):
+        answers = ann.get("answers") or []  # absent / null / []: unlabelled question
+        if not isinstance(answers, list) or not all(
+                isinstance(a, dict) and isinstance(a.get("answer"), str) for a in answers):
             raise RowError("bad_field")
         row["target"] = [a["answer"] for a in answers]
-        row["question_type"] = need(ann, "question_type", str)
-        row["answer_type"] = need(ann, "answer_type", str)
+        if answers:
+            row["question_type"] = need(ann, "question_type", str)
+            row["answer_type"] = need(ann, "answer_type", str)
     images_dir = cfg.vqa_images_dir.format(split=split)
     file_name = cfg.vqa_image_template.format(split=split, image_id=image_id)
     row["image_path"] = safe_relpath(images_dir, file_name) if images_dir else safe_relpath(file_name)

@@ -97,6 +97,21 @@ class Backbone:
                 out.append(self.model.encode_text(tokens, normalize=True).float().cpu())
         return _cat(out, self.embed_dim)
 
+    def truncated(self, texts: Sequence[str]) -> np.ndarray:
+        """Which texts are longer than the text encoder's context, so the tokenizer cuts them.
+
+        Tokenizes with one more position than the context (``context_length + 1``): a text
+        that fits leaves that position padding, a longer one does not. Works for every
+        tokenizer that takes ``context_length`` (open_clip's BPE / HF / SigLIP ones and the
+        word tokenizer). Returns (N,) bool; all False for a tokenizer without a context length.
+        """
+        n_ctx = getattr(self.tokenizer, "context_length", None)
+        if not texts or not n_ctx:
+            return np.zeros(len(texts), bool)
+        longer = self.tokenizer(list(texts) + [""], context_length=n_ctx + 1)  # (N + 1, L + 1)
+        pad = longer[-1, -1]  # the empty text's last position is padding
+        return (longer[:-1, n_ctx] != pad).numpy()
+
 
 def _cat(chunks: list[torch.Tensor], dim: int) -> np.ndarray:
     if not chunks:

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from fgalign.config import Config, config_hash, dump_yaml, require, to_dict
-from fgalign.evaluate import OutputWriter, finalize_task, format_table, run_dir
+from fgalign.data import EmptySplitError
+from fgalign.evaluate import OutputWriter, finalize_task, format_table, run_dir, skipped_task
 from fgalign.gather import ImageRecords, hydrate
 from fgalign.graph import LocalExecutor, Runner, SplitRun, StageRecord, cache_root
 from fgalign.ray.prepare import prepare_cached
@@ -108,9 +109,14 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
         figs, timings = [], {"tasks": {}}
         for task in cfg.data.tasks:
             t0 = time.perf_counter()
-            ctx, ctx_cached = prepare_cached(cfg, task, runner.cache.root,
-                                             force=force is not None, runner=runner)
-            rows = load_task_rows(cfg, task, ctx)
+            try:
+                ctx, ctx_cached = prepare_cached(cfg, task, runner.cache.root,
+                                                 force=force is not None, runner=runner)
+                rows = load_task_rows(cfg, task, ctx)
+            except EmptySplitError as e:  # named, not scored; the other tasks still run
+                print(f"fgalign: task {task} skipped: {e}", file=sys.stderr, flush=True)
+                metrics["tasks"][task] = skipped_task(cfg, e)
+                continue
             t1 = time.perf_counter()
             run = runner.run_split(task, cfg.data.split, rows, ctx)
             del rows
@@ -133,8 +139,9 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
         timings["total_s"] = round(time.perf_counter() - t_start, 2)
         records = runner.records
         write_outputs(out, metrics, records, timings, command)
-        logger.log_dict({"metrics": {t: m["variants"] for t, m in metrics["tasks"].items()},
-                         "errors": {t: sum(m["errors"].values())
+        logger.log_dict({"metrics": {t: m.get("variants", {})  # {}: no labels / skipped
+                                     for t, m in metrics["tasks"].items()},
+                         "errors": {t: sum(m.get("errors", {}).values())
                                     for t, m in metrics["tasks"].items()},
                          "stages": {f"{r.task}/{r.split}/{r.stage}": {"seconds": r.seconds,
                                                                       "cached": int(r.cached)}

@@ -14,7 +14,7 @@ def test_data_stats_json(capsys):
     assert main(["data", "stats", "--task", "snli_ve", "--root", str(FX / "snli_ve"),
                  "--split", "dev", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out == {"rows": 9, "errors": 6, "missing_images": 1, "skipped": 1, "error_reasons": {
+    assert out == {"rows": 9, "errors": 6, "missing_images": 1, "skipped": {"gold_label '-'": 1}, "error_reasons": {
         "read:bad_label": 1, "read:malformed_json": 1, "read:missing_field": 2,
         "read:unsafe_path": 2}}
 

@@ -1,10 +1,10 @@
 """Trainer smoke test (2 steps on the hand-made world), corpus sampling, bundled shapes-tiny."""
 from __future__ import annotations
 
-import shutil
 import importlib.util
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 

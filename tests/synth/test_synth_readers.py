@@ -19,7 +19,7 @@ def test_readers_read_synth_without_errors(world_dir, task, split):
     rows, report = read_task_report(task, world_dir, split, cfg)
     counts = json.loads((world_dir / "world.json").read_text())["counts"][split]
     assert report == {"rows": counts[task], "errors": 0, "error_reasons": {},
-                      "missing_images": 0, "skipped": 0}
+                      "missing_images": 0, "skipped": {}}
     if task == "vqa":
         assert all(len(r["target"]) == 10 and r["answer_type"] for r in rows)
     if task == "vcr":
