@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from fgalign.config import build_config
+from fgalign.config import StageResources, build_config
 from fgalign.graph import run_stages
 from fgalign.rowguard import RowGuard, StageBroken
 from fgalign.stages import StageSpec
@@ -94,8 +94,8 @@ def test_row_failure_limits_are_validated():
         build_config({"ray": {"row_failures": {"min_rows": 0}}})
 
 
-def test_snli_ve_text_only_fit_keeps_a_row_its_extractor_cannot_parse():
-    from fgalign.tasks.fit import text_only_rows
+def test_snli_ve_text_only_rows_survive_a_row_its_extractor_cannot_parse():
+    from fgalign.tasks.fit import text_only_input
 
     class Keywords:  # raises on a batch holding "BAD", like spaCy past nlp.max_length
         def __call__(self, batch):
@@ -108,15 +108,9 @@ def test_snli_ve_text_only_fit_keeps_a_row_its_extractor_cannot_parse():
                                        dtype=object)[:-1]
             return out
 
-    class Embedder:
-        dim = 2
-
-        def embed_texts(self, texts):
-            return {t: np.ones(2, np.float32) for t in texts}
-
-    rows = [{"uid": f"u{i}", "text": t, "premise": "a red circle"}
-            for i, t in enumerate(["red", "BAD text", "blue"])]
-    out = text_only_rows(rows, Keywords(), Embedder())
-    assert len(out) == 3
-    assert [o["kw_mask"].shape for o in out] == [(1, 1), (1, 0), (1, 1)]
-    assert [len(o["region_embs"]) for o in out] == [1, 0, 1]
+    rows = text_only_input([{"uid": f"u{i}", "text": t, "premise": "a red circle", "target": 0}
+                            for i, t in enumerate(["red", "BAD text", "blue"])])
+    spec = StageSpec("keywords", Keywords, {}, StageResources(batch_size=32), "h")
+    out = run_stages([spec], rows)
+    assert [r["uid"] for r in out] == ["u0", "u1", "u2"]
+    assert [r["error"] for r in out] == ["", "keywords:ValueError", ""]

@@ -34,17 +34,14 @@ def test_no_context_length_means_nothing_to_report():
 
 @pytest.mark.slow
 def test_embed_stage_counts_truncated_texts_per_row(tmp_path):
-    from fgalign.embed import Embedder
-    from fgalign.stages import rows_to_batch
+    from fgalign.batch import rows_to_batch
+    from fgalign.embed import TextEmbedder
 
-    emb = Embedder(str(tmp_path), {"name": "test-tiny", "device": "cpu"}, max_keywords=2)
+    emb = TextEmbedder({"name": "test-tiny", "device": "cpu"}, {"text": str(tmp_path / "t")},
+                       max_keywords=2)
     n_ctx = emb.backbone.tokenizer.context_length
-    from PIL import Image
-
-    Image.new("RGB", (32, 32), "red").save(tmp_path / "a.png")
     long = " ".join(["red"] * (n_ctx - 1))  # SOT + n_ctx-1 words + EOT: one token too many
     fits = " ".join(["red"] * (n_ctx - 2))
-    row = {"error": "", "image_path": "a.png", "boxes": np.zeros((0, 4), np.float32),
-           "box_labels": [], "statements": [long, fits, long], "keywords": [[fits], [], []]}
+    row = {"error": "", "statements": [long, fits, long], "keywords": [[fits], [], []]}
     out = emb(rows_to_batch([row, {**row, "statements": [fits]}, {**row, "error": "read:x"}]))
     assert out["truncated_texts"].tolist() == [2, 0, 0]  # both long statements of row 0
