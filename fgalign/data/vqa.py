@@ -28,6 +28,7 @@ from fgalign.data.paths import (
     need_text,
     safe_relpath,
 )
+from fgalign.metrics.vqa import id_mismatch
 
 TASK = "vqa"
 
@@ -61,8 +62,8 @@ def _parse(q: Any, ann_by_id: dict | None, split: str, cfg: DataCfg) -> dict[str
     row["image_id"] = image_id
     if ann_by_id is not None:
         ann = ann_by_id.get(qid)
-        if ann is None:
-            raise RowError("missing_annotation")
+        if ann is None:  # "7" in the annotations for question 7 is another type, not absent
+            raise RowError("annotation_id_type" if str(qid) in ann_by_id else "missing_annotation")
         if not isinstance(ann, dict):
             raise RowError("malformed_record")
         answers = ann.get("answers") or []  # absent / null / []: unlabelled question
@@ -79,12 +80,24 @@ def _parse(q: Any, ann_by_id: dict | None, split: str, cfg: DataCfg) -> dict[str
     return row
 
 
+def _check_id_types(questions: list, ann_by_id: dict, q_path: Path, a_path: Path) -> None:
+    """Refuse an annotations file none of whose ids matches a question id except as text
+    (``"7"`` for 7): every row would otherwise fail as unannotated, hiding the cause."""
+    qids = {q["question_id"] for q in questions if isinstance(q, dict)
+            and isinstance(q.get("question_id"), (int, str))}
+    if qids and ann_by_id and not qids & set(ann_by_id) \
+            and {str(q) for q in qids} & {str(a) for a in ann_by_id}:
+        raise DataFileError(f"{a_path} does not annotate {q_path.name}: "
+                            + id_mismatch(set(ann_by_id), qids, "annotations", "questions"))
+
+
 def read_vqa(root: str | Path, split: str, data_cfg: DataCfg | None = None) -> list[dict]:
     """Read one VQAv2 split into unified rows (one per question, in file order).
 
     Raises:
         FileNotFoundError: the questions file is missing.
-        DataFileError: a file is not JSON or lacks its top-level list.
+        DataFileError: a file is not JSON or lacks its top-level list, or the annotations'
+            question ids match the questions' only as text (another type: ``"7"`` vs 7).
     """
     root, cfg = Path(root), data_cfg or DataCfg()
     q_path, a_path = vqa_files(root, split)
@@ -93,6 +106,7 @@ def read_vqa(root: str | Path, split: str, data_cfg: DataCfg | None = None) -> l
     if a_path.is_file():
         anns = _records(load_json(a_path), "annotations", a_path)
         ann_by_id = {a["question_id"]: a for a in anns if isinstance(a, dict) and "question_id" in a}
+        _check_id_types(questions, ann_by_id, q_path, a_path)
     rows = []
     for i, q in enumerate(questions):
         try:

@@ -140,15 +140,40 @@ def vqa_accuracy(pred: str, answers: list[str]) -> float:
     return _score_records(pred, [{"answer": a, "answer_id": i} for i, a in enumerate(answers)])
 
 
-def _id_mismatch(missing: list, extra: list) -> str:
-    msg = "results do not match the annotations (the official evaluator refuses them too)"
+def _type_names(ids) -> str:
+    return " and ".join(sorted({type(q).__name__ for q in ids}))
+
+
+def id_mismatch(found: set, expected: set, found_name: str = "results",
+                expected_name: str = "annotations", what: str = "question id") -> str:
+    """Why two id sets differ, naming the cause: ids of another *type* (``"1"`` vs ``1``:
+    equal as text, never equal in Python or in the official evaluator) are reported as a type
+    difference, not as ids that are both missing and extra; ids absent on either side are
+    listed (first five). Returns "" when the sets are equal."""
+    if found == expected:
+        return ""
+    missing = sorted((q for q in expected if q not in found), key=str)
+    extra = sorted((q for q in found if q not in expected), key=str)
+    parts = []
+    if _type_names(found) != _type_names(expected):
+        as_text = {str(q) for q in missing} & {str(q) for q in extra}
+        parts.append(f"{what}s differ in type: {found_name} have {_type_names(found)} ids, "
+                     f"{expected_name} have {_type_names(expected)} ids")
+        if as_text:
+            e_ex = next(q for q in extra if str(q) in as_text)
+            e_mi = next(q for q in missing if str(q) in as_text)
+            parts[-1] += (f" ({len(as_text)} match only as text, e.g. {e_ex!r} in {found_name} "
+                          f"vs {e_mi!r} in {expected_name}); write them as "
+                          f"{_type_names(expected)} like the {expected_name}")
+        missing = [q for q in missing if str(q) not in as_text]
+        extra = [q for q in extra if str(q) not in as_text]
     if missing:
-        msg += (f"; {len(missing)} question id(s) missing from results, e.g. "
-                f"{', '.join(map(str, missing[:5]))}")
+        parts.append(f"{len(missing)} {what}(s) missing from {found_name}, e.g. "
+                     f"{', '.join(map(repr, missing[:5]))}")
     if extra:
-        msg += (f"; {len(extra)} question id(s) in results but not in annotations, e.g. "
-                f"{', '.join(map(str, extra[:5]))}")
-    return msg
+        parts.append(f"{len(extra)} {what}(s) in {found_name} but not in {expected_name}, e.g. "
+                     f"{', '.join(map(repr, extra[:5]))}")
+    return "; ".join(parts)
 
 
 def vqa_evaluate(questions: dict | list | None, annotations: dict | list,
@@ -186,11 +211,13 @@ def vqa_evaluate(questions: dict | list | None, annotations: dict | list,
             raise ValueError(f"malformed result record {r!r}: needs question_id and answer")
         res[r["question_id"]] = r
     if set(res) != set(qa):
-        missing = sorted((q for q in qa if q not in res), key=str)
-        extra = sorted((q for q in res if q not in qa), key=str)
-        raise ValueError(_id_mismatch(missing, extra))
+        raise ValueError("results do not match the annotations (the official evaluator refuses "
+                         "them too): " + id_mismatch(set(res), set(qa)))
     if isinstance(questions, dict) and questions.get("task_type") == "Multiple Choice":
         choices = {q["question_id"]: q.get("multiple_choices", []) for q in questions["questions"]}
+        if not set(res) <= set(choices):
+            raise ValueError("results do not match the multiple-choice questions: "
+                             + id_mismatch(set(res), set(choices), "results", "questions"))
         bad = [q for q, r in res.items() if r["answer"] not in choices.get(q, [])]
         if bad:
             raise ValueError(f"predicted answer is not one of the multiple choices for ids {bad[:5]}")

@@ -3,7 +3,9 @@
     ctx = prepare_vqa(train_rows, vocab_size=100)            # driver side, plain data
     rows = add_vqa_statements(rows, ctx, converter, type_filter=True)
 
-Adds to each row: ``candidates`` (answers kept for the question), ``statements`` (one per
+Adds to each row: ``candidates`` (answers kept for the question, each the raw spelling
+annotators used most for its normalised class, so a prediction is credited by the official
+evaluator), ``statements`` (one per
 candidate), ``cand_group`` (all 0), ``labels`` ([index of the candidate with the highest VQA
 accuracy] or [-1]), ``answer_type_inferred`` and ``question_prefix`` (first two words). The
 answer type is inferred from the question words (never from the annotation); a filter leaving
@@ -46,9 +48,15 @@ def infer_answer_type(question: str) -> str:
     return "other"
 
 
+def answer_class(answer: str) -> str:
+    """The normalised answer class of a raw answer (official VQA normalisation: punctuation,
+    lower case, number words → digits, articles dropped, contractions)."""
+    return normalize_answer(str(answer))
+
+
 def answer_type_of(answer: str) -> str:
-    """The answer type an answer string belongs to."""
-    a = answer.lower().strip()
+    """The answer type an answer (raw or normalised) belongs to: ``"Two"`` → number."""
+    a = answer_class(answer)
     if a in ("yes", "no"):
         return "yes/no"
     if a.isdigit() or a in NUMBER_WORDS:
@@ -62,42 +70,76 @@ def question_prefix(question: str) -> str:
 
 
 def majority_answer(answers: list[str]) -> str:
-    """Most frequent normalised human answer (ties: first seen)."""
-    norm = [normalize_answer(a) for a in answers]
+    """Most frequent normalised answer *class* of one question's human answers (ties: first
+    seen); ``""`` for none. A class, not a prediction: see ``raw_spellings``."""
+    norm = [answer_class(a) for a in answers]
     return Counter(norm).most_common(1)[0][0] if norm else ""
 
 
+def _clean(answer: str) -> str:
+    """What the official evaluator compares when the ten answers agree: tabs and newlines as
+    spaces, stripped (GT-Vision-Lab/VQA ``vqaEval.py``)."""
+    return str(answer).replace("\n", " ").replace("\t", " ").strip()
+
+
+def raw_spellings(rows: list[dict]) -> dict[str, str]:
+    """Normalised class → its most frequent raw spelling over every human answer of ``rows``.
+
+    The official evaluator normalises neither the prediction nor the ten answers when all ten
+    are identical, so a candidate must be spelled as annotators spell it ("t-shirt", not the
+    class "t shirt"). Ties: the form equal to its own lower case first, then the
+    lexicographically smallest (deterministic for any row order).
+    """
+    counts: dict[str, Counter] = {}
+    for r in rows:
+        if r.get("error"):
+            continue
+        for a in r["target"] or ():
+            raw = _clean(a)
+            counts.setdefault(answer_class(raw), Counter())[raw] += 1
+    return {k: min(c.items(), key=lambda kv: (-kv[1], kv[0] != kv[0].lower(), kv[0]))[0]
+            for k, c in counts.items()}
+
+
 def prepare_vqa(train_rows: list[dict], vocab_size: int, prefix_min: int = 10) -> dict[str, Any]:
-    """Answer vocabulary: the ``vocab_size`` most frequent majority answers of the train split.
+    """Answer vocabulary: the ``vocab_size`` most frequent majority answer classes of the train
+    split, each spelled as its most frequent raw form (``raw_spellings``), so that every
+    candidate, and so every prediction, is a string the official evaluator can credit.
 
     Also, per question prefix (first two words) asked at least ``prefix_min`` times in train,
     the vocabulary answers given to it (``candidates_for(..., prefix_filter=True)``).
 
     Returns:
-        ``{"answer_vocab": [str], "answer_counts": [int], "answer_types": [str],
-        "prefix_answers": {prefix: [str]}}``.
+        ``{"answer_vocab": [raw str], "answer_classes": [normalised str], "answer_counts":
+        [int], "answer_types": [str], "prefix_answers": {prefix: [raw str]}}``; count ties
+        keep the order of first occurrence in ``train_rows``.
+
+    Raises:
+        ValueError: no train question has a human answer.
     """
     pairs = [(question_prefix(r["text"]), majority_answer(r["target"])) for r in train_rows
-             if not r.get("error") and r["target"]]  # (prefix, answer) per labelled question
+             if not r.get("error") and r["target"]]  # (prefix, answer class) per question
     counts = Counter(a for _, a in pairs)
     counts.pop("", None)
     if not counts:
         raise ValueError("VQA answer vocabulary: the train split has no annotated question")
     top = counts.most_common(vocab_size)
-    vocab = {a for a, _ in top}
+    spell = raw_spellings(train_rows)
+    raw = {k: spell[k] for k, _ in top}
     asked = Counter(p for p, _ in pairs)
     by_prefix: dict[str, set[str]] = {}
     for p, a in pairs:
-        if a in vocab and asked[p] >= prefix_min:
-            by_prefix.setdefault(p, set()).add(a)
-    return {"answer_vocab": [a for a, _ in top], "answer_counts": [n for _, n in top],
+        if a in raw and asked[p] >= prefix_min:
+            by_prefix.setdefault(p, set()).add(raw[a])
+    return {"answer_vocab": [raw[a] for a, _ in top], "answer_classes": [a for a, _ in top],
+            "answer_counts": [n for _, n in top],
             "answer_types": [answer_type_of(a) for a, _ in top],
             "prefix_answers": {p: sorted(v) for p, v in sorted(by_prefix.items())}}
 
 
 def candidates_for(question: str, ctx: dict, type_filter: bool, prefix_filter: bool = False
                    ) -> tuple[list[str], str]:
-    """Answer candidates of one question and its inferred answer type.
+    """Answer candidates (raw spellings) of one question and its inferred answer type.
 
     ``type_filter`` keeps the vocabulary answers of the inferred answer type; ``prefix_filter``
     then keeps those given in train to questions of the same prefix ("what color" → colours,
@@ -112,6 +154,11 @@ def candidates_for(question: str, ctx: dict, type_filter: bool, prefix_filter: b
         seen = set((ctx.get("prefix_answers") or {}).get(question_prefix(question), ()))
         kept = [a for a in kept if a in seen] or kept
     return kept, qtype
+
+
+def class_index(candidates: list[str], cls: str) -> int:
+    """Index of the first candidate whose normalised class is ``cls`` ("Yes" for "yes"), or -1."""
+    return next((i for i, c in enumerate(candidates) if answer_class(c) == cls), -1)
 
 
 def gold_index(candidates: list[str], answers: list[str]) -> int:
@@ -156,14 +203,15 @@ def yes_prior(train_rows: list[dict]) -> dict[str, float]:
 def fit_yes_no(rows: list[dict], variants: list[str], p_yes: dict[str, float],
                min_rows: int = 10) -> dict[str, dict[str, float]]:
     """θ per variant and prefix (``"*"``: all prefixes) from scored, unlabelled val rows."""
-    yn = [r for r in rows if not r.get("error") and "yes" in list(r["candidates"])
-          and r["answer_type_inferred"] == "yes/no"]
+    yn = [r for r in rows if not r.get("error") and r["answer_type_inferred"] == "yes/no"
+          and class_index([str(c) for c in r["candidates"]], "yes") >= 0]
     overall = float(np.mean(list(p_yes.values()))) if p_yes else 0.5
     out: dict[str, dict[str, float]] = {}
     for v in variants:
         aff = {}
         for r in yn:
-            s = np.asarray(r[f"vscore_{v}"], np.float32)[list(r["candidates"]).index("yes")]
+            yes = class_index([str(c) for c in r["candidates"]], "yes")
+            s = np.asarray(r[f"vscore_{v}"], np.float32)[yes]
             aff.setdefault(str(r["question_prefix"]), []).append(float(s))
         all_s = [x for xs in aff.values() for x in xs]
         th = {"*": float(np.quantile(all_s, 1 - overall))} if all_s else {}
@@ -176,11 +224,11 @@ def fit_yes_no(rows: list[dict], variants: list[str], p_yes: dict[str, float],
 
 def apply_yes_no(fused: np.ndarray, row: dict, theta: dict[str, float]) -> np.ndarray:
     """``fused`` (C,) with the "no" candidate scored θ (yes/no questions only)."""
-    cands = [str(c) for c in row["candidates"]]
-    if str(row.get("answer_type_inferred")) != "yes/no" or "no" not in cands or not theta:
+    no = class_index([str(c) for c in row["candidates"]], "no")
+    if str(row.get("answer_type_inferred")) != "yes/no" or no < 0 or not theta:
         return fused
     fused = fused.copy()
-    fused[cands.index("no")] = theta.get(str(row.get("question_prefix")), theta["*"])
+    fused[no] = theta.get(str(row.get("question_prefix")), theta["*"])
     return fused
 
 
@@ -200,7 +248,8 @@ def tag_filter_mask(candidates: list[str], answer_type: str, region_tags: list[s
     if answer_type != "other":
         return keep
     words = {w for t in region_tags for w in str(t).lower().split()}
-    hit = np.asarray([bool(set(c.lower().split()) & words) for c in candidates], bool)
+    hit = np.asarray([bool((set(c.lower().split()) | set(answer_class(c).split())) & words)
+                      for c in candidates], bool)  # "T-Shirt" names tag "shirt"
     return hit if hit.any() else keep
 
 

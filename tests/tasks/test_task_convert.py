@@ -18,7 +18,7 @@ CASES = [
     ("Is the red star bigger than the blue circle?", "no",
      "the red star is not bigger than the blue circle"),
     ("What is the man holding?", "bat", "the man is holding bat"),
-    ("Why is the sky blue?", "rain", "why is the sky blue rain"),
+    ("Why is the sky blue?", "rain", "the sky is blue because of rain"),
 ]
 
 
