@@ -21,7 +21,8 @@ earns credit) and, with ``oracle`` on, appends that answer when the cut dropped 
 labelled questions whose best-credit answer survived (``gold_rank < k``).
 
 Reads:  ``text``, ``image_key``, ``target`` (for gold_rank; may be empty), ``error``.
-Adds:   ``candidates`` (C ≤ k+1), ``statements`` (C,), ``cand_group`` (C,) zeros,
+Adds:   ``candidates`` (C ≤ k+1; the kept answers in vocabulary order, then the oracle one),
+        ``statements`` (C,), ``cand_group`` (C,) zeros,
         ``labels`` [gold candidate or -1], ``answer_type_inferred``, ``question_prefix``,
         ``gold_rank`` int, ``oracle_index`` int, ``pool_size`` int (answers the filters kept).
 """
@@ -104,7 +105,7 @@ class CandidateRetriever:
         oracle: append the best-credit answer when the cut dropped it (``oracle_index``).
     """
 
-    VERSION = 1
+    VERSION = 2  # 2: kept answers in vocabulary order
 
     def __init__(self, vqa: dict, tables: dict[str, str], k: int = 32, prompt: str = "{answer}",
                  tau: float = 0.05, prior_weight: float = 1.0, type_filter: bool = True,
@@ -145,7 +146,7 @@ class CandidateRetriever:
             best, _ = best_credit(answers, self.vocab, self.lookup)
             gold = min((r for r, v in enumerate(pool) if v in best), default=-1)
             ranks[i] = gold
-            cands[i] = [self.vocab[v] for v in kept]
+            cands[i] = [self.vocab[v] for v in sorted(kept)]  # vocabulary order: ties as before
             if self.oracle and gold >= self.k:
                 oracle[i] = len(cands[i])
                 cands[i].append(self.vocab[pool[gold]])
