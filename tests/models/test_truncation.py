@@ -1,5 +1,4 @@
 """Texts longer than the text encoder's context are detected (they are cut by the tokenizer)."""
-import numpy as np
 import pytest
 
 from fgalign.models.backbone import Backbone
