@@ -81,7 +81,7 @@ class Backbone:
             float32 array (N, D).
         """
         out = []
-        with counters.timed("image_encoder", len(images), model=self.name), \
+        with counters.timed("image_encoder", len(images), model=self.name, device=self.device), \
                 torch.inference_mode(), self.autocast():
             for i in range(0, len(images), batch_size):
                 chunk = images[i: i + batch_size]
@@ -95,7 +95,7 @@ class Backbone:
         if isinstance(texts, str):
             raise TypeError("encode_texts takes a list of strings, not one string")
         out = []
-        with counters.timed("text_encoder", len(texts), model=self.name), \
+        with counters.timed("text_encoder", len(texts), model=self.name, device=self.device), \
                 torch.inference_mode(), self.autocast():
             for i in range(0, len(texts), batch_size):
                 tokens = self.tokenizer(list(texts[i: i + batch_size])).to(self.device)  # (B, L)
