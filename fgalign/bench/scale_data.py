@@ -39,6 +39,7 @@ from ``np.random.default_rng([seed, task, split, index, stream])``: same spec â†
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -106,7 +107,8 @@ def _rng(spec: ScaleSpec, task: str, split: str, index: int, stream: int) -> np.
     return np.random.default_rng([spec.seed, _TASK[task], _SPLIT[split], index, stream])
 
 
-def _zipf(n: int, s: float = 1.0) -> np.ndarray:
+@functools.lru_cache(maxsize=64)
+def _zipf(n: int, s: float = 1.0) -> np.ndarray:  # read-only (cached)
     w = 1.0 / np.arange(1, n + 1) ** s
     return w / w.sum()
 
@@ -133,6 +135,7 @@ def answer_vocab(vocab: int) -> dict[str, list[str]]:
             "color": list(COLORS[:n_col]), "other": words[: n_rest - n_col]}
 
 
+@functools.lru_cache(maxsize=1)
 def question_types() -> dict[str, list[str]]:
     """Official VQAv2 question types grouped by the answer type they ask for (most frequent
     first): ``{"yes/no", "number", "color", "other"}`` ("color": the "what color" types)."""
