@@ -154,3 +154,13 @@ def test_counters_are_off_without_the_variable(tmp_path, monkeypatch):
     assert type(create_proposer("segment")).__name__ != "CountedProposer"
     counters.count("x")
     assert not list(tmp_path.iterdir())
+
+
+def test_covering_questions_do_not_bunch_at_the_start(tmp_path):
+    from fgalign.bench.scale_data import write_vqa
+
+    spec = ScaleSpec(vocab=300, image_size=16)
+    write_vqa(tmp_path, spec, "train2014", 0, 600, True)
+    anns = json.loads((tmp_path / "v2_mscoco_train2014_annotations.json").read_text())
+    first = [a["answer_type"] for a in anns["annotations"][:200]]
+    assert 0.28 < first.count("yes/no") / 200 < 0.48  # a calibration subset sees yes/no questions

@@ -24,9 +24,11 @@ as JPEG. Statistics (sources: the datasets' published sizes and the VQAv2 paper)
   then other words), Zipf-distributed (exponent 1) within each type; "what color" questions
   are answered with colours. 10 human answers per question: 5–10 give the true answer (a
   tenth of them as a surface variant that normalises to it: "Red", "two"), the others distinct
-  alternatives of the same type, so the majority answer is always the true one. The first
-  ``vocab`` train questions take the vocabulary answers in turn, so the train split's top-N
-  majority answers are exactly the vocabulary (``tasks.vqa.answer_vocab_size = vocab``).
+  alternatives of the same type, so the majority answer is always the true one. ``vocab`` of the
+  train questions take the vocabulary answers in turn, so the train split's top-N
+  majority answers are exactly the vocabulary (``tasks.vqa.answer_vocab_size = vocab``); they
+  come last in the split, so a calibration subset (the first ``val_limit`` rows) has the
+  usual answer-type mix.
 - SNLI-VE: 17,901 test pairs / 1,000 images ≈ 18 per image: 6 premises (captions) × 3
   hypotheses (entailment, neutral, contradiction) per image, exactly.
 - VCR: 26,534 val questions / 9,929 images = 2.67 per image (2 or 3), 4 answers + 4
@@ -51,7 +53,7 @@ import numpy as np
 from fgalign.data.synth.render import render_scene, visible_fractions
 from fgalign.data.synth.scene import sample_scene
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the covering train questions last (1: first)
 VQA_Q_PER_IMAGE = 214_354 / 40_504  # VQAv2 val2014
 VCR_Q_PER_IMAGE = 26_534 / 9_929  # VCR val
 SNLI_PREMISES, SNLI_LABELS = 6, ("entailment", "neutral", "contradiction")  # 6 × 3 = 18 / image
@@ -243,6 +245,10 @@ def write_vqa(root: Path, spec: ScaleSpec, split: str, images: int, questions: i
     order = [(g, a) for g in ("yes/no", "number", "color", "other") for a in vocab[g]]
     if cover and n_q < len(order):
         raise ValueError(f"{split}: {n_q} questions cannot cover a {len(order)}-answer vocabulary")
+    first = n_q - len(order) if cover else n_q  # the covering questions come last, so a
+    # calibration subset (the first ``val_limit`` rows) has the usual answer-type mix
+    picks = [_draw_answer(_rng(spec, "vqa", split, i, 2), vocab, 0.15) if i < first
+             else order[i - first] for i in range(n_q)]
     qs, anns, counts = [], [], {"yes/no": 0, "number": 0, "other": 0}
     per_image, index = spread(n_q, images), 0
     base = _SPLIT[split] * 10_000_000
@@ -251,10 +257,7 @@ def write_vqa(root: Path, spec: ScaleSpec, split: str, images: int, questions: i
         rng = _rng(spec, "vqa", split, i, 0)
         _write_image(root / split / f"COCO_{split}_{image_id:012d}.jpg", spec, rng, image_id)
         for _ in range(n):
-            if cover and index < len(order):
-                group, answer = order[index]
-            else:
-                group, answer = _draw_answer(_rng(spec, "vqa", split, index, 2), vocab, 0.15)
+            group, answer = picks[index]
             q, a = _vqa_question(spec, split, index, image_id, group, answer, vocab, types)
             qs.append(q)
             anns.append(a)
