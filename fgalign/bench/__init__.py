@@ -6,7 +6,8 @@
 Modules: ``core`` (Measurement, timing, table), ``scoring`` (roofline of region-word
 scoring), ``embed`` (Ray Data actors vs loop, actor scaling, dedup, GPU), ``pipeline``
 (cached re-run, driver memory, sweep trial), ``report`` (BENCHMARKS.md), ``runner`` (order,
-sizes of the quick and full modes). Entry points: ``fgalign bench``, pipelines/benchmark.py.
+sizes of the quick and full modes), ``scale_data`` / ``scale`` / ``projection`` (the real-scale
+benchmark of issue 11, ``fgalign bench --only scale``; counters in ``fgalign.counters``). Entry points: ``fgalign bench``, pipelines/benchmark.py.
 """
 from fgalign.bench.core import Measurement, best_time, format_table
 

@@ -27,7 +27,7 @@ FULL = REPO / "pipelines" / "full.py"
 
 # Runs pipelines/full.py as __main__ and writes the driver's memory to a JSON file.
 _DRIVER = """
-import json, resource, runpy, sys
+import json, os, resource, runpy, sys
 out, script, args = sys.argv[1], sys.argv[2], sys.argv[3:]
 import numpy, pyarrow, torch, ray, ray.data  # noqa: E401 - libraries every run imports
 import fgalign.stages, fgalign.evaluate  # noqa: E401
@@ -39,14 +39,15 @@ try:
 except SystemExit as e:
     code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-json.dump({"baseline_mb": base, "peak_mb": peak, "exit": code}, open(out, "w"))
+json.dump({"baseline_mb": base, "peak_mb": peak, "exit": code, "pid": os.getpid()},
+          open(out, "w"))
 sys.exit(code)
 """
 
 
 def run_full(config: str, overrides: list[str], log: Path | None = None,
              env: dict[str, str] | None = None) -> dict[str, Any]:
-    """One ``pipelines/full.py`` run in a subprocess: seconds, driver memory, exit code."""
+    """One ``pipelines/full.py`` run in a subprocess: seconds, driver memory (MiB), pid."""
     if not FULL.is_file():
         raise FileNotFoundError(f"{FULL} does not exist yet")
     with tempfile.NamedTemporaryFile("r", suffix=".json") as out:

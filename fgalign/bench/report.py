@@ -11,6 +11,7 @@ from typing import Any
 from fgalign.bench.core import Measurement
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+SCALE_BEGIN, SCALE_END = "<!-- bench-scale:begin -->", "<!-- bench-scale:end -->"  # --only scale
 
 HEADER = """# Benchmarks
 
@@ -42,18 +43,23 @@ def results_markdown(results: list[Measurement], info: dict[str, Any]) -> str:
         text = r.detail + (f" — {r.note}" if r.note and r.detail else r.note)
         lines.append(f"| {r.title} | {value} | {r.target or '–'} | {r.status} | "
                      f"{text.replace('|', '/')} |")
+    notes = (info.get("scale") or {}).get("assumptions") if any(
+        r.name.startswith("scale_projection") for r in results) else None
+    if notes:
+        lines += ["", "Projection assumptions:", "", *[f"- {n.strip()}" for n in notes]]
     return "\n".join(lines) + "\n"
 
 
-def write_benchmarks_md(path: str | Path, results: list[Measurement],
-                        info: dict[str, Any]) -> None:
-    """Replace the generated block of ``path`` (create the file if needed)."""
+def write_benchmarks_md(path: str | Path, results: list[Measurement], info: dict[str, Any],
+                        begin: str = BEGIN, end: str = END) -> None:
+    """Replace the generated block between ``begin`` and ``end`` of ``path`` (the file and the
+    block are created when missing)."""
     path = Path(path)
-    block = f"{BEGIN}\n{results_markdown(results, info)}{END}"
+    block = f"{begin}\n{results_markdown(results, info)}{end}"
     text = path.read_text() if path.is_file() else HEADER + f"{BEGIN}\n{END}\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1]
         text = head + block + tail
     else:
         text = text.rstrip() + "\n\n" + block + "\n"

@@ -102,19 +102,22 @@ def run_all(config: str, overrides: list[str], mode: str, work: Path,
         mode: ``quick`` (smoke sizes, test-tiny) or ``full``.
         work: scratch folder (worlds, run folders, caches, logs).
         only: names of benchmark groups to run (scoring, pipeline, embed, scaling, sweep,
-            gpu); None runs all.
+            gpu, scale); None runs all but ``scale``, which runs only when named (it takes
+            five whole-pipeline runs of its own data; ``fgalign.bench.scale``).
     """
     sizes = MODES[mode]
-    want = lambda g: only is None or g in only
+    want = lambda g: (only is None and g != "scale") or (only is not None and g in only)
     work.mkdir(parents=True, exist_ok=True)
     info: dict[str, Any] = {"mode": mode, "machine": machine_info(),
                             "date": time.strftime("%Y-%m-%d %H:%M %Z")}
     results: list[Measurement] = []
     log = work / "pipeline_runs.log"
     with Timer() as total:
-        world = make_world(work / f"world{sizes.images}", sizes.images, sizes.image_size)
-        info["data"] = (f"synthetic world, {sizes.images} images of {sizes.image_size} px "
-                        f"(fgalign synth --seed 0); scratch {work}")
+        world, info["data"] = None, f"scratch {work}"
+        if any(want(g) for g in ("pipeline", "embed", "scaling", "sweep", "gpu")):
+            world = make_world(work / f"world{sizes.images}", sizes.images, sizes.image_size)
+            info["data"] = (f"synthetic world, {sizes.images} images of {sizes.image_size} px "
+                            f"(fgalign synth --seed 0); scratch {work}")
         if want("scoring"):
             from fgalign.bench.scoring import bench_scoring_roofline
 
@@ -124,6 +127,20 @@ def run_all(config: str, overrides: list[str], mode: str, work: Path,
             _pipeline_benches(results, config, overrides, sizes, work, world, log)
         if want("embed") or want("scaling") or want("sweep") or want("gpu"):
             _ray_benches(results, config, overrides, sizes, work, world, want)
+        if want("scale"):
+            from fgalign.bench.scale import bench_scale
+
+            out = _guard(results, "scale", "Scale (issue 11)", "",
+                         lambda: bench_scale(work / "scale", overrides, mode, log))
+            if out is not None:  # (measurements, raw numbers of every run)
+                results.extend(out[0])
+                info["scale"] = out[1]
+                sz = out[1]["sizes"]
+                info["data"] += (f"; scale data (fgalign.bench.scale_data): 1× = "
+                                 f"{sz['spec']['vqa_images']} VQA / {sz['spec']['snli_ve_images']}"
+                                 f" SNLI-VE / {sz['spec']['vcr_images']} VCR images, "
+                                 f"{sz['factor']}×, vocabularies {sz['vocab_small']} and "
+                                 f"{sz['vocab_big']}")
     info["seconds"] = total.s
     info["load_end"] = [round(x, 2) for x in os.getloadavg()]
     return results, info

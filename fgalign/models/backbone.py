@@ -7,6 +7,7 @@
 
 Embedding runs under ``torch.inference_mode`` in batches; on CUDA it autocasts to the
 backbone's precision (``fp16``/``bf16``); on CPU it always runs in fp32.
+Every call reports ``image_encoder`` / ``text_encoder`` work counters (``fgalign.counters``).
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+
+from fgalign import counters
 
 _AUTOCAST = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -78,7 +81,8 @@ class Backbone:
             float32 array (N, D).
         """
         out = []
-        with torch.inference_mode(), self.autocast():
+        with counters.timed("image_encoder", len(images), model=self.name, device=self.device), \
+                torch.inference_mode(), self.autocast():
             for i in range(0, len(images), batch_size):
                 chunk = images[i: i + batch_size]
                 x = chunk if isinstance(chunk, torch.Tensor) else self.preprocess_images(chunk)
@@ -91,7 +95,8 @@ class Backbone:
         if isinstance(texts, str):
             raise TypeError("encode_texts takes a list of strings, not one string")
         out = []
-        with torch.inference_mode(), self.autocast():
+        with counters.timed("text_encoder", len(texts), model=self.name, device=self.device), \
+                torch.inference_mode(), self.autocast():
             for i in range(0, len(texts), batch_size):
                 tokens = self.tokenizer(list(texts[i: i + batch_size])).to(self.device)  # (B, L)
                 out.append(self.model.encode_text(tokens, normalize=True).float().cpu())

@@ -76,6 +76,9 @@ def create_backbone(name: str, pretrained: str | None = None, checkpoint: str | 
             f"unknown backbone {name!r}; known: {', '.join(list_backbones())}, any open_clip "
             f"architecture (e.g. ViT-B-32, see open_clip.list_models()) with pretrained= or "
             f"checkpoint=, or a path to a bundle .safetensors written by fgalign train-backbone")
+    from fgalign import counters
+
+    counters.count("build", what=f"backbone:{name}")
     bb.device = resolve_device(device)
     bb.precision = precision
     bb.model.to(bb.device).eval()

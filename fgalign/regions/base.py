@@ -26,8 +26,39 @@ def register_proposer(name: str) -> Callable[[Callable[..., Any]], Callable[...,
 
 
 def create_proposer(name: str, **params: Any) -> Any:
-    """Build the proposer registered as ``name``; an unknown name lists the known ones."""
-    return PROPOSERS.create(name, **params)
+    """Build the proposer registered as ``name``; an unknown name lists the known ones.
+
+    When work counters are on (``fgalign.counters``), the proposer comes wrapped in a
+    ``CountedProposer`` that reports every call; otherwise it is returned as built.
+    """
+    from fgalign import counters
+
+    proposer = PROPOSERS.create(name, **params)
+    if counters.enabled():
+        counters.count("build", what=f"proposer:{name}")
+        return CountedProposer(proposer, name)
+    return proposer
+
+
+class CountedProposer:
+    """A proposer that reports each call as a ``proposer`` counter event (image key, regions).
+
+    Behaves as the wrapped proposer (calls and attributes are delegated).
+    """
+
+    def __init__(self, proposer: Any, name: str):
+        self.inner, self.name = proposer, name
+
+    def __call__(self, image: np.ndarray, *args: Any, **kwargs: Any) -> Proposals:
+        from fgalign import counters
+
+        with counters.timed("proposer", 1, name=self.name, key=counters.image_key(image)) as ev:
+            props = self.inner(image, *args, **kwargs)
+            ev["regions"] = len(props)
+        return props
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.inner, attr)
 
 
 def list_proposers() -> list[str]:
