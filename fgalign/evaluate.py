@@ -144,16 +144,15 @@ def evaluate(cfg: Config, figures: bool = True) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from fgalign.data.synth import resolve_world
     from fgalign.stages import run_inprocess
 
-    if cfg.data.synth.generate:
-        from fgalign.data.synth import ensure_world
-
-        ensure_world(cfg.data.root, cfg.data.synth)
+    cfg = resolve_world(cfg)  # generate a missing world; read a world's layout + identity
     out = run_dir(cfg)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(dump_yaml(cfg))
-    metrics: dict[str, Any] = {"config_hash": config_hash(cfg), "tasks": {}}
+    metrics: dict[str, Any] = {"config_hash": config_hash(cfg), "world": cfg.data.world,
+                               "tasks": {}}
     records: list[dict] = []
     timings: dict[str, float] = {}  # seconds per task: timings.json (metrics.json stays reproducible)
     for task in cfg.data.tasks:

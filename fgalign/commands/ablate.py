@@ -44,7 +44,10 @@ def run(args: argparse.Namespace) -> int:
     spec = load_ablation_spec(args.config)
     spec = spec.model_copy(update={"overrides": spec.overrides + args.overrides})
     settings = sorted({c.setting for c in spec.cells()})
-    cfgs = {s: spec.experiment_config(*s) for s in settings}
+    from fgalign.data.synth import resolve_world
+
+    # generate a missing world once; every setting reads its layout + identity
+    cfgs = {s: resolve_world(spec.experiment_config(*s)) for s in settings}
     first = cfgs[settings[0]]
     out = Path(args.out) if args.out else (
         Path(first.experiment.output_dir) / first.experiment.name / "ablations" /
@@ -54,10 +57,6 @@ def run(args: argparse.Namespace) -> int:
     (out / "ablation.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json"),
                                                       sort_keys=False))
     (out / "command.txt").write_text(" ".join(sys.argv) + "\n")
-    if first.data.synth.generate:
-        from fgalign.data.synth import ensure_world
-
-        ensure_world(first.data.root, first.data.synth)
     started = init_ray(first.ray)
     try:
         caches = {s: fill_caches(c, keys_for(spec, c), use_ray=args.caches == "ray")[0]

@@ -62,10 +62,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = spec.experiment_config()
     if args.overrides:
         cfg = build_config(apply_overrides(to_dict(cfg), args.overrides), "--set")
-    if cfg.data.synth.generate:
-        from fgalign.data.synth import ensure_world
+    from fgalign.data.synth import resolve_world
 
-        ensure_world(cfg.data.root, cfg.data.synth)
+    cfg = resolve_world(cfg)  # generate a missing world; read a world's layout + identity
     out = Path(args.out) if args.out else sweep_dir(spec, cfg)
     out.mkdir(parents=True, exist_ok=True)
     (out / "sweep.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))

@@ -13,6 +13,7 @@ from typing import Any
 from fgalign.config import DataCfg
 from fgalign.data.paths import check_row
 from fgalign.data.snli_ve import read_snli_ve
+from fgalign.data.synth.manifest import world_data_cfg
 from fgalign.data.vcr import read_vcr
 from fgalign.data.vqa import read_vqa
 from fgalign.schema import TASKS
@@ -27,11 +28,16 @@ def read_task_report(task: str, root: str | Path, split: str,
         ``error_reasons`` ({"read:<reason>": count}), ``missing_images`` (good rows whose
         image file does not exist under root) and ``skipped`` (SNLI-VE gold_label "-").
 
+    A root that holds a synthetic world's ``world.json`` is read with the layout the world
+    records (``fgalign.data.synth.manifest.world_data_cfg``), whatever ``data_cfg`` says.
+
     Raises:
         ValueError: unknown task. FileNotFoundError / DataFileError: unreadable file.
+        WorldFormatError (a ValueError): the root holds a world of another format version.
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
+    data_cfg = world_data_cfg(data_cfg or DataCfg(), root)
     skipped = 0
     if task == "vqa":
         rows = read_vqa(root, split, data_cfg)

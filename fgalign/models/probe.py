@@ -27,6 +27,7 @@ import open_clip
 import torch
 from PIL import Image
 
+from fgalign.data.synth.manifest import images_dir
 from fgalign.models.backbone import Backbone
 from fgalign.models.corpus import crop_box
 
@@ -56,7 +57,7 @@ def crop_accuracy(bb: Backbone, root: Path, split: str, pad: float = 0.1,
     shapes = sorted({o["shape"] for o in world})
     crops, labels = [], []
     for s in scenes:
-        image = Image.open(root / "images" / s["file"]).convert("RGB")
+        image = Image.open(root / images_dir(root) / s["file"]).convert("RGB")
         for o in s["objects"]:
             crops.append(crop_box(image, o["box"], pad))
             labels.append((o["color"], o["shape"]))

@@ -140,10 +140,9 @@ def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None =
 
     t_start = time.perf_counter()
     require(cfg.data.root, "data.root")
-    if cfg.data.synth.generate:
-        from fgalign.data.synth import ensure_world
+    from fgalign.data.synth import resolve_world
 
-        ensure_world(cfg.data.root, cfg.data.synth)
+    cfg = resolve_world(cfg)  # generate a missing world; read a world's layout + identity
     out = run_dir(cfg)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(dump_yaml(cfg))
@@ -154,7 +153,8 @@ def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None =
                                use_wandb, stdout=False)  # the summary below is the stdout log
         logger.log_config(to_dict(cfg))
         cache = StageCache(cache_root(cfg))
-        metrics: dict[str, Any] = {"config_hash": config_hash(cfg), "tasks": {}}
+        metrics: dict[str, Any] = {"config_hash": config_hash(cfg),
+                                   "world": cfg.data.world, "tasks": {}}
         predictions, records, figures = [], [], []
         vqa_results, timings = None, {"tasks": {}}
         for task in cfg.data.tasks:

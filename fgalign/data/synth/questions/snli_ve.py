@@ -3,9 +3,13 @@
 The labelling rule (what the picture can and cannot show):
     entailment     the hypothesis is true of the scene graph: an object with its colour / size /
                    shape, a count, or a left/right/above/below relation between two objects.
-    contradiction  the hypothesis is false of the scene graph: a wrong attribute binding (a colour
-                   of the scene put on another object's shape), a wrong count, a flipped relation,
-                   or an object (colour + shape) that is not in the picture.
+    contradiction  the hypothesis is false of the scene graph in exactly one family
+                   (``fgalign.data.synth.contrast``): an object with the colour, the shape or the
+                   size of a real object changed (no object matches the claim but that one
+                   attribute), a wrong count, a flipped relation, or an object whose colour and
+                   shape are both absent (existence). The family is the least used so far in
+                   the split among those the scene can express, so they stay balanced; the
+                   entailments use the same forms in the same proportions.
     neutral        the hypothesis names an object that IS in the picture, correctly, and states a
                    property that a flat drawing of coloured shapes cannot show: material ("made of
                    wood"), weight, temperature, ownership, intent or purpose, what happened before.
@@ -17,11 +21,14 @@ as in SNLI-VE, so the three labels are exactly balanced.
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 
 from fgalign.data.synth.captions import list_phrase, object_phrase
+from fgalign.data.synth.contrast import FAMILIES, mismatch
 from fgalign.data.synth.questions.vqa import NUMBER_WORDS, PLURAL, REL_PHRASE
-from fgalign.data.synth.scene import COLORS, SHAPES, describe
+from fgalign.data.synth.scene import COLORS, SHAPES, SIZES, describe
 
 NEUTRAL_PREDICATES = (
     "is made of wood", "is made of metal", "is made of plastic", "is made of glass",
@@ -30,11 +37,6 @@ NEUTRAL_PREDICATES = (
     "was moved a moment ago", "is new", "is fragile", "smells of paint",
 )
 OPPOSITE = {"left": "right", "right": "left", "above": "below", "below": "above"}
-
-
-def _maybe_size(rng: np.random.Generator) -> str:
-    """"small " / "large " / "": contradictions mention sizes as often as entailments do."""
-    return ("", "", "small ", "large ")[int(rng.integers(4))]
 
 
 def _count_claim(scene: dict, rng: np.random.Generator, true: bool) -> str:
@@ -71,44 +73,100 @@ def _relation_facts(scene: dict) -> list[tuple[int, str, int]]:
     return out
 
 
-def entailment(scene: dict, rng: np.random.Generator) -> str:
+class FamilyBalancer:
+    """Per split: among the families a scene can express, the one used least so far."""
+
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+
+    def order(self, families: tuple[str, ...], rng: np.random.Generator) -> list[str]:
+        """``families`` from least to most used (random among ties)."""
+        keys = rng.random(len(families))
+        return [f for _, _, f in sorted((self.counts[f], keys[i], f)
+                                        for i, f in enumerate(families))]
+
+    def use(self, family: str) -> None:
+        self.counts[family] += 1
+
+
+def _object_statement(claim: dict[str, str]) -> str:
+    words = [claim[k] for k in ("size", "color", "shape") if k in claim]
+    return f"There is a {' '.join(words)} in the picture."
+
+
+def _false_object(scene: dict, rng: np.random.Generator, family: str) -> str | None:
+    """"There is a [size] colour shape in the picture." false in ``family`` alone (its
+    ``mismatch`` is exactly {family}; for existence: neither the colour nor the shape is in
+    the scene), or None when the scene allows no such claim."""
     objs = scene["objects"]
-    kind = ["object", "count", "relation"][int(rng.integers(3))]
+    say_size = family == "size" or rng.random() < 0.5
+    claims = []
+    if family == "existence":
+        cs = [c for c in COLORS if c not in {o["color"] for o in objs}]
+        ss = [x for x in SHAPES if x not in {o["shape"] for o in objs}]
+        claims = [{"color": c, "shape": x} for c in cs for x in ss]
+        if say_size:
+            claims = [{"size": z, **c} for c in claims for z in SIZES]
+    else:
+        for o in objs:
+            base = {"color": o["color"], "shape": o["shape"]}
+            if say_size:
+                base = {"size": o["size"], **base}
+            values = {"color": COLORS, "shape": SHAPES, "size": SIZES}[family]
+            claims += [{**base, family: v} for v in values if v != o[family]]
+        want = {family}
+        claims = [c for c in claims if mismatch(c, objs) == want]
+    if not claims:
+        return None
+    return _object_statement(claims[int(rng.integers(len(claims)))])
+
+
+def _true_object(scene: dict, rng: np.random.Generator, family: str) -> str:
+    o = scene["objects"][int(rng.integers(len(scene["objects"])))]
+    say_size = family == "size" or rng.random() < 0.5
+    return f"There is {object_phrase(o, size=say_size)} in the picture."
+
+
+def _flipped_relation(scene: dict, rng: np.random.Generator) -> str | None:
+    objs = scene["objects"]
     facts = _relation_facts(scene)
-    if kind == "relation" and facts:
+    if not facts:
+        return None
+    a, rel, b = facts[int(rng.integers(len(facts)))]
+    return (f"The {describe(objs[a], objs)} is {REL_PHRASE[OPPOSITE[rel]]} "
+            f"the {describe(objs[b], objs)}.")
+
+
+def contradiction(scene: dict, rng: np.random.Generator, balancer: FamilyBalancer) -> str:
+    """A hypothesis false of the scene in one family (``contrast.FAMILIES``), chosen as the
+    least used so far in the split among those the scene can express."""
+    for family in balancer.order(FAMILIES, rng):
+        if family == "count":
+            text = _count_claim(scene, rng, true=False)
+        elif family == "relation":
+            text = _flipped_relation(scene, rng)
+        else:
+            text = _false_object(scene, rng, family)
+        if text is not None:
+            balancer.use(family)
+            return text
+    raise AssertionError("the count contradiction is always available")  # pragma: no cover
+
+
+def entailment(scene: dict, rng: np.random.Generator, balancer: FamilyBalancer) -> str:
+    """A true hypothesis in the same forms and proportions as the contradictions: an object
+    statement for color / shape / size / existence (size always stated for size), a count,
+    or a relation (an object statement when the scene has no clear relation)."""
+    objs = scene["objects"]
+    family = balancer.order(FAMILIES, rng)[0]
+    balancer.use(family)
+    if family == "count":
+        return _count_claim(scene, rng, true=True)
+    facts = _relation_facts(scene)
+    if family == "relation" and facts:
         a, rel, b = facts[int(rng.integers(len(facts)))]
         return f"The {describe(objs[a], objs)} is {REL_PHRASE[rel]} the {describe(objs[b], objs)}."
-    if kind == "count":
-        return _count_claim(scene, rng, true=True)
-    o = objs[int(rng.integers(len(objs)))]
-    return f"There is {object_phrase(o, size=bool(rng.random() < 0.5))} in the picture."
-
-
-def contradiction(scene: dict, rng: np.random.Generator) -> str:
-    objs = scene["objects"]
-    present = {(o["color"], o["shape"]) for o in objs}
-    kinds = ["binding", "count", "relation", "absent"]
-    for kind in [kinds[i] for i in rng.permutation(len(kinds))]:
-        if kind == "binding":
-            swaps = [(c, o["shape"]) for o in objs for c in sorted({p["color"] for p in objs})
-                     if (c, o["shape"]) not in present]
-            if swaps:
-                c, s = swaps[int(rng.integers(len(swaps)))]
-                return f"There is a {_maybe_size(rng)}{c} {s} in the picture."
-        elif kind == "count":
-            return _count_claim(scene, rng, true=False)
-        elif kind == "relation":
-            facts = _relation_facts(scene)
-            if facts:
-                a, rel, b = facts[int(rng.integers(len(facts)))]
-                da, db = describe(objs[a], objs), describe(objs[b], objs)
-                return f"The {da} is {REL_PHRASE[OPPOSITE[rel]]} the {db}."
-        else:
-            absent = [(c, s) for c in COLORS for s in SHAPES
-                      if c not in {o["color"] for o in objs} and s not in {o["shape"] for o in objs}]
-            c, s = absent[int(rng.integers(len(absent)))]
-            return f"There is a {_maybe_size(rng)}{c} {s} in the picture."
-    raise AssertionError("the count contradiction is always available")  # pragma: no cover
+    return _true_object(scene, rng, family)
 
 
 def neutral(scene: dict, rng: np.random.Generator) -> str:
@@ -132,15 +190,23 @@ def premise(scene: dict, rng: np.random.Generator) -> str:
     return text
 
 
-def make_snli_ve(scene: dict, rng: np.random.Generator, per_image: int = 2) -> list[dict]:
-    """SNLI-VE lines (original-release keys, ``Flikr30kID`` = image file name) for one scene."""
+def make_snli_ve(scene: dict, rng: np.random.Generator,
+                 balancers: tuple[FamilyBalancer, FamilyBalancer] | None = None,
+                 per_image: int = 2) -> list[dict]:
+    """SNLI-VE lines (original-release keys, ``Flikr30kID`` = image file name) for one scene.
+
+    ``balancers`` (entailment, contradiction) carry the family counts of the split so far
+    (fresh ones when None).
+    """
+    ent_bal, con_bal = balancers or (FamilyBalancer(), FamilyBalancer())
+    makers = {"entailment": lambda s, r: entailment(s, r, ent_bal), "neutral": neutral,
+              "contradiction": lambda s, r: contradiction(s, r, con_bal)}
     rows = []
     for k in range(per_image):
         caption_id = f"{scene['file']}#{k}"
         s1 = premise(scene, rng)
-        for label, make, tag in (("entailment", entailment, "e"),
-                                 ("neutral", neutral, "n"),
-                                 ("contradiction", contradiction, "c")):
+        for label, tag in (("entailment", "e"), ("neutral", "n"), ("contradiction", "c")):
+            make = makers[label]
             rows.append({"Flikr30kID": scene["file"], "sentence1": s1,
                          "sentence2": make(scene, rng), "gold_label": label,
                          "annotator_labels": [label], "captionID": caption_id,
