@@ -268,3 +268,23 @@ def test_contrast_families_exact():
         "What shape is left of the red circle?", "Is the red circle bigger than the star?",
         "What size is the star?")] == ["color", "shape", "count", "count", "existence",
                                        "relation", "size", "size"]
+
+
+def test_snli_ve_pairs_are_minimal(world_dir):
+    """Each caption's entailed and contradicted hypotheses differ only in the words of the
+    family the contradiction falsifies (existence: colour and shape; count: the number)."""
+    import itertools
+
+    recs = {json.loads(x)["id"]: json.loads(x)["family"]
+            for x in (world_dir / "contrasts_train.jsonl").read_text().splitlines()
+            if json.loads(x)["task"] == "snli_ve"}
+    rows = [json.loads(x) for x in (world_dir / "snli_ve_train.jsonl").read_text().splitlines()]
+    by_caption = {k: {r["gold_label"]: r for r in g}
+                  for k, g in itertools.groupby(rows, key=lambda r: r["captionID"])}
+    allowed = {"color": 1, "shape": 1, "size": 1, "count": 3, "relation": 2, "existence": 3}
+    for cap in by_caption.values():
+        e, c = cap["entailment"]["sentence2"].split(), cap["contradiction"]["sentence2"].split()
+        fam = recs[cap["contradiction"]["pairID"]]
+        assert len(e) == len(c), (e, c)  # "is one star" / "are two stars": verb, number, noun
+        diff = sum(a != b for a, b in zip(e, c))
+        assert 1 <= diff <= allowed[fam], (fam, e, c)

@@ -10,8 +10,14 @@ from PIL import Image
 from synth_checks import SPLITS
 
 from fgalign.config import SynthCfg
-from fgalign.data.synth import (FORMAT_VERSION, WorldFormatError, ensure_world, generate_world,
-                                resolve_world, split_sizes)
+from fgalign.data.synth import (
+    FORMAT_VERSION,
+    WorldFormatError,
+    ensure_world,
+    generate_world,
+    resolve_world,
+    split_sizes,
+)
 from fgalign.data.synth.scene import COLORS, MAX_OBJECTS, MIN_OBJECTS, MIN_VISIBLE, SHAPES
 
 

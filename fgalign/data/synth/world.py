@@ -75,7 +75,7 @@ def _dump_lines(path: Path, rows: list[dict]) -> None:
 def _write_split(out: Path, split: str, scenes: list[dict], seed: int) -> dict:
     """All task files of one split; returns its rows for the prior baselines and counts."""
     balancer, vcr_bal = AnswerBalancer(), VCRBalancer()
-    snli_bal = (FamilyBalancer(), FamilyBalancer())
+    snli_bal = FamilyBalancer()
     questions, annotations, snli, vcr, captions = [], [], [], [], []
     contrasts: list[dict] = []
     for scene in scenes:
