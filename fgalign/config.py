@@ -59,7 +59,12 @@ class ExperimentCfg(Section):
 
 
 class SynthCfg(Section):
-    """How to make the synthetic world when ``data.root`` is missing and ``generate`` is on."""
+    """How to make the synthetic world when ``data.root`` is missing and ``generate`` is on.
+
+    These values only matter when generating: a root that holds a world (``world.json``) is
+    read as it is, and the resolved config carries the world's own seed / images / image_size
+    (``fgalign.data.synth.world.resolve_world``).
+    """
 
     generate: bool = False  # generate the world at data.root on first use
     seed: int = 0  # world seed (same seed → byte-identical files)
@@ -79,6 +84,8 @@ class DataCfg(Section):
     snli_ve_images_dir: str = "flickr30k_images"  # SNLI-VE images dir relative to root
     vcr_images_dir: str = "vcr1images"  # VCR images + metadata dir relative to root
     synth: SynthCfg = Field(default_factory=SynthCfg)  # embedded synthetic world
+    world: dict[str, Any] | None = None  # identity of the world at root (format_version, seed,
+    # images, image_size, fingerprint): filled from its world.json, never from the config file
 
 
 class ModelCfg(Section):

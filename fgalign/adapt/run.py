@@ -42,10 +42,9 @@ def run_adapt(cfg: Config, target: str, use_ray: bool = False,
 
     if target not in cfg.data.tasks:
         raise ValueError(f"--target {target} is not in data.tasks {cfg.data.tasks}")
-    if cfg.data.synth.generate:
-        from fgalign.data.synth import ensure_world
+    from fgalign.data.synth import resolve_world
 
-        ensure_world(cfg.data.root, cfg.data.synth)
+    cfg = resolve_world(cfg)  # generate a missing world; read a world's layout + identity
     caches, info = fill_caches(cfg, needed_keys(cfg, target), use_ray=use_ray)
     t0 = time.perf_counter()
     result, fitted = leave_one_out(cfg, target, open_store(cfg, caches, target))

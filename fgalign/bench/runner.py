@@ -66,15 +66,16 @@ def _guard(results: list[Measurement], name: str, title: str, target: str,
 
 
 def make_world(root: Path, images: int, image_size: int, seed: int = 0) -> Path:
-    """A synthetic world at ``root`` (reused when its world.json matches)."""
+    """A synthetic world at ``root`` (reused when its world.json matches, format version too)."""
     import json
 
-    from fgalign.data.synth import generate_world
+    from fgalign.data.synth import FORMAT_VERSION, generate_world
 
     meta = root / "world.json"
     if meta.is_file():
         w = json.loads(meta.read_text())
-        if (w.get("images"), w.get("image_size"), w.get("seed")) == (images, image_size, seed):
+        if (w.get("images"), w.get("image_size"), w.get("seed"), w.get("format_version")) == \
+                (images, image_size, seed, FORMAT_VERSION):
             return root
     generate_world(root, seed=seed, images=images, image_size=image_size, progress=False)
     return root

@@ -43,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
     spec = load_ablation_spec(args.config)
     spec = spec.model_copy(update={"overrides": spec.overrides + args.overrides})
     settings = sorted({c.setting for c in spec.cells()})
-    cfgs = {s: spec.experiment_config(*s) for s in settings}
+    from fgalign.data.synth import resolve_world
+
+    # generate a missing world once; every setting reads its layout + identity
+    cfgs = {s: resolve_world(spec.experiment_config(*s)) for s in settings}
     first = cfgs[settings[0]]
     out = Path(args.out) if args.out else (
         Path(first.experiment.output_dir) / first.experiment.name / "ablations" /

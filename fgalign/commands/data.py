@@ -4,13 +4,14 @@ report on it; or write small VQAv2 / SNLI-VE / VCR sets around real sample photo
     fgalign data stats --task vqa --root /data/vqa --split val2014 --json
     {"rows": 214354, "errors": 0, "error_reasons": {}, "missing_images": 0, "skipped": {}}
     fgalign data head --task vcr --root /data/vcr --split val -n 3
-    fgalign data stats --task vqa --root W --split test --set data.vqa_images_dir=images
+    fgalign data stats --task vqa --root W --split test     # W from `fgalign synth --out W`
 
     fgalign data make-photo-set --out /tmp/photos     # /tmp/photos/{vqav2,snli_ve,vcr}
     fgalign evaluate --config configs/vqav2.yaml --set data.root=/tmp/photos/vqav2 ...
 
-Image folders / file names come from the ``data`` section of ``--config`` (with ``--set``
-overrides), else from the DataCfg defaults.
+Image folders / file names: a synthetic world's root (one with ``world.json``, written by
+``fgalign synth``) records its own layout and is read with it; a real dataset's come from the
+``data`` section of ``--config`` (with ``--set`` overrides), else from the DataCfg defaults.
 """
 from __future__ import annotations
 
@@ -52,11 +53,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def _read(args: argparse.Namespace):
     from fgalign.config import load_config
     from fgalign.data import DataFileError, read_task_report
+    from fgalign.data.synth.manifest import WorldFormatError
 
     data_cfg = load_config(args.config, args.overrides).data  # ConfigError → exit 2 in cli
     try:
         return read_task_report(args.task, args.root, args.split, data_cfg)
-    except DataFileError as e:
+    except (DataFileError, WorldFormatError) as e:
         print(f"fgalign data: error: {e}", file=sys.stderr)
         return None
 

@@ -61,6 +61,9 @@ def run(args: argparse.Namespace) -> int:
     cfg = spec.experiment_config()
     if args.overrides:
         cfg = build_config(apply_overrides(to_dict(cfg), args.overrides), "--set")
+    from fgalign.data.synth import resolve_world
+
+    cfg = resolve_world(cfg)  # generate a missing world; read a world's layout + identity
     out = Path(args.out) if args.out else sweep_dir(spec, cfg)
     with session(cfg, out) as lazy_ray:
         (out / "sweep.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json"),

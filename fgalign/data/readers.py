@@ -15,6 +15,7 @@ from typing import Any
 from fgalign.config import DataCfg
 from fgalign.data.paths import check_row
 from fgalign.data.snli_ve import read_snli_ve
+from fgalign.data.synth.manifest import world_data_cfg
 from fgalign.data.vcr import read_vcr
 from fgalign.data.vqa import read_vqa
 from fgalign.schema import TASKS
@@ -36,11 +37,16 @@ def read_split(task: str, root: str | Path, split: str, data_cfg: DataCfg | None
         ``(rows, skipped)``: unified rows (bad rows carry ``error``) and ``{reason: count}``
         of records that are not rows at all (SNLI-VE gold_label "-"); ``{}`` when none.
 
+    A root that holds a synthetic world's ``world.json`` is read with the layout the world
+    records (``fgalign.data.synth.manifest.world_data_cfg``), whatever ``data_cfg`` says.
+
     Raises:
         ValueError: unknown task. FileNotFoundError / DataFileError: unreadable file.
+        WorldFormatError (a ValueError): the root holds a world of another format version.
     """
     if task not in TASKS:
         raise ValueError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
+    data_cfg = world_data_cfg(data_cfg or DataCfg(), root)
     skipped: dict[str, int] = {}
     if task == "vqa":
         rows = read_vqa(root, split, data_cfg)

@@ -26,6 +26,7 @@ import numpy as np
 import open_clip
 import torch
 
+from fgalign.data.synth.manifest import images_dir
 from fgalign.models.backbone import Backbone
 from fgalign.models.corpus import crop_box
 from fgalign.regions.crops import load_rgb
@@ -56,7 +57,7 @@ def crop_accuracy(bb: Backbone, root: Path, split: str, pad: float = 0.1,
     shapes = sorted({o["shape"] for o in world})
     crops, labels = [], []
     for s in scenes:
-        image = load_rgb(root / "images", s["file"])
+        image = load_rgb(root / images_dir(root), s["file"])
         for o in s["objects"]:
             crops.append(crop_box(image, o["box"], pad))
             labels.append((o["color"], o["shape"]))

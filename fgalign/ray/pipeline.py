@@ -26,6 +26,7 @@ from typing import Any
 
 from fgalign.config import Config, config_hash, dump_yaml, require, to_dict
 from fgalign.data import EmptySplitError
+from fgalign.data.synth import resolve_world
 from fgalign.evaluate import OutputWriter, finalize_task, format_table, run_dir, skipped_task
 from fgalign.gather import ImageRecords, hydrate
 from fgalign.graph import LocalExecutor, Runner, SplitRun, StageRecord, cache_root
@@ -84,10 +85,7 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
 
     t_start = time.perf_counter()
     require(cfg.data.root, "data.root")
-    if cfg.data.synth.generate:
-        from fgalign.data.synth import ensure_world
-
-        ensure_world(cfg.data.root, cfg.data.synth)
+    cfg = resolve_world(cfg)  # generate a missing world; read a world's layout + identity
     out = run_dir(cfg)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.yaml").write_text(dump_yaml(cfg))
@@ -105,7 +103,8 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
                                use_wandb, stdout=False)  # the summary below is the stdout log
         logger.log_config(to_dict(cfg))
         writer = OutputWriter(out)
-        metrics: dict[str, Any] = {"config_hash": config_hash(cfg), "tasks": {}}
+        metrics: dict[str, Any] = {"config_hash": config_hash(cfg), "world": cfg.data.world,
+                                   "tasks": {}}
         figs, timings = [], {"tasks": {}}
         for task in cfg.data.tasks:
             t0 = time.perf_counter()

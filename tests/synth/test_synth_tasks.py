@@ -133,7 +133,51 @@ def test_snli_ve_labels_true_and_balanced(world_dir, scenes):
                 assert f"{o['size']} {o['color']} {o['shape']}" in r["sentence1"]
 
 
-def test_vcr_gold_answers_true(world_dir, scenes):
+COUNT_NUM = {"no": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def vcr_true(text: str, q: str, s: dict) -> bool:
+    """Whether a VCR answer / rationale (refs as plain indices) is true of the scene, parsed here
+    independently of the generator; a statement on a near-tie fails the test."""
+    objs, side = s["objects"], s["width"]
+
+    def rel_true(rel_words: str, a: int, b: int) -> bool:
+        v = clearly(REL[rel_words], objs[a], objs[b], side)
+        assert v is not None, f"near-tie in {text!r}"
+        return v
+
+    if m := re.fullmatch(r"(\d+) is (left of|right of|above|below) (\d+) \.", text):
+        return rel_true(m[2], int(m[1]), int(m[3]))
+    if m := re.fullmatch(r"(\d+) is (\w+) \.", text):
+        return objs[int(m[1])]["color"] == m[2]
+    if m := re.fullmatch(r"(\d+) is (small|large) and (\d+) is (small|large) \.", text):
+        return (objs[int(m[1])]["size"], objs[int(m[3])]["size"]) == (m[2], m[4])
+    if m := re.fullmatch(r"(\d+) and (\d+) are both (small|large) \.", text):
+        return objs[int(m[1])]["size"] == objs[int(m[2])]["size"] == m[3]
+    if m := re.fullmatch(r"It is a (\w+) \.", text):
+        qm = re.fullmatch(r"What shape is the object (left of|right of|above|below) (\d+) \?", q)
+        return only_related(REL[qm[1]], objs[int(qm[2])], objs, side)["shape"] == m[1]
+    if m := re.fullmatch(r"The object (left of|right of|above|below) (\d+) is a (\w+) \.", text):
+        return only_related(REL[m[1]], objs[int(m[2])], objs, side)["shape"] == m[3]
+    if m := re.fullmatch(r"(\w+) other objects? \.", text):
+        qm = re.fullmatch(r"How many other objects have the same color as (\d+) \?", q)
+        i = int(qm[1])
+        return COUNT_NUM[m[1].lower()] == sum(o["color"] == objs[i]["color"] for o in objs) - 1
+    if m := re.fullmatch(r"(\w+) (\w+) objects? , including (\d+) \.", text):
+        i = int(m[3])
+        return objs[i]["color"] == m[2] and \
+            COUNT_NUM[m[1].lower()] == sum(o["color"] == m[2] for o in objs)
+    if m := re.fullmatch(r"A (\w+) (\w+) \.", text):
+        qm = re.fullmatch(r"What else is in the picture besides (\d+) \?", q)
+        return any((o["color"], o["shape"]) == (m[1], m[2]) for o in objs if o["id"] != int(qm[1]))
+    if m := re.fullmatch(r"There is a (\w+) (\w+) in the picture besides (\d+) \.", text):
+        return any((o["color"], o["shape"]) == (m[1], m[2]) for o in objs if o["id"] != int(m[3]))
+    raise AssertionError(f"unparsed VCR statement {text!r} (question {q!r})")
+
+
+def test_vcr_every_choice_true_or_false_as_labelled(world_dir, scenes):
+    """The labelled answer and rationale are true of the scene, the three others are false."""
+    kinds = Counter()
     for split in SPLITS:
         rows = [json.loads(x) for x in (world_dir / f"{split}.jsonl").read_text().splitlines()]
         assert rows and len({r["annot_id"] for r in rows}) == len(rows)
@@ -147,19 +191,16 @@ def test_vcr_gold_answers_true(world_dir, scenes):
             for toks in [r["question"]] + r["answer_choices"] + r["rationale_choices"]:
                 for t in toks:
                     assert isinstance(t, str) or all(0 <= i < len(objs) for i in t)
-            q = " ".join(str(t[0]) if isinstance(t, list) else t for t in r["question"])
-            gold = " ".join(str(t[0]) if isinstance(t, list) else t
-                            for t in r["answer_choices"][r["answer_label"]])
-            if m := re.fullmatch(r"What color is (\d+) \?", q):
-                assert gold == f"{m[1]} is {objs[int(m[1])]['color']} ."
-            elif m := re.fullmatch(r"Which object is (left of|right of|above|below) (\d+) \?", q):
-                k = only_related(REL[m[1]], objs[int(m[2])], objs, s["width"])
-                assert gold == f"{k['id']} is {m[1]} {m[2]} ."
-            elif m := re.fullmatch(r"How many other objects have the same color as (\d+) \?", q):
-                n = sum(o["color"] == objs[int(m[1])]["color"] for o in objs) - 1
-                assert gold.split()[0].lower() == ("no" if n == 0 else NUMBER_WORDS[n])
-            else:
-                raise AssertionError(f"unparsed VCR question {q!r}")
+            flat = lambda toks: " ".join(str(t[0]) if isinstance(t, list) else t for t in toks)
+            q = flat(r["question"])
+            kinds[" ".join(q.split()[:3])] += 1
+            for key, label in (("answer_choices", "answer_label"),
+                               ("rationale_choices", "rationale_label")):
+                texts = [flat(c) for c in r[key]]
+                assert len(set(texts)) == 4
+                truth = [vcr_true(t, q, s) for t in texts]
+                assert truth == [k == r[label] for k in range(4)], (q, texts, r[label])
+    assert len(kinds) >= 6  # every question form occurs
 
 
 def test_vcr_labels_balanced(world_dir):
@@ -203,3 +244,47 @@ def test_world_priors_are_low(world_dir):
     assert prior["snli_ve"]["score"] == 33.33
     assert prior["vqa"]["score"] < 25 and prior["vqa"]["by_answer_type"]["score"] < 40
     assert 0 <= prior["vcr"]["q2ar"] <= prior["vcr"]["q2a"] <= 50
+
+
+def test_contrast_families_exact():
+    """Family of small hand-made claims (exact expected values)."""
+    from fgalign.data.synth.contrast import object_family, snli_ve_family, vqa_family
+
+    objs = [{"color": "red", "shape": "circle", "size": "small"},
+            {"color": "blue", "shape": "star", "size": "large"}]
+    scene = {"objects": objs}
+    assert object_family({"color": "red", "shape": "circle"}, objs) is None
+    assert object_family({"color": "green", "shape": "circle"}, objs) == "color"
+    assert object_family({"color": "red", "shape": "square"}, objs) == "shape"
+    assert object_family({"size": "large", "color": "red", "shape": "circle"}, objs) == "size"
+    assert object_family({"color": "green", "shape": "square"}, objs) == "existence"
+    assert object_family({"color": "red", "shape": "star"}, objs) == "color"  # binding
+    assert snli_ve_family("There are two stars.", scene) == "count"
+    assert snli_ve_family("The circle is left of the star.", scene) == "relation"
+    assert snli_ve_family("There is a large red circle in the picture.", scene) == "size"
+    assert [vqa_family(q) for q in (
+        "What color is the star?", "What shape is the red object?", "How many stars are there?",
+        "Are there more red objects than blue objects?", "Is there a red star?",
+        "What shape is left of the red circle?", "Is the red circle bigger than the star?",
+        "What size is the star?")] == ["color", "shape", "count", "count", "existence",
+                                       "relation", "size", "size"]
+
+
+def test_snli_ve_pairs_are_minimal(world_dir):
+    """Each caption's entailed and contradicted hypotheses differ only in the words of the
+    family the contradiction falsifies (existence: colour and shape; count: the number)."""
+    import itertools
+
+    recs = {json.loads(x)["id"]: json.loads(x)["family"]
+            for x in (world_dir / "contrasts_train.jsonl").read_text().splitlines()
+            if json.loads(x)["task"] == "snli_ve"}
+    rows = [json.loads(x) for x in (world_dir / "snli_ve_train.jsonl").read_text().splitlines()]
+    by_caption = {k: {r["gold_label"]: r for r in g}
+                  for k, g in itertools.groupby(rows, key=lambda r: r["captionID"])}
+    allowed = {"color": 1, "shape": 1, "size": 1, "count": 3, "relation": 2, "existence": 3}
+    for cap in by_caption.values():
+        e, c = cap["entailment"]["sentence2"].split(), cap["contradiction"]["sentence2"].split()
+        fam = recs[cap["contradiction"]["pairID"]]
+        assert len(e) == len(c), (e, c)  # "is one star" / "are two stars": verb, number, noun
+        diff = sum(a != b for a, b in zip(e, c))
+        assert 1 <= diff <= allowed[fam], (fam, e, c)

@@ -10,7 +10,14 @@ from PIL import Image
 from synth_checks import SPLITS
 
 from fgalign.config import SynthCfg
-from fgalign.data.synth import ensure_world, generate_world, split_sizes
+from fgalign.data.synth import (
+    FORMAT_VERSION,
+    WorldFormatError,
+    ensure_world,
+    generate_world,
+    resolve_world,
+    split_sizes,
+)
 from fgalign.data.synth.scene import COLORS, MAX_OBJECTS, MIN_OBJECTS, MIN_VISIBLE, SHAPES
 
 
@@ -25,7 +32,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
     generate_world(tmp_path / "c", seed=6, images=9, image_size=64, progress=False)
     ha, hb, hc = (tree_hash(tmp_path / k) for k in "abc")
     assert a == b and ha == hb
-    assert len(ha) == 9 * 2 + 3 * 6 + 1  # png + metadata per image, 6 files per split, world.json
+    assert len(ha) == 9 * 2 + 3 * 7 + 1  # png + metadata per image, 7 files per split, world.json
     assert set(ha) == set(hc) and ha != hc
 
 
@@ -81,11 +88,101 @@ def test_ensure_world(tmp_path):
     assert (root / "world.json").exists() and world["images"] == 6
     assert not list(tmp_path.glob(".w.tmp-*"))
     assert ensure_world(root, cfg) == world  # second call reads, does not regenerate
-    with pytest.raises(ValueError, match="other settings|made with"):
-        ensure_world(root, SynthCfg(generate=True, seed=2, images=6, image_size=48))
+    # generation settings only matter when generating: an existing world is read as it is
+    assert ensure_world(root, SynthCfg(generate=True, seed=2, images=9)) == world
     (tmp_path / "real").mkdir()
-    with pytest.raises(FileNotFoundError, match="not a synthetic world"):
-        ensure_world(tmp_path / "real", cfg)
+    assert ensure_world(tmp_path / "real", cfg) is None  # a real dataset: no manifest
+
+
+def test_manifest_layout_identity_and_fingerprint(tmp_path):
+    from fgalign.data.synth.manifest import fingerprint, identity
+
+    world = generate_world(tmp_path / "w", seed=4, images=6, image_size=48, progress=False)
+    assert world["layout"] == {"vqa_images_dir": "images",
+                               "vqa_image_template": "COCO_{split}_{image_id:012d}.png",
+                               "snli_ve_images_dir": "images", "vcr_images_dir": "images"}
+    assert identity(world) == {"format_version": FORMAT_VERSION, "seed": 4, "images": 6,
+                               "image_size": 48, "fingerprint": fingerprint(tmp_path / "w")}
+    assert len(world["fingerprint"]) == 64
+    (tmp_path / "w" / "val.jsonl").write_text("")  # any content change changes it
+    assert fingerprint(tmp_path / "w") != world["fingerprint"]
+
+
+def test_old_format_world_is_refused_with_rebuild_command(tmp_path):
+    from fgalign.data import read_task
+
+    root = tmp_path / "w"
+    generate_world(root, seed=4, images=6, image_size=48, progress=False)
+    meta = json.loads((root / "world.json").read_text())
+    (root / "world.json").write_text(json.dumps({**meta, "format_version": 1}))
+    want = rf"older world format \(1\).*fgalign synth --out {root} --seed 4 --images 6 " \
+           "--image-size 48 --replace"
+    with pytest.raises(WorldFormatError, match=want):
+        ensure_world(root, SynthCfg(generate=True))
+    with pytest.raises(WorldFormatError, match=want):
+        read_task("vqa", root, "test")
+    with pytest.raises(WorldFormatError, match=r"another world format \(99\)"):
+        (root / "world.json").write_text(json.dumps({**meta, "format_version": 99}))
+        ensure_world(root, SynthCfg())
+
+
+def test_resolve_world_layout_identity_in_hash(tmp_path):
+    """A world made with seed 5 is read by a config asking for seed 0 (demo layout or not);
+    the resolved config carries the world's identity, so the hash follows the world."""
+    from fgalign.config import config_hash, load_config
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    generate_world(a, seed=5, images=6, image_size=48, progress=False)
+    generate_world(b, seed=6, images=6, image_size=48, progress=False)
+    base = ["data.synth.generate=true", "data.synth.seed=0", "data.synth.images=1500"]
+    ca = resolve_world(load_config(None, base + [f"data.root={a}"]))
+    cb = resolve_world(load_config(None, base + [f"data.root={b}"]))
+    assert ca.data.world["seed"] == 5 and ca.data.synth.seed == 5 and ca.data.synth.images == 6
+    assert ca.data.vqa_images_dir == "images" and ca.data.vqa_image_template.endswith(".png")
+    ca_b = resolve_world(load_config(None, base + [f"data.root={a}"]))
+    assert config_hash(ca) == config_hash(ca_b) != config_hash(cb)
+    real = tmp_path / "real"
+    real.mkdir()
+    cr = resolve_world(load_config(None, [f"data.root={real}"]))
+    assert cr.data.world is None and cr.data.vqa_images_dir == "{split}"  # config's layout
+
+
+def test_data_stats_reads_any_world_without_flags(tmp_path, capsys):
+    from fgalign.cli import main
+
+    root = tmp_path / "w"
+    assert main(["synth", "--out", str(root), "--seed", "5", "--images", "12",
+                 "--image-size", "48", "--no-progress"]) == 0
+    capsys.readouterr()
+    for task in ("vqa", "snli_ve", "vcr"):
+        assert main(["data", "stats", "--task", task, "--root", str(root), "--split", "test",
+                     "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["rows"] > 0 and report["missing_images"] == 0 and report["errors"] == 0
+    # a second synth into the same root refuses without --replace, and replaces with it
+    assert main(["synth", "--out", str(root), "--images", "6", "--no-progress"]) == 2
+    assert "--replace" in capsys.readouterr().err
+    assert main(["synth", "--out", str(root), "--images", "6", "--image-size", "48",
+                 "--no-progress", "--replace"]) == 0
+    assert json.loads((root / "world.json").read_text())["images"] == 6
+
+
+def test_contrast_table_balanced(world_dir):
+    """Every task has ≥ MIN_SHARE % of its contrasts in each family (the 60-image test world;
+    the demo world's table is in the README), and the per-instance files add up to it."""
+    from fgalign.data.synth.contrast import FAMILIES, MIN_SHARE, table
+
+    world = json.loads((world_dir / "world.json").read_text())
+    recs = [json.loads(x) for s in SPLITS
+            for x in (world_dir / f"contrasts_{s}.jsonl").read_text().splitlines()]
+    assert table(recs) == world["contrast"]["all"]
+    for task, t in world["contrast"]["all"].items():
+        assert set(t["share"]) == set(FAMILIES)
+        assert min(t["share"].values()) >= MIN_SHARE, (task, t["share"])
+    counts = world["counts"]
+    assert world["contrast"]["all"]["vqa"]["n"] == sum(c["vqa"] for c in counts.values())
+    assert world["contrast"]["all"]["snli_ve"]["n"] == sum(c["snli_ve"] for c in counts.values()) // 3
+    assert world["contrast"]["all"]["vcr_q2a"]["n"] == 3 * sum(c["vcr"] for c in counts.values())
 
 
 def test_cli_synth(tmp_path, capsys):
@@ -96,6 +193,9 @@ def test_cli_synth(tmp_path, capsys):
     args = parser.parse_args(["synth", "--out", str(tmp_path / "w"), "--seed", "2",
                               "--images", "5", "--image-size", "48", "--no-progress"])
     assert args.func(args) == 0
-    printed = json.loads(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    head, table = out.split("\ncontrast table", 1)
+    printed = json.loads(head)
+    assert "| snli_ve |" in table and "| vcr_qa2r |" in table
     assert printed == json.loads((tmp_path / "w" / "world.json").read_text())
     assert printed["counts"]["test"]["images"] == 1

@@ -5,8 +5,18 @@
     world["prior"]["vqa"]["score"]                            # answer-prior baseline (%)
 
 Modules: ``scene`` (scene graphs), ``render`` (PIL images), ``questions/`` (VQA, SNLI-VE, VCR),
-``captions`` (backbone corpus), ``priors`` (baselines), ``world`` (orchestration, file layout).
+``captions`` (backbone corpus), ``priors`` (baselines), ``contrast`` (contrast table),
+``manifest`` (world.json: layout, identity), ``world`` (orchestration, file layout).
 """
-from fgalign.data.synth.world import DATA_PATHS, ensure_world, generate_world, split_sizes
+from fgalign.data.synth.manifest import FORMAT_VERSION, WorldFormatError, world_data_cfg
+from fgalign.data.synth.world import (
+                                      DATA_PATHS,
+                                      ensure_world,
+                                      generate_world,
+                                      resolve_world,
+                                      split_sizes,
+                                      write_world,
+)
 
-__all__ = ["DATA_PATHS", "ensure_world", "generate_world", "split_sizes"]
+__all__ = ["DATA_PATHS", "FORMAT_VERSION", "WorldFormatError", "ensure_world", "generate_world",
+           "resolve_world", "split_sizes", "world_data_cfg", "write_world"]
