@@ -6,6 +6,7 @@ section's "no GPU" path, the table and the BENCHMARKS.md writer.
 """
 from __future__ import annotations
 
+import pytest
 import torch
 
 from fgalign.bench.core import Measurement, format_table
