@@ -1,32 +1,19 @@
 """Fixtures of the case tests: copies of ../shared/cases under tests/fixtures/cases, both paths.
 
 Each case runs as ``fgalign evaluate`` (in-process) and ``fgalign run`` (Ray, the session's
-one cluster from tests/ray/conftest.py) with its own ``config.yaml``, outputs in a tmp dir.
+one cluster: ``ray_session`` of tests/conftest.py) with its own ``config.yaml``, outputs in a
+tmp dir.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 CASES = REPO / "tests/fixtures/cases"
-RAY_TESTS = REPO / "tests/ray"
-sys.path.insert(0, str(RAY_TESTS))  # the Ray fixture imports its dummy stages from there
 os.environ.setdefault("WANDB_SILENT", "true")
-
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ray_session = _load("ray_tests_conftest", RAY_TESTS / "conftest.py").ray_session
 
 
 def case_argv(command: str, case: str, out: Path, *sets: str) -> list[str]:
