@@ -7,7 +7,7 @@ Data: ``fgalign.bench.scale_data`` (VQAv2 / SNLI-VE / VCR statistics, official l
 configs (``configs/vqav2.yaml``, ``snli_ve.yaml``, ``vcr.yaml``) with ``CPU_DEFAULTS`` (test-tiny,
 the weights-free ``segment`` proposer, rule keywords, one CPU actor per stage), then the
 user's ``--set`` overrides (e.g. ``model.name=ViT-B-16 model.pretrained=openai
-regions.proposer=torchvision ray.stages.embed.num_gpus=1`` on a GPU box):
+regions.proposer=torchvision ray.stages.images.num_gpus=1 ray.stages.embed.num_gpus=1`` on a GPU box):
 
     vqa-small   VQA, 1×,  small vocabulary (100)      vqa-big    VQA, 1×,  3,129 answers
     vqa-big-x   VQA, 10×, 3,129 answers               snli_ve    SNLI-VE 1×    vcr   VCR 1×
@@ -41,7 +41,8 @@ from fgalign.counters import ENV, read_events, summarize
 CONFIGS = {"vqa": "configs/vqav2.yaml", "snli_ve": "configs/snli_ve.yaml", "vcr": "configs/vcr.yaml"}
 SPLIT = {"vqa": "val2014", "snli_ve": "test", "vcr": "val"}
 ROWS = {"vqa": "questions", "snli_ve": "pairs", "vcr": "questions"}
-STAGE_RES = {"regions": 16, "keywords": 256, "embed": 128, "score": 256}  # batch sizes on CPU
+STAGE_RES = {"regions": 16, "images": 16, "candidates": 256, "keywords": 256, "embed": 128,
+             "score": 256}  # batch sizes on CPU (every stage: the configs ask for GPUs)
 CPU_DEFAULTS = ["model.name=test-tiny", "model.pretrained=null", "regions.proposer=segment",
                 "regions.min_score=0",  # segment scores are area fractions, not confidences
                 "keywords.extractor=rule", "ray.address=null", "logging.wandb=false",

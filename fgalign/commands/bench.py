@@ -11,7 +11,7 @@ questions/s at 10× vs 1×, and a projection to the real datasets on cluster.yam
 real-dataset configs (configs/vqav2.yaml, snli_ve.yaml, vcr.yaml; ``--config`` is not used)
 with test-tiny and the segment proposer on CPU; ``--set`` overrides go on top (a GPU box:
 ``--set model.name=ViT-B-16 --set model.pretrained=openai --set regions.proposer=torchvision
---set ray.stages.embed.num_gpus=1``). Its rows go to their own block of BENCHMARKS.md.
+--set ray.stages.images.num_gpus=1 --set ray.stages.embed.num_gpus=1``). Its rows go to their own block of BENCHMARKS.md.
 ``--quick`` uses tiny data and the random ``test-tiny`` backbone (a smoke test, a few minutes);
 the full mode uses the demo's data size and takes much longer (it prints how long). Full runs
 rewrite the generated block of ``--out`` (default BENCHMARKS.md); quick runs write nothing
