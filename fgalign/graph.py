@@ -201,6 +201,23 @@ class Runner:
         return self._shards(f"{self.cache.root}/images/regions-"
                             f"{build_image_specs(self.cfg, task, {})[0].hash}")
 
+    def prefetch_images(self, inputs: list[tuple[str, list[dict]]]) -> None:
+        """Propose and embed the images of several input sets at once: one ``regions`` and one
+        ``images`` execution per image configuration (tasks sharing a proposer share them),
+        so the later ``run_split`` calls find every image in the stores.
+
+        Args:
+            inputs: (task, rows) of every input set a run will score (calibration included).
+        """
+        groups: dict[tuple[str, str], tuple[str, dict[str, dict]]] = {}
+        for task, rows in inputs:
+            regions, images = build_image_specs(self.cfg, task, {})
+            _, union = groups.setdefault((regions.hash, images.hash), (task, {}))
+            for r in rows:
+                union.setdefault(r["image_key"], r)
+        for task, union in groups.values():
+            self.run_images(task, "prefetch", list(union.values()))
+
     def run_images(self, task: str, split: str, rows: list[dict]
                    ) -> tuple[list[str], dict[str, str]]:
         """Propose and embed the images of ``rows`` that no shard holds yet.

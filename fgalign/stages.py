@@ -122,9 +122,8 @@ def prepare_task(cfg: Config, task: str, runner: Runner | None = None, calibrate
         ctx["vqa"] = prepare_vqa(train, cfg.tasks.vqa.answer_vocab_size)
         ctx["vqa"]["prefix_counts"] = answer_counts(train, ctx["vqa"]["answer_vocab"])
         if calibrate:
-            val = load_task_rows(cfg, task, ctx, cfg.data.val_split, cfg.tasks.vqa.val_limit)
-            val = [r for r in val if r["answer_type_inferred"] == "yes/no"]
-            run = runner.run_split(task, f"{cfg.data.val_split}:yes-no", val, ctx)
+            (split, val), = calibration_rows(cfg, task)
+            run = runner.run_split(task, split, val, ctx)
             cols = ["error", "candidates", "answer_type_inferred", "question_prefix"] + [
                 f"vscore_{v}" for v in variant_names(cfg.align)]
             ctx["vqa"]["yes_no"] = fit_yes_no(run.iter_rows(cols), variant_names(cfg.align),
@@ -142,6 +141,22 @@ def prepare_task(cfg: Config, task: str, runner: Runner | None = None, calibrate
         ctx["prior_r"] = np.bincount([r["rationale_label"] for r in train
                                       if r["rationale_label"] >= 0], minlength=4).tolist()
     return ctx
+
+
+def calibration_rows(cfg: Config, task: str) -> list[tuple[str, list[dict]]]:
+    """The image-bearing input sets ``prepare_task`` scores to calibrate ``task``: (name, rows).
+
+    VQA (``yes_no="threshold"``): the yes/no questions among the first ``val_limit`` val
+    questions (unlabelled use); SNLI-VE: the first ``val_limit`` val rows; VCR: none.
+    """
+    if task == "vqa" and cfg.tasks.vqa.yes_no == "threshold":
+        val = load_task_rows(cfg, task, {}, cfg.data.val_split, cfg.tasks.vqa.val_limit)
+        return [(f"{cfg.data.val_split}:yes-no",
+                 [r for r in val if r["answer_type_inferred"] == "yes/no"])]
+    if task == "snli_ve":
+        return [(cfg.data.val_split, load_task_rows(cfg, task, {}, cfg.data.val_split,
+                                                    cfg.tasks.snli_ve.val_limit))]
+    return []
 
 
 def add_statements(cfg: Config, task: str, ctx: dict, rows: list[dict]) -> list[dict]:

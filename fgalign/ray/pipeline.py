@@ -32,7 +32,7 @@ from fgalign.gather import ImageRecords, hydrate
 from fgalign.graph import LocalExecutor, Runner, SplitRun, StageRecord, cache_root
 from fgalign.ray.prepare import prepare_cached
 from fgalign.ray.runtime import LazyRay
-from fgalign.stages import load_task_rows
+from fgalign.stages import calibration_rows, load_task_rows
 
 __all__ = ["cache_root", "run_experiment", "run_pipeline", "stage_table"]
 
@@ -45,6 +45,19 @@ def figure_rows(run: SplitRun, n: int, max_keywords: int) -> list[dict[str, Any]
         if len(rows) >= n:
             break
     return hydrate(rows, ImageRecords(run.image_records), run.tables, max_keywords)
+
+
+def input_sets(cfg: Config) -> list[tuple[str, list[dict]]]:
+    """(task, rows) of every image-bearing input set of a run: calibration, then evaluation
+    (tasks whose split is empty are left to the task loop, which names them)."""
+    out = []
+    for task in cfg.data.tasks:
+        try:
+            out += [(task, rows) for _, rows in calibration_rows(cfg, task)]
+            out.append((task, load_task_rows(cfg, task, {})))
+        except EmptySplitError:
+            continue
+    return out
 
 
 def stage_table(records: list[StageRecord]) -> str:
@@ -106,6 +119,7 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
         metrics: dict[str, Any] = {"config_hash": config_hash(cfg), "world": cfg.data.world,
                                    "tasks": {}}
         figs, timings = [], {"tasks": {}}
+        runner.prefetch_images(input_sets(cfg))  # every image of the run, once per config
         for task in cfg.data.tasks:
             t0 = time.perf_counter()
             try:

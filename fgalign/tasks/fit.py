@@ -18,7 +18,7 @@ import numpy as np
 
 from fgalign.config import Config, to_dict
 from fgalign.gather import ImageRecords, hydrate, text_only_view
-from fgalign.stages import load_task_rows
+from fgalign.stages import calibration_rows
 from fgalign.tasks.snli_ve import (
     fit_logreg,
     fit_thresholds,
@@ -62,8 +62,8 @@ def fit_snli_ve(cfg: Config, ctx: dict, runner: Any, train: list[dict]) -> dict[
     tr_rows = [r for r in text_only_view(list(run.iter_rows()), run.tables,
                                          cfg.keywords.max_keywords) if not r["error"]]
     y_tr = np.asarray([r["target"] for r in tr_rows])
-    val = load_task_rows(cfg, "snli_ve", {"task": "snli_ve"}, cfg.data.val_split, vc.val_limit)
-    vrun = runner.run_split("snli_ve", cfg.data.val_split, val, {"task": "snli_ve"})
+    (split, val), = calibration_rows(cfg, "snli_ve")
+    vrun = runner.run_split("snli_ve", split, val, {"task": "snli_ve"})
     val = [r for r in vrun.iter_rows() if not r["error"] and int(r["target"]) >= 0]
     if not val:
         raise ValueError("SNLI-VE: no labelled val row made it through the stages")
