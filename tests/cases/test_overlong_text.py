@@ -30,8 +30,8 @@ def test_inprocess(run_case, batch):
 
 
 @pytest.mark.ray
-@pytest.mark.parametrize("batch", [32, 5])
-def test_ray(ray_session, run_case, batch):
+@pytest.mark.parametrize("batch", [5])  # the size that failed on Ray: the bad row alone in its
+def test_ray(ray_session, run_case, batch):  # batch (other sizes: same RowGuard, in-process)
     code, run_dir = run_case("run", "overlong-text", f"ray.stages.keywords.batch_size={batch}")
     assert code == 0
     check(run_dir)

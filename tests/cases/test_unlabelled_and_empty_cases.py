@@ -74,6 +74,7 @@ def test_unlabelled_test_split_of_every_task(request, unlabelled_world, tmp_path
     argv = [command, "--config", "configs/demo.yaml"]
     for s in (f"data.root={unlabelled_world}", "data.synth.generate=false", "data.limit=5",
               "model.name=test-tiny", "keywords.extractor=rule", "tasks.vqa.val_limit=6",
+              "tasks.vqa.yes_no=statements",  # no VQA calibration run: not what this tests
               "tasks.snli_ve.train_limit=30", "tasks.snli_ve.val_limit=12",
               "tasks.snli_ve.steps=10", "logging.figures=0", "logging.wandb=false",
               f"experiment.output_dir={tmp_path}"):
