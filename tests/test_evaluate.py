@@ -31,6 +31,13 @@ def test_cli_writes_metrics_predictions_results_figures(overrides, capsys):
     metrics = json.loads(capsys.readouterr().out)
     run = metrics["run_dir"]
     assert json.loads(Path(f"{run}/metrics.json").read_text())["config_hash"] == metrics["config_hash"]
+    # the world's identity comes from its world.json (generated here: root was missing)
+    world = json.loads(Path(overrides[0].split("=", 1)[1], "world.json").read_text())
+    assert metrics["world"] == {k: world[k] for k in ("format_version", "seed", "images",
+                                                      "image_size", "fingerprint")}
+    assert metrics["world"]["seed"] == 5 and metrics["world"]["images"] == 30
+    saved = (Path(run) / "config.yaml").read_text()
+    assert world["fingerprint"] in saved and "vqa_image_template: COCO_{split}_{image_id:012d}.png" in saved
     for task in ("vqa", "snli_ve", "vcr"):
         m = metrics["tasks"][task]
         assert m["split"] == "test" and m["n"] == 5 and m["errors"] == {}
