@@ -43,7 +43,7 @@ from fgalign.batch import batch_to_rows, rows_to_batch  # noqa: F401 - re-export
 from fgalign.config import Config, RowFailureCfg, StageResources, config_hash, require, to_dict
 from fgalign.rowguard import RowGuard
 from fgalign.schema import STAGE_NAMES, TASKS  # noqa: F401  (STAGE_NAMES re-exported)
-from fgalign.store import image_key
+from fgalign.store import file_identity, image_key
 from fgalign.variants import variant_names
 
 if TYPE_CHECKING:
@@ -86,9 +86,12 @@ def read_rows(cfg: Config, task: str, split: str, limit: int | None) -> list[dic
     cut = limit if limit is not None and len(rows) > limit else None
     rows = rows[:cut] if cut is not None else rows
     usable_or_raise(task, split, rows, skipped, cut)
+    root = cfg.data.root
     for r in rows:
-        r["image_key"] = image_key(r.get("image_path") or "", r.get("given_boxes"),
-                                   r.get("object_names") if task == "vcr" else None)
+        rel = r.get("image_path") or ""
+        r["image_key"] = image_key(rel, r.get("given_boxes"),
+                                   r.get("object_names") if task == "vcr" else None,
+                                   file_identity(root, rel) if rel else "")
     return rows
 
 

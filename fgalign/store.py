@@ -49,19 +49,36 @@ def text_keys(texts: Iterable[str]) -> np.ndarray:
     return np.fromiter((text_key(t) for t in texts), np.int64)
 
 
-def image_key(image_path: str, given_boxes: object = None, names: object = None) -> str:
-    """Key of one image as the region stages see it: its path, given boxes and their names.
+def image_key(image_path: str, given_boxes: object = None, names: object = None,
+              source: str = "") -> str:
+    """Key of one image as the region stages see it.
 
-    The boxes (VCR metadata: ``[x1, y1, x2, y2, score]``) are part of the key because the
-    ``dataset`` proposer returns them as the regions; rows of one image with the same boxes
-    share one record.
+    Args:
+        image_path: path relative to the dataset root.
+        given_boxes: boxes the dataset gives (VCR metadata ``[x1, y1, x2, y2, score]``): the
+            ``dataset`` proposer returns them as the regions, so they are part of the key.
+        names: the given boxes' labels.
+        source: what identifies the file itself (``file_identity``: the resolved root, the
+            file's size and modification time), so two roots with the same relative names, or
+            a file rewritten in place, never share a record.
     """
     boxes = [[round(float(x), 3) for x in b] for b in (given_boxes if given_boxes is not None
                                                         else [])]
     label = [str(x) for x in (names if names is not None else [])]
     digest = hashlib.blake2b(digest_size=12)
-    digest.update(json.dumps([str(image_path), boxes, label]).encode())
+    digest.update(json.dumps([str(image_path), boxes, label, source]).encode())
     return digest.hexdigest()
+
+
+def file_identity(root: str | os.PathLike, rel: str) -> str:
+    """``"<resolved root>|<size>|<mtime ns>"`` of ``root / rel`` (``"|missing"`` when it cannot
+    be read: the stages then record the error)."""
+    base = os.path.realpath(root)
+    try:
+        st = os.stat(os.path.join(base, rel))
+    except (OSError, ValueError):
+        return f"{base}|missing"
+    return f"{base}|{st.st_size}|{st.st_mtime_ns}"
 
 
 def region_key(image: str, j: int) -> int:
