@@ -50,7 +50,7 @@ def test_hash_is_stable_and_content_based():
 
 @pytest.mark.parametrize("raw, line", [
     ({"ray": {"stages": {"embedd": {"batch_size": 8}}}},
-     "  ray.stages.embedd: unknown stage 'embedd'; known: regions, keywords, embed, score"),
+     "  ray.stages.embedd: unknown stage 'embedd'; known: regions, images, candidates, keywords, embed, score"),
     ({"align": {"weights": {"region_wrod": 1.0}}},
      ("  align.weights.region_wrod: unknown fine component 'region_wrod'; known: region_word, "
      "region_sentence, tag_text")),

@@ -81,15 +81,15 @@ def layout(world: dict[str, Any]) -> dict[str, str]:
 
 
 def images_dir(root: str | Path) -> str:
-    """Folder (relative to ``root``) of the world's scene images and per-image metadata.
+    """Folder (relative to ``root``) of the world's scene images and per-image metadata: the
+    one its world.json records, else the synthetic layout's default (``images``: a world
+    written by hand, e.g. in tests).
 
     Raises:
-        FileNotFoundError: ``root`` holds no world.json. WorldFormatError: see ``read_manifest``.
+        WorldFormatError: see ``read_manifest``.
     """
     world = read_manifest(root)
-    if world is None:
-        raise FileNotFoundError(f"{root} holds no {MANIFEST}: not a world from `fgalign synth`")
-    return world.get("images_dir", IMAGES_DIR)
+    return IMAGES_DIR if world is None else world.get("images_dir", IMAGES_DIR)
 
 
 def fingerprint(root: str | Path) -> str:
