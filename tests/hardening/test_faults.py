@@ -11,8 +11,8 @@ same predictions and credit per row, same VQA metrics.
   finishes. (Killing it after its first output file raced with the end of the stage on a quiet
   machine: a pool already released by Ray Data is not restarted.)
 - Driver: run the pipeline in a subprocess joined to the test cluster, SIGKILL it once the
-  test split's embed stage cache is complete, re-run: regions, images, keywords and embed are
-  read from cache (not recomputed) and the results match.
+  test split's embed stage cache is complete, re-run: regions, images, candidates, keywords
+  and embed are read from cache (not recomputed) and the results match.
 """
 from __future__ import annotations
 
@@ -128,6 +128,6 @@ def test_killed_driver_resumes_from_completed_stages(bad_run, bad_world, slow_bu
             proc.kill()
     assert not list(out.rglob("metrics.json")), "the killed run got to the end"
     assert full_main(args) == 0
-    assert stage_records(out) == {"regions": True, "images": True, "keywords": True,
-                                  "embed": True, "score": False}
+    assert stage_records(out) == {"regions": True, "images": True, "candidates": True,
+                                  "keywords": True, "embed": True, "score": False}
     assert_same_as_baseline(out, bad_run)
