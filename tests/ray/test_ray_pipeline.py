@@ -45,7 +45,7 @@ def test_full_pipeline_outputs_wandb_caches_and_parity(ray_session, tiny, monkey
 
     assert main(_args(tiny)) == 0
     out = capsys.readouterr().out
-    assert "fusion - global" in out and "vcr      score" in out
+    assert "fusion - global" in out and "vcr      test" in out and " score " in out
     run_dir = next((tiny / "runs/demo").glob("[0-9a-f]*"))
     for name in ("config.yaml", "metrics.json", "predictions.parquet", "vqa_results.json",
                  "report.md", "stages.json", "figures/vqa_alignment.png"):
@@ -53,7 +53,11 @@ def test_full_pipeline_outputs_wandb_caches_and_parity(ray_session, tiny, monkey
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert {t: m["n"] for t, m in metrics["tasks"].items()} == {"vqa": 5, "vcr": 5}
     stages = _stages(run_dir)
-    assert not any(c for k, c in stages.items() if "/test/" in k)  # everything computed
+    # everything computed: the images of every input set in one prefetch, then each set's rows
+    assert not any(c for k, c in stages.items() if "/prefetch/" in k)
+    assert not any(c for k, c in stages.items()
+                   if "/test/" in k and k.rsplit("/", 1)[1] not in ("regions", "images"))
+    assert stages["vqa/test/images"] and stages["vcr/test/regions"]  # found in the prefetch
     assert "vqa/val:yes-no/score" in stages  # calibration ran through the same graph
 
     # the W&B offline run holds the metrics, the stage timings and the predictions sample
