@@ -182,7 +182,12 @@ def sample_predictions(out: Path, n: int) -> list[dict]:
     path = out / "predictions.parquet"
     if not path.exists() or n <= 0:
         return []
-    return pq.ParquetFile(path).read_row_group(0).slice(0, n).to_pylist()
+    rows: list[dict] = []
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=n):  # across row groups (tasks)
+        rows += batch.to_pylist()
+        if len(rows) >= n:
+            break
+    return rows[:n]
 
 
 def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None = None,
