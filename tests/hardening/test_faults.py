@@ -115,7 +115,7 @@ def test_killed_driver_resumes_from_completed_stages(bad_run, bad_world, slow_bu
     cmd = [sys.executable, str(PIPELINE), *args, "--set", f"ray.address={address}"]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 300
+        deadline = time.time() + 900  # the test split comes after the calibration input sets
         while proc.poll() is None and time.time() < deadline:
             if any(json.loads(m.read_text()).get("split") == "test"
                    for m in out.rglob("vqa/embed-*/_SUCCESS")):
