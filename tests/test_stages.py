@@ -108,7 +108,7 @@ def test_images_once_per_distinct_image_and_texts_once_per_text(world):
     runner.run_split("vqa", "again", [dict(r, uid=r["uid"] + "-2") for r in rows], ctx)
     new = runner.records[before:]
     assert [r.cached for r in new if r.stage in ("regions", "images")] == [True, True]
-    embed = next(r.path for r in new if r.stage == "embed")
+    embed = next(r.path for r in new if r.stage == "embed" and r.split == "again")
     assert sum(int(x) for b in read_table(embed, ["text_encodes"])
                for x in b["text_encodes"]) == 0  # every text already in the table
 
