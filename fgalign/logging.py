@@ -166,44 +166,82 @@ class MultiLogger:
             lg.close()
 
 
-def read_offline_run(run_dir: str | Path) -> dict[str, Any]:
+def read_offline_run(run_dir: str | Path, timeout: float = 60.0) -> dict[str, Any]:
     """Last logged value of every history key and the config of the newest offline W&B run.
 
-    Reads ``<run_dir>/wandb/offline-run-*/run-*.wandb`` (W&B's transaction log: leveldb-style
-    32 KiB blocks of ``crc32 | length | type`` chunks holding ``wandb_internal_pb2.Record``s),
-    so a run can be checked without syncing it. Returns ``{"history": {...}, "config": {...}}``
-    with JSON-decoded values.
-    """
-    import json
-    import struct
+    Reads ``<run_dir>/wandb/offline-run-*/run-*.wandb``, W&B's transaction log (the file
+    ``wandb sync`` uploads): leveldb-log-style 32 KiB blocks of ``crc32 | length | type``
+    chunks holding ``wandb_internal_pb2.Record`` protobufs, after a 7-byte header. W&B ships
+    no reader for it: wandb-core (Go) writes it, and may still be writing it for a moment
+    after ``run.finish()`` returns, so the log is re-read until it holds the run's ``exit``
+    record.
 
-    from wandb.proto import wandb_internal_pb2 as pb
+    Args:
+        run_dir: the folder given to ``WandbLogger`` (holds ``wandb/``).
+        timeout: seconds to wait for the ``exit`` record.
+
+    Returns:
+        ``{"history": {key: last value}, "config": {...}, "complete": bool}`` with
+        JSON-decoded values; nested history keys are joined with ``/``.
+
+    Raises:
+        FileNotFoundError: no offline run under ``run_dir/wandb``.
+        TimeoutError: the log has no ``exit`` record after ``timeout`` seconds.
+    """
+    import time
 
     runs = sorted(Path(run_dir).glob("wandb/offline-run-*/run-*.wandb"))
     if not runs:
         raise FileNotFoundError(f"no offline W&B run under {run_dir}/wandb")
-    data = runs[-1].read_bytes()
+    deadline = time.monotonic() + timeout
+    while True:
+        out = _parse_run_log(runs[-1].read_bytes())
+        if out["complete"]:
+            return out
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{runs[-1]} has no exit record after {timeout:.0f} s "
+                               "(the run was not finished, or W&B is still writing it)")
+        time.sleep(0.2)
+
+
+def _parse_run_log(data: bytes) -> dict[str, Any]:
+    """The records of a W&B transaction log (see ``read_offline_run``); a torn tail is ignored."""
+    import json
+    import struct
+
+    from google.protobuf.message import DecodeError
+    from wandb.proto import wandb_internal_pb2 as pb
+
     block, pos, payload = 32768, 7, b""  # 7-byte file header: ":W&B" + magic + version
-    out: dict[str, Any] = {"history": {}, "config": {}}
+    out: dict[str, Any] = {"history": {}, "config": {}, "complete": False}
     while pos + 7 <= len(data):
         if block - pos % block < 7:  # block trailer too short for a chunk header: padding
             pos += block - pos % block
             continue
         _crc, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
+        if pos + 7 + length > len(data):  # a chunk still being written
+            break
         payload += data[pos + 7:pos + 7 + length]
         pos += 7 + length
         if kind not in (1, 4):  # 1 = full record, 2/3 = first/middle chunk, 4 = last chunk
             continue
         rec = pb.Record()
-        rec.ParseFromString(payload)
+        try:
+            rec.ParseFromString(payload)
+        except DecodeError:
+            break
         payload = b""
-        if rec.WhichOneof("record_type") == "history":
+        kind_name = rec.WhichOneof("record_type")
+        if kind_name == "history":
             for item in rec.history.item:
                 key = item.key or "/".join(item.nested_key)
                 out["history"][key] = json.loads(item.value_json)
-        elif rec.WhichOneof("record_type") == "config":
-            for item in rec.config.update:
+        elif kind_name in ("config", "run"):
+            updates = rec.config.update if kind_name == "config" else rec.run.config.update
+            for item in updates:
                 out["config"][item.key] = json.loads(item.value_json)
+        elif kind_name == "exit":
+            out["complete"] = True
     return out
 
 

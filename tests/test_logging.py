@@ -79,3 +79,29 @@ def test_wandb_offline_run_holds_metrics_and_redacted_config(offline_env):
     for f in run_dir.rglob("*"):
         if f.is_file():
             assert b"SECRET-123" not in f.read_bytes(), f
+
+
+def test_offline_run_reader_waits_for_the_exit_record_and_ignores_a_torn_tail(offline_env):
+    """wandb-core may still be writing the log when finish() returns: a log cut anywhere
+    parses to what it holds so far and is not complete; the reader times out on it."""
+    from fgalign.logging import _parse_run_log
+
+    run_dir = offline_env / "run"
+    lg = create_logger(LoggingCfg(wandb=True, project="t"), run_dir, run_name="r",
+                       stream=io.StringIO())
+    for step in range(40):  # > 32 KiB of history: records span blocks
+        lg.log_dict({"vqa": {f"k{i}": float(step) for i in range(60)}})
+    lg.close()
+    log = next(run_dir.glob("wandb/offline-run-*/run-*.wandb"))
+    data = log.read_bytes()
+    assert len(data) > 2 * 32768
+    whole = _parse_run_log(data)
+    assert whole["complete"] and whole["history"]["vqa/k59"] == 39.0
+    for cut in (7, 100, 32768 + 3, len(data) // 2, len(data) - 5):
+        part = _parse_run_log(data[:cut])
+        assert not part["complete"]
+        assert all(whole["history"][k] >= v for k, v in part["history"].items()
+                   if k.startswith("vqa/"))
+    log.write_bytes(data[:len(data) // 2])
+    with pytest.raises(TimeoutError, match="no exit record"):
+        read_offline_run(run_dir, timeout=0.5)
