@@ -13,6 +13,7 @@ import hashlib
 import importlib
 import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -20,17 +21,19 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from fgalign.schema import STAGE_NAMES, TASKS
+from fgalign.schema import BUILTIN_TASKS, STAGE_NAMES
 from fgalign.variants import FINE, align_problems
 
 
-def _one_of(kind: str, known: tuple[str, ...]):
-    """A validator accepting only the names of a registry (``kind`` names it in the error)."""
+def _one_of(kind: str, known: tuple[str, ...] | Callable[[], list[str]]):
+    """A validator accepting only the names of a registry (``kind`` names it in the error);
+    ``known`` may be a function returning the names registered when the config loads."""
 
     def check(name: str) -> str:
-        if name not in known:
+        names = known() if callable(known) else known
+        if name not in names:
             raise PydanticCustomError("unknown_name", "unknown {kind} '{name}'; known: {known}",
-                                      {"kind": kind, "name": name, "known": ", ".join(known)})
+                                      {"kind": kind, "name": name, "known": ", ".join(names)})
         return name
 
     return AfterValidator(check)
@@ -41,7 +44,12 @@ def key_error(path: str, detail: str) -> PydanticCustomError:
     return PydanticCustomError("config_key", "{path}: {detail}", {"path": path, "detail": detail})
 
 
-TaskName = Annotated[str, _one_of("task", TASKS)]  # a registered task (fgalign.schema.TASKS)
+def _task_names() -> list[str]:
+    # the task registry's modules import this one: looked up when a config is validated
+    return importlib.import_module("fgalign.tasks").task_names()
+
+
+TaskName = Annotated[str, _one_of("task", _task_names)]  # a registered task (fgalign.tasks)
 StageName = Annotated[str, _one_of("stage", STAGE_NAMES)]  # a stage of the graph
 ComponentName = Annotated[str, _one_of("fine component", FINE)]  # fgalign.variants.FINE
 
@@ -74,7 +82,7 @@ class SynthCfg(Section):
 
 class DataCfg(Section):
     root: str | None = None  # dataset root; required (a clear error names this key)
-    tasks: list[TaskName] = Field(default_factory=lambda: list(TASKS))  # tasks to run
+    tasks: list[TaskName] = Field(default_factory=lambda: list(BUILTIN_TASKS))  # tasks to run
     split: str = "test"  # evaluation split
     train_split: str = "train"  # split used for fitting (SNLI-VE text-only, adaptation)
     val_split: str = "val"  # split used to choose defaults / hyperparameters

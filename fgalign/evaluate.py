@@ -25,80 +25,34 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fgalign.align.batch import to_array
-from fgalign.align.stage import group_argmax
 from fgalign.config import Config, config_hash
-from fgalign.metrics import paired_bootstrap, per_class_accuracy, vqa_accuracy
-from fgalign.schema import SNLI_VE_LABELS
-from fgalign.variants import variant_names
-
-
-def _groups(row: dict, n: int) -> np.ndarray:
-    g = row.get("cand_group")
-    return np.zeros(n, int) if g is None or len(g) == 0 else np.asarray(list(g), int)
-
-
-ORACLE = "oracle"  # VQA: fusion with the best-credit answer the first pass dropped added back
+from fgalign.metrics import paired_bootstrap
+from fgalign.tasks import Task, get_task
+from fgalign.variants import ORACLE, variant_names
 
 
 def variants_of(cfg: Config, task: str) -> list[str]:
-    """The metrics variants of ``task``: ``prior``, those of ``fgalign.variants`` and, for VQA
-    with ``tasks.vqa.oracle``, ``oracle``."""
-    extra = [ORACLE] if task == "vqa" and cfg.tasks.vqa.oracle else []
-    return ["prior"] + variant_names(cfg.align) + extra
+    """The metrics variants of ``task``: ``prior``, those of ``fgalign.variants`` and the
+    task's own (``Task.extra_variants``; VQA with ``tasks.vqa.oracle``: ``oracle``)."""
+    return ["prior"] + variant_names(cfg.align) + get_task(task).extra_variants(cfg)
 
 
-def variant_preds(task: str, row: dict, variant: str, ctx: dict) -> tuple[int, int]:
+def variant_preds(task: Task, row: dict, variant: str, ctx: dict) -> tuple[int, int]:
     """(prediction, QA→R prediction or -1) of one row under one variant.
 
-    VQA: the candidate at ``oracle_index`` (the best-credit answer the retrieval cut dropped,
+    The candidate at ``oracle_index`` (VQA: the best-credit answer the retrieval cut dropped,
     ``fgalign.tasks.retrieve``) is never predicted, except by the ``oracle`` variant.
     """
     if row.get("error"):
         return -1, -1
-    oracle = int(row.get("oracle_index", -1)) if task == "vqa" else -1  # see fgalign.tasks.retrieve
     if variant == "prior":
-        if task == "vqa":
-            from fgalign.tasks.vqa import prior_scores
-
-            cands = [str(c) for c in row["candidates"]]
-            p = prior_scores(cands, ctx["vqa"])
-            if 0 <= oracle < len(p):
-                p[oracle] = -np.inf
-            return (int(np.argmax(p)) if cands else -1), -1
-        return int(np.argmax(ctx["prior"])), int(np.argmax(ctx.get("prior_r", [0])))
+        return task.prior_predict(row, ctx)
     s = to_array(row[f"vscore_{'fusion' if variant == ORACLE else variant}"], 1)
+    oracle = int(row.get("oracle_index", -1))
     if 0 <= oracle < len(s) and variant != ORACLE:  # only the oracle variant may pick it
         s = s.copy()
         s[oracle] = -np.inf
-    if task == "snli_ve":
-        return (int(np.argmax(s)) if len(s) else -1), -1
-    g = _groups(row, len(s))
-    return group_argmax(s, g, 0), group_argmax(s, g, 1)
-
-
-def is_labelled(task: str, row: dict) -> bool:
-    """Whether a row carries its gold label: VQA human answers, SNLI-VE / VCR a label >= 0."""
-    target = row.get("target")
-    if task == "vqa":
-        return target is not None and len(target) > 0
-    return target is not None and int(target) >= 0
-
-
-def credit_of(task: str, row: dict, pred: int, pred_r: int) -> tuple[float, float, float]:
-    """Per-instance (headline, QA→R, Q→AR) credit in percent (0 for error rows).
-
-    Only for rows of a labelled split (``is_labelled``, or an error row: counted as wrong).
-    """
-    if task == "vqa":
-        cands = list(row["candidates"])
-        ans = str(cands[pred]) if 0 <= pred < len(cands) else ""
-        target = [str(a) for a in row["target"]] if row["target"] is not None else []
-        return 100.0 * vqa_accuracy(ans, target) if ans and target else 0.0, 0, 0
-    a = 100.0 * (pred >= 0 and pred == int(row["target"]))
-    if task == "snli_ve":
-        return a, 0.0, 0.0
-    r = 100.0 * (pred_r >= 0 and pred_r == int(row["rationale_label"]))
-    return a, r, 100.0 * (a > 0 and r > 0)
+    return task.predict(row, s)
 
 
 LIGHT_COLUMNS = ("uid", "error", "candidates", "target", "answer_type", "rationale_label",
@@ -139,59 +93,55 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
             returned in the result instead, for small inputs and tests).
 
     Returns:
-        ``{"metrics": ...}`` plus ``"predictions"`` / ``"vqa_results"`` lists when no writer.
+        ``{"metrics": ...}`` plus, when no writer, ``"predictions"`` (records) and, for a task
+        with an official results file (``Task.results_file``), ``"results"`` (its entries).
     """
+    t = get_task(task)
     variants = variants_of(cfg, task)
     uids = [str(r["uid"]) for r in scored] if isinstance(scored, list) else scored.uids
     position = {u: i for i, u in enumerate(uids)}
     n = len(uids)
     credit = {v: np.zeros((n, 3)) for v in variants}  # (N, 3): headline, QA→R, Q→AR
     preds = {v: np.full((n, 2), -1, np.int64) for v in variants}
-    answer_types = np.full(n, "unknown", dtype=object)
-    targets = np.full(n, -1, np.int64)
+    stats: dict[str, list] = {}  # Task.row_stats, one (N,) list per key
     errors: Counter[str] = Counter()
     counted = np.zeros(n, bool)  # (N,) labelled or error rows: the scored ones
     # a split is labelled when some row carries its gold label (a first, light pass)
-    labelled_any = any(is_labelled(task, r) for r in _iter_rows(scored, ["target"]))
+    labelled_any = any(t.is_labelled(r) for r in _iter_rows(scored, ["target"]))
     truncated = 0
     keep: list[dict] = []  # the records, when there is no writer
     results: list[dict] = []
     records: list[dict] = []
     columns = list(LIGHT_COLUMNS) + [f"vscore_{v}" for v in variants if v not in ("prior",
                                                                                   ORACLE)]
-    ranks, pools = np.full(n, -2, np.int64), np.zeros(n, np.int64)  # VQA retrieval (-2: unknown)
     for row in _iter_rows(scored, columns):
         i = position[str(row["uid"])]
         if row.get("error"):
             errors[str(row["error"])] += 1
-        counted[i] = labelled_any and (bool(row.get("error")) or is_labelled(task, row))
+        counted[i] = labelled_any and (bool(row.get("error")) or t.is_labelled(row))
         truncated += int(row.get("truncated_texts") or 0) > 0
         rec = {"uid": str(row["uid"]), "task": task, "error": str(row.get("error") or "")}
+        row_preds = {}
         for v in variants:
-            p, pr = variant_preds(task, row, v, ctx)
+            p, pr = variant_preds(t, row, v, ctx)
             if counted[i]:
-                credit[v][i] = credit_of(task, row, p, pr)
-            preds[v][i] = (p, pr)
+                credit[v][i] = t.credit(row, p, pr)
+            preds[v][i] = row_preds[v] = (p, pr)
             rec[f"pred_{v}"] = p
             rec[f"credit_{v}"] = float(credit[v][i, 0]) if counted[i] else None
-            if task == "vcr":
-                rec[f"pred_r_{v}"] = pr
-        if task == "vqa":
-            answer_types[i] = str(row.get("answer_type") or "unknown")
-            if not row.get("error") and len(row.get("target") if row.get("target") is not None
-                                            else []):
-                ranks[i], pools[i] = int(row.get("gold_rank", -2)), int(row.get("pool_size", 0))
-            cands, p = list(row["candidates"]), preds["fusion"][i, 0]
-            rec["answer"] = str(cands[p]) if 0 <= p < len(cands) else ""
-            results.append({"question_id": int(row["question_id"]),
-                            "answer": rec["answer"] if not row.get("error") else ""})
-        elif task == "snli_ve":
-            targets[i] = int(row["target"]) if row.get("target") is not None else -1
+            rec.update(t.variant_record(v, p, pr))
+        rec.update(t.record(row, row_preds))
+        for k, x in t.row_stats(row).items():
+            stats.setdefault(k, [None] * n)[i] = x
+        official = t.official_result(row, rec)
+        if official is not None:
+            results.append(official)
         records.append(rec)
         if len(records) >= CHUNK:
             keep += _flush(writer, task, records, results)
             records, results = [], []
     keep += _flush(writer, task, records, results)
+    arrays = {k: np.asarray(x, dtype=object) for k, x in stats.items()}
     labels = bool(labelled_any)
     out_vars: dict[str, dict] = {}
     delta: dict[str, Any] = {}
@@ -199,16 +149,9 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
         for v in variants:
             c = credit[v][counted]  # (M, 3)
             entry: dict[str, Any] = {"score": round(float(c[:, 0].mean()), 2)}
-            if task == "vqa":
-                at = answer_types[counted]
-                entry["perAnswerType"] = {t: round(float(c[at == t, 0].mean()), 2)
-                                          for t in dict.fromkeys(at.tolist())}
-            elif task == "snli_ve":
-                entry["per_class"] = per_class_accuracy(preds[v][counted, 0].tolist(),
-                                                        targets[counted].tolist(), SNLI_VE_LABELS)
-            else:
-                entry.update({"q2a": entry["score"], "qa2r": round(float(c[:, 1].mean()), 2),
-                              "q2ar": round(float(c[:, 2].mean()), 2)})
+            entry.update(t.variant_metrics(c, preds[v][counted],
+                                           {k: x[counted] for k, x in arrays.items()},
+                                           entry["score"]))
             out_vars[v] = entry
         boot = paired_bootstrap(credit["global"][counted, 0], credit["fusion"][counted, 0],
                                 cfg.adapt.bootstrap, cfg.experiment.seed)
@@ -220,21 +163,12 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
         metrics["unlabelled"] = int(n - counted.sum())
     if truncated:
         metrics["truncated"] = int(truncated)
-    if task == "vqa" and (ranks > -2).any():
-        k, lab = cfg.tasks.vqa.k, ranks > -2  # labelled, error-free questions
-        metrics["retrieval"] = {
-            "k": k, "n": int(lab.sum()),
-            "recall@k": round(100 * float(((ranks >= 0) & (ranks < k))[lab].mean()), 2),
-            "vocab_coverage": round(100 * float((ranks >= 0)[lab].mean()), 2),
-            "mean_pool": round(float(pools[lab].mean()), 1)}
-    if task == "snli_ve" and ctx.get("snli_ve"):
-        metrics["protocol"] = ctx["snli_ve"]["protocol"]
-        metrics["val"] = ctx["snli_ve"]["val"]
+    metrics.update(t.split_metrics(cfg, ctx, arrays))
     result: dict[str, Any] = {"metrics": metrics}
     if writer is None:
-        result["predictions"] = [r for r in keep if "question_id" not in r]
-        if task == "vqa":
-            result["vqa_results"] = [r for r in keep if "question_id" in r]
+        result["predictions"] = [r for r in keep if "uid" in r]
+        if t.results_file:
+            result["results"] = [r for r in keep if "uid" not in r]
     return result
 
 
@@ -244,17 +178,18 @@ def _flush(writer: OutputWriter | None, task: str, records: list[dict], results:
         return records + results
     writer.add_predictions(task, records)
     if results:
-        writer.add_vqa_results(results)
+        writer.add_results(get_task(task).results_file, results)
     return []
 
 
 class OutputWriter:
-    """``predictions.parquet`` and ``vqa_results.json`` written as records arrive (streaming).
+    """``predictions.parquet`` and the tasks' official results files, written as records arrive.
 
     Prediction records of each task go to Parquet parts under ``<out>/.predictions/``;
     ``close()`` merges them into one ``predictions.parquet`` (schemas unified, batch by batch)
-    and completes ``vqa_results.json`` (the official results format), which is written only
-    when some task produced VQA results.
+    and completes each results file (``Task.results_file``, a JSON list: VQA's
+    ``vqa_results.json`` in the official results format), written only when some task
+    produced results for it.
     """
 
     def __init__(self, out: Path):
@@ -263,7 +198,7 @@ class OutputWriter:
         shutil.rmtree(self.parts, ignore_errors=True)
         self.parts.mkdir(parents=True)
         self._n = 0
-        self._vqa = None
+        self._results: dict[str, Any] = {}  # file name → open file
         self.rows = 0
 
     def add_predictions(self, task: str, records: list[dict]) -> None:
@@ -273,19 +208,21 @@ class OutputWriter:
         self._n += 1
         self.rows += len(records)
 
-    def add_vqa_results(self, results: list[dict]) -> None:
-        first = self._vqa is None
-        if first:
-            self._vqa = open(self.out / "vqa_results.json", "w")  # noqa: SIM115 - closed in close()
-            self._vqa.write("[")
+    def add_results(self, name: str, results: list[dict]) -> None:
+        """Append ``results`` to the JSON list of the results file ``name``."""
+        f = self._results.get(name)
         body = ", ".join(json.dumps(r) for r in results)
-        self._vqa.write(body if first else ", " + body)
+        if f is None:
+            f = self._results[name] = open(self.out / name, "w")  # noqa: SIM115 - closed in close()
+            f.write("[" + body)
+        else:
+            f.write(", " + body)
 
     def close(self) -> None:
-        if self._vqa is not None:
-            self._vqa.write("]")
-            self._vqa.close()
-            self._vqa = None
+        for f in self._results.values():
+            f.write("]")
+            f.close()
+        self._results = {}
         files = sorted(self.parts.glob("*.parquet"))
         if files:
             schema = pa.unify_schemas([pq.read_schema(f) for f in files])

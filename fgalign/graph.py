@@ -48,10 +48,10 @@ from fgalign.stages import (
     StageSpec,
     build_image_specs,
     build_row_specs,
-    proposer_of,
     text_embed_spec,
 )
 from fgalign.store import EmbeddingTable
+from fgalign.tasks import get_task
 
 
 class StageError(RuntimeError):
@@ -280,16 +280,14 @@ class Runner:
         return i_shards, {k: e for k, e in errors.items() if e}
 
     # -- rows -----------------------------------------------------------------------------
-    def embed_prompts(self, ctx: dict, tables: dict[str, str]) -> None:
-        """The VQA retrieval prompts of the answer vocabulary into the text table (cached)."""
-        from fgalign.tasks.retrieve import prompts
-
-        texts = prompts(ctx["vqa"]["answer_vocab"], self.cfg.tasks.vqa.retrieval_prompt)
+    def embed_prompts(self, task: str, texts: list[str], tables: dict[str, str]) -> None:
+        """Texts the task's row stages look up (``Task.prompt_texts``; VQA: the retrieval
+        prompts of the answer vocabulary) into the text table, as one cached input set."""
         rows = [{"uid": f"prompt:{i}", "statements": [t], "keywords": [[]], "error": ""}
                 for i, t in enumerate(texts)]
         spec = text_embed_spec(self.cfg, tables)
         fp = config_hash({"prompts": texts})
-        _, records = run_chain(rows, [spec], "vqa", fp, self.cache, self.executor,
+        _, records = run_chain(rows, [spec], task, fp, self.cache, self.executor,
                                "embed" if self._forced("embed") else None,
                                split="answer-prompts")
         self.records += records
@@ -321,8 +319,9 @@ class Runner:
         if img_errors:
             rows = [dict(r, error=img_errors[r["image_key"]])
                     if not r.get("error") and r["image_key"] in img_errors else r for r in rows]
-        if task == "vqa" and not text_only:
-            self.embed_prompts(ctx, tables)
+        prompt_texts = [] if text_only else get_task(task).prompt_texts(self.cfg, ctx)
+        if prompt_texts:
+            self.embed_prompts(task, prompt_texts, tables)
         specs = build_row_specs(self.cfg, task, ctx, tables, shards)
         specs = specs[: [s.name for s in specs].index(stop_after) + 1]
         images = build_image_specs(self.cfg, task, tables)
@@ -477,4 +476,4 @@ def blocks(n: int, block_rows: int, max_blocks: int) -> int:
 
 
 __all__ = ["Executor", "LocalExecutor", "Runner", "SplitRun", "StageError", "StageRecord",
-           "cache_files", "cache_root", "proposer_of"]
+           "cache_files", "cache_root"]

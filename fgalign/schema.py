@@ -46,7 +46,7 @@
 """
 from __future__ import annotations
 
-TASKS = ("vqa", "snli_ve", "vcr")  # the one list of task names (config validation, CLI choices)
+BUILTIN_TASKS = ("vqa", "snli_ve", "vcr")  # fgalign/tasks/<name>.py; every task: fgalign.tasks.task_names()
 STAGE_NAMES = ("regions", "images", "candidates", "keywords", "embed", "score")  # the stage graph, in order
 IMAGE_STAGES = ("regions", "images")  # run once per distinct image, not per row
 SNLI_VE_LABELS = ("entailment", "neutral", "contradiction")

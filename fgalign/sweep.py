@@ -39,7 +39,7 @@ from fgalign.config import (
     validate_as,
 )
 from fgalign.models.bundle import forbid_models
-from fgalign.schema import TASKS
+from fgalign.tasks import task_names
 
 TRIAL_RESOURCES = ("cpu", "gpu", "memory")  # keys of tune.with_resources' dict
 
@@ -88,8 +88,9 @@ class SweepSpec(Section):
             if head not in AdaptCfg.model_fields:
                 raise key_error(key, "not an adapt.* field (known: "
                                 f"{', '.join(AdaptCfg.model_fields)})")
-            if head == "task_weights" and sub not in TASKS:
-                raise key_error(key, f"task_weights.<task> with task in {', '.join(TASKS)}")
+            if head == "task_weights" and sub not in task_names():
+                raise key_error(key, f"task_weights.<task> with task in "
+                                f"{', '.join(task_names())}")
             if head != "task_weights" and sub:
                 raise key_error(key, f"adapt.{head} has no sub-keys")
             if p.type == "choice" and not p.values:

@@ -36,6 +36,7 @@ from typing import Literal, Protocol
 
 FINE: tuple[str, ...] = ("region_word", "region_sentence", "tag_text")  # fine components
 GLOBAL = "global"  # the coarse component every variant starts from
+ORACLE = "oracle"  # VQA metrics variant: fusion with the best-credit answer the candidate cut dropped
 
 Kind = Literal["global", "single", "fusion", "adapted"]
 

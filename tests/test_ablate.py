@@ -37,7 +37,7 @@ def spec_path(tmp_path):
 
 @pytest.fixture(scope="module")
 def caches(tmp_path_factory):
-    from fgalign.adapt.toy import write_toy_caches
+    from toy_world import write_toy_caches
 
     return write_toy_caches(tmp_path_factory.mktemp("caches"),
                             {"train": 90, "val": 30, "test": 60})

@@ -95,7 +95,7 @@ def test_row_failure_limits_are_validated():
 
 
 def test_snli_ve_text_only_rows_survive_a_row_its_extractor_cannot_parse():
-    from fgalign.tasks.fit import text_only_input
+    from fgalign.tasks.snli_ve import text_only_input
 
     class Keywords:  # raises on a batch holding "BAD", like spaCy past nlp.max_length
         def __call__(self, batch):

@@ -19,7 +19,7 @@ from fgalign.bench.scale_data import (
     question_types,
     spread,
 )
-from fgalign.data import read_task
+from fgalign.tasks import read_task
 
 TINY = ScaleSpec(scale=2, vocab=40, vqa_images=3, snli_ve_images=1, vcr_images=3, image_size=32,
                  train_questions=60, snli_ve_train_images=1, snli_ve_dev_images=1,
@@ -60,7 +60,7 @@ def test_vqa_counts_and_layout(tiny):
 
 
 def test_vqa_train_covers_the_vocabulary_with_true_majorities(tiny):
-    from fgalign.tasks.vqa import majority_answer, prepare_vqa
+    from fgalign.tasks.vqa_answers import majority_answer, prepare_vqa
 
     root, stats = tiny
     train = read_task("vqa", root, "train2014")

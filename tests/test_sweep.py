@@ -72,7 +72,8 @@ def test_forbid_clip_blocks_model_factories_and_restores():
 @pytest.mark.ray
 @pytest.mark.slow
 def test_sweep_runs_resumes_and_scores_best_on_target(spec_path, tmp_path, ray_session):
-    from fgalign.adapt.toy import write_toy_caches
+    from toy_world import write_toy_caches
+
     from fgalign.sweep import run_sweep
 
     spec = load_sweep_spec(spec_path)

@@ -48,7 +48,7 @@ def test_unlabelled_split_is_predicted_not_scored(task, tmp_path):
     assert [p["pred_fusion"] for p in preds] == [{"vqa": 1, "snli_ve": 2, "vcr": 1}[task]] * 2 + [-1]
     assert all(p[f"credit_{v}"] is None for p in preds for v in ["prior"] + VARIANTS)
     if task == "vqa":
-        assert res["vqa_results"] == [{"question_id": 1, "answer": "blue"},
+        assert res["results"] == [{"question_id": 1, "answer": "blue"},
                                       {"question_id": 2, "answer": "blue"},
                                       {"question_id": 3, "answer": ""}]
     # nothing prints a score: the table, report.md (and so the W&B dict: the empty variants)

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 import torch
+from toy_world import make_rows
 
 from fgalign.ablate import load_ablation_spec, variant_scorer
-from fgalign.adapt.toy import make_rows
 from fgalign.align import collate
 from fgalign.align.scores import COMPONENTS
 from fgalign.align.stage import AlignmentScorer, scoring_row

@@ -4,7 +4,7 @@
     result, fit_result = leave_one_out(cfg, "snli_ve", store)
     result["zero_shot"], result["adapted"], result["delta"]["ci95"]
 """
-from fgalign.adapt.data import TargetAccessError, TaskData, TaskStore, read_rows, vqa_credit
+from fgalign.adapt.data import TargetAccessError, TaskData, TaskStore, read_rows
 from fgalign.adapt.losses import candidate_nce, in_batch_nce
 from fgalign.adapt.module import AdaptedScorer, ResidualAdapter
 from fgalign.adapt.protocol import (
@@ -20,5 +20,5 @@ __all__ = [
     "AdaptedScorer", "FitResult", "ResidualAdapter", "TargetAccessError", "TaskData",
     "TaskStore", "candidate_nce", "evaluate_target", "fit", "in_batch_nce", "instance_scores",
     "leave_one_out", "open_store", "read_rows", "save_state", "sources_of", "target_scores",
-    "vqa_credit", "zero_shot_model",
+    "zero_shot_model",
 ]

@@ -11,7 +11,7 @@ CLIP once a cache exists. ``fgalign.gather.read_rows`` gathers the embeddings of
 
 SNLI-VE as a target also needs the text-only protocol's training rows (``train_text``: the
 premise caption in place of the image, its noun phrases in place of the regions), the same
-input set the SNLI-VE calibration embeds (``fgalign.tasks.fit.text_only_input``).
+input set the SNLI-VE calibration embeds (``Task.text_only_set``).
 
 Embedding is label-free preprocessing and may include the target's split; what keeps the target
 unseen is ``TaskStore``: training and selection cannot read it (see ``fgalign.adapt.data``).
@@ -30,7 +30,7 @@ from fgalign.config import Config
 from fgalign.graph import LocalExecutor, Runner, cache_root
 from fgalign.ray.cache import SUCCESS
 from fgalign.stages import load_task_rows, prepare_task
-from fgalign.tasks.fit import TEXT_ONLY_SPLIT, text_only_input
+from fgalign.tasks import get_task
 
 __all__ = ["cache_root", "embed_seconds", "fill_caches", "needed_keys", "row_context"]
 
@@ -42,8 +42,8 @@ def needed_keys(cfg: Config, target: str | None) -> list[tuple[str, str]]:
     keys = [(t, s) for t in sources for s in (d.train_split, d.val_split)]
     if target:
         keys.append((target, d.split))
-    if target == "snli_ve":
-        keys += [("snli_ve", d.val_split), ("snli_ve", TRAIN_TEXT)]
+    if target and get_task(target).label_classes:  # its classifier: val + text-only train
+        keys += [(target, d.val_split), (target, TRAIN_TEXT)]
     return list(dict.fromkeys(keys))
 
 
@@ -82,11 +82,10 @@ def fill_caches(cfg: Config, keys: list[tuple[str, str]], use_ray: bool = True
     for task, split in keys:
         ctx = ctxs.setdefault(task, row_context(cfg, task))
         if split == TRAIN_TEXT:
-            rows = load_task_rows(cfg, "snli_ve", ctx, cfg.data.train_split,
-                                  cfg.tasks.snli_ve.train_limit)
-            run = runner.run_split("snli_ve", TEXT_ONLY_SPLIT.format(split=cfg.data.train_split),
-                                   text_only_input(rows), {"task": "snli_ve"},
-                                   stop_after="embed", text_only=True)
+            t = get_task(task)
+            name, rows = t.text_only_set(cfg, t.read_rows(cfg, cfg.data.train_split, None))
+            run = runner.run_split(task, name, rows, {"task": task}, stop_after="embed",
+                                   text_only=True)
         else:
             run = runner.run_split(task, split, load_task_rows(cfg, task, ctx, split=split), ctx,
                                    stop_after="embed")

@@ -27,56 +27,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from fgalign.align import AlignBatch, collate
-from fgalign.align.batch import select_group
+from fgalign.align.batch import select_group, to_array
 from fgalign.align.stage import scoring_row
 from fgalign.config import AlignCfg
-from fgalign.metrics import normalize_answer, vqa_accuracy
+from fgalign.tasks import get_task
+from fgalign.tasks.base import one_hot
 
 
 class TargetAccessError(RuntimeError):
     """Held-out task data was requested before the final evaluation."""
-
-
-_normalize = lru_cache(maxsize=100_000)(normalize_answer)  # pure; answers repeat a lot
-
-
-@lru_cache(maxsize=20_000)
-def _given(answers: tuple[str, ...]) -> frozenset[str]:
-    """The normalised answers humans gave to one question."""
-    return frozenset(_normalize(a) for a in answers)
-
-
-@lru_cache(maxsize=200_000)
-def _vqa_credit(candidate: str, answers: tuple[str, ...]) -> float:
-    return vqa_accuracy(candidate, list(answers))
-
-
-def vqa_credit(candidates: list[str], answers: list[str]) -> np.ndarray:
-    """Official VQA accuracy of each candidate: (C,) float32 in [0, 1] (zeros: unannotated).
-
-    A candidate no human gave (even after normalisation) has accuracy 0 without running the
-    metric; the answers are normalised once per question, not once per candidate.
-    """
-    if not answers:
-        return np.zeros(len(candidates), np.float32)
-    key = tuple(str(a) for a in answers)
-    given = _given(key)
-    return np.asarray([_vqa_credit(str(c), key) if _normalize(str(c)) in given else 0.0
-                       for c in candidates], np.float32)
-
-
-def one_hot(label: int, n: int) -> np.ndarray:
-    out = np.zeros(n, np.float32)
-    if 0 <= label < n:
-        out[label] = 1.0
-    return out
 
 
 EMB_DIMS = {"image_emb": 1, "region_embs": 2, "tag_embs": 2, "stmt_embs": 2, "kw_embs": 3,
@@ -85,8 +50,6 @@ EMB_DIMS = {"image_emb": 1, "region_embs": 2, "tag_embs": 2, "stmt_embs": 2, "kw
 
 def _as_arrays(row: dict) -> dict:
     """The row with its embedding columns as numpy arrays (converted once, not per batch)."""
-    from fgalign.align.batch import to_array
-
     out = dict(row)
     for key, ndim in EMB_DIMS.items():
         if out.get(key) is not None:
@@ -108,8 +71,6 @@ def _first_keywords(row: dict) -> list[str]:
 
 def _pair_view(first: dict, second: dict) -> dict:
     """Two single-hypothesis SNLI-VE rows of one premise as one row with 2 candidates."""
-    from fgalign.align.batch import to_array
-
     pair = (first, second)
     stmts = [to_array(r["stmt_embs"], 2)[:1] for r in pair]  # (1, D) each
     dim = stmts[0].shape[1]
@@ -150,21 +111,17 @@ class TaskData:
             else:
                 ok.append(scoring_row(_as_arrays(r), align))
         data.n_rows = len(ok)
-        if task == "snli_ve":
+        spec = get_task(task)
+        if spec.label_classes:  # classes, not candidate statements: premise pairs
             data._add_snli_ve_pairs(ok, align)
-        for r in ok if task != "snli_ve" else []:
-            labels = [int(x) for x in (r.get("labels") if r.get("labels") is not None else [])]
+        for r in ok if not spec.label_classes else []:
             groups = sorted({int(g) for g in r["cand_group"]}) if r.get("cand_group") is not None \
                 and len(r["cand_group"]) else [0]
             for g in groups:
                 v = _view(r, g)
                 n = len(v["stmt_embs"])
-                if task == "vqa":
-                    cands = [str(c) for c in r["candidates"]]
-                    credit = vqa_credit(cands, [str(a) for a in r["target"]])
-                    keep = _tag_keep(r, cands) if tag_filter else None
-                else:
-                    credit, keep = one_hot(labels[g] if g < len(labels) else -1, n), None
+                credit = spec.candidate_credit(r, g, n)
+                keep = spec.candidate_keep(r) if tag_filter and g == 0 else None
                 if g == 0:
                     data.eval_idx.append(len(data.items))
                 data.items.append(v)
@@ -200,13 +157,6 @@ class TaskData:
             if self.keep[i] is not None:
                 b.cand_mask[j, : len(self.keep[i])] &= torch.from_numpy(self.keep[i])
         return b, credit
-
-
-def _tag_keep(row: dict, cands: list[str]) -> np.ndarray:
-    from fgalign.tasks.vqa import tag_filter_mask
-
-    return tag_filter_mask(cands, str(row.get("answer_type_inferred", "")),
-                           [str(t) for t in (row.get("region_tags") or [])])
 
 
 Loader = Callable[[str, str], list[dict]]  # (task, split) -> embedded rows

@@ -21,6 +21,7 @@ from fgalign.adapt.snli_ve import snli_ve_scores
 from fgalign.adapt.train import FitResult, fit, instance_scores, sources_of, torch_threads
 from fgalign.config import Config
 from fgalign.metrics import paired_bootstrap
+from fgalign.tasks import get_task
 
 
 def zero_shot_model(cfg: Config, dim: int, components: list[str] | None = None) -> AdaptedScorer:
@@ -38,7 +39,7 @@ def open_store(cfg: Config, caches: dict[str, str], target: str) -> TaskStore:
 def target_scores(cfg: Config, model: AdaptedScorer, store: TaskStore, target: str
                   ) -> np.ndarray:
     """Per-instance headline score (percent) of ``model`` on the target's ``data.split``."""
-    if target == "snli_ve":
+    if get_task(target).label_classes:  # scored through its classifier, not candidates
         return snli_ve_scores(cfg, model, store)
     data = store.get(target, cfg.data.split)
     if not data.eval_idx:
@@ -47,14 +48,13 @@ def target_scores(cfg: Config, model: AdaptedScorer, store: TaskStore, target: s
 
 
 def question_groups(cfg: Config, store: TaskStore, target: str) -> list[str] | None:
-    """Per target instance, its question's first two words (``fgalign.tasks.vqa.question_prefix``)
-    — the rows of ``by_question`` — or None for SNLI-VE (a hypothesis, not a question)."""
-    if target == "snli_ve":
+    """Per target instance, its ``Task.question_group`` (the question's first two words) —
+    the rows of ``by_question`` — or None for a task without questions (SNLI-VE)."""
+    task = get_task(target)
+    if task.question_group("") is None:
         return None
-    from fgalign.tasks.vqa import question_prefix
-
     data = store.get(target, cfg.data.split)
-    return [question_prefix(str(data.items[i].get("text", ""))) for i in data.eval_idx]
+    return [task.question_group(str(data.items[i].get("text", ""))) for i in data.eval_idx]
 
 
 def by_group(groups: list[str], zs: np.ndarray, ad: np.ndarray, min_n: int = 20

@@ -11,11 +11,11 @@ Reads:  ``statements``, ``keywords`` and ``image_key``, with whose text and imag
         ``answer_type_inferred`` and ``region_tags`` (VQA tag filter), ``error``.
 Adds:   ``scores_<component>`` float32 (C,) for ``global`` and each of ``align.components``;
         ``vscore_<variant>`` float32 for each variant of ``fgalign.variants.variants_of`` (``global``,
-        ``global+<component>`` per active component, ``fusion``): (C,) fused scores, -inf on filtered candidates — or,
-        for SNLI-VE, (3,) class logits of the variant's classifier (see fgalign.tasks.snli_ve);
-        VQA yes/no questions with ``ctx["vqa"]["yes_no"]``: "no" scores the variant's threshold
-        (``fgalign.tasks.vqa.apply_yes_no``); ``score`` = ``vscore_fusion``; ``pred`` int (argmax over group 0) and ``pred_r`` int
-        (argmax over group 1, VCR QA→R; -1 elsewhere). Error rows get empty arrays and -1.
+        ``global+<component>`` per active component, ``fusion``): (C,) fused scores, -inf on
+        filtered candidates, then the task's fitted calibration (``Task.calibrated_scores``:
+        SNLI-VE's (3,) class logits, VQA's yes/no thresholds); ``score`` = ``vscore_fusion``;
+        ``pred`` / ``pred_r`` from ``Task.predict`` (best of group 0, and of group 1 for VCR
+        QA→R; -1 elsewhere). Error rows get empty arrays and -1.
 """
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from fgalign.align.scores import fuse, keyword_weights, score_components
 from fgalign.batch import num_rows, object_column, row_errors
 from fgalign.config import AlignCfg
 from fgalign.gather import ImageRecords, hydrate
+from fgalign.tasks.base import get_task, groups_of
 from fgalign.variants import Variant, variant_names
 
 ROW_KEYS = ("image_emb", "region_embs", "tag_embs", "stmt_embs", "kw_embs", "kw_mask",
@@ -90,14 +91,58 @@ def scoring_row(row: dict[str, Any], cfg: AlignCfg) -> dict[str, Any]:
     return row
 
 
+def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | None = None
+               ) -> list[dict[str, np.ndarray]]:
+    """Component and variant scores of error-free rows that hold their embeddings.
+
+    Args:
+        rows: rows with ``image_emb``, ``region_embs``, ``tag_embs``, ``stmt_embs``,
+            ``kw_embs``, ``kw_mask`` (and optional ``cand_group``, keywords, references).
+        cfg: the ``align`` config (components, weights, τ).
+        keep: per row, (C,) bool of the group-0 candidates that may be picked (None: all).
+
+    Returns:
+        Per row ``{component: (C,), "v:<variant>": (C,)}`` float32; a candidate not kept is
+        -inf in every variant.
+    """
+    rows = [scoring_row(r, cfg) for r in rows]
+    variants = variant_names(cfg)
+    out = [{} for _ in rows]
+    names = ["global"] + [c for c in cfg.components if c != "global"]
+    sizes = [len(r["stmt_embs"]) for r in rows]
+    groups = [groups_of(r, n) for r, n in zip(rows, sizes)]
+    for j, n in enumerate(sizes):
+        for name in names + [f"v:{v}" for v in variants]:
+            out[j][name] = np.zeros(n, np.float32)
+    for g in sorted({int(x) for gr in groups for x in gr}):
+        batch = collate(rows, group=g)
+        with torch.no_grad():
+            comps = score_components(batch, names[1:], cfg.tau)  # (B, Cg) each
+            for j in range(len(rows)):
+                idx = np.flatnonzero(groups[j] == g)
+                if g == 0 and keep is not None and keep[j] is not None:
+                    batch.cand_mask[j, : len(idx)] &= torch.from_numpy(keep[j][idx])
+            for name, comp in comps.items():
+                for j in range(len(rows)):
+                    idx = np.flatnonzero(groups[j] == g)
+                    out[j][name][idx] = comp[j, : len(idx)].numpy()
+            for v in variants:
+                fused = fuse(comps, Variant.parse(v).weights(cfg), batch.cand_mask)
+                for j in range(len(rows)):
+                    idx = np.flatnonzero(groups[j] == g)
+                    out[j][f"v:{v}"][idx] = fused[j, : len(idx)].numpy()
+    return out
+
+
 class AlignmentScorer:
     """Stage callable: ``batch -> batch`` with scores added (see the module docstring).
 
     Args:
-        task: ``vqa`` | ``snli_ve`` | ``vcr``.
+        task: a registered task name (``fgalign.tasks``): its ``candidate_keep`` (with
+            ``tag_filter``), ``calibrated_scores`` and ``predict`` hooks apply.
         align: the ``align`` config section as a dict.
-        ctx: plain task context from ``fgalign.stages.prepare_task`` (SNLI-VE classifiers).
-        tag_filter: VQA only — mask ``other`` candidates no region tag mentions.
+        ctx: plain task context from ``fgalign.stages.prepare_task`` (fitted calibration).
+        tag_filter: mask the candidates the task's ``candidate_keep`` drops (VQA tag filter).
     """
 
     VERSION = 2  # 2: gathers embeddings from the tables (fgalign.gather)
@@ -105,60 +150,20 @@ class AlignmentScorer:
     def __init__(self, task: str, align: dict, ctx: dict | None = None, tag_filter: bool = False,
                  tables: dict[str, str] | None = None, image_records: list[str] | None = None,
                  max_keywords: int = 8):
-        self.task, self.cfg, self.ctx = task, AlignCfg(**align), ctx or {}
+        self.task, self.cfg, self.ctx = get_task(task), AlignCfg(**align), ctx or {}
         self.tables, self.max_keywords = tables, max_keywords
         self.records = ImageRecords(image_records or [])
-        self.tag_filter = tag_filter and task == "vqa"
+        self.tag_filter = tag_filter
         self.variants = variant_names(self.cfg)
 
     def _row(self, batch: dict[str, np.ndarray], i: int) -> dict[str, Any]:
         return {k: batch[k][i] for k in ROW_KEYS if k in batch}
 
-    def _filter_mask(self, row: dict, n: int) -> np.ndarray:
-        if not self.tag_filter:
-            return np.ones(n, bool)
-        from fgalign.tasks.vqa import tag_filter_mask
-
-        return tag_filter_mask([str(c) for c in row["candidates"]],
-                               str(row.get("answer_type_inferred", "")),
-                               [str(t) for t in row.get("region_tags", [])])
-
     def score_rows(self, rows: list[dict]) -> list[dict[str, np.ndarray]]:
-        """Component and variant scores of error-free rows: per row ``{name: (C,)}``."""
-        rows = [scoring_row(r, self.cfg) for r in rows]
-        out = [{} for _ in rows]
-        names = ["global"] + [c for c in self.cfg.components if c != "global"]
-        sizes = [len(r["stmt_embs"]) for r in rows]
-        groups = [np.zeros(n, int) if r.get("cand_group") is None or len(r["cand_group"]) == 0
-                  else np.asarray(list(r["cand_group"]), int) for r, n in zip(rows, sizes)]
-        for j, n in enumerate(sizes):
-            for name in names + [f"v:{v}" for v in self.variants]:
-                out[j][name] = np.zeros(n, np.float32)
-        for g in sorted({int(x) for gr in groups for x in gr}):
-            batch = collate(rows, group=g)
-            with torch.no_grad():
-                comps = score_components(batch, names[1:], self.cfg.tau)  # (B, Cg) each
-                for j, r in enumerate(rows):
-                    idx = np.flatnonzero(groups[j] == g)
-                    keep = self._filter_mask(r, sizes[j])[idx] if g == 0 else np.ones(len(idx), bool)
-                    batch.cand_mask[j, : len(idx)] &= torch.from_numpy(keep)
-                for name, comp in comps.items():
-                    for j in range(len(rows)):
-                        idx = np.flatnonzero(groups[j] == g)
-                        out[j][name][idx] = comp[j, : len(idx)].numpy()
-                for v in self.variants:
-                    fused = fuse(comps, Variant.parse(v).weights(self.cfg), batch.cand_mask)
-                    for j in range(len(rows)):
-                        idx = np.flatnonzero(groups[j] == g)
-                        out[j][f"v:{v}"][idx] = fused[j, : len(idx)].numpy()
-        theta = (self.ctx.get("vqa") or {}).get("yes_no")
-        if self.task == "vqa" and theta:
-            from fgalign.tasks.vqa import apply_yes_no
-
-            for j, r in enumerate(rows):
-                for v in self.variants:
-                    out[j][f"v:{v}"] = apply_yes_no(out[j][f"v:{v}"], r, theta[v])
-        return out
+        """``score_rows`` with the task's candidate filter and calibration applied."""
+        keep = [self.task.candidate_keep(r) for r in rows] if self.tag_filter else None
+        scored = score_rows(rows, self.cfg, keep)
+        return self.task.calibrated_scores(rows, scored, self.variants, self.ctx)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         n, errors = num_rows(batch), row_errors(batch)
@@ -168,10 +173,6 @@ class AlignmentScorer:
         if self.tables is not None:  # the embeddings come from the tables, per batch
             rows = hydrate(rows, self.records, self.tables, self.max_keywords)
         scored = self.score_rows(rows) if rows else []
-        if self.task == "snli_ve" and scored:
-            from fgalign.tasks.snli_ve import classify_rows
-
-            scored = classify_rows(rows, scored, self.variants, self.ctx)
         empty = np.zeros(0, np.float32)
         cols: dict[str, list] = {}
         keys = ["global"] + [c for c in self.cfg.components if c != "global"]
@@ -193,17 +194,7 @@ class AlignmentScorer:
             if 0 <= o < len(fused):  # the oracle candidate is for the oracle variant only
                 fused = fused.copy()
                 fused[o] = -np.inf
-            groups = np.asarray(list(batch["cand_group"][i])) if self.task != "snli_ve" \
-                else np.zeros(len(fused), int)
-            pred[i] = group_argmax(fused, groups, 0)
-            pred_r[i] = group_argmax(fused, groups, 1)
+            row = {"cand_group": batch["cand_group"][i]} if "cand_group" in batch else {}
+            pred[i], pred_r[i] = self.task.predict(row, fused)
         out["pred"], out["pred_r"] = pred, pred_r
         return out
-
-
-def group_argmax(scores: np.ndarray, groups: np.ndarray, g: int) -> int:
-    """Index within group ``g`` of its best candidate (-1 if the group is empty)."""
-    idx = np.flatnonzero(np.asarray(groups) == g)
-    if len(idx) == 0 or len(scores) != len(groups):
-        return -1
-    return int(np.argmax(np.asarray(scores)[idx]))

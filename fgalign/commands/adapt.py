@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from fgalign.schema import TASKS
+from fgalign.tasks import task_names
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("adapt", help="contrastive multi-task adaptation, tested on a held-out task",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_args(p)
-    p.add_argument("--target", required=True, choices=TASKS, help="held-out task")
+    p.add_argument("--target", required=True, choices=task_names(), help="held-out task")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--ray", action="store_true", help="fill missing caches with Ray Data")
     p.set_defaults(func=run)

@@ -20,11 +20,11 @@ import json
 import sys
 
 from fgalign.cli import add_config_args
-from fgalign.schema import TASKS
+from fgalign.tasks import task_names
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--task", required=True, choices=TASKS, help="dataset to read")
+    p.add_argument("--task", required=True, choices=task_names(), help="dataset to read")
     p.add_argument("--root", required=True, help="dataset root folder")
     p.add_argument("--split", required=True, help="split name (e.g. val2014, dev, val)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -52,8 +52,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _read(args: argparse.Namespace):
     from fgalign.config import load_config
-    from fgalign.data import DataFileError, read_task_report
+    from fgalign.data import DataFileError
     from fgalign.data.synth.manifest import WorldFormatError
+    from fgalign.tasks import read_task_report
 
     data_cfg = load_config(args.config, args.overrides).data  # ConfigError → exit 2 in cli
     try:

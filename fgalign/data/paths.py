@@ -16,7 +16,8 @@ from fgalign.schema import COMMON_FIELDS, TASK_FIELDS, make_uid
 
 # Default value of every task-specific column, used to fill error rows.
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
-    "vqa": {"question_id": -1, "image_id": -1, "question_type": "", "answer_type": ""},
+    "vqa": {"question_id": -1, "image_id": -1, "question_type": "", "answer_type": "",
+            "target": []},  # VQA's target is the list of human answers (others: label -1)
     "snli_ve": {"premise": "", "pair_id": ""},
     "vcr": {"annot_id": "", "object_names": [], "text_refs": [], "candidate_refs": [],
             "rationales": [], "rationale_refs": [], "rationale_label": -1},
@@ -105,7 +106,7 @@ def base_row(task: str, split: str, native_id: Any) -> dict[str, Any]:
     row: dict[str, Any] = {
         "uid": make_uid(task, split, native_id), "task": task, "split": split,
         "image_path": "", "text": "", "candidates": [],
-        "target": [] if task == "vqa" else -1, "given_boxes": [], "error": "",
+        "target": -1, "given_boxes": [], "error": "",
     }
     row.update({k: (list(v) if isinstance(v, list) else v)
                 for k, v in TASK_DEFAULTS[task].items()})
@@ -124,8 +125,11 @@ def error_row(task: str, split: str, native_id: Any, reason: str,
     return row
 
 
-def check_row(row: dict[str, Any]) -> dict[str, Any]:
-    """Assert a row has exactly the schema columns of its task (a programming-error guard)."""
-    expected = set(COMMON_FIELDS) | set(TASK_FIELDS[row["task"]])
+def check_row(row: dict[str, Any], task_fields: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Assert a row has exactly the schema columns of its task (a programming-error guard).
+
+    ``task_fields``: the task's own columns (default: ``TASK_FIELDS`` of ``row["task"]``)."""
+    extra = TASK_FIELDS[row["task"]] if task_fields is None else task_fields
+    expected = set(COMMON_FIELDS) | set(extra)
     assert set(row) == expected, f"row columns {sorted(set(row) ^ expected)} differ from schema"
     return row

@@ -1,0 +1,21 @@
+"""Tasks: each one ``Task`` (``fgalign.tasks.base``) in ``fgalign/tasks/<task>.py``, by name.
+
+    from fgalign.tasks import get_task, task_names
+    get_task("vqa").load_rows(cfg, ctx, "val2014")
+
+Built-in: ``vqa`` (VQAv2), ``snli_ve`` (SNLI-VE), ``vcr`` (VCR); a new task is one module
+with a ``@register_task`` class (see ``tests/tasks/yes_no_task.py``).
+"""
+from fgalign.tasks.base import (
+    BUILTIN_TASKS,
+    Task,
+    get_task,
+    read_split,
+    read_task,
+    read_task_report,
+    register_task,
+    task_names,
+)
+
+__all__ = ["BUILTIN_TASKS", "Task", "get_task", "read_split", "read_task", "read_task_report",
+           "register_task", "task_names"]

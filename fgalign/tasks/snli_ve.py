@@ -16,15 +16,38 @@ L2, fixed seed).
 
 ``protocol="threshold"`` is training-free: the variant's fused score s is cut at two
 thresholds into three bins, each mapped to a label; cuts and mapping maximise val accuracy.
+
+Calibration (``SNLIVE.calibrate``, no model in the driver):
+
+1. Train split, text only: the hypothesis and premise go through the ``keywords`` and ``embed``
+   stages of the runner (its executor and caches); the premise caption plays the image,
+   its noun phrases play the regions and their tags; ``score_rows`` gives the component
+   scores. One logistic regression per variant on those features.
+2. Val split, through the whole stage graph (images): unlabelled feature statistics for the
+   ``domain`` standardisation, the threshold rule of ``protocol="threshold"``, and the val
+   accuracy of both protocols (recorded in the context, for choosing defaults on val).
+
+Credit: accuracy over the 3 labels; metrics add ``per_class``, ``protocol`` and ``val``.
+Adaptation: the rows are classes, not candidate statements (``label_classes``); adaptation
+items pair each premise's entailed and contradicted hypotheses (``fgalign.adapt.data``).
 """
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import torch
 
+from fgalign.align.batch import to_array
+from fgalign.align.stage import score_rows
+from fgalign.config import Config
+from fgalign.data.snli_ve import read_snli_ve
+from fgalign.gather import ImageRecords, hydrate, text_only_view
+from fgalign.metrics import per_class_accuracy
 from fgalign.schema import SNLI_VE_LABELS
+from fgalign.tasks.base import Task, register_task
+from fgalign.variants import Variant, variant_names
 
 
 def add_snli_ve_statements(rows: list[dict]) -> list[dict]:
@@ -58,7 +81,6 @@ def pair_features(p: np.ndarray, h: np.ndarray, comps: np.ndarray, kind: str = "
 def row_features(rows: list[dict], scored: list[dict], comps: list[str], kind: str = "pair"
                  ) -> np.ndarray:
     """Features of scored rows (premise = ``image_emb``, hypothesis = ``stmt_embs[0]``)."""
-    from fgalign.align.batch import to_array
 
     p = np.stack([to_array(r["image_emb"], 1) for r in rows])
     h = np.stack([to_array(r["stmt_embs"], 2)[0] for r in rows])
@@ -151,3 +173,139 @@ def classify_rows(rows: list[dict], scored: list[dict], variants: list[str], ctx
         for j, x in enumerate(scored):
             x[f"v:{v}"] = out[j].astype(np.float32)
     return scored
+
+
+TEXT_ONLY_SPLIT = "{split}:text-only"  # the input set of the text-only training rows
+
+
+def text_only_input(rows: list[dict]) -> list[dict]:
+    """Labelled train rows as the text-only protocol's input rows: statements [hypothesis,
+    premise], no image (the ``keywords`` and ``embed`` stages run on them; no image stage)."""
+    return [{"uid": r["uid"], "task": "snli_ve", "text": "", "statements": [r["text"], r["premise"]],
+             "image_key": "", "target": int(r["target"]), "error": ""}
+            for r in rows if not r.get("error") and r["target"] >= 0]
+
+
+def text_only_set(cfg: Config, train: list[dict]) -> tuple[str, list[dict]]:
+    """The text-only training input set: its name and the first ``tasks.snli_ve.train_limit``
+    train rows as ``text_only_input`` rows (the calibration and the adaptation caches share it)."""
+    limit = cfg.tasks.snli_ve.train_limit
+    return (TEXT_ONLY_SPLIT.format(split=cfg.data.train_split),
+            text_only_input(train[:limit] if limit is not None else train))
+
+
+def fit_snli_ve(cfg: Config, runner: Any, train: list[dict],
+                val_sets: list[tuple[str, list[dict]]]) -> dict[str, Any]:
+    """Classifiers / thresholds per variant for SNLI-VE (see "Calibration" above).
+
+    ``runner`` (``fgalign.graph.Runner``) runs the text-only train rows through ``keywords``
+    and ``embed`` and the val rows (``val_sets``: one input set, ``SNLIVE.calibration_sets``)
+    through the whole graph; the fit itself reads the scored rows and the tables only.
+
+    Raises:
+        ValueError: no labelled train row, or no labelled val row made it through the stages.
+    """
+    split, inputs = text_only_set(cfg, train)
+    if not inputs:
+        raise ValueError("SNLI-VE text-only protocol: no labelled train row")
+    run = runner.run_split("snli_ve", split, inputs, {"task": "snli_ve"}, stop_after="embed",
+                           text_only=True)
+    tr_rows = [r for r in text_only_view(list(run.iter_rows()), run.tables,
+                                         cfg.keywords.max_keywords) if not r["error"]]
+    y_tr = np.asarray([r["target"] for r in tr_rows])
+    (split, val), = val_sets
+    vrun = runner.run_split("snli_ve", split, val, {"task": "snli_ve"})
+    val = [r for r in vrun.iter_rows() if not r["error"] and int(r["target"]) >= 0]
+    if not val:
+        raise ValueError("SNLI-VE: no labelled val row made it through the stages")
+    val = hydrate(val, ImageRecords(vrun.image_records), vrun.tables, cfg.keywords.max_keywords)
+    return fit_variants(cfg, tr_rows, y_tr, val)
+
+
+def _scored_from_columns(rows: list[dict], keys: list[str], variants: list[str]) -> list[dict]:
+    return [{**{k: np.asarray(r[f"scores_{k}"], np.float32) for k in keys},
+             **{f"v:{v}": np.asarray(r[f"vscore_{v}"], np.float32) for v in variants}}
+            for r in rows]
+
+
+def fit_variants(cfg: Config, tr_rows: list[dict], y_tr: np.ndarray, val: list[dict]
+                 ) -> dict[str, Any]:
+    """Fit every variant from text-only train rows and val rows that went through the stages."""
+    vc = cfg.tasks.snli_ve
+    variants = variant_names(cfg.align)
+    keys = ["global"] + [c for c in cfg.align.components if c != "global"]
+    tr_scored = score_rows(tr_rows, cfg.align)
+    va_scored = _scored_from_columns(val, keys, variants)
+    y_va = np.asarray([r["target"] for r in val])
+    out: dict[str, Any] = {"protocol": vc.protocol, "variants": {}, "val": {}}
+    for v in variants:
+        comps = Variant.parse(v).components(cfg.align)
+        x_tr = row_features(tr_rows, tr_scored, comps, vc.features)
+        st_tr = standardizer(x_tr)
+        clf = fit_logreg(standardize(x_tr, st_tr), y_tr, vc.l2, vc.steps, cfg.experiment.seed)
+        x_va = row_features(val, va_scored, comps, vc.features)
+        st_te = standardizer(x_va) if vc.standardize == "domain" else st_tr
+        s_va = np.asarray([float(s[f"v:{v}"][0]) for s in va_scored], np.float32)
+        th = fit_thresholds(s_va, y_va)
+        out["variants"][v] = {"components": comps, "features": vc.features, "classifier": clf,
+                              "test_stats": st_te, "thresholds": th}
+        out["val"][v] = {  # threshold: fitted on these val rows (in-sample)
+            "text_only": round(float(100 * np.mean(logits(x_va, clf, st_te).argmax(1) == y_va)), 2),
+            "threshold": round(float(100 * np.mean(threshold_logits(s_va, th).argmax(1) == y_va)), 2),
+            "train_fit": round(float(100 * np.mean(logits(x_tr, clf, st_tr).argmax(1) == y_tr)), 2),
+        }
+    return out
+
+
+@register_task
+class SNLIVE(Task):
+    """SNLI-VE (see the module docstring)."""
+
+    name = "snli_ve"
+    reader = staticmethod(read_snli_ve)
+    label_classes = SNLI_VE_LABELS
+    n_choices = len(SNLI_VE_LABELS)
+
+    def add_statements(self, cfg: Config, ctx: dict, rows: list[dict]) -> list[dict]:
+        return add_snli_ve_statements(rows)
+
+    def calibrates(self, cfg: Config) -> bool:
+        return True
+
+    def calibration_sets(self, cfg: Config) -> list[tuple[str, list[dict]]]:
+        """The first ``tasks.snli_ve.val_limit`` val rows."""
+        return [(cfg.data.val_split, self.load_rows(cfg, {}, cfg.data.val_split,
+                                                    cfg.tasks.snli_ve.val_limit))]
+
+    def calibrate(self, cfg: Config, ctx: dict, train: list[dict], runner: Any) -> None:
+        ctx["snli_ve"] = fit_snli_ve(cfg, runner, train, self.calibration_sets(cfg))
+
+    def text_only_set(self, cfg: Config, train: list[dict]) -> tuple[str, list[dict]]:
+        return text_only_set(cfg, train)
+
+    def calibrated_scores(self, rows: list[dict], scored: list[dict], variants: list[str],
+                          ctx: dict) -> list[dict]:
+        """Each variant's (1,) fused score → (3,) class logits (``classify_rows``)."""
+        return classify_rows(rows, scored, variants, ctx)
+
+    def predict(self, row: dict, scores: np.ndarray) -> tuple[int, int]:
+        """The best class (scores are class logits, not candidate groups)."""
+        return (int(np.argmax(scores)) if len(scores) else -1), -1
+
+    def row_stats(self, row: dict) -> dict[str, Any]:
+        return {"target": int(row["target"]) if row.get("target") is not None else -1}
+
+    def variant_metrics(self, credit: np.ndarray, preds: np.ndarray,
+                        stats: dict[str, np.ndarray], score: float) -> dict[str, Any]:
+        return {"per_class": per_class_accuracy(preds[:, 0].tolist(),
+                                                stats["target"].astype(int).tolist(),
+                                                SNLI_VE_LABELS)}
+
+    def split_metrics(self, cfg: Config, ctx: dict, stats: dict[str, np.ndarray]
+                      ) -> dict[str, Any]:
+        """``protocol`` and the ``val`` accuracies of the fit (when calibrated)."""
+        fit = ctx.get("snli_ve")
+        return {"protocol": fit["protocol"], "val": fit["val"]} if fit else {}
+
+    def question_group(self, text: str) -> str | None:
+        return None  # a hypothesis, not a question

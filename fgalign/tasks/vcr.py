@@ -9,8 +9,22 @@ Adds to each row: ``statements`` — ``answer_template`` ("{question} {answer}")
 ``labels`` ([answer_label, rationale_label]); ``statement_refs`` (per statement, the object
 indices it mentions: question refs, then answer / rationale refs), which the keyword stage
 turns into ``kw_refs`` and the scorer into region masks over the ``dataset`` boxes.
+
+The task (``VCR``): reader ``fgalign.data.vcr.read_vcr``; the boxes are named objects, part of
+the image's identity; regions come from ``tasks.vcr.proposer`` (``dataset``: the given boxes)
+when set. Credit (Zellers et al., CVPR 2019): Q→A accuracy is the headline, QA→R and Q→AR
+(both right) are reported next to it; the ``prior`` variant picks the most frequent train
+answer / rationale position.
 """
 from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from fgalign.config import Config
+from fgalign.data.vcr import read_vcr
+from fgalign.tasks.base import Task, register_task
 
 
 def _union(*ref_lists) -> list[int]:
@@ -52,3 +66,42 @@ def add_vcr_statements(rows: list[dict], modes=("q2a", "qa2r"),
                                                   a_refs if uses_a else [], refs))
                 r["cand_group"].append(1)
     return rows
+
+
+@register_task
+class VCR(Task):
+    """VCR (see the module docstring)."""
+
+    name = "vcr"
+    reader = staticmethod(read_vcr)
+    n_choices = 4
+
+    def image_names(self, row: dict) -> list[str] | None:
+        return row.get("object_names")
+
+    def proposer(self, cfg: Config) -> str:
+        return cfg.tasks.vcr.proposer or cfg.regions.proposer
+
+    def add_statements(self, cfg: Config, ctx: dict, rows: list[dict]) -> list[dict]:
+        vc = cfg.tasks.vcr
+        return add_vcr_statements(rows, vc.modes, vc.answer_template, vc.rationale_template)
+
+    def train_context(self, cfg: Config, train: list[dict]) -> dict[str, Any]:
+        ctx = super().train_context(cfg, train)
+        ctx["prior_r"] = np.bincount([r["rationale_label"] for r in train
+                                      if r["rationale_label"] >= 0], minlength=4).tolist()
+        return ctx
+
+    def credit(self, row: dict, pred: int, pred_r: int) -> tuple[float, float, float]:
+        """(Q→A, QA→R, Q→AR) in percent."""
+        a = 100.0 * (pred >= 0 and pred == int(row["target"]))
+        r = 100.0 * (pred_r >= 0 and pred_r == int(row["rationale_label"]))
+        return a, r, 100.0 * (a > 0 and r > 0)
+
+    def variant_record(self, variant: str, pred: int, pred_r: int) -> dict[str, Any]:
+        return {f"pred_r_{variant}": pred_r}
+
+    def variant_metrics(self, credit: np.ndarray, preds: np.ndarray,
+                        stats: dict[str, np.ndarray], score: float) -> dict[str, Any]:
+        return {"q2a": score, "qa2r": round(float(credit[:, 1].mean()), 2),
+                "q2ar": round(float(credit[:, 2].mean()), 2)}

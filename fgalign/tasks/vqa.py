@@ -1,263 +1,176 @@
-"""VQA as image-statement matching: answer vocabulary, answer-type filter, statements, results.
+"""The VQA task (VQAv2): open-ended answers as image-statement matching, scored by VQA accuracy.
 
-    ctx = prepare_vqa(train_rows, vocab_size=100)            # driver side, plain data
-    rows = add_vqa_statements(rows, ctx, converter, type_filter=True)
-
-Adds to each row: ``candidates`` (answers kept for the question, each the raw spelling
-annotators used most for its normalised class, so a prediction is credited by the official
-evaluator), ``statements`` (one per
-candidate), ``cand_group`` (all 0), ``labels`` ([index of the candidate with the highest VQA
-accuracy] or [-1]), ``answer_type_inferred`` and ``question_prefix`` (first two words). The
-answer type is inferred from the question words (never from the annotation); a filter leaving
-no candidate keeps the whole vocabulary.
-
-Yes/no by verification (``tasks.vqa.yes_no="threshold"``): CLIP-style matching cannot read
-negation, so "no" is scored not by its negated statement but by a threshold θ on the
-affirmative statement's fused score: "yes" wins when the affirmative scores above θ. θ per
-variant and question prefix is the (1 - P(yes)) quantile of the affirmative scores of the
-*unlabelled* val questions, P(yes) being the train answer prior of that prefix.
+- Reader: ``fgalign.data.vqa.read_vqa`` (official questions + annotations files).
+- Statements: the ``candidates`` stage (``fgalign.tasks.retrieve``) keeps the top ``k``
+  answers of the train vocabulary (``fgalign.tasks.vqa_answers.prepare_vqa``) per question
+  and turns each into a statement; the driver only adds ``answer_type_inferred`` and
+  ``question_prefix``.
+- Calibration (``tasks.vqa.yes_no="threshold"``): the yes/no thresholds θ fitted on the
+  scored, *unlabelled* yes/no val questions (``fit_yes_no``); applied by the scorer.
+- Credit: the official VQA accuracy of the predicted raw answer string (min(#humans / 3, 1),
+  averaged over the 10 choose 9 subsets; Antol et al., ICCV 2015). Metrics add
+  ``perAnswerType``, ``retrieval`` (recall@k of the candidate cut) and the ``oracle``
+  variant; ``vqa_results.json`` is the official results file.
+- Adaptation: the candidates' VQA accuracy is the contrastive target.
 """
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from fgalign.metrics import normalize_answer, vqa_accuracy
-
-ANSWER_TYPES = ("yes/no", "number", "other")
-YES_NO_STARTS = {"is", "are", "was", "were", "do", "does", "did", "can", "could", "has", "have",
-                 "had", "will", "would", "should", "am", "may", "might", "must"}
-NUMBER_STARTS = ("how many", "what number", "how much")
-NUMBER_WORDS = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                "ten"}
-
-
-def infer_answer_type(question: str) -> str:
-    """``yes/no`` | ``number`` | ``other`` from the question's first words."""
-    q = question.lower().strip()
-    words = q.split()
-    if not words:
-        return "other"
-    if q.startswith(NUMBER_STARTS):
-        return "number"
-    if words[0] in YES_NO_STARTS and " or " not in q:
-        return "yes/no"
-    return "other"
+from fgalign.config import Config
+from fgalign.data.vqa import read_vqa
+from fgalign.metrics import vqa_accuracy
+from fgalign.spec import StageSpec, make_spec
+from fgalign.tasks.base import Task, register_task
+from fgalign.tasks.retrieve import CandidateRetriever, answer_counts, prompts
+from fgalign.tasks.vqa_answers import (
+    apply_yes_no,
+    fit_yes_no,
+    infer_answer_type,
+    prepare_vqa,
+    prior_scores,
+    question_prefix,
+    tag_filter_mask,
+    vqa_credit,
+    yes_prior,
+)
+from fgalign.variants import ORACLE, variant_names
 
 
-def answer_class(answer: str) -> str:
-    """The normalised answer class of a raw answer (official VQA normalisation: punctuation,
-    lower case, number words → digits, articles dropped, contractions)."""
-    return normalize_answer(str(answer))
+@register_task
+class VQA(Task):
+    """VQAv2 (see the module docstring)."""
 
+    name = "vqa"
+    reader = staticmethod(read_vqa)
+    results_file = "vqa_results.json"
 
-def answer_type_of(answer: str) -> str:
-    """The answer type an answer (raw or normalised) belongs to: ``"Two"`` → number."""
-    a = answer_class(answer)
-    if a in ("yes", "no"):
-        return "yes/no"
-    if a.isdigit() or a in NUMBER_WORDS:
-        return "number"
-    return "other"
+    def add_statements(self, cfg: Config, ctx: dict, rows: list[dict]) -> list[dict]:
+        """``answer_type_inferred`` and ``question_prefix`` only: the candidates and their
+        statements are made by the ``candidates`` stage, so the driver never holds rows ×
+        candidates."""
+        for r in rows:
+            r["answer_type_inferred"] = infer_answer_type(r["text"])
+            r["question_prefix"] = question_prefix(r["text"])
+        return rows
 
+    def train_context(self, cfg: Config, train: list[dict]) -> dict[str, Any]:
+        vqa = prepare_vqa(train, cfg.tasks.vqa.answer_vocab_size)
+        vqa["prefix_counts"] = answer_counts(train, vqa["answer_vocab"])
+        return {"vqa": vqa}
 
-def question_prefix(question: str) -> str:
-    """First two lower-cased words ("is there", "are there", "is the")."""
-    return " ".join(question.lower().replace("?", " ").split()[:2])
+    def calibrates(self, cfg: Config) -> bool:
+        return cfg.tasks.vqa.yes_no == "threshold"
 
+    def calibration_sets(self, cfg: Config) -> list[tuple[str, list[dict]]]:
+        """The yes/no questions among the first ``tasks.vqa.val_limit`` val questions."""
+        if not self.calibrates(cfg):
+            return []
+        val = self.load_rows(cfg, {}, cfg.data.val_split, cfg.tasks.vqa.val_limit)
+        return [(f"{cfg.data.val_split}:yes-no",
+                 [r for r in val if r["answer_type_inferred"] == "yes/no"])]
 
-def majority_answer(answers: list[str]) -> str:
-    """Most frequent normalised answer *class* of one question's human answers (ties: first
-    seen); ``""`` for none. A class, not a prediction: see ``raw_spellings``."""
-    norm = [answer_class(a) for a in answers]
-    return Counter(norm).most_common(1)[0][0] if norm else ""
+    def calibrate(self, cfg: Config, ctx: dict, train: list[dict], runner: Any) -> None:
+        (split, val), = self.calibration_sets(cfg)
+        run = runner.run_split(self.name, split, val, ctx)
+        variants = variant_names(cfg.align)
+        cols = ["error", "candidates", "answer_type_inferred", "question_prefix"] + [
+            f"vscore_{v}" for v in variants]
+        ctx["vqa"]["yes_no"] = fit_yes_no(run.iter_rows(cols), variants, yes_prior(train))
 
+    def row_stages(self, cfg: Config, ctx: dict, tables: dict[str, str]) -> list[StageSpec]:
+        vq = cfg.tasks.vqa
+        return [make_spec(cfg, "candidates", CandidateRetriever, {
+            "vqa": {k: v for k, v in ctx["vqa"].items() if k != "yes_no"}, "tables": tables,
+            "k": vq.k, "prompt": vq.retrieval_prompt, "tau": vq.retrieval_tau,
+            "prior_weight": vq.retrieval_prior_weight, "type_filter": vq.type_filter,
+            "prefix_filter": vq.prefix_filter, "converter": vq.converter,
+            "converter_kwargs": {"model": vq.t5_model} if vq.converter == "t5" else {},
+            "oracle": vq.oracle})]
 
-def _clean(answer: str) -> str:
-    """What the official evaluator compares when the ten answers agree: tabs and newlines as
-    spaces, stripped (GT-Vision-Lab/VQA ``vqaEval.py``)."""
-    return str(answer).replace("\n", " ").replace("\t", " ").strip()
+    def prompt_texts(self, cfg: Config, ctx: dict) -> list[str]:
+        """The retrieval prompt of every vocabulary answer (``candidates`` looks them up)."""
+        return prompts(ctx["vqa"]["answer_vocab"], cfg.tasks.vqa.retrieval_prompt)
 
+    def tag_filter(self, cfg: Config) -> bool:
+        return cfg.tasks.vqa.tag_filter
 
-def raw_spellings(rows: list[dict]) -> dict[str, str]:
-    """Normalised class → its most frequent raw spelling over every human answer of ``rows``.
+    def candidate_keep(self, row: dict) -> np.ndarray:
+        """Candidates of an ``other`` question that name a region tag (``tag_filter_mask``)."""
+        return tag_filter_mask([str(c) for c in row["candidates"]],
+                               str(row.get("answer_type_inferred", "")),
+                               [str(t) for t in (row.get("region_tags") or [])])
 
-    The official evaluator normalises neither the prediction nor the ten answers when all ten
-    are identical, so a candidate must be spelled as annotators spell it ("t-shirt", not the
-    class "t shirt"). Ties: the form equal to its own lower case first, then the
-    lexicographically smallest (deterministic for any row order).
-    """
-    counts: dict[str, Counter] = {}
-    for r in rows:
-        if r.get("error"):
-            continue
-        for a in r["target"] or ():
-            raw = _clean(a)
-            counts.setdefault(answer_class(raw), Counter())[raw] += 1
-    return {k: min(c.items(), key=lambda kv: (-kv[1], kv[0] != kv[0].lower(), kv[0]))[0]
-            for k, c in counts.items()}
+    def calibrated_scores(self, rows: list[dict], scored: list[dict], variants: list[str],
+                          ctx: dict) -> list[dict]:
+        """"no" scored θ on yes/no questions (``apply_yes_no``), when θ was fitted."""
+        theta = (ctx.get("vqa") or {}).get("yes_no")
+        if theta:
+            for r, s in zip(rows, scored):
+                for v in variants:
+                    s[f"v:{v}"] = apply_yes_no(s[f"v:{v}"], r, theta[v])
+        return scored
 
+    def prior_predict(self, row: dict, ctx: dict) -> tuple[int, int]:
+        """The most frequent train answer among the candidates (never the oracle one)."""
+        cands = [str(c) for c in row["candidates"]]
+        p = prior_scores(cands, ctx["vqa"])
+        oracle = int(row.get("oracle_index", -1))
+        if 0 <= oracle < len(p):
+            p[oracle] = -np.inf
+        return (int(np.argmax(p)) if cands else -1), -1
 
-def prepare_vqa(train_rows: list[dict], vocab_size: int, prefix_min: int = 10) -> dict[str, Any]:
-    """Answer vocabulary: the ``vocab_size`` most frequent majority answer classes of the train
-    split, each spelled as its most frequent raw form (``raw_spellings``), so that every
-    candidate, and so every prediction, is a string the official evaluator can credit.
+    def is_labelled(self, row: dict) -> bool:
+        target = row.get("target")
+        return target is not None and len(target) > 0
 
-    Also, per question prefix (first two words) asked at least ``prefix_min`` times in train,
-    the vocabulary answers given to it (``candidates_for(..., prefix_filter=True)``).
+    def credit(self, row: dict, pred: int, pred_r: int) -> tuple[float, float, float]:
+        cands = list(row["candidates"])
+        ans = str(cands[pred]) if 0 <= pred < len(cands) else ""
+        target = [str(a) for a in row["target"]] if row["target"] is not None else []
+        return 100.0 * vqa_accuracy(ans, target) if ans and target else 0.0, 0.0, 0.0
 
-    Returns:
-        ``{"answer_vocab": [raw str], "answer_classes": [normalised str], "answer_counts":
-        [int], "answer_types": [str], "prefix_answers": {prefix: [raw str]}}``; count ties
-        keep the order of first occurrence in ``train_rows``.
+    def extra_variants(self, cfg: Config) -> list[str]:
+        return [ORACLE] if cfg.tasks.vqa.oracle else []
 
-    Raises:
-        ValueError: no train question has a human answer.
-    """
-    pairs = [(question_prefix(r["text"]), majority_answer(r["target"])) for r in train_rows
-             if not r.get("error") and r["target"]]  # (prefix, answer class) per question
-    counts = Counter(a for _, a in pairs)
-    counts.pop("", None)
-    if not counts:
-        raise ValueError("VQA answer vocabulary: the train split has no annotated question")
-    top = counts.most_common(vocab_size)
-    spell = raw_spellings(train_rows)
-    raw = {k: spell[k] for k, _ in top}
-    asked = Counter(p for p, _ in pairs)
-    by_prefix: dict[str, set[str]] = {}
-    for p, a in pairs:
-        if a in raw and asked[p] >= prefix_min:
-            by_prefix.setdefault(p, set()).add(raw[a])
-    return {"answer_vocab": [raw[a] for a, _ in top], "answer_classes": [a for a, _ in top],
-            "answer_counts": [n for _, n in top],
-            "answer_types": [answer_type_of(a) for a, _ in top],
-            "prefix_answers": {p: sorted(v) for p, v in sorted(by_prefix.items())}}
+    def record(self, row: dict, preds: dict[str, tuple[int, int]]) -> dict[str, Any]:
+        """``answer``: the raw answer string fusion predicts ("" for none)."""
+        cands, p = list(row["candidates"]), preds["fusion"][0]
+        return {"answer": str(cands[p]) if 0 <= p < len(cands) else ""}
 
+    def official_result(self, row: dict, record: dict) -> dict:
+        """``{"question_id", "answer"}`` of the official results format ("" for error rows)."""
+        return {"question_id": int(row["question_id"]),
+                "answer": record["answer"] if not row.get("error") else ""}
 
-def candidates_for(question: str, ctx: dict, type_filter: bool, prefix_filter: bool = False
-                   ) -> tuple[list[str], str]:
-    """Answer candidates (raw spellings) of one question and its inferred answer type.
+    def row_stats(self, row: dict) -> dict[str, Any]:
+        labelled = not row.get("error") and self.is_labelled(row)
+        return {"answer_type": str(row.get("answer_type") or "unknown"),
+                "gold_rank": int(row.get("gold_rank", -2)) if labelled else -2,
+                "pool_size": int(row.get("pool_size", 0)) if labelled else 0}
 
-    ``type_filter`` keeps the vocabulary answers of the inferred answer type; ``prefix_filter``
-    then keeps those given in train to questions of the same prefix ("what color" → colours,
-    not shapes or sizes), when that prefix was asked often enough in train and one survives.
-    """
-    qtype = infer_answer_type(question)
-    vocab = ctx["answer_vocab"]
-    kept = list(vocab)
-    if type_filter:
-        kept = [a for a, t in zip(vocab, ctx["answer_types"]) if t == qtype] or kept
-    if prefix_filter:
-        seen = set((ctx.get("prefix_answers") or {}).get(question_prefix(question), ()))
-        kept = [a for a in kept if a in seen] or kept
-    return kept, qtype
+    def variant_metrics(self, credit: np.ndarray, preds: np.ndarray,
+                        stats: dict[str, np.ndarray], score: float) -> dict[str, Any]:
+        at = stats["answer_type"]
+        return {"perAnswerType": {t: round(float(credit[at == t, 0].mean()), 2)
+                                  for t in dict.fromkeys(at.tolist())}}
 
+    def split_metrics(self, cfg: Config, ctx: dict, stats: dict[str, np.ndarray]
+                      ) -> dict[str, Any]:
+        """``retrieval``: recall@k of the candidate cut over labelled, error-free questions."""
+        ranks, pools = stats["gold_rank"].astype(np.int64), stats["pool_size"].astype(np.int64)
+        lab = ranks > -2
+        if not lab.any():
+            return {}
+        k = cfg.tasks.vqa.k
+        return {"retrieval": {
+            "k": k, "n": int(lab.sum()),
+            "recall@k": round(100 * float(((ranks >= 0) & (ranks < k))[lab].mean()), 2),
+            "vocab_coverage": round(100 * float((ranks >= 0)[lab].mean()), 2),
+            "mean_pool": round(float(pools[lab].mean()), 1)}}
 
-def class_index(candidates: list[str], cls: str) -> int:
-    """Index of the first candidate whose normalised class is ``cls`` ("Yes" for "yes"), or -1."""
-    return next((i for i, c in enumerate(candidates) if answer_class(c) == cls), -1)
-
-
-def gold_index(candidates: list[str], answers: list[str]) -> int:
-    """Index of the candidate with the highest VQA accuracy (-1 if none scores > 0)."""
-    if not answers or not candidates:
-        return -1
-    acc = [vqa_accuracy(c, answers) for c in candidates]
-    best = int(np.argmax(acc))
-    return best if acc[best] > 0 else -1
-
-
-def add_vqa_statements(rows: list[dict], ctx: dict, converter: Callable, type_filter: bool,
-                       prefix_filter: bool = False) -> list[dict]:
-    """Fill ``candidates``, ``statements``, ``cand_group``, ``labels`` (see module docstring)."""
-    ok = [r for r in rows if not r.get("error")]
-    for r in rows:
-        r["candidates"], r["statements"], r["cand_group"], r["labels"] = [], [], [], [-1]
-        r["answer_type_inferred"], r["question_prefix"] = "", question_prefix(r["text"])
-    for r in ok:
-        r["candidates"], r["answer_type_inferred"] = candidates_for(r["text"], ctx, type_filter,
-                                                                    prefix_filter)
-    if ok:
-        for r, stmts in zip(ok, converter([r["text"] for r in ok], [r["candidates"] for r in ok])):
-            r["statements"] = stmts
-            r["cand_group"] = [0] * len(stmts)
-            r["labels"] = [gold_index(r["candidates"], r["target"])]
-    return rows
-
-
-def yes_prior(train_rows: list[dict]) -> dict[str, float]:
-    """P(majority answer = yes) per question prefix over yes/no-typed train questions."""
-    counts: dict[str, list[int]] = {}
-    for r in train_rows:
-        if r.get("error") or not r["target"] or infer_answer_type(r["text"]) != "yes/no":
-            continue
-        c = counts.setdefault(question_prefix(r["text"]), [0, 0])
-        c[0] += majority_answer(r["target"]) == "yes"
-        c[1] += 1
-    return {k: yes / n for k, (yes, n) in counts.items()}
-
-
-def fit_yes_no(rows: list[dict], variants: list[str], p_yes: dict[str, float],
-               min_rows: int = 10) -> dict[str, dict[str, float]]:
-    """θ per variant and prefix (``"*"``: all prefixes) from scored, unlabelled val rows."""
-    yn = [r for r in rows if not r.get("error") and r["answer_type_inferred"] == "yes/no"
-          and class_index([str(c) for c in r["candidates"]], "yes") >= 0]
-    overall = float(np.mean(list(p_yes.values()))) if p_yes else 0.5
-    out: dict[str, dict[str, float]] = {}
-    for v in variants:
-        aff = {}
-        for r in yn:
-            yes = class_index([str(c) for c in r["candidates"]], "yes")
-            s = np.asarray(r[f"vscore_{v}"], np.float32)[yes]
-            aff.setdefault(str(r["question_prefix"]), []).append(float(s))
-        all_s = [x for xs in aff.values() for x in xs]
-        th = {"*": float(np.quantile(all_s, 1 - overall))} if all_s else {}
-        for k, xs in aff.items():
-            if len(xs) >= min_rows:
-                th[k] = float(np.quantile(xs, 1 - p_yes.get(k, overall)))
-        out[v] = th
-    return out
-
-
-def apply_yes_no(fused: np.ndarray, row: dict, theta: dict[str, float]) -> np.ndarray:
-    """``fused`` (C,) with the "no" candidate scored θ (yes/no questions only)."""
-    no = class_index([str(c) for c in row["candidates"]], "no")
-    if str(row.get("answer_type_inferred")) != "yes/no" or no < 0 or not theta:
-        return fused
-    fused = fused.copy()
-    fused[no] = theta.get(str(row.get("question_prefix")), theta["*"])
-    return fused
-
-
-def prior_scores(candidates: list[str], ctx: dict) -> np.ndarray:
-    """Answer-prior score of each candidate: its train frequency (C,) float32."""
-    freq = dict(zip(ctx["answer_vocab"], ctx["answer_counts"]))
-    return np.asarray([freq.get(c, 0) for c in candidates], np.float32)
-
-
-def tag_filter_mask(candidates: list[str], answer_type: str, region_tags: list[str]
-                    ) -> np.ndarray:
-    """Candidates of an ``other`` question that name a word of some region tag: (C,) bool.
-
-    Other answer types, and a question where no candidate matches, keep every candidate.
-    """
-    keep = np.ones(len(candidates), bool)
-    if answer_type != "other":
-        return keep
-    words = {w for t in region_tags for w in str(t).lower().split()}
-    hit = np.asarray([bool((set(c.lower().split()) | set(answer_class(c).split())) & words)
-                      for c in candidates], bool)  # "T-Shirt" names tag "shirt"
-    return hit if hit.any() else keep
-
-
-def results_json(rows: list[dict], preds: list[int]) -> list[dict]:
-    """Official VQA results format ``[{"question_id", "answer"}]`` ("" for failed rows)."""
-    out = []
-    for r, p in zip(rows, preds):
-        ok = not r.get("error") and 0 <= p < len(r["candidates"])
-        out.append({"question_id": int(r["question_id"]),
-                    "answer": r["candidates"][p] if ok else ""})
-    return out
+    def candidate_credit(self, row: dict, group: int, n: int) -> np.ndarray:
+        """The official VQA accuracy of each candidate (``vqa_credit``)."""
+        return vqa_credit([str(c) for c in row["candidates"]], [str(a) for a in row["target"]])

@@ -1,6 +1,5 @@
 import pytest
-
-from fgalign.adapt.toy import make_rows
+from toy_world import make_rows
 
 
 @pytest.fixture

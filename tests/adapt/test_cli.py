@@ -1,6 +1,7 @@
 import json
 
-from fgalign.adapt.toy import write_toy_caches
+from toy_world import write_toy_caches
+
 from fgalign.cli import main
 
 

@@ -10,7 +10,7 @@ TASKS = ("vqa", "snli_ve", "vcr")
 
 @pytest.fixture(scope="module")
 def world():
-    from fgalign.adapt.toy import make_rows
+    from toy_world import make_rows
 
     out = {}
     for j, t in enumerate(TASKS):

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 
 from fgalign.config import DataCfg
-from fgalign.data import DataFileError, read_task, read_task_report
+from fgalign.data import DataFileError
 from fgalign.schema import COMMON_FIELDS, SNLI_VE_LABELS, TASK_FIELDS
+from fgalign.tasks import read_task, read_task_report
 
 FX = Path(__file__).resolve().parents[1] / "fixtures"
 

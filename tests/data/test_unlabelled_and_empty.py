@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from fgalign.data import EmptySplitError, read_split, read_task
+from fgalign.data import EmptySplitError
 from fgalign.data.readers import usable_or_raise
+from fgalign.tasks import read_split, read_task
 
 FX = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fgalign.schema import TASKS
+from fgalign.schema import BUILTIN_TASKS as TASKS
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # hardening_support, hardening_world

@@ -18,8 +18,8 @@ from hardening_support import REPO, SECRET
 from hardening_world import REASON
 
 from fgalign.config import load_config
-from fgalign.data import read_task
-from fgalign.schema import TASKS
+from fgalign.schema import BUILTIN_TASKS as TASKS
+from fgalign.tasks import read_task
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

@@ -125,7 +125,7 @@ def test_dataset_file_names_cannot_escape_root(tmp_path, name):
     """An annotation naming an image outside the root becomes an error row, never a read."""
     import json
 
-    from fgalign.data import read_task
+    from fgalign.tasks import read_task
 
     line = {"Flikr30kID": name, "gold_label": "entailment", "pairID": "p0",
             "sentence1": "A red circle.", "sentence2": "There is a circle.",

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from fgalign.cli import main
-from fgalign.data import DataFileError, read_task_report
+from fgalign.data import DataFileError
 from fgalign.metrics import vqa_evaluate
 from fgalign.metrics.vqa import id_mismatch
+from fgalign.tasks import read_task_report
 
 VQA = Path(__file__).resolve().parents[1] / "fixtures" / "vqa"
 

@@ -8,7 +8,6 @@ from PIL import Image
 
 pytest.importorskip("skimage", reason="photo sets need scikit-image (the dev extra)")
 
-from fgalign.data import read_task_report
 from fgalign.data.photo_sets import (
     EXIF_ORIENTATION,
     PHOTOS,
@@ -18,6 +17,7 @@ from fgalign.data.photo_sets import (
     round_robin,
 )
 from fgalign.regions.crops import load_rgb
+from fgalign.tasks import read_task_report
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from fgalign.config import DataCfg
-from fgalign.data import read_task_report
 from fgalign.data.synth import DATA_PATHS
+from fgalign.tasks import read_task_report
 
 SPLITS = ("train", "val", "test")
 

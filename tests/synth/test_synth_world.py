@@ -109,7 +109,7 @@ def test_manifest_layout_identity_and_fingerprint(tmp_path):
 
 
 def test_old_format_world_is_refused_with_rebuild_command(tmp_path):
-    from fgalign.data import read_task
+    from fgalign.tasks import read_task
 
     root = tmp_path / "w"
     generate_world(root, seed=4, images=6, image_size=48, progress=False)

@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fgalign.adapt.data import vqa_credit
-from fgalign.data import read_task
 from fgalign.data.synth import generate_world
 from fgalign.metrics import normalize_answer, vqa_accuracy, vqa_evaluate
-from fgalign.tasks.vqa import (
+from fgalign.tasks import read_task
+from fgalign.tasks.vqa_answers import (
     add_vqa_statements,
     answer_type_of,
     apply_yes_no,
@@ -25,6 +24,7 @@ from fgalign.tasks.vqa import (
     raw_spellings,
     results_json,
     tag_filter_mask,
+    vqa_credit,
 )
 
 CASE = Path(__file__).resolve().parents[1] / "fixtures" / "cases" / "vqa-unanimous-raw-answer"

@@ -1,0 +1,313 @@
+"""The ``Task`` protocol and its registry: everything that differs between tasks lives here.
+
+    task = get_task("vcr")                         # a registered Task (built-ins load lazily)
+    rows = task.load_rows(cfg, ctx, "val")          # reader → unified rows → statements
+    ctx = task.prepare(cfg, train_rows, runner)     # train statistics + calibration fits
+    credit = task.credit(row, pred, pred_r)         # per-instance credit (headline, QA→R, Q→AR)
+
+A task is one class, registered by name (``@register_task``), in one module
+``fgalign/tasks/<task>.py``; no other module branches on a task's name. The stage graph
+(``fgalign.stages``, ``fgalign.graph``), the scorer (``fgalign.align.stage``), the metrics
+(``fgalign.evaluate``) and the adaptation (``fgalign.adapt``) ask the task through the hooks
+below. The defaults describe a multiple-choice task whose rows carry ``statements``
+(one per candidate), ``cand_group`` (C,) and ``labels`` (gold index per group), and whose
+``target`` is the gold index (-1 when unannotated): every hook a task does not override
+behaves as for such a task.
+
+Built-in tasks (``vqa``, ``snli_ve``, ``vcr``) register when the registry is first asked
+(``BUILTIN_TASKS``); a task defined elsewhere registers when its module is imported.
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from fgalign.config import Config, DataCfg, require
+from fgalign.data.paths import check_row
+from fgalign.data.readers import read_report, usable_or_raise
+from fgalign.data.synth.manifest import world_data_cfg
+from fgalign.registry import Registry
+from fgalign.schema import BUILTIN_TASKS, TASK_FIELDS
+from fgalign.store import file_identity, image_key
+from fgalign.tasks.vqa_answers import question_prefix
+
+if TYPE_CHECKING:
+    from fgalign.spec import StageSpec
+
+TASKS = Registry("task")
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Class decorator: register one instance of ``cls`` under ``cls.name``."""
+    TASKS.register(cls.name)(cls())
+    return cls
+
+
+def _builtins() -> None:
+    for name in BUILTIN_TASKS:  # each module registers its task on import
+        importlib.import_module(f"fgalign.tasks.{name}")
+
+
+def get_task(name: str) -> Task:
+    """The registered task ``name``; ``ValueError`` naming the known tasks."""
+    _builtins()
+    try:
+        return TASKS.get(name)
+    except KeyError as e:
+        raise ValueError(e.args[0]) from None
+
+
+def task_names() -> list[str]:
+    """Registered task names: the built-ins in ``BUILTIN_TASKS`` order, then the others."""
+    _builtins()
+    return list(BUILTIN_TASKS) + [t for t in TASKS.list() if t not in BUILTIN_TASKS]
+
+
+def read_split(task: str, root: str | Path, split: str, data_cfg: DataCfg | None = None
+               ) -> tuple[list[dict], dict[str, int]]:
+    """``get_task(task).read_split(...)``: rows of one split and the reader's skip counts.
+
+    Raises:
+        ValueError: unknown task; and what ``Task.read_split`` raises.
+    """
+    return get_task(task).read_split(root, split, data_cfg)
+
+
+def read_task_report(task: str, root: str | Path, split: str,
+                     data_cfg: DataCfg | None = None) -> tuple[list[dict], dict[str, Any]]:
+    """Read one task split and summarise it (``fgalign data stats``).
+
+    Returns:
+        ``(rows, report)``; report keys: ``rows`` (every row, good or bad), ``errors``,
+        ``error_reasons`` ({"read:<reason>": count}), ``missing_images`` (good rows whose
+        image file does not exist under root) and ``skipped`` ({reason: count}).
+
+    Raises:
+        ValueError: unknown task. FileNotFoundError / DataFileError: unreadable file.
+    """
+    rows, skipped = read_split(task, root, split, data_cfg)
+    return rows, read_report(rows, root, skipped)
+
+
+def read_task(task: str, root: str | Path, split: str, data_cfg: DataCfg | None = None
+              ) -> list[dict]:
+    """Unified rows (fgalign.schema section 1) of one task split; bad rows carry ``error``."""
+    return read_split(task, root, split, data_cfg)[0]
+
+
+def groups_of(row: dict, n: int) -> np.ndarray:
+    """(n,) candidate group of each candidate (zeros when the row has no ``cand_group``)."""
+    g = row.get("cand_group")
+    return np.zeros(n, int) if g is None or len(g) == 0 else np.asarray(list(g), int)
+
+
+def group_argmax(scores: np.ndarray, groups: np.ndarray, g: int) -> int:
+    """Index within group ``g`` of its best candidate (-1 if the group is empty)."""
+    idx = np.flatnonzero(np.asarray(groups) == g)
+    if len(idx) == 0 or len(scores) != len(groups):
+        return -1
+    return int(np.argmax(np.asarray(scores)[idx]))
+
+
+def one_hot(label: int, n: int) -> np.ndarray:
+    """(n,) float32 credit: 1 at ``label`` (none when ``label`` is out of range)."""
+    out = np.zeros(n, np.float32)
+    if 0 <= label < n:
+        out[label] = 1.0
+    return out
+
+
+class Task:
+    """One task: its reader, statements, calibration, prediction, credit and metrics.
+
+    Subclasses set ``name`` and ``reader`` and override ``add_statements``; the other hooks
+    have multiple-choice defaults (see the module docstring).
+    """
+
+    name: str = ""
+    #: ``(root, split, data_cfg) -> rows``: unified rows (fgalign.schema section 1)
+    reader: Callable[..., list[dict]]
+    #: label names of a classification task (its candidates are classes scored from one
+    #: statement, e.g. SNLI-VE), or () for a task whose candidates are statements
+    label_classes: tuple[str, ...] = ()
+    #: number of answer choices (size of the train answer-position prior)
+    n_choices: int = 4
+    #: official results file written next to predictions.parquet (VQA), or None
+    results_file: str | None = None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The task's own row columns (``fgalign.schema.TASK_FIELDS``)."""
+        return TASK_FIELDS[self.name]
+
+    # ---- reading --------------------------------------------------------------------------
+    def read_split(self, root: str | Path, split: str, data_cfg: DataCfg | None = None
+                   ) -> tuple[list[dict], dict[str, int]]:
+        """Rows of one split and the records the reader skipped, by reason.
+
+        A root holding a synthetic world's ``world.json`` is read with the world's layout
+        (``fgalign.data.synth.manifest.world_data_cfg``).
+
+        Returns:
+            ``(rows, skipped)``: unified rows (bad rows carry ``error``) and ``{reason:
+            count}`` of records that are not rows (SNLI-VE gold_label "-").
+
+        Raises:
+            FileNotFoundError / DataFileError: unreadable file. WorldFormatError: the root
+            holds a world of another format version.
+        """
+        out = self.reader(root, split, world_data_cfg(data_cfg or DataCfg(), root))
+        rows, skipped = out if isinstance(out, tuple) else (out, {})
+        for row in rows:
+            check_row(row, self.fields)
+        return rows, skipped
+
+    def image_names(self, row: dict) -> list[str] | None:
+        """Object names that are part of the image's identity (VCR's boxes are named)."""
+        return None
+
+    def read_rows(self, cfg: Config, split: str, limit: int | None) -> list[dict]:
+        """Unified rows of one split (first ``limit`` rows), each with its ``image_key``.
+
+        Raises:
+            EmptySplitError: no row is usable; the message names task, split and the
+                reader's skip / error counts.
+            ConfigError: ``data.root`` is not set.
+        """
+        root = require(cfg.data.root, "data.root")
+        rows, skipped = self.read_split(root, split, cfg.data)
+        cut = limit if limit is not None and len(rows) > limit else None
+        rows = rows[:cut] if cut is not None else rows
+        usable_or_raise(self.name, split, rows, skipped, cut)
+        for r in rows:
+            rel = r.get("image_path") or ""
+            r["image_key"] = image_key(rel, r.get("given_boxes"), self.image_names(r),
+                                       file_identity(root, rel) if rel else "")
+        return rows
+
+    def load_rows(self, cfg: Config, ctx: dict, split: str | None = None,
+                  limit: int | None = -1) -> list[dict]:
+        """Rows of ``split`` (default ``data.split`` and ``data.limit``) with statements."""
+        rows = self.read_rows(cfg, split or cfg.data.split,
+                              cfg.data.limit if limit == -1 else limit)
+        return self.add_statements(cfg, ctx, rows)
+
+    def add_statements(self, cfg: Config, ctx: dict, rows: list[dict]) -> list[dict]:
+        """Add ``statements``, ``cand_group``, ``labels`` (and task extras) to ``rows``."""
+        raise NotImplementedError
+
+    # ---- preparation and calibration -------------------------------------------------------
+    def train_context(self, cfg: Config, train: list[dict]) -> dict[str, Any]:
+        """Train-split statistics the statements and the ``prior`` variant need."""
+        return {"prior": np.bincount([r["target"] for r in train if r["target"] >= 0],
+                                     minlength=self.n_choices).tolist()}
+
+    def calibrates(self, cfg: Config) -> bool:
+        """Whether ``prepare`` scores calibration input sets (needs a runner)."""
+        return False
+
+    def calibration_sets(self, cfg: Config) -> list[tuple[str, list[dict]]]:
+        """The image-bearing input sets calibration scores: ``(name, rows)``."""
+        return []
+
+    def calibrate(self, cfg: Config, ctx: dict, train: list[dict], runner: Any) -> None:
+        """Fit the calibration into ``ctx`` from rows scored by ``runner`` (pure fits)."""
+
+    def proposer(self, cfg: Config) -> str:
+        """The region proposer of this task."""
+        return cfg.regions.proposer
+
+    def row_stages(self, cfg: Config, ctx: dict, tables: dict[str, str]) -> list[StageSpec]:
+        """Task-specific row stages run before ``keywords`` (VQA: ``candidates``)."""
+        return []
+
+    def prompt_texts(self, cfg: Config, ctx: dict) -> list[str]:
+        """Texts the row stages look up in the text table (embedded before them)."""
+        return []
+
+    # ---- scoring ----------------------------------------------------------------------------
+    def tag_filter(self, cfg: Config) -> bool:
+        """Whether the scorer masks candidates with ``candidate_keep``."""
+        return False
+
+    def candidate_keep(self, row: dict) -> np.ndarray | None:
+        """(C,) bool: candidates the scorer may pick (None: all)."""
+        return None
+
+    def calibrated_scores(self, rows: list[dict], scored: list[dict], variants: list[str],
+                          ctx: dict) -> list[dict]:
+        """Apply the fitted calibration to each row's ``{"v:<variant>": (C,)}`` scores."""
+        return scored
+
+    def predict(self, row: dict, scores: np.ndarray) -> tuple[int, int]:
+        """(prediction, QA→R prediction or -1) from one row's scores: best per group."""
+        g = groups_of(row, len(scores))
+        return group_argmax(scores, g, 0), group_argmax(scores, g, 1)
+
+    def prior_predict(self, row: dict, ctx: dict) -> tuple[int, int]:
+        """The ``prior`` variant: the most frequent train answer position(s)."""
+        return int(np.argmax(ctx["prior"])), int(np.argmax(ctx.get("prior_r", [0])))
+
+    # ---- credit and metrics --------------------------------------------------------------
+    def is_labelled(self, row: dict) -> bool:
+        """Whether ``row`` carries its gold label."""
+        target = row.get("target")
+        return target is not None and int(target) >= 0
+
+    def credit(self, row: dict, pred: int, pred_r: int) -> tuple[float, float, float]:
+        """Per-instance (headline, QA→R, Q→AR) credit in percent."""
+        return 100.0 * (pred >= 0 and pred == int(row["target"])), 0.0, 0.0
+
+    def extra_variants(self, cfg: Config) -> list[str]:
+        """Metrics variants beyond ``prior`` and the fusion variants (VQA: ``oracle``)."""
+        return []
+
+    def variant_record(self, variant: str, pred: int, pred_r: int) -> dict[str, Any]:
+        """Task fields of one variant in a prediction record (VCR: ``pred_r_<variant>``)."""
+        return {}
+
+    def record(self, row: dict, preds: dict[str, tuple[int, int]]) -> dict[str, Any]:
+        """Task fields of one prediction record (``preds``: variant → (pred, pred_r))."""
+        return {}
+
+    def official_result(self, row: dict, record: dict) -> dict | None:
+        """One entry of ``results_file`` for this row, or None."""
+        return None
+
+    def row_stats(self, row: dict) -> dict[str, Any]:
+        """Per-row values the split metrics aggregate (e.g. VQA's answer type)."""
+        return {}
+
+    def variant_metrics(self, credit: np.ndarray, preds: np.ndarray,
+                        stats: dict[str, np.ndarray], score: float) -> dict[str, Any]:
+        """Task entries of one variant's metrics, over the scored rows.
+
+        Args:
+            credit: (M, 3) per-instance credit; preds: (M, 2) predictions.
+            stats: ``row_stats`` of the scored rows, one (M,) array per key.
+            score: the headline score (mean of ``credit[:, 0]``, rounded).
+        """
+        return {}
+
+    def split_metrics(self, cfg: Config, ctx: dict, stats: dict[str, np.ndarray]
+                      ) -> dict[str, Any]:
+        """Task entries of the split's metrics (``stats`` over every row)."""
+        return {}
+
+    def text_only_set(self, cfg: Config, train: list[dict]) -> tuple[str, list[dict]]:
+        """The text-only training input set of a classification task: (name, rows)."""
+        raise NotImplementedError(f"{self.name} has no text-only protocol")
+
+    # ---- adaptation --------------------------------------------------------------------------
+    def candidate_credit(self, row: dict, group: int, n: int) -> np.ndarray:
+        """(n,) credit of each candidate of ``group`` (the contrastive target)."""
+        labels = [int(x) for x in (row.get("labels") if row.get("labels") is not None else [])]
+        return one_hot(labels[group] if group < len(labels) else -1, n)
+
+    def question_group(self, text: str) -> str | None:
+        """The ``by_question`` group of an instance (its question's first two words)."""
+        return question_prefix(text)
