@@ -40,6 +40,7 @@ from fgalign.adapt import (
     target_scores,
     zero_shot_model,
 )
+from fgalign.adapt.caches import needed_keys
 from fgalign.config import (
     SPECIAL_LOADERS,
     Config,
@@ -51,6 +52,7 @@ from fgalign.config import (
     read_yaml_mapping,
     validate_as,
 )
+from fgalign.metrics import paired_bootstrap
 from fgalign.variants import ALL_VARIANTS, Variant, VariantError
 
 
@@ -152,8 +154,6 @@ def mean_ci(scores: np.ndarray, n: int = 1000, seed: int = 0) -> list[float]:
 
 def keys_for(spec: AblationSpec, cfg: Config) -> list[tuple[str, str]]:
     """Every (task, split) the grid's cells of one setting read."""
-    from fgalign.adapt.caches import needed_keys
-
     keys = [(t, cfg.data.split) for t in spec.tasks]
     if "snli_ve" in spec.tasks:
         keys += needed_keys(cfg, "snli_ve")[-2:]  # its val split and text-only train rows
@@ -194,8 +194,6 @@ def evaluate_cell(cfg_json: dict[str, Any], cell: Cell, caches: dict[str, str]
 def build_table(results: list[dict[str, Any]], n_boot: int = 1000, seed: int = 0
                 ) -> list[dict[str, Any]]:
     """One row per cell: score, 95% CI, n, and the paired difference to ``global``."""
-    from fgalign.metrics import paired_bootstrap
-
     by_cell = {r["cell"]: np.asarray(r["scores"], np.float64) for r in results}
     rows = []
     for cell, s in by_cell.items():

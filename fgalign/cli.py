@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from fgalign.config import ConfigError
+
 # Subcommand modules, in help order.
 COMMANDS = [
     "ablate",
@@ -63,8 +65,6 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         prog: the name errors start with (default ``fgalign <subcommand>``); the
             ``pipelines/*.py`` entry points pass their file name.
     """
-    from fgalign.config import ConfigError
-
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv[1:]  # the subcommand's own arguments (recorded as provenance)

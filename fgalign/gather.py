@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from fgalign.batch import as_list
-from fgalign.ray.cache import read_table
+from fgalign.ray.cache import SUCCESS, read_table, resolve_uri
 from fgalign.store import EmbeddingTable, region_key, text_keys
 
 
@@ -173,8 +173,6 @@ def read_rows(path: str) -> list[dict[str, Any]]:
     caches through ``text_only_view``). Other caches come back as stored.
     """
     import json
-
-    from fgalign.ray.cache import SUCCESS, resolve_uri
 
     fs, where = resolve_uri(path)
     with fs.open_input_stream(f"{where}/{SUCCESS}") as f:

@@ -43,6 +43,7 @@ from fgalign.ray.cache import (
     dataset_fingerprint,
     read_table,
 )
+from fgalign.ray.stage import run_batch, to_arrow_table
 from fgalign.schema import STAGE_NAMES
 from fgalign.stages import (
     StageSpec,
@@ -101,8 +102,6 @@ class LocalExecutor:
         import pyarrow.parquet as pq
         from ray.data.block import BlockAccessor
         from tqdm import tqdm
-
-        from fgalign.ray.stage import run_batch, to_arrow_table
 
         stage, guard = spec.cls(**spec.kwargs), spec.guard()
         size = max(1, spec.resources.batch_size)
@@ -434,8 +433,6 @@ def run_stages(specs: list[StageSpec], rows: list[dict]) -> list[dict]:
     Same batching and row isolation as ``LocalExecutor``; returns new row dicts in order.
     """
     from ray.data.block import BlockAccessor
-
-    from fgalign.ray.stage import run_batch, to_arrow_table
 
     out = list(rows)
     for spec in specs:

@@ -17,7 +17,8 @@ import fgalign
 from fgalign.config import Config, RowFailureCfg, StageResources, config_hash
 from fgalign.rowguard import RowGuard
 
-UNHASHED = ("root", "tables", "image_records")  # kwargs determined by hashes already chained
+UNHASHED = ("root", "tables", "image_records",  # kwargs determined by hashes already chained
+            "task_module")  # determined by the task's name
 
 
 @dataclass

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
+from fgalign.adapt import AdaptedScorer, evaluate_target, fit, open_store, save_state, sources_of
 from fgalign.config import (
     SPECIAL_LOADERS,
     AdaptCfg,
@@ -36,8 +37,10 @@ from fgalign.config import (
     key_error,
     load_config,
     read_yaml_mapping,
+    to_dict,
     validate_as,
 )
+from fgalign.logging import wandb_mode
 from fgalign.models.bundle import forbid_models
 from fgalign.tasks import task_names
 
@@ -165,8 +168,6 @@ def train_trial(params: dict[str, Any], *, cfg_json: dict[str, Any], target: str
     import torch
     from ray import tune
 
-    from fgalign.adapt import fit, open_store, save_state
-
     torch.set_num_threads(1)
     cfg = Config.model_validate(cfg_json)
     adapt = apply_params(cfg.adapt, params)
@@ -212,8 +213,6 @@ def run_sweep(spec: SweepSpec, cfg: Config, caches: dict[str, str], sweep_dir: s
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search.optuna import OptunaSearch
 
-    from fgalign.config import to_dict
-
     sweep_dir = Path(sweep_dir).resolve()
     sweep_dir.mkdir(parents=True, exist_ok=True)
     source_caches = {k: v for k, v in caches.items() if not k.startswith(f"{spec.target}/")}
@@ -227,14 +226,10 @@ def run_sweep(spec: SweepSpec, cfg: Config, caches: dict[str, str], sweep_dir: s
         tuner = tune.Tuner.restore(str(tune_dir), trainable, resume_errored=True)
     else:
         if spec.wandb and cfg.logging.wandb:
-            from ray.air.integrations.wandb import WandbLoggerCallback
-
-            from fgalign.logging import wandb_mode
-
             # Tune checks WANDB_MODE in the driver before asking for a key; the kwargs go to
             # wandb.init in its logging actors (offline without an API key)
             os.environ.setdefault("WANDB_MODE", wandb_mode())
-            callbacks.append(WandbLoggerCallback(project=cfg.logging.project,
+            callbacks.append(_wandb_callback()(project=cfg.logging.project,
                                                  entity=cfg.logging.entity, log_config=True,
                                                  group=sweep_dir.name, dir=str(sweep_dir),
                                                  mode=wandb_mode()))
@@ -250,19 +245,27 @@ def run_sweep(spec: SweepSpec, cfg: Config, caches: dict[str, str], sweep_dir: s
                 name="tune", storage_path=str(sweep_dir), callbacks=callbacks,
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1), verbose=1))
     grid = tuner.fit()
-    # Tune's WandbLoggerCallback has finished its logging actors (on_experiment_end) but runs
-    # its cleanup again in __del__, which raises when that happens at interpreter exit, after
-    # Ray's module is torn down. Run it now, while Ray is up, with nothing left to clean (so it
-    # kills no actor in the middle of W&B's own shutdown).
-    for cb in callbacks:
-        for attr in ("_trial_logging_actors", "_trial_logging_futures",
-                     "_logging_future_to_trial"):
-            if isinstance(getattr(cb, attr, None), dict):
-                setattr(cb, attr, {})
     callbacks.clear()
     del tuner
     gc.collect()
     return summarize(spec, cfg, grid, caches, sweep_dir, embed_time_s)
+
+
+def _wandb_callback() -> type:
+    """Tune's ``WandbLoggerCallback`` without the cleanup it repeats in ``__del__``.
+
+    ``on_experiment_end`` (public: Tune calls it when ``Tuner.fit`` returns) already finishes
+    the W&B logging actors; the callback's ``__del__`` runs that cleanup again, which raises
+    when it happens at interpreter exit, after Ray's module is torn down, and may kill an actor
+    in the middle of W&B's own shutdown. Ray shuts the actors of a failed fit down itself.
+    """
+    from ray.air.integrations.wandb import WandbLoggerCallback
+
+    class FinishedOnExperimentEnd(WandbLoggerCallback):
+        def __del__(self) -> None:
+            pass
+
+    return FinishedOnExperimentEnd
 
 
 def best_result(grid: Any) -> Any:
@@ -282,8 +285,6 @@ def summarize(spec: SweepSpec, cfg: Config, grid: Any, caches: dict[str, str], s
     import json
 
     import torch
-
-    from fgalign.adapt import AdaptedScorer, evaluate_target, open_store, sources_of
 
     df = grid.get_dataframe(filter_metric=METRIC, filter_mode="max")
     keep = ["trial_id", METRIC, "training_iteration", "time_total_s"]

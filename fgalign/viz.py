@@ -18,6 +18,7 @@ from fgalign.align.batch import collate, to_array
 from fgalign.align.scores import region_word_alpha
 from fgalign.align.stage import scoring_row
 from fgalign.config import AlignCfg, Config
+from fgalign.regions.crops import load_rgb
 from fgalign.schema import SNLI_VE_LABELS
 
 
@@ -78,8 +79,6 @@ def alignment_figure(cfg: Config, task: str, rows: list[dict], path: str | Path)
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from fgalign.regions.crops import load_rgb
 
     rows = [r for r in rows if not r.get("error") and r.get("kw_embs") is not None]
     if not rows:

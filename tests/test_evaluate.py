@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fgalign.config import build_config
-from fgalign.evaluate import finalize_task
+from fgalign.finalize import finalize_task
 
 pytestmark = pytest.mark.slow
 

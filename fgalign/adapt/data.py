@@ -36,6 +36,7 @@ from fgalign.align import AlignBatch, collate
 from fgalign.align.batch import select_group, to_array
 from fgalign.align.stage import scoring_row
 from fgalign.config import AlignCfg
+from fgalign.gather import read_rows as read_cache
 from fgalign.tasks import get_task
 from fgalign.tasks.base import one_hot
 
@@ -231,7 +232,6 @@ def read_rows(path: str | Path) -> list[dict]:
     import pyarrow.parquet as pq
 
     if (Path(path) / "_SUCCESS").exists():  # a Runner's stage cache: embeddings from the tables
-        from fgalign.gather import read_rows as read_cache
 
         return read_cache(str(path))
     try:  # Ray Data stores fixed-shape tensors as an Arrow extension type; register it

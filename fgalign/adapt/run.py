@@ -18,13 +18,13 @@ from typing import Any
 from fgalign.adapt.caches import fill_caches, needed_keys
 from fgalign.adapt.protocol import leave_one_out, open_store
 from fgalign.config import Config, dump_yaml
+from fgalign.data.synth import resolve_world
+from fgalign.finalize import run_dir
 
 PUBLIC = ("target", "sources", "zero_shot", "adapted", "delta")  # the --json contract first
 
 
 def adapt_dir(cfg: Config, target: str) -> Path:
-    from fgalign.evaluate import run_dir
-
     return run_dir(cfg) / "adapt" / target
 
 
@@ -42,7 +42,6 @@ def run_adapt(cfg: Config, target: str, use_ray: bool = False,
 
     if target not in cfg.data.tasks:
         raise ValueError(f"--target {target} is not in data.tasks {cfg.data.tasks}")
-    from fgalign.data.synth import resolve_world
 
     cfg = resolve_world(cfg)  # generate a missing world; read a world's layout + identity
     caches, info = fill_caches(cfg, needed_keys(cfg, target), use_ray=use_ray)

@@ -143,14 +143,16 @@ class AlignmentScorer:
         align: the ``align`` config section as a dict.
         ctx: plain task context from ``fgalign.stages.prepare_task`` (fitted calibration).
         tag_filter: mask the candidates the task's ``candidate_keep`` drops (VQA tag filter).
+        task_module: the module registering ``task`` (imported in a fresh worker).
     """
 
     VERSION = 2  # 2: gathers embeddings from the tables (fgalign.gather)
 
     def __init__(self, task: str, align: dict, ctx: dict | None = None, tag_filter: bool = False,
                  tables: dict[str, str] | None = None, image_records: list[str] | None = None,
-                 max_keywords: int = 8):
-        self.task, self.cfg, self.ctx = get_task(task), AlignCfg(**align), ctx or {}
+                 max_keywords: int = 8, task_module: str | None = None):
+        self.task, self.cfg = get_task(task, task_module), AlignCfg(**align)
+        self.ctx = ctx or {}
         self.tables, self.max_keywords = tables, max_keywords
         self.records = ImageRecords(image_records or [])
         self.tag_filter = tag_filter

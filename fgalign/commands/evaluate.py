@@ -27,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fgalign.config import load_config
-    from fgalign.evaluate import evaluate, format_table
+    from fgalign.evaluate import evaluate
+    from fgalign.finalize import format_table
 
     cfg = load_config(args.config, args.overrides)
     metrics = evaluate(cfg, figures=not args.no_figures)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import open_clip
 
+from fgalign import counters
 from fgalign.models.backbone import Backbone, resolve_device
 from fgalign.models.bundle import (
     build_clip,
@@ -76,7 +77,6 @@ def create_backbone(name: str, pretrained: str | None = None, checkpoint: str | 
             f"unknown backbone {name!r}; known: {', '.join(list_backbones())}, any open_clip "
             f"architecture (e.g. ViT-B-32, see open_clip.list_models()) with pretrained= or "
             f"checkpoint=, or a path to a bundle .safetensors written by fgalign train-backbone")
-    from fgalign import counters
 
     counters.count("build", what=f"backbone:{name}")
     bb.device = resolve_device(device)

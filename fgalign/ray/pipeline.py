@@ -27,12 +27,15 @@ from typing import Any
 from fgalign.config import Config, config_hash, dump_yaml, require, to_dict
 from fgalign.data import EmptySplitError
 from fgalign.data.synth import resolve_world
-from fgalign.evaluate import OutputWriter, finalize_task, format_table, run_dir, skipped_task
+from fgalign.finalize import OutputWriter, finalize_task, format_table, run_dir, skipped_task
 from fgalign.gather import ImageRecords, hydrate
 from fgalign.graph import LocalExecutor, Runner, SplitRun, StageRecord, cache_root
+from fgalign.logging import create_logger
 from fgalign.ray.prepare import prepare_cached
 from fgalign.ray.runtime import LazyRay
+from fgalign.report import write_report
 from fgalign.stages import calibration_rows, load_task_rows
+from fgalign.viz import alignment_figure
 
 __all__ = ["cache_root", "run_experiment", "run_pipeline", "stage_table"]
 
@@ -72,8 +75,6 @@ def stage_table(records: list[StageRecord]) -> str:
 def write_outputs(out: Path, metrics: dict, records: list[StageRecord], timings: dict,
                   command: str) -> None:
     """metrics.json, stages.json, timings.json, command.txt, report (predictions: the writer)."""
-    from fgalign.report import write_report
-
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     (out / "stages.json").write_text(json.dumps([r.to_dict() for r in records], indent=2))
     (out / "timings.json").write_text(json.dumps(timings, indent=2))
@@ -94,8 +95,6 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
         figures: write the alignment figures (``logging.figures`` examples per task).
         command: the command line, recorded in the run folder.
     """
-    from fgalign.logging import create_logger
-
     t_start = time.perf_counter()
     require(cfg.data.root, "data.root")
     cfg = resolve_world(cfg)  # generate a missing world; read a world's layout + identity
@@ -141,8 +140,6 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
                                       "stages_s": round(t2 - t1, 2),
                                       "finalize_s": round(t3 - t2, 2)}
             if figures and cfg.logging.figures:
-                from fgalign.viz import alignment_figure
-
                 fig = alignment_figure(cfg, task, figure_rows(run, cfg.logging.figures,
                                                               cfg.keywords.max_keywords),
                                        out / "figures" / f"{task}_alignment.png")

@@ -29,6 +29,7 @@ import pyarrow.fs as pafs
 
 from fgalign.config import Config, config_hash, to_dict
 from fgalign.ray.cache import resolve_uri
+from fgalign.stages import prepare_task
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,6 @@ def prepare_key(cfg: Config, task: str) -> str:
 def prepare_cached(cfg: Config, task: str, cache_root: str, force: bool = False,
                    runner: Any = None) -> tuple[dict[str, Any], bool]:
     """``(ctx, was cached)``: ``prepare_task(cfg, task)``, from cache when its inputs match."""
-    from fgalign.stages import prepare_task
-
     fs, base = resolve_uri(cache_root)
     path = f"{base}/{task}/prepare-{prepare_key(cfg, task)}.json"
     if not force and fs.get_file_info(path).type == pafs.FileType.File:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from fgalign import counters
 from fgalign.registry import Registry
 
 PROPOSERS = Registry("proposer")
@@ -31,8 +32,6 @@ def create_proposer(name: str, **params: Any) -> Any:
     When work counters are on (``fgalign.counters``), the proposer comes wrapped in a
     ``CountedProposer`` that reports every call; otherwise it is returned as built.
     """
-    from fgalign import counters
-
     proposer = PROPOSERS.create(name, **params)
     if counters.enabled():
         counters.count("build", what=f"proposer:{name}")
@@ -50,8 +49,6 @@ class CountedProposer:
         self.inner, self.name = proposer, name
 
     def __call__(self, image: np.ndarray, *args: Any, **kwargs: Any) -> Proposals:
-        from fgalign import counters
-
         with counters.timed("proposer", 1, name=self.name, key=counters.image_key(image)) as ev:
             props = self.inner(image, *args, **kwargs)
             ev["regions"] = len(props)

@@ -8,7 +8,7 @@
 A task is one class, registered by name (``@register_task``), in one module
 ``fgalign/tasks/<task>.py``; no other module branches on a task's name. The stage graph
 (``fgalign.stages``, ``fgalign.graph``), the scorer (``fgalign.align.stage``), the metrics
-(``fgalign.evaluate``) and the adaptation (``fgalign.adapt``) ask the task through the hooks
+(``fgalign.finalize``) and the adaptation (``fgalign.adapt``) ask the task through the hooks
 below. The defaults describe a multiple-choice task whose rows carry ``statements``
 (one per candidate), ``cand_group`` (C,) and ``labels`` (gold index per group), and whose
 ``target`` is the gold index (-1 when unannotated): every hook a task does not override
@@ -52,9 +52,15 @@ def _builtins() -> None:
         importlib.import_module(f"fgalign.tasks.{name}")
 
 
-def get_task(name: str) -> Task:
-    """The registered task ``name``; ``ValueError`` naming the known tasks."""
+def get_task(name: str, module: str | None = None) -> Task:
+    """The registered task ``name``; ``ValueError`` naming the known tasks.
+
+    ``module``: the module that registers it, imported first when the task is not registered
+    in this process yet (a Ray worker building a stage of a task defined outside fgalign).
+    """
     _builtins()
+    if module and name not in TASKS:
+        importlib.import_module(module)
     try:
         return TASKS.get(name)
     except KeyError as e:
