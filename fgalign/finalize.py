@@ -27,7 +27,7 @@ from fgalign.align.batch import to_array
 from fgalign.config import Config, config_hash
 from fgalign.metrics import paired_bootstrap
 from fgalign.tasks import Task, get_task
-from fgalign.variants import ORACLE, variant_names
+from fgalign.variants import ORACLE, variant_column, variant_names
 
 
 def variants_of(cfg: Config, task: str) -> list[str]:
@@ -46,7 +46,7 @@ def variant_preds(task: Task, row: dict, variant: str, ctx: dict) -> tuple[int, 
         return -1, -1
     if variant == "prior":
         return task.prior_predict(row, ctx)
-    s = to_array(row[f"vscore_{'fusion' if variant == ORACLE else variant}"], 1)
+    s = to_array(row[variant_column("fusion" if variant == ORACLE else variant)], 1)
     oracle = int(row.get("oracle_index", -1))
     if 0 <= oracle < len(s) and variant != ORACLE:  # only the oracle variant may pick it
         s = s.copy()
@@ -111,8 +111,8 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
     keep: list[dict] = []  # the records, when there is no writer
     results: list[dict] = []
     records: list[dict] = []
-    columns = list(LIGHT_COLUMNS) + [f"vscore_{v}" for v in variants if v not in ("prior",
-                                                                                  ORACLE)]
+    columns = list(LIGHT_COLUMNS) + [variant_column(v) for v in variants
+                                     if v not in ("prior", ORACLE)]
     for row in _iter_rows(scored, columns):
         i = position[str(row["uid"])]
         if row.get("error"):

@@ -36,6 +36,8 @@
    kw_embs      float32 (C, K, D) keyword embeddings, zero-padded; kw_mask bool (C, K)
    truncated_texts  int       texts of the row cut to the text encoder's context (embed)
    scores_<component>  float32 (C,)  per-candidate score of each component
+   vscore_<variant>    float32 (C,)  fused score of each variant (SNLI-VE: (3,) class logits);
+                       both names come from fgalign.variants.score_column / variant_column
    score        float32 (C,)     fused score;  pred int: argmax candidate index
 
 3. Padded alignment batch (what scoring and adaptation consume; torch tensors)

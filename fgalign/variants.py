@@ -38,6 +38,16 @@ FINE: tuple[str, ...] = ("region_word", "region_sentence", "tag_text")  # fine c
 GLOBAL = "global"  # the coarse component every variant starts from
 ORACLE = "oracle"  # VQA metrics variant: fusion with the best-credit answer the candidate cut dropped
 
+def score_column(component: str) -> str:
+    """Name of a component's per-candidate score column (score cache, scored-row dicts)."""
+    return f"scores_{component}"
+
+
+def variant_column(variant: str) -> str:
+    """Name of a variant's per-candidate fused-score column (score cache, scored-row dicts)."""
+    return f"vscore_{variant}"
+
+
 Kind = Literal["global", "single", "fusion", "adapted"]
 
 

@@ -30,7 +30,7 @@ from fgalign.batch import num_rows, object_column, row_errors
 from fgalign.config import AlignCfg
 from fgalign.gather import ImageRecords, hydrate
 from fgalign.tasks.base import get_task, groups_of
-from fgalign.variants import Variant, variant_names
+from fgalign.variants import Variant, score_column, variant_column, variant_names
 
 ROW_KEYS = ("image_emb", "region_embs", "tag_embs", "stmt_embs", "kw_embs", "kw_mask",
             "cand_group", "labels", "keywords", "kw_refs", "candidates", "answer_type_inferred",
@@ -102,8 +102,8 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
         keep: per row, (C,) bool of the group-0 candidates that may be picked (None: all).
 
     Returns:
-        Per row ``{component: (C,), "v:<variant>": (C,)}`` float32; a candidate not kept is
-        -inf in every variant.
+        Per row ``{score_column(component): (C,), variant_column(variant): (C,)}`` float32 (the
+        score cache's column names); a candidate not kept is -inf in every variant.
     """
     rows = [scoring_row(r, cfg) for r in rows]
     variants = variant_names(cfg)
@@ -112,7 +112,7 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
     sizes = [len(r["stmt_embs"]) for r in rows]
     groups = [groups_of(r, n) for r, n in zip(rows, sizes)]
     for j, n in enumerate(sizes):
-        for name in names + [f"v:{v}" for v in variants]:
+        for name in [score_column(c) for c in names] + [variant_column(v) for v in variants]:
             out[j][name] = np.zeros(n, np.float32)
     for g in sorted({int(x) for gr in groups for x in gr}):
         batch = collate(rows, group=g)
@@ -125,12 +125,12 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
             for name, comp in comps.items():
                 for j in range(len(rows)):
                     idx = np.flatnonzero(groups[j] == g)
-                    out[j][name][idx] = comp[j, : len(idx)].numpy()
+                    out[j][score_column(name)][idx] = comp[j, : len(idx)].numpy()
             for v in variants:
                 fused = fuse(comps, Variant.parse(v).weights(cfg), batch.cand_mask)
                 for j in range(len(rows)):
                     idx = np.flatnonzero(groups[j] == g)
-                    out[j][f"v:{v}"][idx] = fused[j, : len(idx)].numpy()
+                    out[j][variant_column(v)][idx] = fused[j, : len(idx)].numpy()
     return out
 
 
@@ -176,22 +176,18 @@ class AlignmentScorer:
             rows = hydrate(rows, self.records, self.tables, self.max_keywords)
         scored = self.score_rows(rows) if rows else []
         empty = np.zeros(0, np.float32)
-        cols: dict[str, list] = {}
-        keys = ["global"] + [c for c in self.cfg.components if c != "global"]
+        names = [score_column(c) for c in ["global"] + [c for c in self.cfg.components
+                                                          if c != "global"]]
+        names += [variant_column(v) for v in self.variants]
         by_row = dict(zip(ok, scored))
-        for i in range(n):
-            s = by_row.get(i)
-            for k in keys:
-                cols.setdefault(f"scores_{k}", []).append(s[k] if s else empty)
-            for v in self.variants:
-                cols.setdefault(f"vscore_{v}", []).append(s[f"v:{v}"] if s else empty)
         out = dict(batch)
-        for k, v in cols.items():
-            out[k] = object_column(v)
-        out["score"] = out["vscore_fusion"]
+        for name in names:
+            out[name] = object_column([by_row[i][name] if i in by_row else empty
+                                       for i in range(n)])
+        out["score"] = out[variant_column("fusion")]
         pred, pred_r = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
         for i in ok:
-            fused = by_row[i]["v:fusion"]
+            fused = by_row[i][variant_column("fusion")]
             o = int(batch["oracle_index"][i]) if "oracle_index" in batch else -1
             if 0 <= o < len(fused):  # the oracle candidate is for the oracle variant only
                 fused = fused.copy()

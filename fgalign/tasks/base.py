@@ -246,7 +246,7 @@ class Task:
 
     def calibrated_scores(self, rows: list[dict], scored: list[dict], variants: list[str],
                           ctx: dict) -> list[dict]:
-        """Apply the fitted calibration to each row's ``{"v:<variant>": (C,)}`` scores."""
+        """Apply the fitted calibration to each row's variant scores (``variant_column``)."""
         return scored
 
     def predict(self, row: dict, scores: np.ndarray) -> tuple[int, int]:

@@ -47,7 +47,7 @@ from fgalign.gather import ImageRecords, hydrate, text_only_view
 from fgalign.metrics import per_class_accuracy
 from fgalign.schema import SNLI_VE_LABELS
 from fgalign.tasks.base import Task, register_task
-from fgalign.variants import Variant, variant_names
+from fgalign.variants import Variant, score_column, variant_column, variant_names
 
 
 def add_snli_ve_statements(rows: list[dict]) -> list[dict]:
@@ -84,7 +84,7 @@ def row_features(rows: list[dict], scored: list[dict], comps: list[str], kind: s
 
     p = np.stack([to_array(r["image_emb"], 1) for r in rows])
     h = np.stack([to_array(r["stmt_embs"], 2)[0] for r in rows])
-    c = np.asarray([[float(s[k][0]) for k in comps] for s in scored], np.float32)
+    c = np.asarray([[float(s[score_column(k)][0]) for k in comps] for s in scored], np.float32)
     return pair_features(p, h, c.reshape(len(rows), len(comps)), kind)
 
 
@@ -165,13 +165,13 @@ def classify_rows(rows: list[dict], scored: list[dict], variants: list[str], ctx
     for v in variants:
         spec = fit["variants"][v]
         if fit["protocol"] == "threshold":
-            s = np.asarray([float(x[f"v:{v}"][0]) for x in scored], np.float32)
+            s = np.asarray([float(x[variant_column(v)][0]) for x in scored], np.float32)
             out = threshold_logits(s, spec["thresholds"])
         else:
             x = row_features(rows, scored, spec["components"], spec["features"])
             out = logits(x, spec["classifier"], spec["test_stats"])
         for j, x in enumerate(scored):
-            x[f"v:{v}"] = out[j].astype(np.float32)
+            x[variant_column(v)] = out[j].astype(np.float32)
     return scored
 
 
@@ -223,9 +223,9 @@ def fit_snli_ve(cfg: Config, runner: Any, train: list[dict],
 
 
 def _scored_from_columns(rows: list[dict], keys: list[str], variants: list[str]) -> list[dict]:
-    return [{**{k: np.asarray(r[f"scores_{k}"], np.float32) for k in keys},
-             **{f"v:{v}": np.asarray(r[f"vscore_{v}"], np.float32) for v in variants}}
-            for r in rows]
+    """The score columns of rows read from a score cache, as ``score_rows`` returns them."""
+    names = [score_column(k) for k in keys] + [variant_column(v) for v in variants]
+    return [{c: np.asarray(r[c], np.float32) for c in names} for r in rows]
 
 
 def fit_variants(cfg: Config, tr_rows: list[dict], y_tr: np.ndarray, val: list[dict]
@@ -245,7 +245,7 @@ def fit_variants(cfg: Config, tr_rows: list[dict], y_tr: np.ndarray, val: list[d
         clf = fit_logreg(standardize(x_tr, st_tr), y_tr, vc.l2, vc.steps, cfg.experiment.seed)
         x_va = row_features(val, va_scored, comps, vc.features)
         st_te = standardizer(x_va) if vc.standardize == "domain" else st_tr
-        s_va = np.asarray([float(s[f"v:{v}"][0]) for s in va_scored], np.float32)
+        s_va = np.asarray([float(s[variant_column(v)][0]) for s in va_scored], np.float32)
         th = fit_thresholds(s_va, y_va)
         out["variants"][v] = {"components": comps, "features": vc.features, "classifier": clf,
                               "test_stats": st_te, "thresholds": th}

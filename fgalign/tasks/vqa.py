@@ -36,7 +36,7 @@ from fgalign.tasks.vqa_answers import (
     vqa_credit,
     yes_prior,
 )
-from fgalign.variants import ORACLE, variant_names
+from fgalign.variants import ORACLE, variant_column, variant_names
 
 
 @register_task
@@ -77,7 +77,7 @@ class VQA(Task):
         run = runner.run_split(self.name, split, val, ctx)
         variants = variant_names(cfg.align)
         cols = ["error", "candidates", "answer_type_inferred", "question_prefix"] + [
-            f"vscore_{v}" for v in variants]
+            variant_column(v) for v in variants]
         ctx["vqa"]["yes_no"] = fit_yes_no(run.iter_rows(cols), variants, yes_prior(train))
 
     def row_stages(self, cfg: Config, ctx: dict, tables: dict[str, str]) -> list[StageSpec]:
@@ -110,7 +110,7 @@ class VQA(Task):
         if theta:
             for r, s in zip(rows, scored):
                 for v in variants:
-                    s[f"v:{v}"] = apply_yes_no(s[f"v:{v}"], r, theta[v])
+                    s[variant_column(v)] = apply_yes_no(s[variant_column(v)], r, theta[v])
         return scored
 
     def prior_predict(self, row: dict, ctx: dict) -> tuple[int, int]:

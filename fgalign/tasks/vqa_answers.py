@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from fgalign.metrics import normalize_answer, vqa_accuracy
+from fgalign.variants import variant_column
 
 ANSWER_TYPES = ("yes/no", "number", "other")
 YES_NO_STARTS = {"is", "are", "was", "were", "do", "does", "did", "can", "could", "has", "have",
@@ -212,7 +213,7 @@ def fit_yes_no(rows: list[dict], variants: list[str], p_yes: dict[str, float],
         aff = {}
         for r in yn:
             yes = class_index([str(c) for c in r["candidates"]], "yes")
-            s = np.asarray(r[f"vscore_{v}"], np.float32)[yes]
+            s = np.asarray(r[variant_column(v)], np.float32)[yes]
             aff.setdefault(str(r["question_prefix"]), []).append(float(s))
         all_s = [x for xs in aff.values() for x in xs]
         th = {"*": float(np.quantile(all_s, 1 - overall))} if all_s else {}
