@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import numpy as np
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
 from fgalign.adapt import (
@@ -45,14 +45,13 @@ from fgalign.config import (
     SPECIAL_LOADERS,
     Config,
     ConfigError,
-    Section,
+    SpecFile,
     TaskName,
-    key_error,
-    load_config,
     read_yaml_mapping,
     validate_as,
 )
 from fgalign.metrics import paired_bootstrap
+from fgalign.schema import BUILTIN_TASKS
 from fgalign.variants import ALL_VARIANTS, Variant, VariantError
 
 
@@ -68,35 +67,23 @@ COMPONENT_ORDER = ALL_VARIANTS  # table order
 CELL_RESOURCES = ("num_cpus", "num_gpus")  # ray.remote options a cell reads
 
 
-class AblationSpec(Section):
-    base: str  # experiment config path, relative to the spec file
-    overrides: list[str] = Field(default_factory=list)  # key=value overrides of the base config
+class AblationSpec(SpecFile):
+    RESOURCES: ClassVar[tuple[str, ...]] = CELL_RESOURCES
+    RESOURCE_KIND: ClassVar[str] = "cell resource"
+
     components: list[Component] = Field(default_factory=lambda: list(COMPONENT_ORDER))  # rows
-    tasks: list[TaskName] = Field(default_factory=lambda: ["vqa", "snli_ve", "vcr"])  # tasks
+    tasks: list[TaskName] = Field(default_factory=lambda: list(BUILTIN_TASKS))  # tasks
     proposers: list[str] = Field(default_factory=lambda: ["segment"])  # regions.proposer values
     backbones: list[str] = Field(default_factory=lambda: ["shapes-tiny"])  # model.name values
     resources: dict[str, float] = Field(default_factory=lambda: {"num_cpus": 1.0})  # per cell
     # (ray.remote options: num_cpus, num_gpus)
     wandb: bool = True  # log the table to W&B (offline without a key)
-    path: str | None = Field(default=None, exclude=True)  # set by the loader: the spec file
 
-    @field_validator("resources")
-    @classmethod
-    def _known_resources(cls, resources: dict[str, float]) -> dict[str, float]:
-        for key in resources:
-            if key not in CELL_RESOURCES:
-                raise key_error(key, f"unknown cell resource; known: {', '.join(CELL_RESOURCES)}")
-        return resources
-
-    def experiment_config(self, proposer: str | None = None, backbone: str | None = None) -> Config:
+    def cell_config(self, proposer: str | None = None, backbone: str | None = None) -> Config:
         """The base config with overrides, for one (proposer, backbone) of the grid."""
-        base = Path(self.base)
-        if not base.is_absolute() and self.path:
-            base = Path(self.path).parent / base
-        extra = [f"regions.proposer={proposer or self.proposers[0]}",
-                 f"model.name={backbone or self.backbones[0]}",
-                 f"data.tasks=[{', '.join(self.tasks)}]"]
-        return load_config(base, self.overrides + extra)
+        return self.experiment_config([f"regions.proposer={proposer or self.proposers[0]}",
+                                       f"model.name={backbone or self.backbones[0]}",
+                                       f"data.tasks=[{', '.join(self.tasks)}]"])
 
     def cells(self) -> list[Cell]:
         """Every (proposer, backbone, task, component) of the grid, in table order."""
@@ -131,7 +118,7 @@ def load_ablation_spec(path: str | Path) -> AblationSpec:
                           "least 2 tasks (one held out)")
     for p in spec.proposers:
         for b in spec.backbones:
-            cfg = spec.experiment_config(p, b)
+            cfg = spec.cell_config(p, b)
             for i, name in enumerate(spec.components):
                 try:
                     Variant.parse(name).check(cfg.align)

@@ -15,10 +15,18 @@ import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from fgalign.schema import BUILTIN_TASKS, STAGE_NAMES
@@ -396,6 +404,37 @@ def require(value: Any, key: str) -> Any:
     if value is None or value == "":
         raise ConfigError(f"{key} must be set (it is empty in the config)")
     return value
+
+
+class SpecFile(Section):
+    """Base of the sweep and ablation spec files: a base experiment config plus overrides.
+
+    ``RESOURCES``: the keys ``resources`` accepts (``RESOURCE_KIND`` names them in errors).
+    """
+
+    RESOURCES: ClassVar[tuple[str, ...]] = ()
+    RESOURCE_KIND: ClassVar[str] = "resource"
+
+    base: str  # experiment config path, relative to the spec file
+    overrides: list[str] = Field(default_factory=list)  # key=value overrides of the base config
+    path: str | None = Field(default=None, exclude=True)  # set by the loader: the spec file
+
+    @field_validator("resources", check_fields=False)
+    @classmethod
+    def _known_resources(cls, resources: dict[str, float]) -> dict[str, float]:
+        for key in resources:
+            if key not in cls.RESOURCES:
+                raise key_error(key, f"unknown {cls.RESOURCE_KIND}; known: "
+                                f"{', '.join(cls.RESOURCES)}")
+        return resources
+
+    def experiment_config(self, extra: list[str] | None = None) -> Config:
+        """The base experiment config (relative to the spec file) with the overrides and
+        ``extra`` overrides applied."""
+        base = Path(self.base)
+        if not base.is_absolute() and self.path:
+            base = Path(self.path).parent / base
+        return load_config(base, self.overrides + list(extra or []))
 
 
 # Loaders for YAML files under configs/ that are not plain experiment configs

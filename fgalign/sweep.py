@@ -23,7 +23,7 @@ from __future__ import annotations
 import tempfile
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -33,9 +33,9 @@ from fgalign.config import (
     AdaptCfg,
     Config,
     Section,
+    SpecFile,
     TaskName,
     key_error,
-    load_config,
     read_yaml_mapping,
     to_dict,
     validate_as,
@@ -68,9 +68,10 @@ class Param(Section):
         return getattr(tune, self.type)(self.low, self.high)
 
 
-class SweepSpec(Section):
-    base: str  # experiment config path, relative to the spec file
-    overrides: list[str] = Field(default_factory=list)  # key=value overrides of the base config
+class SweepSpec(SpecFile):
+    RESOURCES: ClassVar[tuple[str, ...]] = TRIAL_RESOURCES
+    RESOURCE_KIND: ClassVar[str] = "trial resource"
+
     target: TaskName = "snli_ve"  # held-out task (never read by trials)
     num_samples: int = 8  # trials
     max_concurrent_trials: int = 2  # trials running at once
@@ -81,7 +82,6 @@ class SweepSpec(Section):
     max_epochs: int = 20  # ASHA max_t (epochs)
     space: dict[str, Param] = Field(default_factory=dict)  # adapt.<key> or task_weights.<task>
     wandb: bool = True  # W&B via Tune's WandbLoggerCallback (offline without a key)
-    path: str | None = Field(default=None, exclude=True)  # set by the loader: the spec file
 
     @field_validator("space")
     @classmethod
@@ -101,21 +101,6 @@ class SweepSpec(Section):
             if p.type != "choice" and (p.low is None or p.high is None):
                 raise key_error(key, f"{p.type} needs low and high")
         return space
-
-    @field_validator("resources")
-    @classmethod
-    def _known_resources(cls, resources: dict[str, float]) -> dict[str, float]:
-        for key in resources:
-            if key not in TRIAL_RESOURCES:
-                raise key_error(key, f"unknown trial resource; known: {', '.join(TRIAL_RESOURCES)}")
-        return resources
-
-    def experiment_config(self) -> Config:
-        """The base experiment config with the overrides applied."""
-        base = Path(self.base)
-        if not base.is_absolute() and self.path:
-            base = Path(self.path).parent / base
-        return load_config(base, self.overrides)
 
     def param_space(self) -> dict[str, Any]:
         """Tune param space: ``{"lr": tune.loguniform(..), "task_weights.vqa": ..}``."""

@@ -46,7 +46,7 @@ def caches(tmp_path_factory):
 def test_spec_loads_and_rejects_bad_components(spec_path, tmp_path):
     spec = load_any_config(spec_path)
     assert isinstance(spec, AblationSpec) and len(spec.cells()) == 12
-    cfg = spec.experiment_config("selective_search", "test-tiny")
+    cfg = spec.cell_config("selective_search", "test-tiny")
     assert (cfg.regions.proposer, cfg.model.name) == ("selective_search", "test-tiny")
     bad = tmp_path / "ablations" / "bad.yaml"
     bad.write_text(SPEC.replace("fusion,", "fusoin,"))
@@ -67,7 +67,7 @@ def test_mean_ci_brackets_the_mean():
 
 def test_cells_score_from_caches_and_table(spec_path, caches, tmp_path):
     spec = load_ablation_spec(spec_path)
-    cfg_json = to_dict(spec.experiment_config())
+    cfg_json = to_dict(spec.cell_config())
     cells = [Cell("segment", "shapes-tiny", t, c) for t in ("vcr", "snli_ve")
              for c in ("global", "fusion", "adapted")]
     results = [evaluate_cell(cfg_json, c, caches) for c in cells]
@@ -92,7 +92,7 @@ def test_grid_runs_as_ray_tasks_and_writes_outputs(spec_path, caches, tmp_path, 
 
     spec = load_ablation_spec(spec_path).model_copy(
         update={"components": ["global", "fusion"], "tasks": ["vqa", "vcr"]})
-    cfgs = {("segment", "shapes-tiny"): spec.experiment_config()}
+    cfgs = {("segment", "shapes-tiny"): spec.cell_config()}
     out = tmp_path / "ablation"
     out.mkdir()
     rows = run_grid(spec, cfgs, {k: caches for k in cfgs}, out)

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from fgalign.data.synth import resolve_world
 
     # generate a missing world once; every setting reads its layout + identity
-    cfgs = {s: resolve_world(spec.experiment_config(*s)) for s in settings}
+    cfgs = {s: resolve_world(spec.cell_config(*s)) for s in settings}
     first = cfgs[settings[0]]
     out = Path(args.out) if args.out else (
         Path(first.experiment.output_dir) / first.experiment.name / "ablations" /
