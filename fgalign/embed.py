@@ -52,13 +52,20 @@ def _backbone(model: dict) -> Any:
                            device=cfg.device, precision=cfg.precision), cfg.batch_size
 
 
-def add_texts(backbone: Any, table: EmbeddingTable, texts: Sequence[str], batch_size: int
-              ) -> int:
-    """Encode the distinct ``texts`` the table lacks and add them; returns how many."""
+def in_table(table: EmbeddingTable, texts: Sequence[str]) -> dict[str, bool]:
+    """``{text: whether the table holds it}`` over the distinct ``texts`` (one lookup)."""
     distinct = sorted(set(texts))
-    if not distinct:
-        return 0
-    missing = [t for t, have in zip(distinct, table.contains(text_keys(distinct))) if not have]
+    return dict(zip(distinct, table.contains(text_keys(distinct)))) if distinct else {}
+
+
+def add_texts(backbone: Any, table: EmbeddingTable, texts: Sequence[str], batch_size: int,
+              have: dict[str, bool] | None = None) -> int:
+    """Encode the distinct ``texts`` the table lacks and add them; returns how many.
+
+    ``have``: ``in_table(table, texts)`` when the caller already looked them up.
+    """
+    have = in_table(table, texts) if have is None else have
+    missing = [t for t, held in have.items() if not held]
     if missing:
         embs = backbone.encode_texts(missing, batch_size=max(batch_size, 256))  # (M, D)
         table.add(text_keys(missing), embs)
@@ -152,9 +159,8 @@ class TextEmbedder:
                 texts = stmts + [w for k in kws for w in k]
             per_row.append(texts)
         all_texts = [t for ts in per_row for t in ts]
-        have = dict(zip(all_texts, self.texts.contains(text_keys(all_texts)))) if all_texts \
-            else {}
-        add_texts(self.backbone, self.texts, all_texts, self.batch_size)
+        have = in_table(self.texts, all_texts)
+        add_texts(self.backbone, self.texts, all_texts, self.batch_size, have)
         distinct = sorted(have)
         cut = dict(zip(distinct, self.backbone.truncated(distinct).tolist())) if distinct else {}
         seen: set[str] = set()
