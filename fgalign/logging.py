@@ -204,6 +204,9 @@ def read_offline_run(run_dir: str | Path, timeout: float = 60.0) -> dict[str, An
         time.sleep(0.2)
 
 
+LOG_HEADER = b":W&B\xe1\xbe\x00"  # ident, magic 0xBEE1 (little-endian), version 0 (wandb 0.31)
+
+
 def _parse_run_log(data: bytes) -> dict[str, Any]:
     """The records of a W&B transaction log (see ``read_offline_run``); a torn tail is ignored."""
     import json
@@ -214,6 +217,9 @@ def _parse_run_log(data: bytes) -> dict[str, Any]:
 
     block, pos, payload = 32768, 7, b""  # 7-byte file header: ":W&B" + magic + version
     out: dict[str, Any] = {"history": {}, "config": {}, "complete": False}
+    if len(data) >= 7 and data[:7] != LOG_HEADER:
+        raise ValueError(f"not a W&B transaction log of the known version (header "
+                         f"{data[:7]!r}, expected {LOG_HEADER!r}): the format changed")
     while pos + 7 <= len(data):
         if block - pos % block < 7:  # block trailer too short for a chunk header: padding
             pos += block - pos % block

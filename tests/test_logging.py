@@ -105,3 +105,10 @@ def test_offline_run_reader_waits_for_the_exit_record_and_ignores_a_torn_tail(of
     log.write_bytes(data[:len(data) // 2])
     with pytest.raises(TimeoutError, match="no exit record"):
         read_offline_run(run_dir, timeout=0.5)
+
+
+def test_offline_run_reader_refuses_an_unknown_log_version():
+    from fgalign.logging import _parse_run_log
+
+    with pytest.raises(ValueError, match="format changed"):
+        _parse_run_log(b":W&B\xe1\xbe\x01" + b"\x00" * 20)
