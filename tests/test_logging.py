@@ -92,6 +92,7 @@ def test_offline_run_reader_waits_for_the_exit_record_and_ignores_a_torn_tail(of
     for step in range(40):  # > 32 KiB of history: records span blocks
         lg.log_dict({"vqa": {f"k{i}": float(step) for i in range(60)}})
     lg.close()
+    assert read_offline_run(run_dir)["complete"]  # waits for W&B to finish writing the log
     log = next(run_dir.glob("wandb/offline-run-*/run-*.wandb"))
     data = log.read_bytes()
     assert len(data) > 2 * 32768
