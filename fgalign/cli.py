@@ -11,6 +11,8 @@ import importlib
 import sys
 
 from fgalign.config import ConfigError
+from fgalign.schema import BUILTIN_TASKS
+from fgalign.tasks import task_names
 
 # Subcommand modules, in help order.
 COMMANDS = [
@@ -38,6 +40,18 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         importlib.import_module(f"fgalign.commands.{name}").add_parser(sub)
     return parser
+
+
+def task_arg(name: str) -> str:
+    """argparse ``type``: a registered task name. The task modules load when an argument is
+    parsed, not when the parser is built (``fgalign --help`` imports no model code)."""
+    if name not in task_names():
+        raise argparse.ArgumentTypeError(f"unknown task {name!r}; known: "
+                                         f"{', '.join(task_names())}")
+    return name
+
+
+TASK_METAVAR = "{" + ",".join(BUILTIN_TASKS) + ",...}"  # built-ins, or a registered task
 
 
 def add_config_args(p: argparse.ArgumentParser, required: bool = True) -> None:

@@ -85,3 +85,17 @@ def test_entry_points_are_thin():
     for path in sorted((REPO / "pipelines").glob("*.py")):
         code = path.read_text().split('"""', 2)[2]  # after the module docstring
         assert "cli.main([" in code and "argparse" not in code, path.name
+
+
+def test_help_imports_no_model_or_ray_code():
+    """Building every command's parser (``fgalign --help``) imports no torch, Ray or
+    open_clip: they load when a command runs (was ~25 s on the shared 2-core machine)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from fgalign import cli\n"
+            "try:\n    cli.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('torch', 'ray', 'open_clip', 'cv2') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-500:]

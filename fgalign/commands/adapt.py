@@ -19,16 +19,15 @@ from __future__ import annotations
 import argparse
 import json
 
-from fgalign.tasks import task_names
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    from fgalign.cli import add_config_args
+    from fgalign.cli import TASK_METAVAR, add_config_args, task_arg
 
     p = sub.add_parser("adapt", help="contrastive multi-task adaptation, tested on a held-out task",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_args(p)
-    p.add_argument("--target", required=True, choices=task_names(), help="held-out task")
+    p.add_argument("--target", required=True, type=task_arg, metavar=TASK_METAVAR,
+                   help="held-out task")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--ray", action="store_true", help="fill missing caches with Ray Data")
     p.set_defaults(func=run)

@@ -19,12 +19,12 @@ import argparse
 import json
 import sys
 
-from fgalign.cli import add_config_args
-from fgalign.tasks import task_names
+from fgalign.cli import TASK_METAVAR, add_config_args, task_arg
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--task", required=True, choices=task_names(), help="dataset to read")
+    p.add_argument("--task", required=True, type=task_arg, metavar=TASK_METAVAR,
+                   help="dataset to read")
     p.add_argument("--root", required=True, help="dataset root folder")
     p.add_argument("--split", required=True, help="split name (e.g. val2014, dev, val)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")

@@ -13,11 +13,11 @@ import shlex
 import sys
 from dataclasses import fields
 
+from fgalign.config import TrainBackboneCfg
+
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The trainer's flags: one per ``TrainBackboneCfg`` field, plus ``--no-wandb``."""
-    from fgalign.models.train import TrainBackboneCfg
-
     p.add_argument("--data", required=True, help="world root (from `fgalign synth`)")
     for f in fields(TrainBackboneCfg):
         if f.name in ("data", "extra", "limit_images"):
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     import json
     from pathlib import Path
 
-    from fgalign.models.train import TrainBackboneCfg, train_backbone
+    from fgalign.models.train import train_backbone
 
     values = {f.name: getattr(args, f.name) for f in fields(TrainBackboneCfg)
               if f.name != "extra"}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -26,41 +26,10 @@ import torch.nn.functional as F
 from open_clip_train.scheduler import cosine_lr
 from tqdm import tqdm
 
+from fgalign.config import TrainBackboneCfg
 from fgalign.models.bundle import DEFAULT_PREPROCESS, build_clip, save_bundle
 from fgalign.models.corpus import CaptionCorpus
 from fgalign.models.tokenizer import WordTokenizer, split_words
-
-
-@dataclass
-class TrainBackboneCfg:
-    """Everything that determines a trained backbone (stored in its JSON as provenance)."""
-
-    data: str  # world root with captions_{split}.jsonl (+ scenes_{split}.json)
-    out: str = "fgalign/assets"  # output folder of <name>.safetensors / .json / _loss.png
-    name: str = "shapes-tiny"  # bundle name
-    split: str = "train"  # corpus split to train on
-    seed: int = 0  # torch / numpy seed of init, sampling and augmentation
-    steps: int = 1600  # optimiser steps
-    scenes_per_batch: int = 48  # whole images (scene captions) per batch
-    crops_per_batch: int = 40  # object crops per batch (distinct (colour, shape) keys)
-    lr: float = 1e-3  # peak AdamW learning rate
-    weight_decay: float = 0.1  # AdamW weight decay (matrices only)
-    warmup: int = 100  # linear warmup steps
-    shift: int = 4  # max random shift in pixels (augmentation)
-    crop_variants: int = 2  # pre-rendered crops per object (random context pads)
-    image_size: int = 64  # model input side
-    patch_size: int = 8  # ViT patch side
-    vision_width: int = 128  # ViT width
-    vision_layers: int = 3  # ViT blocks
-    text_width: int = 96  # text transformer width
-    text_layers: int = 2  # text transformer blocks
-    embed_dim: int = 128  # joint embedding width
-    # torch CPU threads; 1 because on a shared 2-core machine 2 threads cost ~3x the CPU time
-    # per step (measured: spin-waiting threads), for little wall-clock gain
-    threads: int = 1
-    limit_images: int | None = None  # train on the first N images only (smoke tests)
-    log_every: int = 50  # steps between logged losses
-    extra: dict[str, Any] = field(default_factory=dict)  # provenance (command, world recipe)
 
 
 def model_config(cfg: TrainBackboneCfg, vocab_size: int, context_length: int) -> dict:

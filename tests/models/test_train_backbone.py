@@ -16,7 +16,8 @@ from safetensors.torch import load_file
 from fgalign.models import create_backbone
 from fgalign.models.corpus import CaptionCorpus
 from fgalign.models.factory import ASSETS
-from fgalign.models.train import TrainBackboneCfg, train_backbone
+from fgalign.config import TrainBackboneCfg
+from fgalign.models.train import train_backbone
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = {"steps": 2, "scenes_per_batch": 2, "crops_per_batch": 4, "image_size": 32,
