@@ -13,10 +13,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from fgalign.config import TrainBackboneCfg
 from fgalign.models import create_backbone
 from fgalign.models.corpus import CaptionCorpus
 from fgalign.models.factory import ASSETS
-from fgalign.config import TrainBackboneCfg
 from fgalign.models.train import train_backbone
 
 REPO = Path(__file__).resolve().parents[2]
