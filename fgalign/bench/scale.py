@@ -41,6 +41,7 @@ from fgalign.counters import ENV, read_events, summarize
 CONFIGS = {"vqa": "configs/vqav2.yaml", "snli_ve": "configs/snli_ve.yaml", "vcr": "configs/vcr.yaml"}
 SPLIT = {"vqa": "val2014", "snli_ve": "test", "vcr": "val"}
 ROWS = {"vqa": "questions", "snli_ve": "pairs", "vcr": "questions"}
+VOCAB_KEY = {"vqa": "tasks.vqa.answer_vocab_size"}  # the config key of a task's answer vocabulary
 STAGE_RES = {"regions": 16, "images": 16, "candidates": 256, "keywords": 256, "embed": 128,
              "score": 256}  # batch sizes on CPU (every stage: the configs ask for GPUs)
 CPU_DEFAULTS = ["model.name=test-tiny", "model.pretrained=null", "regions.proposer=segment",
@@ -221,7 +222,7 @@ def run_cases(work: Path, overrides: list[str], mode: str, log: Path) -> dict[st
     for name, task, vocab, scale in plan:
         root, stats = roots[vocab, scale]
         rows = stats[task][SPLIT[task]][ROWS[task]]
-        case_ov = ov + ([f"tasks.vqa.answer_vocab_size={vocab}"] if task == "vqa" else [])
+        case_ov = ov + ([f"{VOCAB_KEY[task]}={vocab}"] if task in VOCAB_KEY else [])
         cases[name] = {**run_case(name, task, root, rows, work, case_ov, log), "vocab": vocab,
                        "scale": scale, "images": stats[task][SPLIT[task]]["images"]}
     out = {"cases": cases, "overrides": ov, "factor": sizes.factor,
