@@ -16,10 +16,11 @@ import numpy as np
 import torch
 
 from fgalign.adapt.data import TaskStore
+from fgalign.adapt.geometry import image_size_reader
 from fgalign.adapt.module import AdaptedScorer
 from fgalign.adapt.snli_ve import snli_ve_scores
 from fgalign.adapt.train import FitResult, fit, instance_scores, sources_of, torch_threads
-from fgalign.config import Config
+from fgalign.config import Config, require
 from fgalign.metrics import paired_bootstrap
 
 
@@ -29,10 +30,18 @@ def zero_shot_model(cfg: Config, dim: int, components: list[str] | None = None) 
     return AdaptedScorer(dim, adapt, cfg.align, components)
 
 
-def open_store(cfg: Config, caches: dict[str, str], target: str) -> TaskStore:
-    """A store over cached embeddings (``"task/split" → Parquet``) that hides ``target``."""
+def open_store(cfg: Config, caches: dict[str, str], target: str,
+               box_features: bool | None = None) -> TaskStore:
+    """A store over cached embeddings (``"task/split" → Parquet``) that hides ``target``.
+
+    ``box_features`` (default ``cfg.adapt.box_features``): rows carry ``region_geom``, the
+    regions' boxes normalised by the image sizes read under ``data.root``
+    (``fgalign.adapt.geometry``).
+    """
+    box = cfg.adapt.box_features if box_features is None else box_features
+    size = image_size_reader(require(cfg.data.root, "data.root")) if box else None
     return TaskStore.from_parquet(caches, cfg.align, forbidden=[target],
-                                  tag_filter=cfg.tasks.vqa.tag_filter)
+                                  tag_filter=cfg.tasks.vqa.tag_filter, image_size=size)
 
 
 def target_scores(cfg: Config, model: AdaptedScorer, store: TaskStore, target: str
