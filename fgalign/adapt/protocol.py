@@ -66,6 +66,39 @@ def question_groups(cfg: Config, store: TaskStore, target: str) -> list[str] | N
     return [question_prefix(str(data.items[i].get("text", ""))) for i in data.eval_idx]
 
 
+def family_groups(cfg: Config, store: TaskStore, target: str) -> list[str] | None:
+    """Per target instance, the contrast family that separates its true candidate from the
+    false ones (``fgalign.data.synth.contrast``; read from ``contrasts_<data.split>.jsonl``
+    of a synthetic world) — the rows of ``by_family``. None for a root without that file.
+
+    VQA by ``question_id``, VCR Q→A by ``annot_id`` (its wrong answers' family), SNLI-VE by
+    ``pair_id``: a contradiction's family, also given to its entailed minimal pair (same
+    caption, ``…e`` for ``…c``); neutral hypotheses are ``"neutral"``. An instance the file
+    does not list is ``"unknown"``. Call after ``store.release(target)`` only.
+    """
+    from fgalign.data.synth.contrast import read_contrasts
+
+    fams = read_contrasts(cfg.data.root, cfg.data.split) if cfg.data.root else None
+    if fams is None:
+        return None
+    if target == "snli_ve":
+        from fgalign.adapt.snli_ve import usable
+
+        table = fams.get("snli_ve", {})
+        out = []
+        for r in usable(store.rows("snli_ve", cfg.data.split)):
+            pid = str(r.get("pair_id", ""))
+            if int(r["target"]) == 1:
+                out.append("neutral")
+            else:
+                out.append(table.get(pid[:-1] + "c", "unknown") if pid else "unknown")
+        return out
+    key, field_ = ("vqa", "question_id") if target == "vqa" else ("vcr_q2a", "annot_id")
+    table = fams.get(key, {})
+    data = store.get(target, cfg.data.split)
+    return [table.get(str(data.items[i].get(field_)), "unknown") for i in data.eval_idx]
+
+
 def by_group(groups: list[str], zs: np.ndarray, ad: np.ndarray, min_n: int = 20
              ) -> dict[str, dict[str, float]]:
     """``{group: {"n", "zero_shot", "adapted"}}`` (percent) for groups of at least ``min_n``."""
@@ -85,7 +118,8 @@ def evaluate_target(cfg: Config, model: AdaptedScorer, store: TaskStore, target:
     Returns:
         ``{"target", "split", "n", "zero_shot", "adapted", "delta": {"mean", "ci95"}}``,
         scores in percent; per-instance scores under ``"per_instance"`` (two lists); for a
-        VQA or VCR target, ``"by_question"``: both scores per question prefix.
+        VQA or VCR target, ``"by_question"``: both scores per question prefix; on a synthetic
+        world, ``"by_family"``: both scores per contrast family (``family_groups``).
     """
     store.release(target)
     base = zero_shot_model(cfg, model.dim, model.components)
@@ -99,6 +133,9 @@ def evaluate_target(cfg: Config, model: AdaptedScorer, store: TaskStore, target:
            "per_instance": {"zero_shot": zs.tolist(), "adapted": ad.tolist()}}
     if groups is not None and len(groups) == len(zs):
         out["by_question"] = by_group(groups, zs, ad)  # where the transfer gains or loses
+    families = family_groups(cfg, store, target)
+    if families is not None and len(families) == len(zs):
+        out["by_family"] = by_group(families, zs, ad)  # a synthetic world's contrast families
     return out
 
 
