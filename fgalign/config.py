@@ -233,6 +233,9 @@ class AdaptCfg(Section):
     anchor_weight: float = 10.0  # weight of 1 − cos(adapted, frozen) over all embeddings (chosen
     # on the dev world, seed 7: Δ VQA / SNLI-VE / VCR −11.8 / −5.5 / +0.3 at 0 → −4.1 / −0.8 / +3.3)
     task_weights: dict[TaskName, float] = Field(default_factory=dict)  # sampling weight per source (1)
+    box_features: bool = False  # add each region's normalised box (cx, cy, w, h, area) to its
+    # embedding through a zero-init MLP (fgalign.adapt.module.BoxAdapter): size and position,
+    # which resized crops lose; choose it by source val like any other hyperparameter
     bootstrap: int = 1000  # paired bootstrap resamples for CIs
     num_threads: int | None = 1  # torch threads while adapting (small ops: 1 is fastest on CPU)
 

@@ -156,7 +156,7 @@ def train_trial(params: dict[str, Any], *, cfg_json: dict[str, Any], target: str
     torch.set_num_threads(1)
     cfg = Config.model_validate(cfg_json)
     adapt = apply_params(cfg.adapt, params)
-    store = open_store(cfg, caches, target)
+    store = open_store(cfg, caches, target, box_features=adapt.box_features)
     ckpt = tune.get_checkpoint()
     start_state = None
     if ckpt is not None:
@@ -280,7 +280,7 @@ def summarize(spec: SweepSpec, cfg: Config, grid: Any, caches: dict[str, str], s
     adapt = apply_params(cfg.adapt, best.config)
     with best.checkpoint.as_directory() as d:
         state = torch.load(Path(d) / "state.pt", weights_only=True)
-    store = open_store(cfg, caches, spec.target)
+    store = open_store(cfg, caches, spec.target, box_features=adapt.box_features)
     first_source = sources_of(cfg, spec.target)[0]
     dim = int(store.get(first_source, cfg.data.val_split).batch([0])[0].image.shape[1])
     model = AdaptedScorer(dim, adapt, cfg.align)

@@ -111,3 +111,73 @@ def write_toy_caches(out_dir: str | Path, sizes: dict[str, int], distortion: flo
         pq.write_table(table, path)
         paths[f"{task}/{split}"] = str(path)
     return paths
+
+
+SIZE_IMAGE = 100  # px, side of the size world's square images
+SIZE_SIDES = ((8, 20), (50, 80))  # box side ranges (px) of small and large regions
+
+
+def _size_world() -> tuple[np.ndarray, np.ndarray]:
+    world = np.random.default_rng(4321)
+    return _unit(world.normal(size=(N_CONCEPTS, D))), _unit(world.normal(size=(2, D)))
+
+
+def _sized_statements(rng, concepts, size_dirs, concept: int, sizes: list[int]) -> dict:
+    kw = _unit(concepts[concept][None] + 0.7 * size_dirs[sizes])[:, None]  # (C, 1, D)
+    return {"stmt_embs": kw[:, 0], "kw_embs": kw, "kw_mask": np.ones((len(sizes), 1), bool)}
+
+
+def make_size_rows(task: str, n: int, seed: int) -> list[dict]:
+    """``n`` rows of a toy world where only a region's *size* tells candidates apart.
+
+    Each scene has R regions of distinct concepts, each small or large (``SIZE_SIDES`` in a
+    ``SIZE_IMAGE``² image, ``boxes`` in pixels). The region embeddings hold the concept only
+    (like crops resized to the backbone input); a statement names one region's concept with a
+    size word (its keyword = concept + a "small" or "large" direction). The true candidate
+    has the region's size, the false one the other size, so zero-shot scoring is at chance
+    (50 %) and only box geometry can separate them. VCR rows have a second group
+    (rationales) about another region; SNLI-VE premises have an entailed (true size),
+    a neutral (an absent concept) and a contradicted (other size) hypothesis.
+    """
+    rng = np.random.default_rng(seed)
+    concepts, size_dirs = _size_world()
+    rows = []
+    for i in range(n):
+        present = rng.choice(N_CONCEPTS, size=R, replace=False)
+        sizes = rng.integers(0, 2, size=R)  # 0 small, 1 large
+        sides = np.array([rng.uniform(*SIZE_SIDES[s], size=2) for s in sizes])  # (R, 2) w, h
+        x1 = rng.uniform(0, SIZE_IMAGE - sides[:, 0])
+        y1 = rng.uniform(0, SIZE_IMAGE - sides[:, 1])
+        boxes = np.stack([x1, y1, x1 + sides[:, 0], y1 + sides[:, 1]], 1).astype(np.float32)
+        base = {"task": task, "error": "", "image_path": f"size{seed}_{i}.png",
+                "image_emb": _unit(concepts[present].mean(0)),
+                "region_embs": _unit(concepts[present] + 0.3 * rng.normal(size=(R, D))),
+                "tag_embs": concepts[present], "boxes": boxes}
+        j, k = rng.choice(R, size=2, replace=False)
+        if task == "snli_ve":
+            absent = rng.choice(np.setdiff1d(np.arange(N_CONCEPTS), present))
+            hyps = [(present[j], int(sizes[j])), (absent, int(sizes[j])),
+                    (present[j], 1 - int(sizes[j]))]
+            for label, (c, s) in enumerate(hyps):
+                rows.append({**base, **_sized_statements(rng, concepts, size_dirs, c, [s]),
+                             "uid": f"snli_ve:size:{i}-{label}", "premise": f"caption {i}",
+                             "candidates": ["e", "n", "c"], "target": label, "cand_group": [0],
+                             "labels": [label]})
+            continue
+        label = int(rng.integers(2))
+        order = [int(sizes[j]) if c == label else 1 - int(sizes[j]) for c in range(2)]
+        row = {**base, **_sized_statements(rng, concepts, size_dirs, present[j], order),
+               "uid": f"{task}:size:{i}", "candidates": [f"{task}-{i}-{c}" for c in range(2)],
+               "target": label, "cand_group": [0, 0], "labels": [label]}
+        if task == "vqa":
+            row["target"] = [row["candidates"][label]] * 10
+        else:  # vcr: rationales about region k
+            r_label = int(rng.integers(2))
+            rat = _sized_statements(rng, concepts, size_dirs, present[k],
+                                    [int(sizes[k]) if c == r_label else 1 - int(sizes[k])
+                                     for c in range(2)])
+            for key in ("stmt_embs", "kw_embs", "kw_mask"):
+                row[key] = np.concatenate([row[key], rat[key]])
+            row["cand_group"], row["labels"] = [0, 0, 1, 1], [label, r_label]
+        rows.append(row)
+    return rows

@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from fgalign.adapt.geometry import ImageSize
 from fgalign.align import AlignBatch, collate
 from fgalign.align.batch import select_group, to_array
 from fgalign.align.stage import scoring_row
@@ -82,7 +83,7 @@ def _pair_view(first: dict, second: dict) -> dict:
     for j, (e, r) in enumerate(zip(kws, pair)):
         kw_embs[j, : e.shape[1]] = e[0]
         kw_mask[j, : e.shape[1]] = to_array(r["kw_mask"], 2, bool).reshape(1, -1)[0]
-    row = {key: first.get(key) for key in ("image_emb", "region_embs", "tag_embs")}
+    row = {key: first.get(key) for key in ("image_emb", "region_embs", "tag_embs", "region_geom")}
     row.update(stmt_embs=np.concatenate(stmts), kw_embs=kw_embs, kw_mask=kw_mask,
                keywords=[_first_keywords(r) for r in pair])
     return row
@@ -161,6 +162,7 @@ class TaskData:
 
 
 Loader = Callable[[str, str], list[dict]]  # (task, split) -> embedded rows
+TRAIN_TEXT = "train_text"  # split of SNLI-VE's cached text-only training rows (no boxes)
 
 
 class TaskStore:
@@ -171,10 +173,15 @@ class TaskStore:
         align: the ``align`` config (scoring masks and weights of the items).
         forbidden: held-out tasks.
         tag_filter: apply the VQA tag filter to candidates (``tasks.vqa.tag_filter``).
+        image_size: ``image_path -> (W, H)``; when given, every row but the text-only ones
+            (split ``TRAIN_TEXT``) gets ``region_geom`` (``fgalign.adapt.geometry``), which
+            ``adapt.box_features`` needs.
     """
 
     def __init__(self, loader: Loader, align: AlignCfg, forbidden: Iterable[str] = (),
-                 tag_filter: bool = False):
+                 tag_filter: bool = False, image_size: ImageSize | None = None):
+        if image_size is not None:
+            loader = _geometry_loader(loader, image_size)
         self._loader, self.align, self.tag_filter = loader, align, tag_filter
         self._forbidden = set(forbidden)
         self._cache: dict[tuple[str, str], TaskData] = {}
@@ -182,10 +189,10 @@ class TaskStore:
 
     @classmethod
     def from_parquet(cls, paths: dict[str, str], align: AlignCfg, forbidden: Iterable[str] = (),
-                     tag_filter: bool = False) -> TaskStore:
+                     tag_filter: bool = False, image_size: ImageSize | None = None) -> TaskStore:
         """A store over Parquet caches of embedded rows, keyed ``"task/split"``."""
         return cls(lambda task, split: read_rows(_path(paths, task, split)), align, forbidden,
-                   tag_filter)
+                   tag_filter, image_size)
 
     def rows(self, task: str, split: str) -> list[dict]:
         """The raw embedded rows of ``task/split`` (same guard as ``get``)."""
@@ -212,6 +219,17 @@ class TaskStore:
     def release(self, task: str) -> None:
         """Allow reading ``task`` (the protocol's final evaluation only)."""
         self._forbidden.discard(task)
+
+
+def _geometry_loader(loader: Loader, image_size: ImageSize) -> Loader:
+    """``loader`` whose rows carry ``region_geom`` (text-only rows excepted)."""
+    from fgalign.adapt.geometry import with_geometry
+
+    def load(task: str, split: str) -> list[dict]:
+        rows = loader(task, split)
+        return rows if split == TRAIN_TEXT else with_geometry(rows, image_size)
+
+    return load
 
 
 def _path(paths: dict[str, str], task: str, split: str) -> str:

@@ -7,6 +7,10 @@ functions (``fgalign.align.score_components``). What it learns:
 
     adapters      x + W_up·GELU(W_down·x), W_down (D → rank), W_up (rank → D) zero-init,
                   so the module starts as the identity
+    box features  (``adapt.box_features``) region r ← normalise(r + W_2·GELU(W_1·g)) with g the
+                  region's normalised box (cx, cy, w, h, area; ``fgalign.adapt.geometry``),
+                  W_1 (5 → 32), W_2 (32 → D) zero-init: size and position reach the
+                  region-based fine components (region_word, region_sentence); image side only
     fusion        λ_i of each fine component (init: ``adapt.fusion_init`` or ``align.weights``)
     temperature   τ of the attention, as log τ (init: ``adapt.temperature_init`` or ``align.tau``)
     logit scale   multiplies scores into the contrastive logits (loss only; argmax unaffected)
@@ -22,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fgalign.adapt.geometry import GEOM_DIM
 from fgalign.align import AlignBatch, score_components
 from fgalign.config import AdaptCfg, AlignCfg
 from fgalign.variants import FINE, Variant
@@ -44,6 +49,29 @@ class ResidualAdapter(nn.Module):
         return F.normalize(y, dim=-1) * real
 
 
+class BoxAdapter(nn.Module):
+    """Adds an MLP of each region's box geometry to its embedding; identity at initialisation.
+
+    Args:
+        dim: embedding width D.
+        hidden: MLP width (``BOX_HIDDEN``).
+    """
+
+    def __init__(self, dim: int, hidden: int = 32):
+        super().__init__()
+        self.down = nn.Linear(GEOM_DIM, hidden)
+        self.up = nn.Linear(hidden, dim)
+        nn.init.zeros_(self.up.weight)
+        nn.init.zeros_(self.up.bias)
+
+    def forward(self, regions: torch.Tensor, geom: torch.Tensor) -> torch.Tensor:
+        """regions (B, R, D) L2-normalised (zero padding), geom (B, R, 5) → (B, R, D)
+        re-normalised; padded regions stay zero."""
+        real = (regions.abs().sum(-1, keepdim=True) > 0).to(regions.dtype)  # (B, R, 1)
+        y = regions + self.up(F.gelu(self.down(geom)))
+        return F.normalize(y, dim=-1) * real
+
+
 class AdaptedScorer(nn.Module):
     """Scores an ``AlignBatch`` like the zero-shot fusion, with learnable pieces (see module doc).
 
@@ -54,7 +82,8 @@ class AdaptedScorer(nn.Module):
         components: fine components to fuse (default: those of the ``fusion`` variant,
             ``fgalign.variants``: computed and with a non-zero zero-shot λ).
         use_adapters: False (or ``adapt.rank == 0``) learns only fusion and temperature;
-            ``adapt.sides`` says which side(s) get an adapter.
+            ``adapt.sides`` says which side(s) get an adapter. ``adapt.box_features`` adds a
+            ``BoxAdapter`` on the regions either way (batches must then carry ``region_geom``).
     """
 
     def __init__(self, dim: int, adapt: AdaptCfg, align: AlignCfg,
@@ -72,6 +101,7 @@ class AdaptedScorer(nn.Module):
             if use_adapters and adapt.sides in ("both", "image") else None
         self.text_adapter = ResidualAdapter(dim, adapt.rank) \
             if use_adapters and adapt.sides in ("both", "text") else None
+        self.box_adapter = BoxAdapter(dim) if adapt.box_features else None
         init = [adapt.fusion_init if adapt.fusion_init is not None else align.weights.get(c, 0.0)
                 for c in self.components]
         self.fusion = nn.Parameter(torch.tensor(init, dtype=torch.float32))  # (F,)
@@ -91,11 +121,21 @@ class AdaptedScorer(nn.Module):
         """The batch with adapted, re-normalised embeddings (masks and labels unchanged).
 
         ``text_premise``: the "image" and "regions" are text (SNLI-VE's text-only protocol:
-        a caption and its noun phrases stand in for them), so the text adapter maps them.
+        a caption and its noun phrases stand in for them), so the text adapter maps them and
+        the box adapter is not applied (phrases have no box).
+
+        Raises:
+            ValueError: the model has box features and an image batch has no ``region_geom``.
         """
         txt = self.text_adapter or nn.Identity()
         img = txt if text_premise else (self.image_adapter or nn.Identity())
-        return replace(batch, image=img(batch.image), regions=img(batch.regions),
+        regions = img(batch.regions)
+        if self.box_adapter is not None and not text_premise:
+            if batch.region_geom is None:
+                raise ValueError("adapt.box_features: the batch has no region_geom; open the "
+                                 "TaskStore with image_size (fgalign.adapt.open_store does)")
+            regions = self.box_adapter(regions, batch.region_geom)
+        return replace(batch, image=img(batch.image), regions=regions,
                        tags=txt(batch.tags), stmts=txt(batch.stmts), kws=txt(batch.kws))
 
     def component_scores(self, batch: AlignBatch, text_premise: bool = False

@@ -16,10 +16,11 @@ import numpy as np
 import torch
 
 from fgalign.adapt.data import TaskStore
+from fgalign.adapt.geometry import image_size_reader
 from fgalign.adapt.module import AdaptedScorer
 from fgalign.adapt.snli_ve import snli_ve_scores
 from fgalign.adapt.train import FitResult, fit, instance_scores, sources_of, torch_threads
-from fgalign.config import Config
+from fgalign.config import Config, require
 from fgalign.metrics import paired_bootstrap
 from fgalign.tasks import get_task
 
@@ -30,10 +31,18 @@ def zero_shot_model(cfg: Config, dim: int, components: list[str] | None = None) 
     return AdaptedScorer(dim, adapt, cfg.align, components)
 
 
-def open_store(cfg: Config, caches: dict[str, str], target: str) -> TaskStore:
-    """A store over cached embeddings (``"task/split" → Parquet``) that hides ``target``."""
+def open_store(cfg: Config, caches: dict[str, str], target: str,
+               box_features: bool | None = None) -> TaskStore:
+    """A store over cached embeddings (``"task/split" → Parquet``) that hides ``target``.
+
+    ``box_features`` (default ``cfg.adapt.box_features``): rows carry ``region_geom``, the
+    regions' boxes normalised by the image sizes read under ``data.root``
+    (``fgalign.adapt.geometry``).
+    """
+    box = cfg.adapt.box_features if box_features is None else box_features
+    size = image_size_reader(require(cfg.data.root, "data.root")) if box else None
     return TaskStore.from_parquet(caches, cfg.align, forbidden=[target],
-                                  tag_filter=cfg.tasks.vqa.tag_filter)
+                                  tag_filter=cfg.tasks.vqa.tag_filter, image_size=size)
 
 
 def target_scores(cfg: Config, model: AdaptedScorer, store: TaskStore, target: str
@@ -57,6 +66,39 @@ def question_groups(cfg: Config, store: TaskStore, target: str) -> list[str] | N
     return [task.question_group(str(data.items[i].get("text", ""))) for i in data.eval_idx]
 
 
+def family_groups(cfg: Config, store: TaskStore, target: str) -> list[str] | None:
+    """Per target instance, the contrast family that separates its true candidate from the
+    false ones (``fgalign.data.synth.contrast``; read from ``contrasts_<data.split>.jsonl``
+    of a synthetic world) — the rows of ``by_family``. None for a root without that file.
+
+    VQA by ``question_id``, VCR Q→A by ``annot_id`` (its wrong answers' family), SNLI-VE by
+    ``pair_id``: a contradiction's family, also given to its entailed minimal pair (same
+    caption, ``…e`` for ``…c``); neutral hypotheses are ``"neutral"``. An instance the file
+    does not list is ``"unknown"``. Call after ``store.release(target)`` only.
+    """
+    from fgalign.data.synth.contrast import read_contrasts
+
+    fams = read_contrasts(cfg.data.root, cfg.data.split) if cfg.data.root else None
+    if fams is None:
+        return None
+    if target == "snli_ve":
+        from fgalign.adapt.snli_ve import usable
+
+        table = fams.get("snli_ve", {})
+        out = []
+        for r in usable(store.rows("snli_ve", cfg.data.split)):
+            pid = str(r.get("pair_id", ""))
+            if int(r["target"]) == 1:
+                out.append("neutral")
+            else:
+                out.append(table.get(pid[:-1] + "c", "unknown") if pid else "unknown")
+        return out
+    key, field_ = ("vqa", "question_id") if target == "vqa" else ("vcr_q2a", "annot_id")
+    table = fams.get(key, {})
+    data = store.get(target, cfg.data.split)
+    return [table.get(str(data.items[i].get(field_)), "unknown") for i in data.eval_idx]
+
+
 def by_group(groups: list[str], zs: np.ndarray, ad: np.ndarray, min_n: int = 20
              ) -> dict[str, dict[str, float]]:
     """``{group: {"n", "zero_shot", "adapted"}}`` (percent) for groups of at least ``min_n``."""
@@ -76,7 +118,8 @@ def evaluate_target(cfg: Config, model: AdaptedScorer, store: TaskStore, target:
     Returns:
         ``{"target", "split", "n", "zero_shot", "adapted", "delta": {"mean", "ci95"}}``,
         scores in percent; per-instance scores under ``"per_instance"`` (two lists); for a
-        VQA or VCR target, ``"by_question"``: both scores per question prefix.
+        VQA or VCR target, ``"by_question"``: both scores per question prefix; on a synthetic
+        world, ``"by_family"``: both scores per contrast family (``family_groups``).
     """
     store.release(target)
     base = zero_shot_model(cfg, model.dim, model.components)
@@ -90,6 +133,9 @@ def evaluate_target(cfg: Config, model: AdaptedScorer, store: TaskStore, target:
            "per_instance": {"zero_shot": zs.tolist(), "adapted": ad.tolist()}}
     if groups is not None and len(groups) == len(zs):
         out["by_question"] = by_group(groups, zs, ad)  # where the transfer gains or loses
+    families = family_groups(cfg, store, target)
+    if families is not None and len(families) == len(zs):
+        out["by_family"] = by_group(families, zs, ad)  # a synthetic world's contrast families
     return out
 
 

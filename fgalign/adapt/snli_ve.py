@@ -19,14 +19,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fgalign.adapt.data import TaskStore
+from fgalign.adapt.data import TRAIN_TEXT, TaskStore
 from fgalign.adapt.module import AdaptedScorer
 from fgalign.align import collate
 from fgalign.align.stage import scoring_row
 from fgalign.config import Config
 from fgalign.tasks.snli_ve import fit_logreg, logits, pair_features, standardize, standardizer
-
-TRAIN_TEXT = "train_text"  # split name of the cached text-only training rows
 
 
 def usable(rows: list[dict]) -> list[dict]:

@@ -11,6 +11,8 @@ batch with masks. Per row it reads:
     kw_region_mask (C, K, R)   optional: region(s) a keyword refers to (VCR references)
     kw_weight      (C, K)      optional: per-keyword weight (e.g. ``keyword_idf``)
     cand_region_mask (C, R)    optional: regions a candidate's statement refers to (VCR)
+    region_geom    (R, 5)      optional: normalised box of each region (cx, cy, w, h, area;
+                               ``fgalign.adapt.geometry``), zero-padded
     label          int         optional: gold candidate index (-1 unknown)
     cand_group     (C,) int    optional: candidate group (VCR: 0 answers, 1 rationales)
     labels         list[int]   optional: gold index per group (wins over ``label``)
@@ -46,6 +48,8 @@ class AlignBatch:
     kw_region_mask: torch.Tensor | None = None  # (B, C, K, R) bool: keyword → its regions
     kw_weight: torch.Tensor | None = None  # (B, C, K) float: keyword weights (None: uniform)
     cand_region_mask: torch.Tensor | None = None  # (B, C, R) bool: statement → its regions
+    region_geom: torch.Tensor | None = None  # (B, R, 5) float: normalised region boxes
+    # (``fgalign.adapt.geometry``; only the adaptation's box features read it)
 
     def to(self, device: str | torch.device) -> AlignBatch:
         """A copy with every tensor moved to ``device``."""
@@ -153,6 +157,8 @@ def collate(rows: list[dict], group: int = 0) -> AlignBatch:
     has_w = any(r.get("kw_weight") is not None for r in rows)
     has_cref = any(r.get("cand_region_mask") is not None for r in rows)
     cand_region_mask = np.ones((b, n_c, n_r), bool) if has_cref else None
+    has_geom = any(r.get("region_geom") is not None for r in rows)
+    region_geom = np.zeros((b, n_r, 5), np.float32) if has_geom else None
     kw_region_mask = np.ones((b, n_c, n_k, n_r), bool) if has_ref else None
     kw_weight = np.ones((b, n_c, n_k), np.float32) if has_w else None
     for i, r in enumerate(rows):
@@ -178,6 +184,12 @@ def collate(rows: list[dict], group: int = 0) -> AlignBatch:
         if has_cref and r.get("cand_region_mask") is not None and nc:
             m = _arr(r["cand_region_mask"], 2).astype(bool)
             cand_region_mask[i, : m.shape[0], : m.shape[1]] = m
+        if has_geom and r.get("region_geom") is not None and nr:
+            g = _arr(r["region_geom"], 2)
+            if g.shape != (nr, 5):
+                raise ValueError(f"collate: region_geom of shape {g.shape} for {nr} regions "
+                                 "(expected (R, 5))")
+            region_geom[i, :nr] = g
         lab = r.get("label")
         label[i] = -1 if lab is None else int(lab)
     t = torch.from_numpy
@@ -187,4 +199,5 @@ def collate(rows: list[dict], group: int = 0) -> AlignBatch:
         kw_region_mask=None if kw_region_mask is None else t(kw_region_mask),
         kw_weight=None if kw_weight is None else t(kw_weight),
         cand_region_mask=None if cand_region_mask is None else t(cand_region_mask),
+        region_geom=None if region_geom is None else t(region_geom),
     )

@@ -134,6 +134,31 @@ def table(records: list[dict]) -> dict:
     return out
 
 
+def read_contrasts(root, split: str) -> dict[str, dict[str, str]] | None:
+    """The family of each instance of a world's ``contrasts_<split>.jsonl``, per task key.
+
+    Returns:
+        ``{task key: {instance id (str): family}}``; an instance whose contrasts disagree (a
+        VCR question with wrong answers of two families) gets ``"mixed"``. None when ``root``
+        has no such file (a real dataset).
+    """
+    import json
+    from pathlib import Path
+
+    path = Path(root) / f"contrasts_{split}.jsonl"
+    if not path.is_file():
+        return None
+    out: dict[str, dict[str, str]] = {}
+    with open(path) as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                fams = out.setdefault(str(r["task"]), {})
+                key = str(r["id"])
+                fams[key] = r["family"] if fams.get(key, r["family"]) == r["family"] else "mixed"
+    return out
+
+
 def format_table(contrast: dict) -> str:
     """Markdown table: one row per task, one column per family (share %, count)."""
     head = "| task | n | " + " | ".join(FAMILIES) + " |"
