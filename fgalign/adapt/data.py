@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fgalign.adapt.geometry import ImageSize
+from fgalign.adapt.geometry import ImageSize, with_geometry
 from fgalign.align import AlignBatch, collate
 from fgalign.align.batch import select_group, to_array
 from fgalign.align.stage import scoring_row
@@ -223,8 +223,6 @@ class TaskStore:
 
 def _geometry_loader(loader: Loader, image_size: ImageSize) -> Loader:
     """``loader`` whose rows carry ``region_geom`` (text-only rows excepted)."""
-    from fgalign.adapt.geometry import with_geometry
-
     def load(task: str, split: str) -> list[dict]:
         rows = loader(task, split)
         return rows if split == TRAIN_TEXT else with_geometry(rows, image_size)

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fgalign.align.batch import to_array
+
 GEOM_DIM = 5  # cx, cy, w, h, area
 ImageSize = Callable[[str], tuple[int, int]]  # image_path -> (W, H) of the upright image
 ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
@@ -64,6 +66,7 @@ def image_size_reader(root: str | Path) -> ImageSize:
     """
     from PIL import Image
 
+    # fgalign.regions' package imports cv2 and the detectors: adaptation loads it only here
     from fgalign.regions.crops import resolve_image_path
 
     @lru_cache(maxsize=200_000)
@@ -85,7 +88,6 @@ def with_geometry(rows: Iterable[dict], image_size: ImageSize) -> list[dict]:
         ValueError: a row's ``boxes`` and ``region_embs`` disagree in length (the geometry
             would land on the wrong regions).
     """
-    from fgalign.align.batch import to_array
 
     out = []
     for row in rows:

@@ -18,9 +18,10 @@ import torch
 from fgalign.adapt.data import TaskStore
 from fgalign.adapt.geometry import image_size_reader
 from fgalign.adapt.module import AdaptedScorer
-from fgalign.adapt.snli_ve import snli_ve_scores
+from fgalign.adapt.snli_ve import snli_ve_scores, usable
 from fgalign.adapt.train import FitResult, fit, instance_scores, sources_of, torch_threads
 from fgalign.config import Config, require
+from fgalign.data.synth.contrast import read_contrasts
 from fgalign.metrics import paired_bootstrap
 from fgalign.tasks import get_task
 
@@ -76,27 +77,17 @@ def family_groups(cfg: Config, store: TaskStore, target: str) -> list[str] | Non
     caption, ``…e`` for ``…c``); neutral hypotheses are ``"neutral"``. An instance the file
     does not list is ``"unknown"``. Call after ``store.release(target)`` only.
     """
-    from fgalign.data.synth.contrast import read_contrasts
-
+    task = get_task(target)
     fams = read_contrasts(cfg.data.root, cfg.data.split) if cfg.data.root else None
-    if fams is None:
+    if fams is None or not task.contrast_table:
         return None
-    if target == "snli_ve":
-        from fgalign.adapt.snli_ve import usable
-
-        table = fams.get("snli_ve", {})
-        out = []
-        for r in usable(store.rows("snli_ve", cfg.data.split)):
-            pid = str(r.get("pair_id", ""))
-            if int(r["target"]) == 1:
-                out.append("neutral")
-            else:
-                out.append(table.get(pid[:-1] + "c", "unknown") if pid else "unknown")
-        return out
-    key, field_ = ("vqa", "question_id") if target == "vqa" else ("vcr_q2a", "annot_id")
-    table = fams.get(key, {})
-    data = store.get(target, cfg.data.split)
-    return [table.get(str(data.items[i].get(field_)), "unknown") for i in data.eval_idx]
+    table = fams.get(task.contrast_table, {})
+    if task.label_classes:  # scored per row through its classifier (``target_scores``)
+        rows = usable(store.rows(target, cfg.data.split))
+    else:
+        data = store.get(target, cfg.data.split)
+        rows = [data.items[i] for i in data.eval_idx]
+    return [task.contrast_family(r, table) for r in rows]
 
 
 def by_group(groups: list[str], zs: np.ndarray, ad: np.ndarray, min_n: int = 20

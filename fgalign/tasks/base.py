@@ -314,6 +314,16 @@ class Task:
         labels = [int(x) for x in (row.get("labels") if row.get("labels") is not None else [])]
         return one_hot(labels[group] if group < len(labels) else -1, n)
 
+    #: the synthetic world's contrast table of this task (``contrasts_<split>.jsonl``, key
+    #: ``fgalign.data.synth.contrast``) and the row field that names an instance in it
+    contrast_table: str | None = None
+    contrast_id: str = ""
+
+    def contrast_family(self, row: dict, table: dict[str, str]) -> str:
+        """The attribute family that separates this instance's true candidate from the false
+        ones, from the world's contrast ``table`` ("unknown" when it is not listed)."""
+        return table.get(str(row.get(self.contrast_id)), "unknown")
+
     def question_group(self, text: str) -> str | None:
         """The ``by_question`` group of an instance (its question's first two words)."""
         return question_prefix(text)

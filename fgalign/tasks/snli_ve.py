@@ -265,6 +265,7 @@ class SNLIVE(Task):
     reader = staticmethod(read_snli_ve)
     label_classes = SNLI_VE_LABELS
     n_choices = len(SNLI_VE_LABELS)
+    contrast_table, contrast_id = "snli_ve", "pair_id"
 
     def add_statements(self, cfg: Config, ctx: dict, rows: list[dict]) -> list[dict]:
         return add_snli_ve_statements(rows)
@@ -309,3 +310,11 @@ class SNLIVE(Task):
 
     def question_group(self, text: str) -> str | None:
         return None  # a hypothesis, not a question
+
+    def contrast_family(self, row: dict, table: dict[str, str]) -> str:
+        """A contradiction's family, also given to its entailed minimal pair (same caption,
+        pair id ``…e`` for ``…c``); a neutral hypothesis is ``"neutral"``."""
+        if int(row["target"]) == 1:
+            return "neutral"
+        pid = str(row.get("pair_id", ""))
+        return table.get(pid[:-1] + "c", "unknown") if pid else "unknown"

@@ -75,6 +75,7 @@ class VCR(Task):
     name = "vcr"
     reader = staticmethod(read_vcr)
     n_choices = 4
+    contrast_table, contrast_id = "vcr_q2a", "annot_id"  # its wrong answers' family
 
     def image_names(self, row: dict) -> list[str] | None:
         return row.get("object_names")

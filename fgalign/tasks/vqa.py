@@ -46,6 +46,7 @@ class VQA(Task):
     name = "vqa"
     reader = staticmethod(read_vqa)
     results_file = "vqa_results.json"
+    contrast_table, contrast_id = "vqa", "question_id"
 
     def add_statements(self, cfg: Config, ctx: dict, rows: list[dict]) -> list[dict]:
         """``answer_type_inferred`` and ``question_prefix`` only: the candidates and their

@@ -1,9 +1,10 @@
 """``by_family`` of the adaptation result: target instances grouped by contrast family."""
 import json
 
+from toy_world import make_rows
+
 from fgalign.adapt import TaskStore
 from fgalign.adapt.protocol import family_groups
-from fgalign.adapt.toy import make_rows
 from fgalign.config import build_config
 from fgalign.data.synth.contrast import read_contrasts
 

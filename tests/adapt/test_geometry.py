@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from toy_world import SIZE_IMAGE, make_size_rows
 
 from fgalign.adapt import TaskStore, leave_one_out
 from fgalign.adapt.data import TRAIN_TEXT
 from fgalign.adapt.geometry import box_geometry, image_size_reader, with_geometry
 from fgalign.adapt.module import AdaptedScorer
-from fgalign.adapt.toy import SIZE_IMAGE, make_size_rows
 from fgalign.align import collate
 from fgalign.config import build_config
 from fgalign.regions.crops import ImageLoadError
