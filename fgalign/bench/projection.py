@@ -12,8 +12,10 @@ Model of one run (stages run one after another; each may use the whole cluster):
                (``timings.json`` ``prepare_s``: reads the train split and runs the
                calibration the current driver does itself; it does not grow with the
                evaluated rows, but with the train split, which is not projected)
-    bytes    = stage-cache bytes per row × rows, float (embedding) columns scaled from the
-               measured backbone width to the projected one
+    bytes    = the evaluated rows' stage-cache bytes per row × rows + the fixed shares once
+               (answer prompts, task context, calibration sets: ``scale.cache_split``), float
+               bytes (Parquet float columns, embedding-table values) scaled from the measured
+               backbone width to the projected one
 
 Counts scale as measured: proposer calls per distinct image × images, image-encoder items
 per (distinct image + crop) × images × (1 + crops per image), texts per row × rows. Per-item
@@ -107,8 +109,14 @@ def project(task: str, c: dict[str, Any], cluster: dict[str, Any], dim: int) -> 
     driver_s = drv_rest / c["rows"] * rows + max(prep, drv_model)
     cache = c["cache"]
     scale_dim = dim and TARGET_DIM / dim
-    per_row = (cache["total"] - cache["float_columns"]
-               + cache["float_columns"] * scale_dim) / c["rows"]
+    split = cache.get("split")
+    if split:  # the questions' share per row, the fixed shares once (``scale.cache_split``)
+        wide = lambda s: s["bytes"] + s["float"] * (scale_dim - 1)
+        fixed = sum(wide(s) for s in split["fixed"].values())
+        per_row = (wide(split["question"]) * rows / c["rows"] + fixed) / rows
+    else:
+        per_row = (cache["total"] - cache["float_columns"]
+                   + cache["float_columns"] * scale_dim) / c["rows"]
     hours = (gpu_s + cpu_s + driver_s) / 3600
     return Measurement(
         f"scale_projection_{task}", f"Projection: {label} on {cluster['gpus']}× "
@@ -149,7 +157,9 @@ def project_all(cases: dict[str, dict], cluster_yaml: str | Path, overrides: lis
         "6,258 questions, calibration of val_limit rows in the driver; with VQAv2's 443,757 "
         "train questions and real models on the head node's CPU it would take far longer: "
         "not projected)"),
-        (f"cache bytes: float columns scaled by {TARGET_DIM}/{dim} (embedding width of the "
-        f"configs' ViT-B vs the measured model), other columns as measured"),
+        (f"cache bytes: the evaluated rows' share per row × rows, plus the fixed shares (answer "
+        f"prompts, task context, calibration sets) once; float bytes (Parquet float columns "
+        f"and embedding-table values) scaled by {TARGET_DIM}/{dim} (embedding width of the "
+        f"configs' ViT-B vs the measured model), other bytes as measured"),
     ]
     return rows, notes
