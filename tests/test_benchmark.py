@@ -237,8 +237,10 @@ def test_cache_split_separates_fixed_shares_from_the_questions(tmp_path):
                      "statements": ["the cup is red", "the cup is blue"], "pool_size": 9},
                     {"uid": "q2", "image_key": "img-a", "candidates": ["yes", "no"],
                      "statements": ["yes", "no"], "pool_size": 2}])
-    q += _write_set(tmp_path / "images" / "images-bb" / "s1", "val2014",
-                    [{"image_key": "img-a", "boxes": [[0.0, 0.0, 1.0, 1.0]]}])
+    # the image store of every set's images (one prefetch): shared out by the rows' image keys
+    store = _write_set(tmp_path / "images" / "images-bb" / "s1", "prefetch",
+                       [{"image_key": "img-a", "boxes": [[0.0, 0.0, 1.0, 1.0]]},
+                        {"image_key": "img-c", "boxes": [[0.0, 0.0, 0.5, 0.5]]}])
     prompts = _write_set(tmp_path / "vqa" / "embed-cc", "answer-prompts",
                          [{"uid": f"prompt:{i}", "statements": [a]}
                           for i, a in enumerate(["yes", "no", "red", "green"])])
@@ -275,14 +277,20 @@ def test_cache_split_separates_fixed_shares_from_the_questions(tmp_path):
     assert fixed["answer-prompts"]["bytes"] == size(prompts) + t_size * 4 // 8
     assert fixed["answer-prompts"]["by_stage"] == {"embed": size(prompts), "text": t_size * 4 // 8}
     assert fixed["answer-prompts"]["float"] == t_vals * 4 // 8  # no float Parquet columns
-    assert fixed["train2014:yes-no"]["bytes"] == size(calib) + t_size // 8 + i_size // 3
+    s_size, boxes = store[0].stat().st_size, parquet_float_bytes(store[0])
+    assert boxes > 0 and out["float_columns"] == boxes and out["by_stage"]["unknown"] == 100
+    assert split["images"] == {"images": {"records": 2, "question": 1, "shared": 0,
+                                          "unattributed": 0, "fixed": {"train2014:yes-no": 1}}}
+    assert fixed["train2014:yes-no"] == {
+        "bytes": size(calib) + t_size // 8 + i_size // 3 + s_size // 2,
+        "float": t_vals // 8 + i_vals // 3 + boxes // 2,
+        "by_stage": {"score": size(calib), "text": t_size // 8, "image": i_size // 3,
+                     "images": s_size // 2}}
     question = split["question"]
     assert question["by_stage"] == {
-        "candidates": size(q[:2]), "images": size(q[2:]), "unknown": 100,
+        "candidates": size(q), "images": size(store) - s_size // 2, "unknown": 100,
         "text": t_size - t_size * 4 // 8 - t_size // 8, "image": i_size - i_size // 3}
-    boxes = parquet_float_bytes(q[2])  # the image store's float column (its boxes)
-    assert boxes > 0 and out["float_columns"] == boxes and out["by_stage"]["unknown"] == 100
-    assert question["float"] == (boxes + (t_vals - t_vals * 4 // 8 - t_vals // 8)
+    assert question["float"] == (boxes - boxes // 2 + (t_vals - t_vals * 4 // 8 - t_vals // 8)
                                  + (i_vals - i_vals // 3))
     assert question["bytes"] + sum(f["bytes"] for f in fixed.values()) == out["total"]
 

@@ -3,22 +3,32 @@
     results, info = bench_scale(Path("runs/bench-full/scale"), [], "full", log)
 
 Data: ``fgalign.bench.scale_data`` (VQAv2 / SNLI-VE / VCR statistics, official layouts). Five
-``pipelines/full.py`` runs, each a fresh process with a fresh stage cache, on the real-dataset
-configs (``configs/vqav2.yaml``, ``snli_ve.yaml``, ``vcr.yaml``) with ``CPU_DEFAULTS`` (test-tiny,
-the weights-free ``segment`` proposer, rule keywords, one CPU actor per stage), then the
-user's ``--set`` overrides (e.g. ``model.name=ViT-B-16 model.pretrained=openai
-regions.proposer=torchvision ray.stages.images.num_gpus=1 ray.stages.embed.num_gpus=1`` on a GPU box):
+or six ``pipelines/full.py`` runs, each a fresh process with a fresh stage cache, on the
+real-dataset configs (``configs/vqav2.yaml``, ``snli_ve.yaml``, ``vcr.yaml``) with
+``CPU_DEFAULTS`` (test-tiny, the weights-free ``segment`` proposer, rule keywords, one CPU actor
+per stage), then the user's ``--set`` overrides (e.g. ``model.name=ViT-B-16
+model.pretrained=openai regions.proposer=torchvision ray.stages.images.num_gpus=1
+ray.stages.embed.num_gpus=1`` on a GPU box):
 
-    vqa-small   VQA, 1×,  small vocabulary (100)      vqa-big    VQA, 1×,  3,129 answers
-    vqa-big-x   VQA, 10×, 3,129 answers               snli_ve    SNLI-VE 1×    vcr   VCR 1×
+    vqa-small   VQA, small vocabulary (100)  }  the vocabulary pair: at ``pair_scale`` and a
+    vqa-big-k   VQA, 3,129 answers           }  candidate bound ``k_bound`` (full mode: 10×,
+                                                 k = 3, no oracle answer; quick: 1×, the
+                                                 config's k, and vqa-big stands in for vqa-big-k)
+    vqa-big     VQA, 1×,  3,129 answers, the config's k (128)
+    vqa-big-x   VQA, 10×, 3,129 answers, the config's k
+    snli_ve     SNLI-VE 1×                   vcr   VCR 1×
 
 Everything is measured from outside the pipeline, so it survives a restructure of its stages:
-stage-cache bytes (files under the run's ``ray.cache_dir``), the driver's peak RSS
-(``ru_maxrss`` of the ``pipelines/full.py`` process), wall / work time (``timings.json``:
-total minus Ray start-up), and work counters (``fgalign.counters``: proposer calls with image
-keys, image- and text-encoder items, model builds, per process). Ratios (targets of issue 11):
+stage-cache bytes (files under the run's ``ray.cache_dir``, split by ``cache_split`` into the
+evaluated questions' share and fixed shares: answer prompts, task context, calibration sets),
+the driver's peak RSS (``ru_maxrss`` of the ``pipelines/full.py`` process), wall / work time
+(``timings.json``: total minus Ray start-up), and work counters (``fgalign.counters``: proposer
+calls with image keys, image- and text-encoder items, model builds, per process). Ratios
+(targets of issue 11):
 
-- cache bytes per question, big / small vocabulary (≤ 1.2);
+- the questions' stage-cache bytes per question, big / small vocabulary, at a candidate bound
+  that binds at both sizes (≤ 1.2); the fixed shares reported and amortised over VQAv2 val;
+- stage-cache kB per question at the config's k and 3,129 answers, ViT-B width (reported);
 - proposer calls / distinct images, image-encoder items / (distinct images + their crops) (1.0);
 - driver peak RSS, 10× / 1× (≤ 1.2); questions/s, 10× / 1× (≥ 0.8);
 - models built in the driver process (0);
@@ -166,11 +176,15 @@ def cache_split(root: Path, evaluated: str) -> dict[str, Any]:
       of the tables; ``fixed["task context"]``: ``<task>/prepare-*.json`` (answer vocabulary,
       prefix counts: per vocabulary and train split, not per question).
 
-    Table records (``tables/<kind>-<hash>/<shard>/``, content-addressed, one record per
-    distinct text or image row) are attributed by the rows that refer to them (the
-    ``fgalign.store`` key of any string in a set's Parquet files; for image tables the region
-    keys of its ``image_key`` values): to the first fixed set by name that refers to them, else
-    to the evaluated set. So the questions' share is their marginal cost: what N more
+    Shared stores are attributed by the rows that refer to them: table records
+    (``tables/<kind>-<hash>/<shard>/``, content-addressed, one record per distinct text or
+    image row; keys: ``fgalign.store`` key of any string in a set's row caches, for image
+    tables the region keys of its ``image_key`` values) and the image stores'
+    Parquet rows (``images/<stage>-<hash>/<set>/``, one row per distinct image, written by
+    whichever execution met the image first, often one prefetch of every set's images: by
+    ``image_key``, a file's bytes shared equally by its rows; the folders' other files count
+    against the questions). Each record or row goes to the first fixed set by name that refers
+    to it, else to the evaluated set. So the questions' share is their marginal cost: what N more
     questions add to a cache that already holds the fixed sets (a keyword equal to an answer
     prompt is not written twice). Records the questions refer to but a fixed set holds are
     counted (``shared``), and records nobody refers to go to the questions
@@ -179,13 +193,14 @@ def cache_split(root: Path, evaluated: str) -> dict[str, Any]:
 
     Returns:
         ``{"evaluated", "question", "fixed": {set: share}, "tables": {name: {"records",
-        "question", "shared", "unattributed", "fixed": {set: records}}}}``; the shares' bytes
-        add up to every byte under ``root``.
+        "question", "shared", "unattributed", "fixed": {set: records}}}, "images": {stage:
+        (same keys, image rows)}}``; the shares' bytes add up to every byte under ``root``.
     """
     share = lambda: {"bytes": 0, "float": 0, "by_stage": defaultdict(int)}
     question, fixed = share(), defaultdict(share)
-    files: dict[str, list[Path]] = defaultdict(list)  # Parquet files of each input set
+    files: dict[str, list[Path]] = defaultdict(list)  # row-cache Parquet files of each set
     tables: list[Path] = []
+    stores: list[tuple[Path, str, int]] = []  # image-store Parquet files: path, stage, floats
 
     def add(s: dict, stage: str, size: int, floats: int) -> None:
         s["bytes"] += size
@@ -203,51 +218,69 @@ def cache_split(root: Path, evaluated: str) -> dict[str, Any]:
         stage = (rel[1] if len(rel) > 1 else rel[0]).split("-")[0].split(".")[0]
         owner = _owner(f, root)
         floats = parquet_float_bytes(f) if f.suffix == ".parquet" else 0
+        if rel[0] == "images" and f.suffix == ".parquet":
+            stores.append((f, stage, floats))  # shared by every set: attributed per image below
+            continue
         if f.suffix == ".parquet" and owner is not None:
             files[owner].append(f)
         if owner is None and len(rel) == 2 and f.name.startswith("prepare-"):
             add(fixed[CONTEXT], stage, f.stat().st_size, 0)
-        elif owner is None or owner == evaluated:
+        elif owner is None or owner == evaluated or rel[0] == "images":
             add(question, stage, f.stat().st_size, floats)
         else:
             add(fixed[owner], stage, f.stat().st_size, floats)
 
-    table_info: dict[str, dict[str, Any]] = {}
     others = sorted(s for s in files if s != evaluated)
-    refs: dict[tuple[str, str], set[int]] = {}
-    for shard in sorted(tables):
-        name = shard.parent.name
-        kind = name.split("-")[0]
-        for s in [evaluated, *others]:
+    order = [*others, evaluated]
+    refs: dict[tuple[str, str], set] = {}
+
+    def attribute(kind: str, keys: list, size: int, floats: int, stage: str,
+                  info: dict[str, Any]) -> None:
+        """Share one file's (or shard's) bytes among the sets by the items' keys."""
+        for s in order:
             if (kind, s) not in refs:
-                refs[kind, s] = _table_keys(kind, files.get(s, []))
-        keys = np.load(shard / "keys.npy")
-        size = sum(p.stat().st_size for p in shard.rglob("*") if p.is_file())
-        vals = (shard / "values.npy").stat().st_size if (shard / "values.npy").is_file() else 0
-        info = table_info.setdefault(name, {"records": 0, "question": 0, "shared": 0,
-                                            "unattributed": 0, "fixed": defaultdict(int)})
+                refs[kind, s] = (parquet_strings(files.get(s, []), {"image_key"})
+                                 if kind == "store" else _table_keys(kind, files.get(s, [])))
+        counts = dict.fromkeys(order, 0)
+        for key in keys:
+            who = next((s for s in order if key in refs[kind, s]), None)
+            if who is None:
+                info["unattributed"] += 1
+            else:
+                counts[who] += 1
+            info["shared"] += who not in (None, evaluated) and key in refs[kind, evaluated]
         n = max(len(keys), 1)
-        left = np.ones(len(keys), bool)
-        counts = {}
-        for s in [*others, evaluated]:
-            hit = left & np.isin(keys, np.fromiter(refs[kind, s], np.int64))
-            counts[s] = int(hit.sum())
-            left &= ~hit
-        mine = np.isin(keys, np.fromiter(refs[kind, evaluated], np.int64))
-        info["shared"] += int(mine.sum()) - counts[evaluated]
         info["records"] += len(keys)
-        info["question"] += counts[evaluated] + int(left.sum())
-        info["unattributed"] += int(left.sum())
+        info["question"] += len(keys) - sum(counts[s] for s in others)
         for s in others:
             if counts[s]:
                 info["fixed"][s] += counts[s]
-                add(fixed[s], kind, size * counts[s] // n, vals * counts[s] // n)
-        claimed = sum(size * counts[s] // n for s in others)
-        add(question, kind, size - claimed, vals - sum(vals * counts[s] // n for s in others))
+                add(fixed[s], stage, size * counts[s] // n, floats * counts[s] // n)
+        add(question, stage, size - sum(size * counts[s] // n for s in others),
+            floats - sum(floats * counts[s] // n for s in others))
+
+    new_info = lambda: {"records": 0, "question": 0, "shared": 0, "unattributed": 0,
+                        "fixed": defaultdict(int)}
+    table_info: dict[str, dict[str, Any]] = defaultdict(new_info)
+    for shard in sorted(tables):
+        name = shard.parent.name
+        size = sum(p.stat().st_size for p in shard.rglob("*") if p.is_file())
+        vals = (shard / "values.npy").stat().st_size if (shard / "values.npy").is_file() else 0
+        keys = np.load(shard / "keys.npy").tolist()
+        attribute(name.split("-")[0], keys, size, vals, name.split("-")[0], table_info[name])
+    import pyarrow.parquet as pq
+
+    store_info: dict[str, dict[str, Any]] = defaultdict(new_info)
+    for f, stage, floats in stores:
+        names = pq.ParquetFile(f).schema_arrow.names
+        keys = (pq.read_table(f, columns=["image_key"]).column(0).to_pylist()
+                if "image_key" in names else [])
+        attribute("store", keys, f.stat().st_size, floats, stage, store_info[stage])
     plain = lambda s: {**s, "by_stage": dict(s["by_stage"])}
     return {"evaluated": evaluated, "question": plain(question),
             "fixed": {k: plain(v) for k, v in sorted(fixed.items())},
-            "tables": {k: {**v, "fixed": dict(v["fixed"])} for k, v in table_info.items()}}
+            "tables": {k: {**v, "fixed": dict(v["fixed"])} for k, v in table_info.items()},
+            "images": {k: {**v, "fixed": dict(v["fixed"])} for k, v in store_info.items()}}
 
 
 def cache_sizes(root: Path, evaluated: str | None = None) -> dict[str, Any]:
