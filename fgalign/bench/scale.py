@@ -413,11 +413,12 @@ def _binding(small: dict, big: dict, k: int | None) -> tuple[str, dict[str, Any]
            "max": [cs["max"], cb["max"]], "cut": [cut(cs), cut(cb)]}
     return (f"k = {k if k is not None else '?'}: candidates per question mean {cs['mean']:.2f}"
             f" / {cb['mean']:.2f}, max {cs['max']} / {cb['max']}, the same number on {same} of"
-            f" {len(common)} questions; the cut bound {out['cut'][0]} / {out['cut'][1]} questions"
-            f" (the others' type pool is smaller than k at both sizes: yes/no, 2 answers)"), out
+            f" {len(common)} questions (the cut removed answers on {out['cut'][0]} / "
+            f"{out['cut'][1]}; the others' type / prefix pool held ≤ k answers)"), out
 
 
-def cache_vocab(small: dict, big: dict, k: int | None, dim_scale: float = 1.0) -> Measurement:
+def cache_vocab(small: dict, big: dict, k: int | None, dim_scale: float = 1.0,
+                pair: list[str] | None = None) -> Measurement:
     """Per-question stage-cache bytes, big / small vocabulary, at a candidate bound ``k``.
 
     The fixed shares (answer prompts, task context, calibration sets: ``cache_split``) do not
@@ -437,7 +438,8 @@ def cache_vocab(small: dict, big: dict, k: int | None, dim_scale: float = 1.0) -
         "scale_cache_vocab", f"Scale: stage-cache bytes per question, {vb} / {vs} answers "
         f"(same candidate bound)", _per_q(big) / _per_q(small), "<= 1.2",
         f"{_per_q(big) / 1e3:.2f} kB vs {_per_q(small) / 1e3:.2f} kB per question "
-        f"({big['rows']} / {small['rows']} questions, the questions' share of the cache); {why}; "
+        f"({big['rows']} / {small['rows']} questions, the questions' share of the cache"
+        f"{'; ' + ', '.join(pair) if pair else ''}); {why}; "
         f"kB per question by stage at {vb}: {stages(big)}; at {vs}: {stages(small)}. Fixed, "
         f"not per question, at {vb} / {vs} answers: {fixed}; at {vb} answers = "
         f"{amort:.1f} bytes per question over VQAv2 val's {real:,} (float bytes × "
@@ -541,7 +543,7 @@ def run_cases(work: Path, overrides: list[str], mode: str, log: Path) -> dict[st
                        "scale": scale, "images": stats[task][SPLIT[task]]["images"],
                        "k": config_k(case_ov)}
     out = {"cases": cases, "overrides": ov, "factor": sizes.factor, "k": config_k(ov),
-           "k_bound": sizes.k_bound,
+           "k_bound": sizes.k_bound, "pair_overrides": pair,
            "sizes": {"spec": sizes.spec.__dict__, "vocab_small": sizes.vocab_small,
                      "vocab_big": sizes.vocab_big, "factor": sizes.factor,
                      "k_bound": sizes.k_bound, "pair_scale": sizes.pair_scale}}
@@ -558,7 +560,8 @@ def measure(run: dict[str, Any]) -> tuple[list[Measurement], dict[str, Any]]:
     dim = embed_dim(run["overrides"])
     dim_scale = TARGET_DIM / dim if dim else 1.0
     pair = cases.get("vqa-big-k", cases["vqa-big"])
-    results = [cache_vocab(cases["vqa-small"], pair, pair.get("k"), dim_scale),
+    results = [cache_vocab(cases["vqa-small"], pair, pair.get("k"), dim_scale,
+                           run.get("pair_overrides")),
                cache_real(cases["vqa-big"], cases["vqa-big-x"], cases["vqa-big-x"].get("k"),
                           dim_scale),
                *scale_ratios(cases["vqa-big"], cases["vqa-big-x"], run["factor"])]
