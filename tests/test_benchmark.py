@@ -114,7 +114,7 @@ def _case(name, task, rows, cache, peak, work_s, calls, distinct, crops, encoded
 
 def _split(q_bytes, q_float, **fixed):
     """A ``cache_split`` result: the questions' share and fixed shares ``name=(bytes, float)``."""
-    share = lambda b, f: {"bytes": b, "float": f, "by_stage": {"embed": b}}
+    share = lambda b, f: {"bytes": b, "embedding": f, "by_stage": {"embed": b}}
     return {"evaluated": "val", "question": share(q_bytes, q_float),
             "fixed": {k.replace("_", " "): share(*v) for k, v in fixed.items()}, "tables": {}}
 
@@ -156,7 +156,7 @@ def test_scale_ratios_from_measured_cases():
     assert vocab.value == pytest.approx(1.1) and vocab.status == "met"
     assert vocab.extra["binding"] == {"k": 3, "same": 3, "common": 3, "mean": [8 / 3, 8 / 3],
                                       "max": [3, 3], "cut": [1, 2]}
-    # fixed shares at 3,129 answers, float bytes × 512/32, over VQAv2 val's 214,354 questions
+    # fixed shares at 3,129 answers, embedding bytes × 512/32, over VQAv2 val's 214,354 questions
     assert vocab.extra["amortised_bytes"] == pytest.approx((125_000 + 62_500 * 15 + 250_000)
                                                            / 214_354)
     real = by["scale_cache_real"]
@@ -272,25 +272,25 @@ def test_cache_split_separates_fixed_shares_from_the_questions(tmp_path):
                                            "unattributed": 0, "fixed": {"train2014:yes-no": 1}}
     fixed = split["fixed"]
     assert set(fixed) == {"answer-prompts", "train2014:yes-no", "task context"}
-    assert fixed["task context"] == {"bytes": context.stat().st_size, "float": 0,
+    assert fixed["task context"] == {"bytes": context.stat().st_size, "embedding": 0,
                                      "by_stage": {"prepare": context.stat().st_size}}
     assert fixed["answer-prompts"]["bytes"] == size(prompts) + t_size * 4 // 8
     assert fixed["answer-prompts"]["by_stage"] == {"embed": size(prompts), "text": t_size * 4 // 8}
-    assert fixed["answer-prompts"]["float"] == t_vals * 4 // 8  # no float Parquet columns
+    assert fixed["answer-prompts"]["embedding"] == t_vals * 4 // 8
     s_size, boxes = store[0].stat().st_size, parquet_float_bytes(store[0])
     assert boxes > 0 and out["float_columns"] == boxes and out["by_stage"]["unknown"] == 100
     assert split["images"] == {"images": {"records": 2, "question": 1, "shared": 0,
                                           "unattributed": 0, "fixed": {"train2014:yes-no": 1}}}
     assert fixed["train2014:yes-no"] == {
         "bytes": size(calib) + t_size // 8 + i_size // 3 + s_size // 2,
-        "float": t_vals // 8 + i_vals // 3 + boxes // 2,
+        "embedding": t_vals // 8 + i_vals // 3,
         "by_stage": {"score": size(calib), "text": t_size // 8, "image": i_size // 3,
                      "images": s_size // 2}}
     question = split["question"]
     assert question["by_stage"] == {
         "candidates": size(q), "images": size(store) - s_size // 2, "unknown": 100,
         "text": t_size - t_size * 4 // 8 - t_size // 8, "image": i_size - i_size // 3}
-    assert question["float"] == (boxes - boxes // 2 + (t_vals - t_vals * 4 // 8 - t_vals // 8)
+    assert question["embedding"] == ((t_vals - t_vals * 4 // 8 - t_vals // 8)
                                  + (i_vals - i_vals // 3))
     assert question["bytes"] + sum(f["bytes"] for f in fixed.values()) == out["total"]
 

@@ -13,9 +13,10 @@ Model of one run (stages run one after another; each may use the whole cluster):
                calibration the current driver does itself; it does not grow with the
                evaluated rows, but with the train split, which is not projected)
     bytes    = the evaluated rows' stage-cache bytes per row × rows + the fixed shares once
-               (answer prompts, task context, calibration sets: ``scale.cache_split``), float
-               bytes (Parquet float columns, embedding-table values) scaled from the measured
-               backbone width to the projected one
+               (answer prompts, task context, calibration sets: ``scale.cache_split``), the
+               embedding tables' values scaled from the measured backbone width to the
+               projected one (without a split: Parquet float columns scaled, as before the
+               data plane moved embeddings out of the row caches)
 
 Counts scale as measured: proposer calls per distinct image × images, image-encoder items
 per (distinct image + crop) × images × (1 + crops per image), texts per row × rows. Per-item
@@ -111,7 +112,7 @@ def project(task: str, c: dict[str, Any], cluster: dict[str, Any], dim: int) -> 
     scale_dim = dim and TARGET_DIM / dim
     split = cache.get("split")
     if split:  # the questions' share per row, the fixed shares once (``scale.cache_split``)
-        wide = lambda s: s["bytes"] + s["float"] * (scale_dim - 1)
+        wide = lambda s: s["bytes"] + s["embedding"] * (scale_dim - 1)
         fixed = sum(wide(s) for s in split["fixed"].values())
         per_row = (wide(split["question"]) * rows / c["rows"] + fixed) / rows
     else:
@@ -158,8 +159,8 @@ def project_all(cases: dict[str, dict], cluster_yaml: str | Path, overrides: lis
         "train questions and real models on the head node's CPU it would take far longer: "
         "not projected)"),
         (f"cache bytes: the evaluated rows' share per row × rows, plus the fixed shares (answer "
-        f"prompts, task context, calibration sets) once; float bytes (Parquet float columns "
-        f"and embedding-table values) scaled by {TARGET_DIM}/{dim} (embedding width of the "
-        f"configs' ViT-B vs the measured model), other bytes as measured"),
+        f"prompts, task context, calibration sets) once; the embedding tables' values scaled "
+        f"by {TARGET_DIM}/{dim} (embedding width of the configs' ViT-B vs the measured model),"
+        f" other bytes (row caches: scores, texts; image stores: boxes) as measured"),
     ]
     return rows, notes

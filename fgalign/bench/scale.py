@@ -165,8 +165,9 @@ def _table_keys(kind: str, files: list[Path]) -> set[int]:
 def cache_split(root: Path, evaluated: str) -> dict[str, Any]:
     """Stage-cache bytes under ``root`` split into the evaluated questions' share and fixed shares.
 
-    Shares (each ``{"bytes", "float", "by_stage"}``; ``float``: Parquet float columns plus
-    embedding-table values, the bytes that scale with the embedding width):
+    Shares (each ``{"bytes", "embedding", "by_stage"}``; ``embedding``: the embedding tables'
+    fp16 values, the only bytes that scale with the embedding width — no row cache holds an
+    embedding; their float columns are scores and boxes):
 
     - ``question``: folders whose ``_SUCCESS`` names the ``evaluated`` split (row caches and the
       image stores of its images), its share of the tables, and every file no rule below
@@ -196,15 +197,15 @@ def cache_split(root: Path, evaluated: str) -> dict[str, Any]:
         "question", "shared", "unattributed", "fixed": {set: records}}}, "images": {stage:
         (same keys, image rows)}}``; the shares' bytes add up to every byte under ``root``.
     """
-    share = lambda: {"bytes": 0, "float": 0, "by_stage": defaultdict(int)}
+    share = lambda: {"bytes": 0, "embedding": 0, "by_stage": defaultdict(int)}
     question, fixed = share(), defaultdict(share)
     files: dict[str, list[Path]] = defaultdict(list)  # row-cache Parquet files of each set
     tables: list[Path] = []
-    stores: list[tuple[Path, str, int]] = []  # image-store Parquet files: path, stage, floats
+    stores: list[tuple[Path, str]] = []  # image-store Parquet files: path, stage
 
-    def add(s: dict, stage: str, size: int, floats: int) -> None:
+    def add(s: dict, stage: str, size: int, emb: int) -> None:
         s["bytes"] += size
-        s["float"] += floats
+        s["embedding"] += emb
         s["by_stage"][stage] += size
 
     for f in sorted(root.rglob("*")):
@@ -217,24 +218,23 @@ def cache_split(root: Path, evaluated: str) -> dict[str, Any]:
             continue
         stage = (rel[1] if len(rel) > 1 else rel[0]).split("-")[0].split(".")[0]
         owner = _owner(f, root)
-        floats = parquet_float_bytes(f) if f.suffix == ".parquet" else 0
         if rel[0] == "images" and f.suffix == ".parquet":
-            stores.append((f, stage, floats))  # shared by every set: attributed per image below
+            stores.append((f, stage))  # shared by every set: attributed per image below
             continue
         if f.suffix == ".parquet" and owner is not None:
             files[owner].append(f)
         if owner is None and len(rel) == 2 and f.name.startswith("prepare-"):
             add(fixed[CONTEXT], stage, f.stat().st_size, 0)
         elif owner is None or owner == evaluated or rel[0] == "images":
-            add(question, stage, f.stat().st_size, floats)
+            add(question, stage, f.stat().st_size, 0)
         else:
-            add(fixed[owner], stage, f.stat().st_size, floats)
+            add(fixed[owner], stage, f.stat().st_size, 0)
 
     others = sorted(s for s in files if s != evaluated)
     order = [*others, evaluated]
     refs: dict[tuple[str, str], set] = {}
 
-    def attribute(kind: str, keys: list, size: int, floats: int, stage: str,
+    def attribute(kind: str, keys: list, size: int, emb: int, stage: str,
                   info: dict[str, Any]) -> None:
         """Share one file's (or shard's) bytes among the sets by the items' keys."""
         for s in order:
@@ -255,9 +255,9 @@ def cache_split(root: Path, evaluated: str) -> dict[str, Any]:
         for s in others:
             if counts[s]:
                 info["fixed"][s] += counts[s]
-                add(fixed[s], stage, size * counts[s] // n, floats * counts[s] // n)
+                add(fixed[s], stage, size * counts[s] // n, emb * counts[s] // n)
         add(question, stage, size - sum(size * counts[s] // n for s in others),
-            floats - sum(floats * counts[s] // n for s in others))
+            emb - sum(emb * counts[s] // n for s in others))
 
     new_info = lambda: {"records": 0, "question": 0, "shared": 0, "unattributed": 0,
                         "fixed": defaultdict(int)}
@@ -271,11 +271,11 @@ def cache_split(root: Path, evaluated: str) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     store_info: dict[str, dict[str, Any]] = defaultdict(new_info)
-    for f, stage, floats in stores:
+    for f, stage in stores:
         names = pq.ParquetFile(f).schema_arrow.names
         keys = (pq.read_table(f, columns=["image_key"]).column(0).to_pylist()
                 if "image_key" in names else [])
-        attribute("store", keys, f.stat().st_size, floats, stage, store_info[stage])
+        attribute("store", keys, f.stat().st_size, 0, stage, store_info[stage])
     plain = lambda s: {**s, "by_stage": dict(s["by_stage"])}
     return {"evaluated": evaluated, "question": plain(question),
             "fixed": {k: plain(v) for k, v in sorted(fixed.items())},
@@ -389,15 +389,15 @@ def image_ratios(c: dict[str, Any]) -> list[Measurement]:
 
 
 def _per_q(c: dict, scale: float = 1.0) -> float:
-    """The evaluated questions' stage-cache bytes per question (``cache_split``), float bytes
-    multiplied by ``scale`` (embedding width of the target backbone / the measured one)."""
+    """The evaluated questions' stage-cache bytes per question (``cache_split``), embedding
+    bytes multiplied by ``scale`` (embedding width of the target backbone / the measured one)."""
     q = c["cache"]["split"]["question"]
-    return (q["bytes"] + q["float"] * (scale - 1.0)) / c["rows"]
+    return (q["bytes"] + q["embedding"] * (scale - 1.0)) / c["rows"]
 
 
 def _fixed(c: dict, scale: float = 1.0) -> dict[str, float]:
-    """The fixed shares of a run's stage cache (bytes; float bytes × ``scale``), by set."""
-    return {k: v["bytes"] + v["float"] * (scale - 1.0)
+    """The fixed shares of a run's stage cache (bytes; embedding bytes × ``scale``), by set."""
+    return {k: v["bytes"] + v["embedding"] * (scale - 1.0)
             for k, v in c["cache"]["split"]["fixed"].items()}
 
 
@@ -442,7 +442,7 @@ def cache_vocab(small: dict, big: dict, k: int | None, dim_scale: float = 1.0,
         f"{'; ' + ', '.join(pair) if pair else ''}); {why}; "
         f"kB per question by stage at {vb}: {stages(big)}; at {vs}: {stages(small)}. Fixed, "
         f"not per question, at {vb} / {vs} answers: {fixed}; at {vb} answers = "
-        f"{amort:.1f} bytes per question over VQAv2 val's {real:,} (float bytes × "
+        f"{amort:.1f} bytes per question over VQAv2 val's {real:,} (embedding bytes × "
         f"{dim_scale:g} for ViT-B)",
         extra={"per_question": [_per_q(small), _per_q(big)], "binding": bind,
                "fixed": {str(vs): fs, str(vb): fb}, "amortised_bytes": amort,
@@ -466,8 +466,8 @@ def cache_real(one: dict, big_x: dict, k: int | None, dim_scale: float = 1.0) ->
         f"candidates per question {cand(big_x)}; the questions' share "
         f"{_per_q(big_x) / 1e3:.2f} kB per question at {big_x['rows']} questions "
         f"({_per_q(one) / 1e3:.2f} kB at {one['rows']}) with the measured width, "
-        f"{_per_q(big_x, dim_scale) / 1e3:.2f} kB with float bytes × {dim_scale:g}; fixed "
-        f"{fixed / 1e3:.0f} kB (× {dim_scale:g} floats) = {fixed / real:.1f} bytes per question "
+        f"{_per_q(big_x, dim_scale) / 1e3:.2f} kB with embedding bytes × {dim_scale:g}; fixed "
+        f"{fixed / 1e3:.0f} kB (likewise) = {fixed / real:.1f} bytes per question "
         f"over {real:,} questions",
         extra={"per_question": _per_q(big_x), "per_question_scaled": _per_q(big_x, dim_scale),
                "per_question_1x": _per_q(one), "fixed_scaled": fixed,
