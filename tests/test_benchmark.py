@@ -109,7 +109,7 @@ def _case(name, task, rows, cache, peak, work_s, calls, distinct, crops, encoded
                                                               "seconds": 0.0}},
                          "proposer": {"distinct_images": distinct, "regions_of_distinct": crops},
                          "builds": {}, "processes": 3},
-            "stage_s": {f"{task}/embed": work_s / 2}}
+            "stage_s": {f"{task}/embed": work_s / 2}, "fixed_stage_s": {f"{task}/score": 5.0}}
 
 
 def _split(q_bytes, q_float, **fixed):
@@ -175,7 +175,24 @@ def test_scale_ratios_from_measured_cases():
     assert proj.value > 0 and proj.extra["items"]["detector"] == pytest.approx(5.3 * 40_504)
     assert proj.extra["cache_bytes"] == pytest.approx((2_500_000 + 1_000_000 * 15) / 500
                                                       * 214_354 + wide_fixed)
+    # driver: (work − stages − the other sets' stages − preparation 0) per row × rows + 5 s once
+    assert proj.extra["driver_s"] == pytest.approx((800 - 400 - 5) / 500 * 214_354 + 5)
     assert any("cluster.yaml: 4 × gpu_worker" in a for a in info["assumptions"])
+
+
+def test_stage_seconds_split_per_row_and_once():
+    """stages.json records: the evaluated split and the image prefetch per row, others once."""
+    from fgalign.bench.scale import stage_seconds
+
+    records = [{"task": "vqa", "stage": "regions", "split": "prefetch", "seconds": 40.0},
+               {"task": "vqa", "stage": "regions", "split": "train2014:yes-no", "seconds": 0.0},
+               {"task": "vqa", "stage": "embed", "split": "answer-prompts", "seconds": 14.0},
+               {"task": "vqa", "stage": "embed", "split": "train2014:yes-no", "seconds": 6.0},
+               {"task": "vqa", "stage": "embed", "split": "val2014", "seconds": 25.0},
+               {"task": "vqa", "stage": "score", "split": "val2014", "seconds": 26.0}]
+    assert stage_seconds(records, "val2014") == {
+        "stage_s": {"vqa/regions": 40.0, "vqa/embed": 25.0, "vqa/score": 26.0},
+        "fixed_stage_s": {"vqa/regions": 0.0, "vqa/embed": 20.0}}
 
 
 def test_scale_rows_go_to_their_own_block(tmp_path):

@@ -8,7 +8,8 @@ Model of one run (stages run one after another; each may use the whole cluster):
                divided by the GPU workers
     CPU s    = (stage seconds − model seconds inside the actors) per row × rows, divided by
                the workers' vCPUs (keywords, scoring, image decoding, Parquet I/O)
-    driver s = (driver time − task preparation) per row × rows + task preparation as measured
+    driver s = (driver time − task preparation − the other sets' stages) per row × rows + task
+               preparation and the other sets' stages (calibration, answer prompts) as measured
                (``timings.json`` ``prepare_s``: reads the train split and runs the
                calibration the current driver does itself; it does not grow with the
                evaluated rows, but with the train split, which is not projected)
@@ -101,13 +102,14 @@ def project(task: str, c: dict[str, Any], cluster: dict[str, Any], dim: int) -> 
     gpu_s /= max(cluster["gpus"], 1)
     model_s = sum(_k(c, k, "seconds") - _k(c, k, "seconds", "driver")
                   for k in ("proposer", "image_encoder", "text_encoder"))
-    stage_s = sum(c["stage_s"].values())
+    stage_s = sum(c["stage_s"].values())  # the evaluated rows' stages and the image prefetch
+    fixed_s = sum(c.get("fixed_stage_s", {}).values())  # calibration, answer prompts: once
     cpu_s = max(stage_s - model_s, 0.0) / c["rows"] * rows / max(cluster["cpus"], 1)
     drv_model = sum(_k(c, k, "seconds", "driver")
                     for k in ("proposer", "image_encoder", "text_encoder"))
     prep = float(c.get("prepare_s", 0.0))  # the task preparation: train split + calibration
-    drv_rest = max(c["work_s"] - stage_s - max(prep, drv_model), 0.0)
-    driver_s = drv_rest / c["rows"] * rows + max(prep, drv_model)
+    drv_rest = max(c["work_s"] - stage_s - fixed_s - max(prep, drv_model), 0.0)
+    driver_s = drv_rest / c["rows"] * rows + max(prep, drv_model) + fixed_s
     cache = c["cache"]
     scale_dim = dim and TARGET_DIM / dim
     split = cache.get("split")
@@ -153,8 +155,12 @@ def project_all(cases: dict[str, dict], cluster_yaml: str | Path, overrides: lis
         "may give more)"),
         ("CPU stages (keywords, scoring, decoding, I/O): measured CPU seconds per row here, "
         "divided by the workers' vCPUs (perfect scaling assumed)"),
-        ("driver: measured seconds per row outside the task preparation (reading, statements, "
-        "finalize) times the rows, plus the preparation as measured here (train split of "
+        ("CPU and driver time split by stages.json: the evaluated split's stages and the image "
+        "prefetch (every set's images) per row, the other input sets' stage runs (calibration, "
+        "answer prompts) once, as measured"),
+        ("driver: measured seconds per row outside the task preparation and the stages "
+        "(reading, statements, finalize) times the rows, plus the preparation as measured here "
+        "(train split of "
         "6,258 questions, calibration of val_limit rows in the driver; with VQAv2's 443,757 "
         "train questions and real models on the head node's CPU it would take far longer: "
         "not projected)"),

@@ -359,7 +359,23 @@ def run_case(name: str, task: str, root: Path, rows: int, work: Path, overrides:
             "pid": run.get("pid"), "cache": cache_sizes(case / "cache", SPLIT[task]),
             "candidates": candidate_stats(case / "cache", SPLIT[task]),
             "counters": summarize(case / "counters", run.get("pid")),
-            "stage_s": {f"{s['task']}/{s['stage']}": s["seconds"] for s in stages}}
+            **stage_seconds(stages, SPLIT[task])}
+
+
+def stage_seconds(stages: list[dict], evaluated: str) -> dict[str, dict[str, float]]:
+    """Seconds per ``<task>/<stage>`` from a run's ``stages.json``, summed over its records.
+
+    Returns:
+        ``{"stage_s": ..., "fixed_stage_s": ...}``: ``stage_s`` the evaluated split's stages and
+        the image prefetch (every set's images, once: counted as per-row work), ``fixed_stage_s``
+        the other input sets' (calibration subsets, answer prompts: once per run).
+    """
+    per_row: dict[str, float] = defaultdict(float)
+    fixed: dict[str, float] = defaultdict(float)
+    for r in stages:
+        where = per_row if r.get("split") in (evaluated, "prefetch", None) else fixed
+        where[f"{r['task']}/{r['stage']}"] += float(r.get("seconds") or 0.0)
+    return {"stage_s": dict(per_row), "fixed_stage_s": dict(fixed)}
 
 
 def _kind(c: dict, kind: str, key: str = "n", table: str = "kinds") -> float:
@@ -572,6 +588,20 @@ def measure(run: dict[str, Any]) -> tuple[list[Measurement], dict[str, Any]]:
                                      "vcr": cases["vcr"]}, REPO / "cluster.yaml",
                                     run["overrides"])
     return results + proj, {"assumptions": assumptions}
+
+
+def remeasure(work: str | Path) -> tuple[list[Measurement], dict[str, Any]]:
+    """``measure`` again over a finished run's folder (``<work>/cases.json`` and each case's
+    stage cache and ``stages.json``), with this code's cache split and stage times; the work
+    counters, memory and wall times are the run's as recorded."""
+    work = Path(work)
+    run = json.loads((work / "cases.json").read_text())
+    for name, c in run["cases"].items():
+        case, split = work / "cases" / name, SPLIT[c["task"]]
+        c["cache"] = cache_sizes(case / "cache", split)
+        c["candidates"] = candidate_stats(case / "cache", split)
+        c.update(stage_seconds(_json(case / "runs", "stages.json") or [], split))
+    return measure(run)
 
 
 def bench_scale(work: Path, overrides: list[str], mode: str, log: Path
