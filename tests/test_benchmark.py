@@ -36,12 +36,8 @@ def test_image_encodes_count_every_image_and_crop_once(tmp_path):
     from fgalign.config import load_config
     from fgalign.data.synth import generate_world
     from fgalign.graph import run_stages
-    from fgalign.stages import (
-        build_image_specs,
-        load_task_rows,
-        prepare_task,
-        rows_to_batch,
-    )
+    from fgalign.batch import rows_to_batch
+    from fgalign.stages import build_image_specs, load_task_rows, prepare_task
 
     generate_world(tmp_path / "w", seed=0, images=12, image_size=64, progress=False)
     cfg = load_config("configs/demo.yaml", [f"data.root={tmp_path / 'w'}", "model.name=test-tiny",
@@ -95,35 +91,76 @@ def test_bench_command_is_registered():
     assert args.quick and args.only == ["scoring"] and args.config == "configs/demo.yaml"
 
 
-def _case(name, task, rows, cache, peak, work_s, calls, distinct, crops, encoded, drv_builds=0):
+def _case(name, task, rows, cache, peak, work_s, calls, distinct, crops, encoded, drv_builds=0,
+          split=None):
     kinds = {"proposer": {"calls": calls, "n": calls, "seconds": calls * 0.01},
              "image_encoder": {"calls": 2, "n": encoded, "seconds": encoded * 0.001},
              "text_encoder": {"calls": 2, "n": rows * 10, "seconds": rows * 0.01},
              "build": {"calls": 4, "n": 4, "seconds": 0.0}}
     return {"name": name, "task": task, "rows": rows, "wall_s": work_s + 10, "work_s": work_s,
             "peak_mb": peak, "baseline_mb": 500.0, "device": "cpu",
-            "cache": {"total": cache, "float_columns": cache // 2, "by_stage": {"embed": cache}},
+            "cache": {"total": cache, "float_columns": cache // 2, "by_stage": {"embed": cache},
+                      "split": split or _split(cache, cache // 2)},
             "counters": {"kinds": kinds, "driver": {"build": {"calls": drv_builds, "n": 0,
                                                               "seconds": 0.0}},
                          "proposer": {"distinct_images": distinct, "regions_of_distinct": crops},
                          "builds": {}, "processes": 3},
-            "stage_s": {f"{task}/embed": work_s / 2}}
+            "stage_s": {f"{task}/embed": work_s / 2}, "fixed_stage_s": {f"{task}/score": 5.0}}
+
+
+def _split(q_bytes, q_float, **fixed):
+    """A ``cache_split`` result: the questions' share and fixed shares ``name=(bytes, float)``."""
+    share = lambda b, f: {"bytes": b, "embedding": f, "by_stage": {"embed": b}}
+    return {"evaluated": "val", "question": share(q_bytes, q_float),
+            "fixed": {k.replace("_", " "): share(*v) for k, v in fixed.items()}, "tables": {}}
+
+
+def _cands(per_uid):
+    n = [v[0] for v in per_uid.values()]
+    pool = [v[1] for v in per_uid.values()]
+    return {"questions": len(n), "mean": sum(n) / len(n), "max": max(n),
+            "pool_mean": sum(pool) / len(pool), "pool_max": max(pool), "per_uid": per_uid}
 
 
 def test_scale_ratios_from_measured_cases():
     from fgalign.bench.scale import measure
 
-    cases = {"vqa-small": {**_case("vqa-small", "vqa", 50, 100_000, 900.0, 50.0, 60, 10, 40,
-                                   50), "vocab": 100},
-             "vqa-big": {**_case("vqa-big", "vqa", 50, 300_000, 1000.0, 100.0, 60, 10, 40, 50,
-                                 drv_builds=2), "vocab": 3129},
+    fixed = {"answer_prompts": (125_000, 62_500), "task_context": (250_000, 0)}
+    cases = {"vqa-small": {**_case("vqa-small", "vqa", 50, 124_000, 900.0, 50.0, 60, 10, 40,
+                                   50, split=_split(100_000, 50_000, answer_prompts=(4_000, 2_000),
+                                                    task_context=(20_000, 0))),
+                           "vocab": 100, "k": 3,
+                           "candidates": _cands({"q1": [2, 2], "q2": [3, 9], "q3": [3, 3]})},
+             "vqa-big-k": {**_case("vqa-big-k", "vqa", 50, 485_000, 900.0, 50.0, 60, 10, 40,
+                                   50, split=_split(110_000, 55_000, **fixed)),
+                           "vocab": 3129, "k": 3,
+                           "candidates": _cands({"q1": [2, 2], "q2": [3, 90], "q3": [3, 40]})},
+             "vqa-big": {**_case("vqa-big", "vqa", 50, 675_000, 1000.0, 100.0, 60, 10, 40, 50,
+                                 drv_builds=2, split=_split(300_000, 150_000, **fixed)),
+                         "vocab": 3129, "k": 128},
              "vqa-big-x": {**_case("vqa-big-x", "vqa", 500, 3_000_000, 1500.0, 800.0, 530, 100,
-                                   400, 500), "vocab": 3129},
+                                   400, 500, split=_split(2_500_000, 1_000_000,
+                                                          train2014_yes_no=(125_000, 62_500),
+                                                          **fixed)),
+                           "vocab": 3129, "k": 128,
+                           "candidates": _cands({"q1": [2, 2], "q2": [129, 1670]})},
              "snli_ve": _case("snli_ve", "snli_ve", 54, 50_000, 900.0, 40.0, 60, 3, 12, 15),
              "vcr": _case("vcr", "vcr", 40, 40_000, 900.0, 40.0, 40, 15, 60, 75)}
     results, info = measure({"cases": cases, "factor": 10, "overrides": ["model.name=test-tiny"]})
     by = {r.name: r for r in results}
-    assert by["scale_cache_vocab"].value == pytest.approx(3.0) and by["scale_cache_vocab"].status == "MISSED"
+    vocab = by["scale_cache_vocab"]  # the questions' share only: 110 / 100 kB over 50 questions
+    assert vocab.value == pytest.approx(1.1) and vocab.status == "met"
+    assert vocab.extra["binding"] == {"k": 3, "same": 3, "common": 3, "mean": [8 / 3, 8 / 3],
+                                      "max": [3, 3], "cut": [1, 2]}
+    # fixed shares at 3,129 answers, embedding bytes × 512/32, over VQAv2 val's 214,354 questions
+    assert vocab.extra["amortised_bytes"] == pytest.approx((125_000 + 62_500 * 15 + 250_000)
+                                                           / 214_354)
+    real = by["scale_cache_real"]
+    wide_fixed = 2 * (125_000 + 62_500 * 15) + 250_000
+    assert real.value == pytest.approx(((2_500_000 + 1_000_000 * 15) / 500
+                                        + wide_fixed / 214_354) / 1e3)
+    assert real.status == "reported" and real.extra["per_question_1x"] == 6_000
+    assert "mean 65.5, max 129" in real.detail
     assert by["scale_driver_rss"].value == pytest.approx(1.5)
     assert by["scale_throughput"].value == pytest.approx((500 / 800) / (50 / 100))
     assert by["scale_proposer_calls_vqa"].value == pytest.approx(5.3)
@@ -132,9 +169,26 @@ def test_scale_ratios_from_measured_cases():
     assert by["scale_driver_models"].value == 2.0
     proj = by["scale_projection_vqa"]
     assert proj.value > 0 and proj.extra["items"]["detector"] == pytest.approx(5.3 * 40_504)
-    assert proj.extra["cache_bytes"] == pytest.approx((1_500_000 + 1_500_000 * 512 / 32) / 500
-                                                      * 214_354)
+    assert proj.extra["cache_bytes"] == pytest.approx((2_500_000 + 1_000_000 * 15) / 500
+                                                      * 214_354 + wide_fixed)
+    # driver: (work − stages − the other sets' stages − preparation 0) per row × rows + 5 s once
+    assert proj.extra["driver_s"] == pytest.approx((800 - 400 - 5) / 500 * 214_354 + 5)
     assert any("cluster.yaml: 4 × gpu_worker" in a for a in info["assumptions"])
+
+
+def test_stage_seconds_split_per_row_and_once():
+    """stages.json records: the evaluated split and the image prefetch per row, others once."""
+    from fgalign.bench.scale import stage_seconds
+
+    records = [{"task": "vqa", "stage": "regions", "split": "prefetch", "seconds": 40.0},
+               {"task": "vqa", "stage": "regions", "split": "train2014:yes-no", "seconds": 0.0},
+               {"task": "vqa", "stage": "embed", "split": "answer-prompts", "seconds": 14.0},
+               {"task": "vqa", "stage": "embed", "split": "train2014:yes-no", "seconds": 6.0},
+               {"task": "vqa", "stage": "embed", "split": "val2014", "seconds": 25.0},
+               {"task": "vqa", "stage": "score", "split": "val2014", "seconds": 26.0}]
+    assert stage_seconds(records, "val2014") == {
+        "stage_s": {"vqa/regions": 40.0, "vqa/embed": 25.0, "vqa/score": 26.0},
+        "fixed_stage_s": {"vqa/regions": 0.0, "vqa/embed": 20.0}}
 
 
 def test_scale_rows_go_to_their_own_block(tmp_path):
@@ -168,3 +222,92 @@ def test_scale_bench_quick_mode_produces_every_measurement(tmp_path):
     assert all(r.value is not None for r in results), [r.note for r in results]
     assert set(info["cases"]) == {"vqa-small", "vqa-big", "vqa-big-x", "snli_ve", "vcr"}
     assert all(c["counters"]["kinds"]["proposer"]["calls"] > 0 for c in info["cases"].values())
+
+
+def _write_set(folder, split, rows):
+    """A stage-cache folder of one input set: a Parquet part and ``_SUCCESS`` naming it."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows), folder / "part-0.parquet")
+    (folder / "_SUCCESS").write_text(json.dumps({"split": split, "rows": len(rows)}))
+    return [folder / "part-0.parquet", folder / "_SUCCESS"]
+
+
+def test_cache_split_separates_fixed_shares_from_the_questions(tmp_path):
+    """Every byte lands in exactly one share; table records follow the rows that refer to them."""
+    import numpy as np
+
+    from fgalign.bench.scale import cache_sizes, candidate_stats, parquet_float_bytes
+    from fgalign.store import EmbeddingTable, region_key, text_keys
+
+    size = lambda files: sum(f.stat().st_size for f in files)
+    q = _write_set(tmp_path / "vqa" / "candidates-aa", "val2014",
+                   [{"uid": "q1", "image_key": "img-a", "candidates": ["red", "blue"],
+                     "statements": ["the cup is red", "the cup is blue"], "pool_size": 9},
+                    {"uid": "q2", "image_key": "img-a", "candidates": ["yes", "no"],
+                     "statements": ["yes", "no"], "pool_size": 2}])
+    # the image store of every set's images (one prefetch): shared out by the rows' image keys
+    store = _write_set(tmp_path / "images" / "images-bb" / "s1", "prefetch",
+                       [{"image_key": "img-a", "boxes": [[0.0, 0.0, 1.0, 1.0]]},
+                        {"image_key": "img-c", "boxes": [[0.0, 0.0, 0.5, 0.5]]}])
+    prompts = _write_set(tmp_path / "vqa" / "embed-cc", "answer-prompts",
+                         [{"uid": f"prompt:{i}", "statements": [a]}
+                          for i, a in enumerate(["yes", "no", "red", "green"])])
+    calib = _write_set(tmp_path / "vqa" / "score-dd", "train2014:yes-no",
+                       [{"uid": "c1", "image_key": "img-c", "statements": ["yes", "no", "calib"]}])
+    context = tmp_path / "vqa" / "prepare-0123.json"
+    context.write_text('{"task": "vqa", "vqa": {"answer_vocab": ["yes", "no", "red"]}}')
+    odd = tmp_path / "vqa" / "unknown.bin"  # no rule claims it: counted against the questions
+    odd.write_bytes(b"x" * 100)
+
+    texts = ["the cup is red", "the cup is blue", "yes", "no", "red", "green", "calib", "orphan"]
+    text = EmbeddingTable(tmp_path / "tables" / "text-ee", dim=4)
+    text.add(text_keys(texts), np.ones((8, 4), np.float32))
+    image = EmbeddingTable(tmp_path / "tables" / "image-ee", dim=4)
+    image.add(np.array([region_key("img-a", 0), region_key("img-a", 1), region_key("img-c", 0)]),
+              np.ones((3, 4), np.float32))
+    (text_shard,), (image_shard,) = text.path.iterdir(), image.path.iterdir()
+    t_size, t_vals = size(text_shard.iterdir()), (text_shard / "values.npy").stat().st_size
+    i_size, i_vals = size(image_shard.iterdir()), (image_shard / "values.npy").stat().st_size
+
+    out = cache_sizes(tmp_path, "val2014")
+    split = out["split"]
+    # text records: answer prompts hold yes, no, red (used by the questions too: shared), green;
+    # the calibration set holds calib; the questions their two statements and the orphan
+    assert split["tables"]["text-ee"] == {"records": 8, "question": 3, "shared": 3,
+                                          "unattributed": 1,
+                                          "fixed": {"answer-prompts": 4, "train2014:yes-no": 1}}
+    assert split["tables"]["image-ee"] == {"records": 3, "question": 2, "shared": 0,
+                                           "unattributed": 0, "fixed": {"train2014:yes-no": 1}}
+    fixed = split["fixed"]
+    assert set(fixed) == {"answer-prompts", "train2014:yes-no", "task context"}
+    assert fixed["task context"] == {"bytes": context.stat().st_size, "embedding": 0,
+                                     "by_stage": {"prepare": context.stat().st_size}}
+    assert fixed["answer-prompts"]["bytes"] == size(prompts) + t_size * 4 // 8
+    assert fixed["answer-prompts"]["by_stage"] == {"embed": size(prompts), "text": t_size * 4 // 8}
+    assert fixed["answer-prompts"]["embedding"] == t_vals * 4 // 8
+    s_size, boxes = store[0].stat().st_size, parquet_float_bytes(store[0])
+    assert boxes > 0 and out["float_columns"] == boxes and out["by_stage"]["unknown"] == 100
+    assert split["images"] == {"images": {"records": 2, "question": 1, "shared": 0,
+                                          "unattributed": 0, "fixed": {"train2014:yes-no": 1}}}
+    assert fixed["train2014:yes-no"] == {
+        "bytes": size(calib) + t_size // 8 + i_size // 3 + s_size // 2,
+        "embedding": t_vals // 8 + i_vals // 3,
+        "by_stage": {"score": size(calib), "text": t_size // 8, "image": i_size // 3,
+                     "images": s_size // 2}}
+    question = split["question"]
+    assert question["by_stage"] == {
+        "candidates": size(q), "images": size(store) - s_size // 2, "unknown": 100,
+        "text": t_size - t_size * 4 // 8 - t_size // 8, "image": i_size - i_size // 3}
+    assert question["embedding"] == ((t_vals - t_vals * 4 // 8 - t_vals // 8)
+                                 + (i_vals - i_vals // 3))
+    assert question["bytes"] + sum(f["bytes"] for f in fixed.values()) == out["total"]
+
+    stats = candidate_stats(tmp_path, "val2014")
+    assert stats == {"questions": 2, "mean": 2.0, "max": 2, "pool_mean": 5.5, "pool_max": 9,
+                     "per_uid": {"q1": [2, 9], "q2": [2, 2]}}
+    assert candidate_stats(tmp_path, "test") is None

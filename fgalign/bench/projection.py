@@ -8,12 +8,16 @@ Model of one run (stages run one after another; each may use the whole cluster):
                divided by the GPU workers
     CPU s    = (stage seconds − model seconds inside the actors) per row × rows, divided by
                the workers' vCPUs (keywords, scoring, image decoding, Parquet I/O)
-    driver s = (driver time − task preparation) per row × rows + task preparation as measured
+    driver s = (driver time − task preparation − the other sets' stages) per row × rows + task
+               preparation and the other sets' stages (calibration, answer prompts) as measured
                (``timings.json`` ``prepare_s``: reads the train split and runs the
                calibration the current driver does itself; it does not grow with the
                evaluated rows, but with the train split, which is not projected)
-    bytes    = stage-cache bytes per row × rows, float (embedding) columns scaled from the
-               measured backbone width to the projected one
+    bytes    = the evaluated rows' stage-cache bytes per row × rows + the fixed shares once
+               (answer prompts, task context, calibration sets: ``scale.cache_split``), the
+               embedding tables' values scaled from the measured backbone width to the
+               projected one (without a split: Parquet float columns scaled, as before the
+               data plane moved embeddings out of the row caches)
 
 Counts scale as measured: proposer calls per distinct image × images, image-encoder items
 per (distinct image + crop) × images × (1 + crops per image), texts per row × rows. Per-item
@@ -98,17 +102,24 @@ def project(task: str, c: dict[str, Any], cluster: dict[str, Any], dim: int) -> 
     gpu_s /= max(cluster["gpus"], 1)
     model_s = sum(_k(c, k, "seconds") - _k(c, k, "seconds", "driver")
                   for k in ("proposer", "image_encoder", "text_encoder"))
-    stage_s = sum(c["stage_s"].values())
+    stage_s = sum(c["stage_s"].values())  # the evaluated rows' stages and the image prefetch
+    fixed_s = sum(c.get("fixed_stage_s", {}).values())  # calibration, answer prompts: once
     cpu_s = max(stage_s - model_s, 0.0) / c["rows"] * rows / max(cluster["cpus"], 1)
     drv_model = sum(_k(c, k, "seconds", "driver")
                     for k in ("proposer", "image_encoder", "text_encoder"))
     prep = float(c.get("prepare_s", 0.0))  # the task preparation: train split + calibration
-    drv_rest = max(c["work_s"] - stage_s - max(prep, drv_model), 0.0)
-    driver_s = drv_rest / c["rows"] * rows + max(prep, drv_model)
+    drv_rest = max(c["work_s"] - stage_s - fixed_s - max(prep, drv_model), 0.0)
+    driver_s = drv_rest / c["rows"] * rows + max(prep, drv_model) + fixed_s
     cache = c["cache"]
     scale_dim = dim and TARGET_DIM / dim
-    per_row = (cache["total"] - cache["float_columns"]
-               + cache["float_columns"] * scale_dim) / c["rows"]
+    split = cache.get("split")
+    if split:  # the questions' share per row, the fixed shares once (``scale.cache_split``)
+        wide = lambda s: s["bytes"] + s["embedding"] * (scale_dim - 1)
+        fixed = sum(wide(s) for s in split["fixed"].values())
+        per_row = (wide(split["question"]) * rows / c["rows"] + fixed) / rows
+    else:
+        per_row = (cache["total"] - cache["float_columns"]
+                   + cache["float_columns"] * scale_dim) / c["rows"]
     hours = (gpu_s + cpu_s + driver_s) / 3600
     return Measurement(
         f"scale_projection_{task}", f"Projection: {label} on {cluster['gpus']}× "
@@ -144,12 +155,18 @@ def project_all(cases: dict[str, dict], cluster_yaml: str | Path, overrides: lis
         "may give more)"),
         ("CPU stages (keywords, scoring, decoding, I/O): measured CPU seconds per row here, "
         "divided by the workers' vCPUs (perfect scaling assumed)"),
-        ("driver: measured seconds per row outside the task preparation (reading, statements, "
-        "finalize) times the rows, plus the preparation as measured here (train split of "
+        ("CPU and driver time split by stages.json: the evaluated split's stages and the image "
+        "prefetch (every set's images) per row, the other input sets' stage runs (calibration, "
+        "answer prompts) once, as measured"),
+        ("driver: measured seconds per row outside the task preparation and the stages "
+        "(reading, statements, finalize) times the rows, plus the preparation as measured here "
+        "(train split of "
         "6,258 questions, calibration of val_limit rows in the driver; with VQAv2's 443,757 "
         "train questions and real models on the head node's CPU it would take far longer: "
         "not projected)"),
-        (f"cache bytes: float columns scaled by {TARGET_DIM}/{dim} (embedding width of the "
-        f"configs' ViT-B vs the measured model), other columns as measured"),
+        (f"cache bytes: the evaluated rows' share per row × rows, plus the fixed shares (answer "
+        f"prompts, task context, calibration sets) once; the embedding tables' values scaled "
+        f"by {TARGET_DIM}/{dim} (embedding width of the configs' ViT-B vs the measured model),"
+        f" other bytes (row caches: scores, texts; image stores: boxes) as measured"),
     ]
     return rows, notes
