@@ -38,7 +38,8 @@ def configure_data_context(progress: bool) -> None:
     # DataSourceV2 by default (``ListFiles -> ReadFiles``), which costs seconds of fixed time
     # per execution on a small cluster (10-row file, 2 CPUs: 5-9 s vs 0.2-0.5 s for V1), and
     # every stage but the first reads the previous stage's cache: about 30 reads per demo run.
-    # ``RAY_DATA_USE_DATASOURCE_V2=1`` is Ray's own switch; it is honoured when set.
+    # ``RAY_DATA_USE_DATASOURCE_V2=1`` is Ray's own switch; it is honoured when set (opt-out
+    # documented where V2 became the default: ray-project/ray#63326).
     if hasattr(ctx, "use_datasource_v2") and "RAY_DATA_USE_DATASOURCE_V2" not in os.environ:
         ctx.use_datasource_v2 = False
     ctx.enable_progress_bars = progress
