@@ -26,7 +26,7 @@ def progress_enabled(want: bool) -> bool:
 
 
 def configure_data_context(progress: bool) -> None:
-    """Ray Data options of fgalign: the V1 Parquet reader; progress bars and banners per ``progress``.
+    """Ray Data options: the V1 Parquet reader; progress bars and start-up banners per ``progress``.
 
     Row order is not preserved through Parquet caches (files come back in any order), so the
     driver puts rows back in input order by ``uid``; execution runs unordered (faster).
