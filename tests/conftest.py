@@ -51,3 +51,13 @@ def ray_session():
     configure_data_context(progress=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def photo_sets(tmp_path_factory):
+    """The real-photo sets (``fgalign.data.photo_sets.make_photo_sets``), written once per session
+    and shared read-only by tests/photo_sets and tests/ray: ``{dataset: manifest}``."""
+    pytest.importorskip("skimage", reason="photo sets need scikit-image (the dev extra)")
+    from fgalign.data.photo_sets import make_photo_sets
+
+    return make_photo_sets(tmp_path_factory.mktemp("photos"))

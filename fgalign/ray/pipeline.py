@@ -50,16 +50,22 @@ def figure_rows(run: SplitRun, n: int, max_keywords: int) -> list[dict[str, Any]
     return hydrate(rows, ImageRecords(run.image_records), run.tables, max_keywords)
 
 
-def input_sets(cfg: Config) -> list[tuple[str, list[dict]]]:
-    """(task, rows) of every image-bearing input set of a run: calibration, then evaluation
-    (tasks whose split is empty are left to the task loop, which names them)."""
+def input_sets(cfg: Config, empty: dict[str, EmptySplitError] | None = None
+               ) -> list[tuple[str, list[dict]]]:
+    """(task, rows) of every image-bearing input set of a run: calibration, then evaluation.
+
+    A task with an empty split (calibration or evaluated) has no input set; its
+    ``EmptySplitError`` goes into ``empty`` (task → error) when given, so the task loop names
+    and skips it without preparing it (its calibration would be computed for nothing).
+    """
     out = []
     for task in cfg.data.tasks:
         try:
-            out += [(task, rows) for _, rows in calibration_rows(cfg, task)]
-            out.append((task, load_task_rows(cfg, task, {})))
-        except EmptySplitError:
-            continue
+            sets = [(task, rows) for _, rows in calibration_rows(cfg, task)]
+            out += sets + [(task, load_task_rows(cfg, task, {}))]
+        except EmptySplitError as e:
+            if empty is not None:
+                empty[task] = e
     return out
 
 
@@ -118,10 +124,13 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
         metrics: dict[str, Any] = {"config_hash": config_hash(cfg), "world": cfg.data.world,
                                    "tasks": {}}
         figs, timings = [], {"tasks": {}}
-        runner.prefetch_images(input_sets(cfg))  # every image of the run, once per config
+        empty: dict[str, EmptySplitError] = {}
+        runner.prefetch_images(input_sets(cfg, empty))  # every image of the run, once per config
         for task in cfg.data.tasks:
             t0 = time.perf_counter()
             try:
+                if task in empty:  # named, not prepared: the same error the steps below raise
+                    raise empty[task]
                 ctx, ctx_cached = prepare_cached(cfg, task, runner.cache.root,
                                                  force=force is not None, runner=runner)
                 rows = load_task_rows(cfg, task, ctx)

@@ -1,18 +1,24 @@
 """Faults during a pipeline run: a killed ImageEmbedder actor, a killed driver.
 
-Both runs process the VQA task of the damaged world with the settings of ``bad_run`` (a random
-CLIP bundle heavier than test-tiny, so the images stage lasts long enough to be hit while it
-works; small batches and files) and are compared with it, the undisturbed run: same rows,
-same predictions and credit per row, same VQA metrics.
+One faulted run (``faulted``, module fixture) serves both tests: it processes the VQA task of the
+damaged world with the settings of ``bad_run`` (a random CLIP bundle heavier than test-tiny, so
+the images stage lasts long enough to be hit while it works; small batches and files), suffers
+both faults one after the other, is resumed, and is compared with ``bad_run``, the undisturbed
+run: same rows, same predictions and credit per row, same VQA metrics.
 
 - Actor: SIGKILL the ``ImageEmbedderActor`` worker process as soon as it appears, while the run is
   under way and before the actor has embedded anything, so the stage cannot finish without a
   restart; Ray restarts it (``ray.max_restarts``: actor restarts and task retries) and the run
-  finishes. (Killing it after its first output file raced with the end of the stage on a quiet
+  goes on: the images stage completes and every later stage of the test split runs on it.
+  (Killing it after its first output file raced with the end of the stage on a quiet
   machine: a pool already released by Ray Data is not restarted.)
-- Driver: run the pipeline in a subprocess joined to the test cluster, SIGKILL it once the
+- Driver: the pipeline runs in a subprocess joined to the test cluster; SIGKILL it once the
   test split's embed stage cache is complete, re-run: regions, images, candidates, keywords
   and embed are read from cache (not recomputed) and the results match.
+
+Both faults share one run because each costs a whole Ray pipeline run (about ten Ray Data
+executions); they hit different moments (the first images actor; the end of the test split's
+embed stage) and the actor's restart must have completed for the driver kill to happen.
 """
 from __future__ import annotations
 
@@ -92,27 +98,24 @@ def stage_records(out: Path) -> dict[str, bool]:
             and r["split"] == "test"}
 
 
-def test_killed_embed_actor_is_restarted_and_results_match(bad_run, bad_world, slow_bundle,
-                                                           full_main, tmp_path):
-    out = tmp_path / "runs"
-    killer = ActorKiller(ACTOR, lambda: not any(out.rglob("images-*/*.tmp-*/*.parquet")))
-    killer.start()
-    try:
-        assert full_main(run_args(bad_world[0], out, ["vqa"], *run_settings(slow_bundle))) == 0
-    finally:
-        killer.done.set()
-        killer.join()
-    assert killer.killed is not None, "the images actor finished before it could be killed"
-    assert killer.seen - {killer.killed}, "no ImageEmbedder actor process after the kill"
-    assert_same_as_baseline(out, bad_run)
+@pytest.fixture(scope="module")
+def faulted(bad_run, bad_world, slow_bundle, full_main, ray_session, tmp_path_factory):
+    """The faulted run: actor killed, then driver killed, then resumed in this process.
 
+    Returns a namespace: ``out`` (output dir), ``killer`` (``ActorKiller``), ``driver_exit``
+    (exit status of the killed driver), ``metrics_before_resume`` (metrics.json files written
+    before the resume), ``images_done_before_resume`` (the images stage cache of the test split
+    was complete when the driver died), ``resumed_exit`` and ``records`` (stage → cached, of the
+    resumed run).
+    """
+    from types import SimpleNamespace
 
-def test_killed_driver_resumes_from_completed_stages(bad_run, bad_world, slow_bundle, full_main,
-                                                     ray_session, tmp_path):
-    out = tmp_path / "runs"
+    out = tmp_path_factory.mktemp("faults") / "runs"
     args = run_args(bad_world[0], out, ["vqa"], *run_settings(slow_bundle))
     address = ray_session.get_runtime_context().gcs_address
     cmd = [sys.executable, str(PIPELINE), *args, "--set", f"ray.address={address}"]
+    killer = ActorKiller(ACTOR, lambda: not any(out.rglob("images-*/*.tmp-*/*.parquet")))
+    killer.start()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 900  # the test split comes after the calibration input sets
@@ -122,12 +125,37 @@ def test_killed_driver_resumes_from_completed_stages(bad_run, bad_world, slow_bu
                 proc.send_signal(signal.SIGKILL)
                 break
             time.sleep(0.05)
-        assert proc.wait(timeout=30) == -signal.SIGKILL, "the driver ended before the kill"
+        driver_exit = proc.wait(timeout=30)
     finally:
+        killer.done.set()
+        killer.join()
         if proc.poll() is None:
             proc.kill()
-    assert not list(out.rglob("metrics.json")), "the killed run got to the end"
-    assert full_main(args) == 0
-    assert stage_records(out) == {"regions": True, "images": True, "candidates": True,
-                                  "keywords": True, "embed": True, "score": False}
-    assert_same_as_baseline(out, bad_run)
+    metrics_before = list(out.rglob("metrics.json"))
+    images_done = any("/images-" in str(m.parent) for m in out.rglob("_SUCCESS"))
+    resumed = full_main(args)
+    return SimpleNamespace(out=out, killer=killer, driver_exit=driver_exit,
+                           metrics_before_resume=metrics_before,
+                           images_done_before_resume=images_done, resumed_exit=resumed,
+                           records=stage_records(out))
+
+
+def test_killed_embed_actor_is_restarted_and_results_match(faulted, bad_run):
+    killer = faulted.killer
+    assert killer.killed is not None, "the images actor finished before it could be killed"
+    assert killer.seen - {killer.killed}, "no ImageEmbedder actor process after the kill"
+    # the run went on after the kill: the killed actor's stage completed (restarted actor) and
+    # the test split's embed stage after it, so the driver was still alive to be killed there
+    assert faulted.images_done_before_resume, "the images stage did not complete after the kill"
+    assert faulted.driver_exit == -signal.SIGKILL, "the driver ended before the kill"
+    assert faulted.records["images"], "the resumed run recomputed the images stage"
+    assert_same_as_baseline(faulted.out, bad_run)
+
+
+def test_killed_driver_resumes_from_completed_stages(faulted, bad_run):
+    assert faulted.driver_exit == -signal.SIGKILL, "the driver ended before the kill"
+    assert not faulted.metrics_before_resume, "the killed run got to the end"
+    assert faulted.resumed_exit == 0
+    assert faulted.records == {"regions": True, "images": True, "candidates": True,
+                               "keywords": True, "embed": True, "score": False}
+    assert_same_as_baseline(faulted.out, bad_run)

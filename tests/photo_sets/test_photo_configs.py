@@ -14,14 +14,14 @@ pytest.importorskip("skimage", reason="photo sets need scikit-image (the dev ext
 from photo_runs import count_detector_calls, overrides, read_outputs, run_folder
 
 from fgalign.cli import main
-from fgalign.data.photo_sets import make_photo_sets
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def sets(tmp_path_factory):
-    return make_photo_sets(tmp_path_factory.mktemp("photos"))
+def sets(photo_sets):
+    """The session's photo sets (tests/conftest.py), read only: runs write under tmp dirs."""
+    return photo_sets
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from fgalign.data.photo_sets import (
     EXIF_ORIENTATION,
     PHOTOS,
     load_photo,
-    make_photo_sets,
     question_type,
     round_robin,
 )
@@ -21,8 +20,9 @@ from fgalign.tasks import read_task_report
 
 
 @pytest.fixture(scope="module")
-def sets(tmp_path_factory):
-    return make_photo_sets(tmp_path_factory.mktemp("photos"), large_side=4000)
+def sets(photo_sets):
+    """The session's photo sets (tests/conftest.py: ``make_photo_sets``, large side 4000 px)."""
+    return photo_sets
 
 
 def test_every_split_reads_without_error_rows(sets):

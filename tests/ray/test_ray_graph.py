@@ -44,7 +44,7 @@ def test_graph_runs_caches_and_recomputes_only_what_changed(ray_session, tmp_pat
     assert [np.asarray(s).shape for s in table["score"][:2]] == [(2,), (3,)]
     # each stage ran as its own operator between the read and the write
     assert rec["regions"].operators.endswith("MapBatches(RegionsActor)->Write")
-    assert rec["embed"].operators.startswith("ReadFiles")
+    assert rec["embed"].operators.startswith("ReadParquet")  # V1 reader (fgalign.ray.runtime)
     assert "MapBatches(EmbedActor)" in rec["embed"].operators
     assert "Score" not in rec["embed"].operators
     assert _computed(rec) == ["regions", "keywords", "embed", "score"]

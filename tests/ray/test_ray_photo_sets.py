@@ -17,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "photo_sets"))  # the shared 
 from photo_runs import count_detector_calls, overrides, read_outputs, run_folder
 
 from fgalign.cli import main
-from fgalign.data.photo_sets import make_vqav2
 from fgalign.models import forbid_models
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
@@ -29,9 +28,8 @@ STAGES = ("ray.stages={" + ", ".join(
 
 
 @pytest.fixture(scope="module")
-def ray_vqa_run(ray_session, tmp_path_factory):
-    root = tmp_path_factory.mktemp("photos") / "vqav2"
-    make_vqav2(root)
+def ray_vqa_run(ray_session, photo_sets, tmp_path_factory):
+    root = Path(photo_sets["vqav2"]["root"])  # the session's sets (tests/conftest.py), read only
     out = tmp_path_factory.mktemp("runs")
     with count_detector_calls() as driver_calls, forbid_models("the driver builds no model"):
         rc = main(["run", "--config", str(ROOT / "configs/vqav2.yaml"), "--no-wandb",
