@@ -32,11 +32,11 @@ def test_roofline_runs_and_counts_flops():
 
 
 def test_image_encodes_count_every_image_and_crop_once(tmp_path):
+    from fgalign.batch import rows_to_batch
     from fgalign.bench.embed import EmbedInputs, image_encodes
     from fgalign.config import load_config
     from fgalign.data.synth import generate_world
     from fgalign.graph import run_stages
-    from fgalign.batch import rows_to_batch
     from fgalign.stages import build_image_specs, load_task_rows, prepare_task
 
     generate_world(tmp_path / "w", seed=0, images=12, image_size=64, progress=False)
