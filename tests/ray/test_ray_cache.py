@@ -122,7 +122,7 @@ def test_stage_pools_must_leave_a_cpu_for_reading():
 
 
 def test_task_context_cache(tmp_path, monkeypatch):
-    import fgalign.stages
+    import fgalign.ray.prepare
     from fgalign.config import Config
     from fgalign.ray.prepare import prepare_cached
 
@@ -135,7 +135,7 @@ def test_task_context_cache(tmp_path, monkeypatch):
         calls.append(task)
         return {"task": task, "prior": [1, 2], "w": [[0.1, 0.25]]}
 
-    monkeypatch.setattr(fgalign.stages, "prepare_task", fake_prepare)
+    monkeypatch.setattr(fgalign.ray.prepare, "prepare_task", fake_prepare)
     cfg = Config.model_validate({"data": {"root": str(root)}})
     cache = str(tmp_path / "stages")
     first = prepare_cached(cfg, "vcr", cache)
