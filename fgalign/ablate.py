@@ -52,6 +52,7 @@ from fgalign.config import (
 )
 from fgalign.metrics import paired_bootstrap
 from fgalign.schema import BUILTIN_TASKS
+from fgalign.tasks import get_task
 from fgalign.variants import ALL_VARIANTS, Variant, VariantError
 
 
@@ -142,8 +143,9 @@ def mean_ci(scores: np.ndarray, n: int = 1000, seed: int = 0) -> list[float]:
 def keys_for(spec: AblationSpec, cfg: Config) -> list[tuple[str, str]]:
     """Every (task, split) the grid's cells of one setting read."""
     keys = [(t, cfg.data.split) for t in spec.tasks]
-    if "snli_ve" in spec.tasks:
-        keys += needed_keys(cfg, "snli_ve")[-2:]  # its val split and text-only train rows
+    for t in spec.tasks:
+        if get_task(t).label_classes:  # a classifier's val split and text-only train rows
+            keys += needed_keys(cfg, t)[-2:]
     if "adapted" in spec.components:
         keys += [k for t in spec.tasks for k in needed_keys(cfg, t)]
     return list(dict.fromkeys(keys))

@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-from fgalign.config import ConfigError
+from fgalign.errors import InputError
 from fgalign.schema import BUILTIN_TASKS
 from fgalign.tasks import task_names
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args.argv = argv[1:]  # the subcommand's own arguments (recorded as provenance)
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, FileNotFoundError) as e:
+    except (InputError, FileNotFoundError) as e:  # ConfigError, DataFileError, WorldFormatError
         print(f"{prog or 'fgalign ' + args.command}: error: {one_line(e)}", file=sys.stderr)
         return 2
 

@@ -30,6 +30,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from fgalign.errors import InputError
 from fgalign.schema import BUILTIN_TASKS, STAGE_NAMES
 from fgalign.variants import FINE, align_problems
 
@@ -59,6 +60,7 @@ def _task_names() -> list[str]:
 
 
 TaskName = Annotated[str, _one_of("task", _task_names)]  # a registered task (fgalign.tasks)
+Count = Annotated[int, Field(ge=0)]  # a number of rows
 StageName = Annotated[str, _one_of("stage", STAGE_NAMES)]  # a stage of the graph
 ComponentName = Annotated[str, _one_of("fine component", FINE)]  # fgalign.variants.FINE
 
@@ -91,11 +93,15 @@ class SynthCfg(Section):
 
 class DataCfg(Section):
     root: str | None = None  # dataset root; required (a clear error names this key)
-    tasks: list[TaskName] = Field(default_factory=lambda: list(BUILTIN_TASKS))  # tasks to run
+    # modules that register tasks of their own (fgalign.tasks.register_task), imported when
+    # the config loads, before ``tasks`` is checked; e.g. [my_lab.gqa_task]
+    task_modules: list[str] = Field(default_factory=list)
+    tasks: list[TaskName] = Field(default_factory=lambda: list(BUILTIN_TASKS),
+                                  min_length=1)  # tasks to run, each once
     split: str = "test"  # evaluation split
     train_split: str = "train"  # split used for fitting (SNLI-VE text-only, adaptation)
     val_split: str = "val"  # split used to choose defaults / hyperparameters
-    limit: int | None = None  # keep only the first N rows per task (None: all)
+    limit: Count | None = None  # keep only the first N rows per task (None: all)
     vqa_images_dir: str = "{split}"  # VQA images dir relative to root ({split} is filled in)
     vqa_image_template: str = "COCO_{split}_{image_id:012d}.jpg"  # VQA image file name
     snli_ve_images_dir: str = "flickr30k_images"  # SNLI-VE images dir relative to root
@@ -103,6 +109,25 @@ class DataCfg(Section):
     synth: SynthCfg = Field(default_factory=SynthCfg)  # embedded synthetic world
     world: dict[str, Any] | None = None  # identity of the world at root (format_version, seed,
     # images, image_size, fingerprint): filled from its world.json, never from the config file
+
+    @field_validator("task_modules")
+    @classmethod
+    def _import_task_modules(cls, modules: list[str]) -> list[str]:
+        for m in modules:
+            try:
+                importlib.import_module(m)
+            except ImportError as e:
+                raise key_error(m, f"cannot import task module: {e}") from None
+        return modules
+
+    @field_validator("tasks")
+    @classmethod
+    def _each_task_once(cls, tasks: list[str]) -> list[str]:
+        twice = sorted({t for t in tasks if tasks.count(t) > 1})
+        if twice:
+            raise PydanticCustomError("repeated", "listed more than once: {t}",
+                                      {"t": ", ".join(twice)})
+        return tasks
 
 
 class ModelCfg(Section):
@@ -160,7 +185,7 @@ class VQATaskCfg(Section):
     tag_filter: bool = False  # keep only candidates related to region tags / keywords
     yes_no: Literal["statements", "threshold"] = "threshold"  # "no" = negated statement, or a
     # threshold on the affirmative score (quantile of unlabelled val scores at the train prior)
-    val_limit: int | None = 600  # val rows scored to fit the yes/no thresholds
+    val_limit: Count | None = 600  # val rows scored to fit the yes/no thresholds
     # Retrieve, then rerank (fgalign.tasks.retrieve): a first pass keeps the top k answers.
     k: int = Field(32, ge=1)  # answers kept per question (statements, keywords, scoring)
     retrieval_prompt: str = "{answer}"  # text embedded per vocabulary answer for the first pass
@@ -171,8 +196,8 @@ class VQATaskCfg(Section):
 
 class SNLIVETaskCfg(Section):
     protocol: Literal["text_only", "threshold"] = "text_only"  # TAP-C text-only or training-free
-    train_limit: int | None = None  # cap on train rows for the text-only classifier
-    val_limit: int | None = 600  # val rows (through the image stages) for stats / thresholds
+    train_limit: Count | None = None  # cap on train rows for the text-only classifier
+    val_limit: Count | None = 600  # val rows (through the image stages) for stats / thresholds
     features: Literal["pair", "scores", "gated"] = "gated"  # [p*h,|p-h|,p,h,cos,comps], [h,cos,
     # comps], or gated: [h, cos, comps, h ⊗ (cos, comps)] (fgalign.tasks.snli_ve.pair_features)
     standardize: Literal["domain", "train"] = "domain"  # test features scaled by unlabelled val
@@ -300,7 +325,7 @@ class Config(Section):
     logging: LoggingCfg = Field(default_factory=LoggingCfg)
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A config file or override is invalid; the message names every bad key."""
 
 

@@ -4,7 +4,7 @@
 
 The experiment loop of the Ray pipeline (``fgalign.ray.pipeline.run_experiment``) with the
 in-process executor: same stage graph, caches and outputs. It writes into
-``runs/<experiment>/<config hash>/``: ``config.yaml``, ``metrics.json`` (schema of DESIGN.md),
+``runs/<experiment>/<config hash>/``: ``config.yaml``, ``metrics.json`` (schema: README, "Outputs of a run"),
 ``predictions.parquet``, ``vqa_results.json`` (official results format) and
 ``figures/<task>_alignment.png``; the metrics come from ``fgalign.finalize``.
 """
@@ -16,12 +16,14 @@ from fgalign.config import Config
 from fgalign.ray.pipeline import run_experiment
 
 
-def evaluate(cfg: Config, figures: bool = True) -> dict[str, Any]:
+def evaluate(cfg: Config, figures: bool = True, command: str = "fgalign evaluate"
+             ) -> dict[str, Any]:
     """Run every task of ``cfg.data.tasks`` in this process; write and return metrics.json.
 
     The same experiment loop as the Ray pipeline (``fgalign.ray.pipeline.run_experiment``)
     with the in-process executor: same stage graph, caches and outputs, no Ray, no W&B.
+    ``command`` is recorded in ``command.txt`` and report.md (the CLI passes its own).
     """
     result = run_experiment(cfg, use_ray=False, use_wandb=False, figures=figures,
-                            command="fgalign evaluate")
+                            command=command)
     return {**result["metrics"], "run_dir": result["run_dir"]}

@@ -73,7 +73,7 @@ def _iter_rows(scored: Any, columns: list[str]) -> Iterator[dict]:
 
 def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
                   writer: OutputWriter | None = None) -> dict[str, Any]:
-    """Metrics (DESIGN.md schema, one task) of scored rows, streamed in bounded batches.
+    """Metrics (the metrics.json schema, one task) of scored rows, streamed in bounded batches.
 
     A split is labelled when some row carries its gold label (``is_labelled``). Scores are
     over the labelled rows and the error rows (counted as wrong); ``unlabelled`` counts the
@@ -240,21 +240,22 @@ def format_table(metrics: dict) -> str:
 
     A task without labels, or skipped, gets one line saying so instead of scores.
     """
-    lines = [f"{'task':8} {'variant':26} {'score':>7}"]
+    w = max([8] + [len(t) for t in metrics["tasks"]])  # task column width
+    lines = [f"{'task':{w}} {'variant':26} {'score':>7}"]
     for task, m in metrics["tasks"].items():
         if "skipped" in m:
-            lines.append(f"{task:8} skipped: {m['skipped']}")
+            lines.append(f"{task:{w}} skipped: {m['skipped']}")
             continue
         if not m.get("labels", True):
-            lines.append(f"{task:8} no labels in split {m['split']}: {m['n']} rows predicted, "
+            lines.append(f"{task:{w}} no labels in split {m['split']}: {m['n']} rows predicted, "
                          f"not scored (errors={sum(m['errors'].values())})")
             continue
         for v, e in m["variants"].items():
             extra = f"  q2a {e['q2a']:.2f} qa2r {e['qa2r']:.2f} q2ar {e['q2ar']:.2f}" \
                 if "q2ar" in e else ""
-            lines.append(f"{task:8} {v:26} {e['score']:7.2f}{extra}")
+            lines.append(f"{task:{w}} {v:26} {e['score']:7.2f}{extra}")
         d = m["delta"]["fusion_vs_global"]
-        lines.append(f"{task:8} {'fusion - global':26} {d['mean']:+7.2f}  95% CI "
+        lines.append(f"{task:{w}} {'fusion - global':26} {d['mean']:+7.2f}  95% CI "
                      f"[{d['ci95'][0]:+.2f}, {d['ci95'][1]:+.2f}]  (n={m['n']}, "
                      f"errors={sum(m['errors'].values())})")
     return "\n".join(lines)

@@ -158,7 +158,7 @@ def text_only_view(rows: list[dict[str, Any]], tables: dict[str, str], max_keywo
     for r in rows:
         stmts = [str(x) for x in as_list(r["statements"])]
         kws = ([[str(w) for w in as_list(k)] for k in as_list(r["keywords"])] + [[], []])[:2]
-        out.append({"uid": r["uid"], "task": "snli_ve", "error": str(r.get("error") or ""),
+        out.append({"uid": r["uid"], "task": str(r.get("task") or ""), "error": str(r.get("error") or ""),
                     "target": int(r["target"]), "statements": stmts[:1], "keywords": kws[:1],
                     "premise": stmts[1] if len(stmts) > 1 else "",
                     "premise_phrases": premise_phrases(kws[1]), "cand_group": [0]})

@@ -38,9 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 from fgalign.align.stage import AlignmentScorer
 from fgalign.config import Config, require, to_dict
-from fgalign.embed import ImageEmbedder, TextEmbedder
+from fgalign.embed import TextEmbedder
 from fgalign.keywords.stage import KeywordExtractor
-from fgalign.regions.stage import RegionProposer
 from fgalign.schema import STAGE_NAMES  # noqa: F401  (re-exported)
 from fgalign.spec import UNHASHED, StageSpec, make_spec  # noqa: F401  (re-exported)
 from fgalign.tasks import get_task
@@ -88,6 +87,11 @@ def load_task_rows(cfg: Config, task: str, ctx: dict, split: str | None = None,
 
 def build_image_specs(cfg: Config, task: str, tables: dict[str, str]) -> list[StageSpec]:
     """The per-image stages of ``task``: ``regions`` (its proposer), ``images``."""
+    # the regions package imports cv2 and the detectors: only a process that builds the
+    # image stages loads it (scoring, adaptation, sweeps and ablations do not)
+    from fgalign.regions.embed import ImageEmbedder
+    from fgalign.regions.stage import RegionProposer
+
     root = require(cfg.data.root, "data.root")
     return [
         make_spec(cfg, "regions", RegionProposer, {

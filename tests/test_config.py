@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,17 @@ def test_spec_base_config_errors_name_the_base_file(tmp_path):
     p.write_text("base: ../exp.yaml\n")
     with pytest.raises(ConfigError, match=r"exp\.yaml:\n  align\.weights\.region_wrod: unknown"):
         load_any_config(p)
+
+
+@pytest.mark.parametrize("override, message", [
+    ("data.limit=-3", "data.limit: Input should be greater than or equal to 0"),
+    ("tasks.vqa.val_limit=-1", "tasks.vqa.val_limit: Input should be greater than or equal"),
+    ("tasks.snli_ve.train_limit=-2", "tasks.snli_ve.train_limit: Input should be greater"),
+    ("data.tasks=[]", "data.tasks: List should have at least 1 item"),
+    ("data.tasks=[vcr, vcr]", "data.tasks: listed more than once: vcr"),
+    ("data.task_modules=[no_such.tasks]", "data.task_modules.no_such.tasks: cannot import"),
+])
+def test_row_counts_and_task_lists_are_checked(override, message):
+    """A negative limit was a Python slice that silently dropped the last rows."""
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_config(Path(__file__).parents[1] / "configs/demo.yaml", [override])

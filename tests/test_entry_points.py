@@ -99,3 +99,22 @@ def test_help_imports_no_model_or_ray_code():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-500:]
+
+
+def test_input_errors_are_one_line_for_every_kind(tmp_path, capsys):
+    """An InputError of any kind (config, data file, world format) is one line, exit 2; no run
+    folder is left behind for a world that cannot be read."""
+    old = tmp_path / "old-world"
+    old.mkdir()
+    (old / "world.json").write_text('{"format_version": 1, "seed": 0, "images": 40, '
+                                    '"image_size": 128}')
+    base = ["--config", str(REPO / "configs/demo.yaml"), "--set",
+            f"experiment.output_dir={tmp_path / 'runs'}"]
+    assert cli.main(["evaluate", *base, "--set", f"data.root={old}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "older world format (1)" in err and "Traceback" \
+        not in err and "fgalign synth --out" in err, err
+    assert not (tmp_path / "runs").exists()
+    assert cli.main(["adapt", *base, "--target", "vqa", "--set", "data.tasks=[vqa]"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no source task left for target vqa" in err, err

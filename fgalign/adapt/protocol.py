@@ -50,7 +50,7 @@ def target_scores(cfg: Config, model: AdaptedScorer, store: TaskStore, target: s
                   ) -> np.ndarray:
     """Per-instance headline score (percent) of ``model`` on the target's ``data.split``."""
     if get_task(target).label_classes:  # scored through its classifier, not candidates
-        return snli_ve_scores(cfg, model, store)
+        return snli_ve_scores(cfg, model, store, target)
     data = store.get(target, cfg.data.split)
     if not data.eval_idx:
         raise ValueError(f"no usable embedded rows for the target {target}/{cfg.data.split}")

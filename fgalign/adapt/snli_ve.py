@@ -49,13 +49,15 @@ def features(model: AdaptedScorer, cfg: Config, rows: list[dict], text_premise: 
     return np.concatenate(out)
 
 
-def snli_ve_scores(cfg: Config, model: AdaptedScorer, store: TaskStore) -> np.ndarray:
-    """Per-instance accuracy in percent (N,) on the usable rows of ``data.split``."""
+def snli_ve_scores(cfg: Config, model: AdaptedScorer, store: TaskStore, target: str
+                   ) -> np.ndarray:
+    """Per-instance accuracy in percent (N,) on the usable rows of ``data.split`` of the
+    classification ``target`` (SNLI-VE's text-only protocol, ``tasks.snli_ve`` settings)."""
     vc = cfg.tasks.snli_ve
-    train = usable(store.rows("snli_ve", TRAIN_TEXT))
-    val = [r for r in store.rows("snli_ve", cfg.data.val_split)
+    train = usable(store.rows(target, TRAIN_TEXT))
+    val = [r for r in store.rows(target, cfg.data.val_split)
            if not r.get("error") and r.get("stmt_embs") is not None and len(r["stmt_embs"])]
-    test = usable(store.rows("snli_ve", cfg.data.split))
+    test = usable(store.rows(target, cfg.data.split))
     if not train or not test:
         raise ValueError("SNLI-VE target: no usable text-only train rows or test rows")
     x_tr = features(model, cfg, train, text_premise=True)

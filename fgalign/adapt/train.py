@@ -29,7 +29,7 @@ from fgalign.adapt.data import TaskData, TaskStore
 from fgalign.adapt.losses import candidate_nce, in_batch_nce
 from fgalign.adapt.module import AdaptedScorer
 from fgalign.align import AlignBatch
-from fgalign.config import AdaptCfg, Config
+from fgalign.config import AdaptCfg, Config, ConfigError
 
 EpochCallback = Callable[[int, dict[str, Any], dict[str, Any]], None]
 
@@ -60,7 +60,8 @@ def sources_of(cfg: Config, target: str) -> list[str]:
     """The configured tasks minus the held-out target, in config order."""
     sources = [t for t in cfg.data.tasks if t != target]
     if not sources:
-        raise ValueError(f"no source task left: data.tasks={cfg.data.tasks}, target={target}")
+        raise ConfigError(f"data.tasks: no source task left for target {target} "
+                          f"(data.tasks={cfg.data.tasks}); adaptation needs another task")
     return sources
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     from fgalign.finalize import format_table
 
     cfg = load_config(args.config, args.overrides)
-    metrics = evaluate(cfg, figures=not args.no_figures)
+    metrics = evaluate(cfg, figures=not args.no_figures, command=shlex.join(["fgalign", "evaluate", *getattr(args, "argv", [])]))
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:

