@@ -118,3 +118,13 @@ def test_input_errors_are_one_line_for_every_kind(tmp_path, capsys):
     assert cli.main(["adapt", *base, "--target", "vqa", "--set", "data.tasks=[vqa]"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no source task left for target vqa" in err, err
+    # a run that fails after its folder exists says so there, with no half outputs
+    empty = tmp_path / "empty-root"
+    empty.mkdir()
+    assert cli.main(["evaluate", *base, "--set", f"data.root={empty}",
+                     "--set", "data.synth.generate=false", "--set", "data.tasks=[vcr]"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not found" in err, err
+    run = next((tmp_path / "runs").glob("*/*"))
+    assert (run / "failed.txt").read_text().startswith("FileNotFoundError: ")
+    assert not (run / ".predictions").exists() and not (run / "metrics.json").exists()

@@ -19,6 +19,7 @@ folder of the experiment. Only this driver logs (stdout, and W&B unless disabled
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -106,6 +107,7 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
     cfg = resolve_world(cfg)  # generate a missing world; read a world's layout + identity
     out = run_dir(cfg)
     out.mkdir(parents=True, exist_ok=True)
+    (out / FAILED).unlink(missing_ok=True)
     (out / "config.yaml").write_text(dump_yaml(cfg))
     lazy_ray = LazyRay(cfg.ray)  # started before the first stage that is not cached
     if use_ray:
@@ -175,10 +177,17 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
                      else "every stage cached: Ray not started)"),
                   sep="\n\n", file=sys.stdout, flush=True)
         return {"metrics": metrics, "run_dir": str(out), "stages": records, "timings": timings}
+    except BaseException as e:  # the folder says the run failed, and why (no half outputs)
+        shutil.rmtree(out / ".predictions", ignore_errors=True)
+        (out / FAILED).write_text(f"{type(e).__name__}: {e}\n")
+        raise
     finally:
         if logger is not None:
             logger.close()
         lazy_ray.shutdown()
+
+
+FAILED = "failed.txt"  # written into the run folder of a run that raised: "<error>: <message>"
 
 
 def sample_predictions(out: Path, n: int) -> list[dict]:
