@@ -115,9 +115,11 @@ def test_input_errors_are_one_line_for_every_kind(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "older world format (1)" in err and "Traceback" \
         not in err and "fgalign synth --out" in err, err
     assert not (tmp_path / "runs").exists()
-    assert cli.main(["adapt", *base, "--target", "vqa", "--set", "data.tasks=[vqa]"]) == 2
-    err = capsys.readouterr().err.strip()
+    assert cli.main(["adapt", *base, "--target", "vqa", "--set", "data.tasks=[vqa]",
+                     "--set", f"data.root={tmp_path / 'never-generated'}"]) == 2
+    err = capsys.readouterr().err.strip()  # checked before any world is generated
     assert len(err.splitlines()) == 1 and "no source task left for target vqa" in err, err
+    assert not (tmp_path / "never-generated").exists()
     # a run that fails after its folder exists says so there, with no half outputs
     empty = tmp_path / "empty-root"
     empty.mkdir()

@@ -17,7 +17,8 @@ from typing import Any
 
 from fgalign.adapt.caches import fill_caches, needed_keys
 from fgalign.adapt.protocol import leave_one_out, open_store
-from fgalign.config import Config, dump_yaml
+from fgalign.adapt.train import sources_of
+from fgalign.config import Config, ConfigError, dump_yaml
 from fgalign.data.synth import resolve_world
 from fgalign.finalize import run_dir
 
@@ -41,7 +42,9 @@ def run_adapt(cfg: Config, target: str, use_ray: bool = False,
     from safetensors.torch import save_file
 
     if target not in cfg.data.tasks:
-        raise ValueError(f"--target {target} is not in data.tasks {cfg.data.tasks}")
+        raise ConfigError(f"data.tasks: --target {target} is not in data.tasks "
+                          f"{cfg.data.tasks}")
+    sources_of(cfg, target)  # ConfigError when no source task is left, before any work
 
     cfg = resolve_world(cfg)  # generate a missing world; read a world's layout + identity
     caches, info = fill_caches(cfg, needed_keys(cfg, target), use_ray=use_ray)
