@@ -233,7 +233,7 @@ class Task:
 
     def add_statements(self, cfg: Config, ctx: dict, rows: list[dict]) -> list[dict]:
         """Add ``statements``, ``cand_group``, ``labels`` (and task extras) to ``rows``."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{self.name}: a task defines add_statements (register_task checks)")
 
     # ---- preparation and calibration -------------------------------------------------------
     def train_context(self, cfg: Config, train: list[dict]) -> dict[str, Any]:
