@@ -47,6 +47,7 @@ from fgalign.engine.chunks import (
     ChunkStage,
     SetPlan,
     Step,
+    failed_at,
     operator_stages,
     plain,
     rows_table,
@@ -218,9 +219,18 @@ class Runner:
             raise ValueError(f"--force {force!r}: not a stage ({', '.join(STAGE_NAMES)})")
         self.cfg, self.executor, self.force = cfg, executor, force
         self.cache = StageCache(cache_root(cfg))
-        self.records: list[StageRecord] = []
+        self.records: list[StageRecord] = []  # one per (task, input set, stage)
+        self._recorded: set[tuple[str, str, str]] = set()
         self.executions = 0  # executions this runner started (computed something)
         self._forced_done: set[str] = set()  # force applies once per path, not per call
+
+    def _record(self, record: StageRecord) -> None:
+        """Keep ``record`` unless this runner already recorded that stage of that input set
+        (a later call that finds a cache this run computed does not report it again)."""
+        key = (record.task, record.split, record.stage)
+        if key not in self._recorded:
+            self._recorded.add(key)
+            self.records.append(record)
 
     def _forced(self, stage: str) -> bool:
         return self.force is not None and STAGE_NAMES.index(stage) >= \
@@ -342,9 +352,9 @@ class Runner:
             if not r.text_only and (r.task, r.split) not in owners:
                 (regions, _), h_images, r_store, i_store = self._stores(r.task)
                 n = len({row["image_key"] for row in r.rows if not row.get("error")})
-                self.records += [StageRecord(r.task, name, h, store, n, True, 0.0, split=r.split)
-                                 for name, store, h in (("regions", r_store, regions.hash),
-                                                        ("images", i_store, h_images))]
+                for name, store, h in (("regions", r_store, regions.hash),
+                                       ("images", i_store, h_images)):
+                    self._record(StageRecord(r.task, name, h, store, n, True, 0.0, split=r.split))
         if prompts:
             plans += self._prompt_plans(requests, len(plans))
         return plans
@@ -393,7 +403,7 @@ class Runner:
                     for i, k in enumerate(b["image_key"]):
                         if str(k) in todo:
                             found[str(k)] = {c: plain(b[c][i]) for c in b}
-            self.records.append(StageRecord(task, "regions", regions.hash, r_store,
+            self._record(StageRecord(task, "regions", regions.hash, r_store,
                                             len(found_keys), True, 0.0, split=label))
             plans.append(SetPlan(first + len(plans), task, label, len(found_keys), [
                 Step(images, f"{i_store}/{config_hash(found_keys)}", h_images)],
@@ -413,8 +423,8 @@ class Runner:
             path = self.cache.path(r.task, spec.name, h)
             if path in plans or self._reuse(path, len(texts), "embed"):
                 if path not in plans:
-                    self.records.append(StageRecord(r.task, "embed", h, path, len(texts), True,
-                                                    0.0, split="answer-prompts"))
+                    self._record(StageRecord(r.task, "embed", h, path, len(texts), True, 0.0,
+                                             split="answer-prompts"))
                 continue
             rows = [{"uid": f"prompt:{i}", "statements": [t], "keywords": [[]], "error": ""}
                     for i, t in enumerate(texts)]
@@ -462,8 +472,8 @@ class Runner:
                 continue
             force = self._force_for(rs)
             start = plan_start(rs.specs, rs.paths, n, self.cache, force)
-            self.records += [StageRecord(r.task, s.name, h, p, n, True, 0.0, split=r.split)
-                             for s, h, p in zip(rs.specs[:start], rs.hashes, rs.paths)]
+            for s, h, p in zip(rs.specs[:start], rs.hashes, rs.paths):
+                self._record(StageRecord(r.task, s.name, h, p, n, True, 0.0, split=r.split))
             if start == len(rs.specs):
                 continue
             steps = [Step(s, p, h) for s, p, h in zip(rs.specs[start:], rs.paths[start:],
@@ -484,59 +494,82 @@ class Runner:
 
     def _execute(self, plans: list[SetPlan]) -> None:
         """Run ``plans`` through the executor and commit each set as it completes."""
-        todo = []
-        for p in plans:
-            if p.n == 0:  # an empty input set is an empty, complete cache
-                for step in p.steps:
-                    self.records.append(commit_step(self.cache, p, step,
-                                                    self.cache.begin(step.path), 0.0, ""))
-            else:
-                todo.append(p)
-        if not todo:
-            return
-        for p in todo:
+        if execute_plans(self.cache, self.executor, plans, self._record):
+            self.executions += 1
+
+
+def execute_plans(cache: StageCache, executor: Executor, plans: list[SetPlan],
+                  record: Callable[[StageRecord], None]) -> bool:
+    """Run ``plans`` in one execution, committing each set's steps as soon as it is through.
+
+    Empty sets are committed as empty caches without an execution. ``record`` receives the
+    ``StageRecord`` of every committed step. Returns whether an execution ran.
+
+    Raises:
+        StageError: a stage failed as a whole; every complete step is committed first.
+    """
+    todo = []
+    for p in plans:
+        if p.n == 0:  # an empty input set is an empty, complete cache
             for step in p.steps:
-                step.tmp = self.cache.begin(step.path)
-        by_key = {p.key: p for p in todo}
-        committed: set[int] = set()
+                record(commit_step(cache, p, step, cache.begin(step.path), 0.0, ""))
+        else:
+            todo.append(p)
+    if not todo:
+        return False
+    for p in todo:
+        for step in p.steps:
+            step.tmp = cache.begin(step.path)
+    by_key = {p.key: p for p in todo}
+    committed: set[int] = set()
 
-        def done(key: int, times: dict[str, float]) -> None:
-            plan = by_key[key]
-            for step in plan.steps:
-                self.records.append(commit_step(self.cache, plan, step, step.tmp,
-                                                times.get(step.spec.name, 0.0),
-                                                self.executor.operators))
-            committed.add(key)
+    def done(key: int, times: dict[str, float]) -> None:
+        plan = by_key[key]
+        for step in plan.steps:
+            record(commit_step(cache, plan, step, step.tmp, times.get(step.spec.name, 0.0),
+                               executor.operators))
+        committed.add(key)
 
-        self.executions += 1
-        try:
-            self.executor.execute(todo, done)
-        except Exception as e:  # noqa: BLE001 - re-raised as StageError
-            # Keep the message only: the exception's traceback pins the stage's actor pool
-            # (and its CPUs / GPUs) for as long as it lives. Ray Data printed the stack.
-            failure = f"{type(e).__name__}: {e}"
-            failed = self._salvage([p for p in todo if p.key not in committed])
-            gc.collect()
-            raise StageError(f"stage {failed} failed: {failure}") from None
-        missing = [p for p in todo if p.key not in committed]
-        if missing:
-            self._salvage(missing)
-            p = missing[0]
-            raise StageError(f"stage {p.stages[-1]!r} of task {p.task!r} ({p.split}) failed: "
-                             f"the executor returned without finishing {len(missing)} set(s)")
+    try:
+        executor.execute(todo, done)
+    except Exception as e:  # noqa: BLE001 - re-raised as StageError
+        # Keep the message only: the exception's traceback pins the stage's actor pool (and
+        # its CPUs / GPUs) for as long as it lives. Ray Data printed the stack.
+        failure, where = f"{type(e).__name__}: {e}", failed_at(str(e))
+        failed = salvage(cache, [p for p in todo if p.key not in committed], record,
+                         executor.operators)
+        if where is not None:
+            stage, key, failure = where
+            failed = f"{stage!r} of {where_of(by_key[key])}"
+        gc.collect()
+        raise StageError(f"stage {failed} failed: {failure}") from None
+    missing = [p for p in todo if p.key not in committed]
+    if missing:
+        salvage(cache, missing, record, executor.operators)
+        raise StageError(f"stage {missing[0].stages[-1]!r} of {where_of(missing[0])} failed: "
+                         f"the executor returned without finishing {len(missing)} set(s)")
+    return True
 
-    def _salvage(self, plans: list[SetPlan]) -> str:
-        """Commit each complete step of ``plans``, drop the rest; name the first lost step."""
-        first = ""
-        for p in plans:
-            for step in p.steps:
-                if not first and written_rows(step.tmp) == p.n:
-                    self.records.append(commit_step(self.cache, p, step, step.tmp, 0.0,
-                                                    self.executor.operators))
-                    continue
-                first = first or f"{step.spec.name!r} of task {p.task!r} ({p.split})"
-                self.cache.abort(step.tmp)
-        return first or "(unknown)"
+
+def salvage(cache: StageCache, plans: list[SetPlan], record: Callable[[StageRecord], None],
+            operators: str) -> str:
+    """Commit each complete step of ``plans``, drop the rest; name the first lost step."""
+    first = ""
+    for p in plans:
+        complete = True  # a step after an incomplete one cannot be complete
+        for step in p.steps:
+            complete = complete and written_rows(step.tmp) == p.n
+            if complete:
+                record(commit_step(cache, p, step, step.tmp, 0.0, operators))
+                continue
+            first = first or f"{step.spec.name!r} of {where_of(p)}"
+            cache.abort(step.tmp)
+    return first or "(unknown)"
+
+
+def where_of(plan: SetPlan) -> str:
+    """``task 'vqa' (test)`` (no parentheses for an unnamed set)."""
+    return f"task {plan.task!r}" + (f" ({plan.split})" if plan.split else "")
 
 
 def commit_step(cache: StageCache, plan: SetPlan, step: Step, tmp: str, seconds: float,
@@ -549,8 +582,8 @@ def commit_step(cache: StageCache, plan: SetPlan, step: Step, tmp: str, seconds:
     written = written_rows(tmp) if plan.n else 0
     if written != plan.n:
         cache.abort(tmp)
-        raise StageError(f"stage {step.spec.name!r} of task {plan.task!r} ({plan.split}) "
-                         f"failed: {plan.n} rows in, {written} out")
+        raise StageError(f"stage {step.spec.name!r} of {where_of(plan)} failed: {plan.n} rows "
+                         f"in, {written} out")
     cache.commit(tmp, step.path, written, task=plan.task, stage=step.spec.name,
                  split=plan.split, seconds=round(seconds, 3), **plan.marker)
     return StageRecord(plan.task, step.spec.name, step.hash, step.path, written, False,
@@ -598,14 +631,10 @@ def run_chain(rows: list[dict[str, Any]], specs: list[StageSpec], task: str, fin
     records = [StageRecord(task, s.name, h, p, n, True, 0.0, split=split)
                for s, h, p in zip(specs[:start], hashes, paths)]
     if start < len(specs):
-        runner = Runner.__new__(Runner)  # a bare runner: its commit logic, no config
-        runner.cache, runner.executor, runner.records = cache, executor, []
-        runner.executions = 0
-        runner._execute([SetPlan(0, task, split, n, [
+        execute_plans(cache, executor, [SetPlan(0, task, split, n, [
             Step(s, p, h) for s, p, h in zip(specs[start:], paths[start:], hashes[start:])],
             rows if start == 0 else paths[start - 1], marker,
-            chunk_rows=max(s.resources.batch_size for s in specs))])
-        records += runner.records
+            chunk_rows=max(s.resources.batch_size for s in specs))], records.append)
     return paths[-1], records
 
 

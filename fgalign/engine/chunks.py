@@ -30,6 +30,7 @@ in-process and the Ray executor write the same caches.
 from __future__ import annotations
 
 import pickle
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -142,6 +143,19 @@ def write_part(table: Any, tmp_dir: str, part: int) -> str:
     return final if "://" not in tmp_dir else f"{tmp_dir}/part-{part:06d}.parquet"
 
 
+class ChunkStageFailed(RuntimeError):
+    """A stage raised on a chunk as a whole; the message starts ``[stage <name> set <key>]``."""
+
+
+FAILED_AT = re.compile(r"\[stage (\w+) set (\d+)\] ([^\n]*)")
+
+
+def failed_at(message: str) -> tuple[str, int, str] | None:
+    """``(stage, set key, error)`` of the first ``ChunkStageFailed`` quoted in ``message``."""
+    m = FAILED_AT.search(message)
+    return (m.group(1), int(m.group(2)), m.group(3)) if m else None
+
+
 class ChunkStage:
     """One stage kind over the chunks of every set (module docstring).
 
@@ -170,11 +184,18 @@ class ChunkStage:
         t0 = time.perf_counter()
         batch = read_chunk(chunk)
         stage = self._stage(step)
-        guard = self._guards.setdefault(key, step.spec.guard())
+        if key not in self._guards:  # counts this stage's rows and failures, per set
+            rf = step.spec.row_failures
+            self._guards[key] = RowGuard(self.name, rf.max_share, rf.min_rows)
+        guard = self._guards[key]
         size = max(1, step.spec.resources.batch_size)
         n = len(next(iter(batch.values()))) if batch else 0
-        outs = [run_batch(stage, self.name, {k: v[i:i + size] for k, v in batch.items()}, guard)
-                for i in range(0, n, size)] or [batch]
+        try:
+            outs = [run_batch(stage, self.name, {k: v[i:i + size] for k, v in batch.items()},
+                              guard) for i in range(0, n, size)] or [batch]
+        except Exception as e:  # the stage is broken: say which, for the runner's message
+            raise ChunkStageFailed(f"[stage {self.name} set {key}] {type(e).__name__}: "
+                                   f"{str(e)[:500]}") from e
         table = to_arrow_table(concat_batches(outs) if len(outs) > 1 else outs[0])
         path = write_part(table, step.tmp, int(chunk["part"]))
         return dict(chunk, path=path, data=b"",

@@ -35,6 +35,7 @@ from fgalign.engine.chunks import (
 )
 from fgalign.graph import StageError, StageRecord, plan_start, run_chain, written_rows
 from fgalign.ray.cache import StageCache
+from fgalign.ray.runtime import check_execution_resources
 
 __all__ = ["RayExecutor", "StageError", "StageRecord", "check_execution_resources",
            "operator_chain", "plan_start", "run_task_graph"]
@@ -62,32 +63,6 @@ def make_chunk_actor(stage: str) -> type:
 
     ChunkActor.__name__ = ChunkActor.__qualname__ = f"{stage.capitalize()}Chunks"
     return ChunkActor
-
-
-def check_execution_resources(ray_cfg: Any, stages: list[str], cluster: dict[str, float]
-                              ) -> None:
-    """Fail early when the pools of one execution cannot all run at once on a fixed cluster.
-
-    The pools of an execution run at the same time, so their CPUs and GPUs add up.
-
-    Raises:
-        ValueError: the sum exceeds the cluster's CPUs or GPUs (names every pool).
-    """
-    from fgalign.config import StageResources
-
-    res = {s: ray_cfg.stages.get(s, StageResources()) for s in stages}
-    cpus = sum(r.num_cpus * r.concurrency for r in res.values())
-    gpus = sum(r.num_gpus * r.concurrency for r in res.values())
-    have_cpu, have_gpu = cluster.get("CPU", 0.0), cluster.get("GPU", 0.0)
-    detail = ", ".join(f"{s} {r.concurrency}x{r.num_cpus:g} CPU"
-                       + (f" {r.num_gpus:g} GPU" if r.num_gpus else "") for s, r in res.items())
-    if cpus > have_cpu + 1e-9:
-        raise ValueError(f"ray.stages: the pools that run together ({detail}) need {cpus:g} "
-                         f"CPUs, the cluster has {have_cpu:g}; lower num_cpus or concurrency")
-    if gpus > have_gpu + 1e-9:
-        raise ValueError(f"ray.stages: the pools that run together ({detail}) need {gpus:g} "
-                         f"GPUs, the cluster has {have_gpu:g}; set num_gpus: 0 on a machine "
-                         "without GPUs")
 
 
 class RayExecutor:
@@ -118,10 +93,11 @@ class RayExecutor:
         ds = ray.data.from_items(chunks, override_num_blocks=len(chunks))
         for op in ops:
             ds = apply_chunk_stage(ds, op, stage_steps(plans, op), self.ray_cfg.max_restarts)
+        self.operators = "->".join(["FromItems"] + [f"MapBatches({op.capitalize()}Chunks)"
+                                                    for op in ops])
         got: Counter = Counter()
         times: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         stages = {p.key: p.stages for p in plans}
-        ds = ds.select_columns(["set"] + [f"t_{s}" for s in ops])
         try:
             for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
                 for i, key in enumerate(batch["set"].tolist()):
@@ -130,8 +106,6 @@ class RayExecutor:
                         times[key][s] += float(batch[f"t_{s}"][i])
                     if got[key] == expected[key]:
                         done(key, dict(times[key]))
-            self.operators = operator_chain(ds) or "->".join(
-                ["Chunks"] + [f"MapBatches({op.capitalize()}Chunks)" for op in ops])
         finally:
             del ds
             gc.collect()
