@@ -29,7 +29,8 @@ on the CPU, in float32. Rows in = rows out, same order, in both stages.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -42,13 +43,35 @@ from fgalign.models import create_backbone
 from fgalign.store import EmbeddingTable, text_keys
 
 
+_SHARED: dict[str, Any] | None = None  # set by ``shared_backbones``: model config → backbone
+
+
+@contextmanager
+def shared_backbones(memo: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """While active, ``backbone_of`` builds one backbone per ``model`` config and hands the
+    same one to every stage built in this process (``fgalign predict``: the image and text
+    stages share one model). ``memo`` (kept by the caller) lets several calls share them."""
+    global _SHARED
+    outer, _SHARED = _SHARED, ({} if memo is None else memo)
+    try:
+        yield _SHARED
+    finally:
+        _SHARED = outer
+
+
 def backbone_of(model: dict) -> Any:
     """``(backbone, batch size)`` of the ``model`` config section (a dict)."""
     cfg = ModelCfg(**model)
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    return create_backbone(cfg.name, pretrained=cfg.pretrained, checkpoint=cfg.checkpoint,
-                           device=cfg.device, precision=cfg.precision), cfg.batch_size
+    key = cfg.model_dump_json(exclude={"batch_size"})
+    if _SHARED is not None and key in _SHARED:
+        return _SHARED[key], cfg.batch_size
+    bb = create_backbone(cfg.name, pretrained=cfg.pretrained, checkpoint=cfg.checkpoint,
+                         device=cfg.device, precision=cfg.precision)
+    if _SHARED is not None:
+        _SHARED[key] = bb
+    return bb, cfg.batch_size
 
 
 def in_table(table: EmbeddingTable, texts: Sequence[str]) -> dict[str, bool]:
