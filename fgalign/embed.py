@@ -42,7 +42,6 @@ from fgalign.gather import statement_texts
 from fgalign.models import create_backbone
 from fgalign.store import EmbeddingTable, text_keys
 
-
 _SHARED: dict[str, Any] | None = None  # set by ``shared_backbones``: model config → backbone
 
 

@@ -1,4 +1,4 @@
-"""``predict``: one image and one question / hypothesis / multiple choice, in this process.
+"""``fgalign.predict``: one image and one question / hypothesis / multiple choice, in this process.
 
     from fgalign import predict
     p = predict("coffee.png", question="What is in the cup?", answers=["coffee", "tea"])
@@ -244,7 +244,7 @@ def predict(image: str | Path, question: str | None = None, *, hypothesis: str |
                                  if str(o).strip()))
     path, pixels = check_image(image)
     cfg = config if isinstance(config, Config) else load_config(config, list(overrides or []))
-    runner_of = lambda c: Runner(c, LocalExecutor(progress=False))  # noqa: E731
+    runner_of = lambda c: Runner(c, LocalExecutor(progress=False))
     with shared_backbones(_BACKBONES), tempfile.TemporaryDirectory(prefix="fgalign-") as tmp:
         if task == "vqa" and options:
             ctx, note = answers_context(options), ""
