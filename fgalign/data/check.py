@@ -144,7 +144,7 @@ def _rows(task: str, root: Path, split: str, cfg: DataCfg, rep: CheckReport) -> 
                            + ", ".join(absent[:EXAMPLES]))
     meta = sum(1 for r in rows if r.get("error") == "read:missing_metadata")
     if meta:
-        rep.missing.append(f"{meta} metadata files (rows with read:missing_metadata)")
+        rep.missing.append(f"the metadata file of {meta} rows (read:missing_metadata)")
     n = len(rows) + sum(skipped.values())
     rep.checked.append(f"{n} records; {len(named) - len(absent)} of their {len(named)} images")
     world = _world(root)
