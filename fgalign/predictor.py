@@ -130,6 +130,10 @@ def task_context(cfg: Config, task: str, calibrate: bool, runner_factory: Any
     from fgalign.ray.prepare import prepare_cached, prepare_key
 
     root = cfg.data.root
+    if root is None and (task == "vqa" or calibrate):
+        raise InputError("data.root is not set: VQA without --answers takes its candidates "
+                         "from the train split's answer vocabulary, and --calibrate fits on the "
+                         "dataset; set data.root (--set data.root=DIR) or give --answers")
     exists = root is not None and Path(root).exists()
     if exists or task == "vqa" or calibrate:
         cfg = resolve_world(cfg)  # generates a missing synthetic world (as a run does)

@@ -158,6 +158,8 @@ def test_cli_table_and_json(photos, capsys):
     (["--image", "{photo}", "--question", "   "], "the question is empty"),
     (["--image", "{photo}", "--hypothesis", ""], "the hypothesis is empty"),
     (["--image", "{photo}", "--question", "What?", "--answers", " , "], "no non-empty"),
+    (["--image", "{photo}", "--question", "What?", "--set", "data.root=null"],
+     "data.root is not set"),
 ])
 def test_cli_bad_input_is_one_line_exit_2(photos, tmp_path, capsys, args, message):
     from fgalign.cli import main
