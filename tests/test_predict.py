@@ -101,6 +101,21 @@ def test_snli_ve_calibrated_then_cached(photos, world, tmp_path):
     assert "cached" in again.note and again.prediction == p.prediction
 
 
+def test_snli_ve_uses_the_fit_an_evaluate_run_cached(photos, world, tmp_path):
+    """The documented path: ``fgalign evaluate`` of a config, then ``predict`` on it."""
+    from fgalign.cli import main
+    from fgalign.predictor import predict
+
+    over = [o for o in world if not o.startswith("experiment.output_dir")] + [
+        f"experiment.output_dir={tmp_path / 'runs'}", "data.tasks=[snli_ve]", "data.limit=3",
+        "logging.figures=0"]
+    assert main(["evaluate", "--config", CONFIG] + [a for o in over for a in ("--set", o)]) == 0
+    p = predict(photos["astronaut"], hypothesis="There is a red circle.", config=CONFIG,
+                overrides=over)
+    assert "the fit cached at" in p.note and str(tmp_path / "runs") in p.note
+    assert p.prediction in SNLI_VE_LABELS and finite(p)
+
+
 def test_model_built_once_per_process(photos, monkeypatch):
     from fgalign import embed
     from fgalign.predictor import predict

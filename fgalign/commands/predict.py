@@ -50,11 +50,12 @@ def format_prediction(p) -> str:
              ""]
     keys = list(dict.fromkeys(k for c in p.candidates for k in c.scores))
     width = min(40, max([len(c.text) for c in p.candidates] + [9]))
-    lines.append(f"  {'candidate':{width}}  " + "  ".join(f"{k:>15}" for k in keys)
+    cols = {k: max(len(k), 9) for k in keys}
+    lines.append(f"  {'candidate':{width}}  " + "  ".join(f"{k:>{cols[k]}}" for k in keys)
                  + "  statement")
     for c in p.candidates:
         mark = "*" if c.text == p.prediction else " "
-        vals = "  ".join(f"{'-inf' if c.scores[k] is None else f'{c.scores[k]:.4f}':>15}"
+        vals = "  ".join(f"{'-inf' if c.scores[k] is None else f'{c.scores[k]:.4f}':>{cols[k]}}"
                          for k in keys)
         lines.append(f"{mark} {c.text[:width]:{width}}  {vals}  {c.statement}")
     if p.alignment:
