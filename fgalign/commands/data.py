@@ -8,7 +8,7 @@ VCR sets around real sample photos.
     fgalign data stats --task vqa --root W --split test     # W from `fgalign synth --out W`
 
     fgalign data check --task vqa --root /data/vqa --split val2014   # exit 1: something missing
-    fgalign data check --task vcr --root /data/vcr                   # train, val and test
+    fgalign data check --task vcr --root /data/vcr          # the official splits present there
 
     fgalign data make-photo-set --out /tmp/photos     # /tmp/photos/{vqav2,snli_ve,vcr}
     fgalign evaluate --config configs/vqav2.yaml --set data.root=/tmp/photos/vqav2 ...
@@ -51,7 +51,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                        help="dataset layout to check")
     check.add_argument("--root", required=True, help="dataset root folder")
     check.add_argument("--split", action="append", help="split to check (repeatable; default: "
-                       "the official release's splits, or a synthetic world's own)")
+                       "the official splits present under the root, or a world's own)")
     check.add_argument("--json", action="store_true", help="print one JSON list of reports")
     add_config_args(check, required=False)
     check.set_defaults(func=run_check)
@@ -119,13 +119,15 @@ def run_check(args: argparse.Namespace) -> int:
     from fgalign.data.check import check_layout, default_splits
 
     data_cfg = load_config(args.config, args.overrides).data
-    splits = args.split or default_splits(args.task, args.root)
+    splits, absent = (args.split, []) if args.split else default_splits(args.task, args.root)
     reports = [check_layout(args.task, args.root, split, data_cfg, checksums=i == 0)
                for i, split in enumerate(splits)]  # a checksum covers the whole root
     if args.json:
         print(json.dumps([r.to_dict() for r in reports]))
     else:
         print("\n".join(r.format() for r in reports))
+        if absent:
+            print(f"not downloaded (not checked; --split S checks one): {', '.join(absent)}")
     return 0 if all(r.ok for r in reports) else 1
 
 

@@ -205,13 +205,22 @@ def check_layout(task: str, root: str | Path, split: str, data_cfg: DataCfg | No
     return rep
 
 
-def default_splits(task: str, root: str | Path) -> list[str]:
-    """The splits ``fgalign data check`` checks without ``--split``: a world's own, else the
-    official release's (``OFFICIAL_SIZES``)."""
+def default_splits(task: str, root: str | Path) -> tuple[list[str], list[str]]:
+    """``(to check, absent)``: the splits ``fgalign data check`` checks without ``--split``.
+
+    A world's own splits; else those of the official release (``OFFICIAL_SIZES``) whose
+    listing file (questions / jsonl) is under ``root``, and the others as absent; when none is
+    there, every official split is checked (and reported missing).
+    """
     world = _world(Path(root)) if Path(root).is_dir() else None
     if world is not None and world.get("counts"):
-        return sorted(world["counts"])
-    return [s for t, s in OFFICIAL_SIZES if t == task]
+        return sorted(world["counts"]), []
+    official = [s for t, s in OFFICIAL_SIZES if t == task]
+    names = {"vqa": ("v2_OpenEnded_mscoco_{}_questions.json", ("Questions",)),
+             "snli_ve": ("snli_ve_{}.jsonl", ()), "vcr": ("{}.jsonl", ())}[task]
+    present = [s for s in official if Path(root).is_dir()
+               and _first(Path(root), names[0].format(s), names[1]) is not None]
+    return (present, [s for s in official if s not in present]) if present else (official, [])
 
 
 def run_splits(cfg) -> list[tuple[str, str]]:

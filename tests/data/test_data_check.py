@@ -138,3 +138,22 @@ def test_run_check_passes_complete_roots_and_roots_a_run_generates(world, sets, 
     with pytest.raises(DataLayoutError, match="does not exist"):
         check_run_data(load_config(CONFIG, [f"data.root={tmp_path / 'absent'}",
                                             "data.synth.generate=false"]))
+
+
+def test_without_split_checks_the_official_splits_present(sets, capsys):
+    from fgalign.cli import main
+
+    assert main(["data", "check", "--task", "vqa", "--root", str(sets["vqav2"]["root"])]) == 0
+    out = capsys.readouterr().out
+    assert "vqa train2014 at" in out and "vqa val2014 at" in out
+    assert "not downloaded (not checked; --split S checks one): test2015, test-dev2015" in out
+
+
+def test_missing_root_reports_every_official_split(tmp_path, capsys):
+    from fgalign.cli import main
+
+    assert main(["data", "check", "--task", "vcr", "--root", str(tmp_path / "none"), "--json"]) == 1
+    got = json.loads(capsys.readouterr().out)
+    assert [r["split"] for r in got] == ["train", "val", "test"]
+    assert all(r["missing"] == [f"dataset root {tmp_path / 'none'}/"] for r in got)
+    assert "visualcommonsense.com" in got[0]["source"]
