@@ -11,7 +11,7 @@ The task follows from the arguments: ``hypothesis`` → ``snli_ve``; ``question`
 own stages (``fgalign.graph.Runner`` with the in-process executor: region proposer, image
 embedder, the task's row stages, keyword extractor, text embedder, alignment scorer), with its
 stage caches in a temporary folder of the call; the model is built once per process (every
-stage shares it, ``fgalign.embed.shared_backbones``).
+stage shares it: ``fgalign.embed.backbone_of`` memoises backbones per process and config).
 
 What comes from the dataset of the config (``data.root``), and when:
 
@@ -40,7 +40,6 @@ from fgalign.config import Config, build_config, load_config, to_dict
 from fgalign.errors import InputError
 
 DEFAULT_CONFIG = "configs/demo.yaml"
-_BACKBONES: dict[str, Any] = {}  # model config → backbone, shared by every call in this process
 
 
 @dataclass
@@ -127,7 +126,7 @@ def task_context(cfg: Config, task: str, calibrate: bool, runner_factory: Any
     (``calibrate``), else the train statistics alone (VQA) / nothing (SNLI-VE, VCR)."""
     from fgalign.data.synth import resolve_world
     from fgalign.graph import cache_root
-    from fgalign.ray.prepare import prepare_cached, prepare_key
+    from fgalign.ray.prepare import cached_context, prepare_cached
 
     root = cfg.data.root
     if root is None and (task == "vqa" or calibrate):
@@ -137,9 +136,9 @@ def task_context(cfg: Config, task: str, calibrate: bool, runner_factory: Any
     exists = root is not None and Path(root).exists()
     if exists or task == "vqa" or calibrate:
         cfg = resolve_world(cfg)  # generates a missing synthetic world (as a run does)
-        cached = Path(cache_root(cfg), task, f"prepare-{prepare_key(cfg, task)}.json")
-        if cached.is_file():
-            return json.loads(cached.read_text()), f"calibration: the fit cached at {cached}"
+        ctx = cached_context(cfg, task, cache_root(cfg))
+        if ctx is not None:
+            return ctx, f"calibration: the fit a run cached under {cache_root(cfg)}"
         if calibrate:
             ctx, _ = prepare_cached(cfg, task, cache_root(cfg), runner=runner_factory(cfg))
             return ctx, f"calibration: fitted now on {root}, cached under {cache_root(cfg)}"
@@ -236,7 +235,6 @@ def predict(image: str | Path, question: str | None = None, *, hypothesis: str |
             InputError) for a bad config or override.
     """
     from fgalign.align.batch import to_array
-    from fgalign.embed import shared_backbones
     from fgalign.gather import ImageRecords, hydrate
     from fgalign.graph import LocalExecutor, Runner
     from fgalign.tasks import get_task
@@ -249,7 +247,7 @@ def predict(image: str | Path, question: str | None = None, *, hypothesis: str |
     path, pixels = check_image(image)
     cfg = config if isinstance(config, Config) else load_config(config, list(overrides or []))
     runner_of = lambda c: Runner(c, LocalExecutor(progress=False))
-    with shared_backbones(_BACKBONES), tempfile.TemporaryDirectory(prefix="fgalign-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="fgalign-") as tmp:
         if task == "vqa" and options:
             ctx, note = answers_context(options), ""
         else:

@@ -112,7 +112,7 @@ def test_snli_ve_uses_the_fit_an_evaluate_run_cached(photos, world, tmp_path):
     assert main(["evaluate", "--config", CONFIG] + [a for o in over for a in ("--set", o)]) == 0
     p = predict(photos["astronaut"], hypothesis="There is a red circle.", config=CONFIG,
                 overrides=over)
-    assert "the fit cached at" in p.note and str(tmp_path / "runs") in p.note
+    assert "the fit a run cached under" in p.note and str(tmp_path / "runs") in p.note
     assert p.prediction in SNLI_VE_LABELS and finite(p)
 
 
@@ -123,7 +123,7 @@ def test_model_built_once_per_process(photos, monkeypatch):
     calls = []
     real = embed.create_backbone
     monkeypatch.setattr(embed, "create_backbone", lambda *a, **k: calls.append(a) or real(*a, **k))
-    monkeypatch.setattr("fgalign.predictor._BACKBONES", {})
+    monkeypatch.setattr(embed, "_BACKBONES", {})
     for q in ("What is in the cup?", "What is on the plate?"):
         predict(photos["coffee"], q, answers=["coffee", "tea"], config=CONFIG)
     assert len(calls) == 1
