@@ -36,7 +36,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("data", help="inspect a dataset split (stats, head)")
+    p = subparsers.add_parser("data", help="inspect or check a dataset (stats, head, check)")
     sub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     stats = sub.add_parser("stats", help="rows read, rows with errors (by reason), missing images")
     _add_common(stats)
