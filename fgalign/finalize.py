@@ -56,7 +56,8 @@ def variant_preds(task: Task, row: dict, variant: str, ctx: dict) -> tuple[int, 
 
 LIGHT_COLUMNS = ("uid", "error", "candidates", "target", "answer_type", "rationale_label",
                  "cand_group", "question_id", "oracle_index", "gold_rank", "pool_size",
-                 "truncated_texts")  # what finalize reads besides the variant scores
+                 "truncated_texts", "no_regions", "no_keywords")  # what finalize reads
+# besides the variant scores
 CHUNK = 4096  # rows per streamed batch and per predictions part
 
 
@@ -80,7 +81,9 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
     other rows, which are predicted but not scored. A split without labels (VQA test-dev,
     any split whose label field is absent) gets ``"labels": false`` and no score at all:
     ``variants`` and ``delta`` are empty, predictions carry no credit. ``truncated`` counts
-    rows with a text cut to the text encoder's context (``fgalign.embed``).
+    rows with a text cut to the text encoder's context (``fgalign.embed``); ``no_regions`` /
+    ``no_keywords`` count rows scored without any region / with a candidate statement without
+    any keyword, whose fine components are the global score (``fgalign.align.scores``).
 
     Args:
         cfg: the experiment config (variants, bootstrap).
@@ -108,6 +111,7 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
     # a split is labelled when some row carries its gold label (a first, light pass)
     labelled_any = any(t.is_labelled(r) for r in _iter_rows(scored, ["target"]))
     truncated = 0
+    missing = Counter()  # rows whose components fell back to global (fgalign.align.scores)
     keep: list[dict] = []  # the records, when there is no writer
     results: list[dict] = []
     records: list[dict] = []
@@ -119,6 +123,9 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
             errors[str(row["error"])] += 1
         counted[i] = labelled_any and (bool(row.get("error")) or t.is_labelled(row))
         truncated += int(row.get("truncated_texts") or 0) > 0
+        if not row.get("error"):
+            missing["no_regions"] += bool(row.get("no_regions", False))
+            missing["no_keywords"] += int(row.get("no_keywords") or 0) > 0
         rec = {"uid": str(row["uid"]), "task": task, "error": str(row.get("error") or "")}
         row_preds = {}
         for v in variants:
@@ -162,6 +169,8 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
         metrics["unlabelled"] = int(n - counted.sum())
     if truncated:
         metrics["truncated"] = int(truncated)
+    metrics["no_regions"] = int(missing["no_regions"])
+    metrics["no_keywords"] = int(missing["no_keywords"])
     metrics.update(t.split_metrics(cfg, ctx, arrays))
     result: dict[str, Any] = {"metrics": metrics}
     if writer is None:
