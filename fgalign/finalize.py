@@ -83,7 +83,8 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
     ``variants`` and ``delta`` are empty, predictions carry no credit. ``truncated`` counts
     rows with a text cut to the text encoder's context (``fgalign.embed``); ``no_regions`` /
     ``no_keywords`` count rows scored without any region / with a candidate statement without
-    any keyword, whose fine components are the global score (``fgalign.align.scores``).
+    any keyword, whose fine components are the global score (``fgalign.align.scores``),
+    present when there is one.
 
     Args:
         cfg: the experiment config (variants, bootstrap).
@@ -169,8 +170,9 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
         metrics["unlabelled"] = int(n - counted.sum())
     if truncated:
         metrics["truncated"] = int(truncated)
-    metrics["no_regions"] = int(missing["no_regions"])
-    metrics["no_keywords"] = int(missing["no_keywords"])
+    for key in ("no_regions", "no_keywords"):  # like truncated: present when there is one
+        if missing[key]:
+            metrics[key] = int(missing[key])
     metrics.update(t.split_metrics(cfg, ctx, arrays))
     result: dict[str, Any] = {"metrics": metrics}
     if writer is None:

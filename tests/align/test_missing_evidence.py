@@ -106,3 +106,14 @@ def test_metrics_count_rows_without_regions_or_keywords():
             dict(row, uid="d", error="embed:x", no_regions=False, no_keywords=0)]
     m = finalize_task(cfg, "vcr", {"prior": [1, 0], "prior_r": [1, 0]}, rows)["metrics"]
     assert m["no_regions"] == 1 and m["no_keywords"] == 2
+
+
+def test_metrics_leave_the_counts_out_when_nothing_is_missing():
+    cfg = build_config({"adapt": {"bootstrap": 20}})
+    s = {f"vscore_{v}": np.asarray([1.0, 0.0, 1.0, 0.0], np.float32)
+         for v in ["global", "global+region_word", "global+region_sentence", "global+tag_text",
+                   "fusion"]}
+    row = {"uid": "a", "error": "", "target": 0, "rationale_label": 0,
+           "cand_group": [0, 0, 1, 1], "no_regions": False, "no_keywords": 0, **s}
+    m = finalize_task(cfg, "vcr", {"prior": [1, 0], "prior_r": [1, 0]}, [row])["metrics"]
+    assert "no_regions" not in m and "no_keywords" not in m
