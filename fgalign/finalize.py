@@ -13,6 +13,7 @@ and the official results files (``vqa_results.json``) as records arrive. The exp
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ import pyarrow.parquet as pq
 from fgalign.align.batch import to_array
 from fgalign.config import Config, config_hash
 from fgalign.metrics import paired_bootstrap
+from fgalign.outputs import temporary_name
 from fgalign.tasks import Task, get_task
 from fgalign.variants import ORACLE, variant_column, variant_names
 
@@ -222,27 +224,32 @@ class OutputWriter:
         """Append ``results`` to the JSON list of the results file ``name``."""
         f = self._results.get(name)
         body = ", ".join(json.dumps(r) for r in results)
-        if f is None:
-            f = self._results[name] = open(self.out / name, "w")  # noqa: SIM115 - closed in close()
+        if f is None:  # written under a temporary name, renamed in close()
+            f = self._results[name] = open(  # noqa: SIM115 - closed in close()
+                temporary_name(self.out / name), "w", encoding="utf-8")
             f.write("[" + body)
         else:
             f.write(", " + body)
 
     def close(self) -> None:
-        for f in self._results.values():
+        """Complete every file, each renamed into place only when whole."""
+        for name, f in self._results.items():
             f.write("]")
             f.close()
+            os.replace(temporary_name(self.out / name), self.out / name)
         self._results = {}
         files = sorted(self.parts.glob("*.parquet"))
         if files:
             schema = pa.unify_schemas([pq.read_schema(f) for f in files])
-            with pq.ParquetWriter(self.out / "predictions.parquet", schema) as w:
+            tmp = temporary_name(self.out / "predictions.parquet")
+            with pq.ParquetWriter(tmp, schema) as w:
                 for f in files:
                     t = pq.read_table(f)
                     for name in schema.names:
                         if name not in t.column_names:
                             t = t.append_column(name, pa.nulls(t.num_rows, schema.field(name).type))
                     w.write_table(t.select(schema.names).cast(schema))
+            os.replace(tmp, self.out / "predictions.parquet")
         shutil.rmtree(self.parts, ignore_errors=True)
 
 
