@@ -70,32 +70,38 @@ def test_other_errors_keep_their_traceback(tmp_path):
         open(REPO / "no-such-file")  # noqa: SIM115
 
 
-def _evaluate(out, capsys):
+def _evaluate(out, capsys, command="evaluate"):
     from fgalign.cli import main
 
-    code = main(["evaluate", "--config", str(CASE / "config.yaml"),
+    code = main([command, *(["--no-wandb"] if command == "run" else []),
+                 "--config", str(CASE / "config.yaml"),
                  "--set", f"data.root={CASE / 'data'}", "--set", f"experiment.output_dir={out}"])
     return code, capsys.readouterr().err
 
 
+@pytest.mark.parametrize("command", ["evaluate", "run"])  # refused before Ray starts
 @pytest.mark.parametrize("kind", ["file", "read-only"])
-def test_cli_one_line_exit_2_before_work(tmp_path, monkeypatch, capsys, kind):
+def test_cli_one_line_exit_2_before_work(tmp_path, monkeypatch, capsys, kind, command):
     monkeypatch.chdir(REPO)
     if kind == "file":
         out = tmp_path / "runs"
         out.write_text("x")
     else:
         out = _read_only(tmp_path, monkeypatch)
-    code, err = _evaluate(out, capsys)
+    code, err = _evaluate(out, capsys, command)
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert f"experiment.output_dir {out}" in err
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("command", ["evaluate", pytest.param("run", marks=pytest.mark.ray)])
 @pytest.mark.parametrize("where", ["report", "predictions"])
-def test_full_disk_leaves_no_finished_looking_folder(tmp_path, monkeypatch, capsys, where):
+def test_full_disk_leaves_no_finished_looking_folder(tmp_path, monkeypatch, capsys, request,
+                                                     where, command):
+    if command == "run":
+        request.getfixturevalue("ray_session")
     monkeypatch.chdir(REPO)
-    code, _ = _evaluate(tmp_path, capsys)  # a first, successful run
+    code, _ = _evaluate(tmp_path, capsys, command)  # a first, successful run
     assert code == 0
     run_dir, = tmp_path.glob("*/[0-9a-f]*")
     assert (run_dir / "metrics.json").exists() and (run_dir / "predictions.parquet").exists()
@@ -107,7 +113,7 @@ def test_full_disk_leaves_no_finished_looking_folder(tmp_path, monkeypatch, caps
         monkeypatch.setattr("fgalign.report.atomic_write_text", full)
     else:  # while predictions.parquet is merged
         monkeypatch.setattr("fgalign.finalize.pq.ParquetWriter", full)
-    code, err = _evaluate(tmp_path, capsys)  # the re-run (every stage cached) fails
+    code, err = _evaluate(tmp_path, capsys, command)  # the re-run (every stage cached) fails
     assert code == 2 and "Traceback" not in err
     assert err.strip().endswith("No space left on device") and len(err.strip().splitlines()) == 1
     names = {p.name for p in run_dir.iterdir()}
@@ -116,7 +122,7 @@ def test_full_disk_leaves_no_finished_looking_folder(tmp_path, monkeypatch, caps
     assert not [n for n in names if n.endswith(".tmp")]
     monkeypatch.undo()
     monkeypatch.chdir(REPO)
-    code, _ = _evaluate(tmp_path, capsys)  # space again: complete, failed.txt gone
+    code, _ = _evaluate(tmp_path, capsys, command)  # space again: complete, failed.txt gone
     names = {p.name for p in run_dir.iterdir()}
     assert code == 0 and "failed.txt" not in names and "metrics.json" in names
     json.loads((run_dir / "metrics.json").read_text())

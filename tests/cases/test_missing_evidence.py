@@ -3,8 +3,7 @@
 SNLI-VE test rows with hypothesis "." (no keyword) and a blank image (no region from the
 weights-free proposer): every row is scored, metrics.json counts them, and "." is no longer
 the most confident entailment of the split (its components are the global score, masked in
-the classifier). Same at keywords batch size 1 and the default. (The Ray path runs the same
-stage classes: the lead's Ray case tests cover ``fgalign run``.)
+the classifier). Same at keywords batch size 1 and the default, in process and on Ray.
 """
 import json
 from pathlib import Path
@@ -19,12 +18,16 @@ CASE = REPO / "tests/fixtures/inputs/missing-evidence"
 DOT = "snli_ve:test:2900.jpg#0r0dot"
 
 
+@pytest.mark.parametrize("command", ["evaluate", pytest.param("run", marks=pytest.mark.ray)])
 @pytest.mark.parametrize("batch", [32, 1])
-def test_inprocess(tmp_path, monkeypatch, batch):
+def test_both_paths(tmp_path, monkeypatch, request, command, batch):
     from fgalign.cli import main
 
+    if command == "run":
+        request.getfixturevalue("ray_session")
     monkeypatch.chdir(REPO)
-    code = main(["evaluate", "--config", str(CASE / "config.yaml"),
+    code = main([command, *(["--no-wandb"] if command == "run" else []),
+                 "--config", str(CASE / "config.yaml"),
                  "--set", f"data.root={CASE / 'data'}",
                  "--set", f"experiment.output_dir={tmp_path}",
                  "--set", f"ray.stages.keywords.batch_size={batch}",

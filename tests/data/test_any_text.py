@@ -1,6 +1,7 @@
 """Any text a JSON file can hold (issue 19 kind 4): normalised once where it is read (NFC,
 zero-width characters removed), a lone surrogate makes one ``read:invalid_text`` row, and
-every other row is read, in every reader; then the whole in-process run at two batch sizes."""
+every other row is read, in every reader; then the whole run, in process and on Ray, at two
+batch sizes."""
 import json
 import shutil
 from pathlib import Path
@@ -77,12 +78,19 @@ def test_vcr_reader(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("batch, extractor", [(32, "spacy"), (1, "spacy"), (32, "rule")])
-def test_inprocess_run_scores_every_other_row(tmp_path, monkeypatch, batch, extractor):
+@pytest.mark.parametrize("command, batch, extractor", [
+    ("evaluate", 32, "spacy"), ("evaluate", 1, "spacy"), ("evaluate", 32, "rule"),
+    pytest.param("run", 32, "spacy", marks=pytest.mark.ray),
+    pytest.param("run", 1, "spacy", marks=pytest.mark.ray)])
+def test_both_paths_score_every_other_row(tmp_path, monkeypatch, request, command, batch,
+                                          extractor):
     from fgalign.cli import main
 
+    if command == "run":
+        request.getfixturevalue("ray_session")
     monkeypatch.chdir(REPO)
-    code = main(["evaluate", "--config", str(CASE / "config.yaml"),
+    code = main([command, *(["--no-wandb"] if command == "run" else []),
+                 "--config", str(CASE / "config.yaml"),
                  "--set", f"data.root={CASE / 'data'}",
                  "--set", f"experiment.output_dir={tmp_path}",
                  "--set", f"keywords.extractor={extractor}",

@@ -4,8 +4,8 @@ Number-like answers of every official form ("2", "2.5", "1,000", "10:30", "1/2")
 types are the official ``answer_type`` of the train questions humans gave it to; a question's
 type is the majority official answer type of its official ``question_type``; the type filter
 never removes an answer humans gave to that answer type or that question type. Then the
-input ``tests/fixtures/inputs/vqa-number-answers`` in process (the candidates stage, which both
-executors run), at candidates batch size 1 and the default.
+input ``tests/fixtures/inputs/vqa-number-answers`` in process and on Ray, at candidates batch
+size 1 and the default.
 """
 import json
 from pathlib import Path
@@ -89,12 +89,16 @@ def test_without_official_annotations_the_rules_apply():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("command", ["evaluate", pytest.param("run", marks=pytest.mark.ray)])
 @pytest.mark.parametrize("batch", [32, 1])
-def test_inprocess_every_gold_answer_survives_the_filters(tmp_path, monkeypatch, batch):
+def test_every_gold_answer_survives_the_filters(tmp_path, monkeypatch, request, command, batch):
     from fgalign.cli import main
 
+    if command == "run":
+        request.getfixturevalue("ray_session")
     monkeypatch.chdir(REPO)
-    code = main(["evaluate", "--config", str(CASE / "config.yaml"),
+    code = main([command, *(["--no-wandb"] if command == "run" else []),
+                 "--config", str(CASE / "config.yaml"),
                  "--set", f"data.root={CASE / 'data'}",
                  "--set", f"experiment.output_dir={tmp_path}",
                  "--set", f"ray.stages.candidates.batch_size={batch}"])
