@@ -22,6 +22,7 @@ COMMANDS = [
     "data",
     "eval_vqa",
     "evaluate",
+    "predict",
     "probe",
     "report",
     "run",

@@ -5,7 +5,9 @@ Data stage graph (regions → keywords → embed → score actor pools, each sta
 Parquet), metrics on the driver, outputs in ``runs/<experiment>/<config hash>/``, a summary
 table on stdout. ``--force STAGE`` recomputes that stage and every later one. A task whose
 split has no usable row is skipped with a sentence saying why; exit status 1 when every task
-was skipped.
+was skipped. Before anything runs, the files and folders each split of the run reads are
+checked (``fgalign.data.check.check_run_data``): a missing one stops the run with one line
+naming it, the official download and ``fgalign data check`` (exit status 2).
 """
 from __future__ import annotations
 
@@ -34,10 +36,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from fgalign.commands.common import command_line
     from fgalign.config import load_config
+    from fgalign.data.check import check_run_data
     from fgalign.outputs import check_output_dir, output_errors
     from fgalign.ray.pipeline import run_pipeline
 
     cfg = load_config(args.config, args.overrides)
+    check_run_data(cfg)  # DataLayoutError (one line, exit 2) before any stage or Ray start
     check_output_dir(cfg.experiment.output_dir)  # a file / read-only folder: one line, now
     with output_errors(cfg.experiment.output_dir):  # a full disk while writing: one line
         result = run_pipeline(cfg, force=args.force,
