@@ -10,6 +10,7 @@ for the first ``logging.figures`` rows).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from fgalign.align.batch import collate, to_array
 from fgalign.align.scores import region_word_alpha
 from fgalign.align.stage import scoring_row
 from fgalign.config import AlignCfg, Config
+from fgalign.outputs import temporary_name
 from fgalign.regions.crops import load_rgb
 from fgalign.schema import SNLI_VE_LABELS
 
@@ -92,8 +94,13 @@ def alignment_figure(cfg: Config, task: str, rows: list[dict], path: str | Path)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    tmp = temporary_name(path)  # whole or not at all (fgalign.outputs)
+    try:
+        fig.savefig(tmp, dpi=110, format="png")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        plt.close(fig)
     return path
 
 

@@ -37,11 +37,14 @@ def run(args: argparse.Namespace) -> int:
     from fgalign.commands.common import command_line
     from fgalign.config import load_config
     from fgalign.data.check import check_run_data
+    from fgalign.outputs import check_output_dir, output_errors
     from fgalign.ray.pipeline import run_pipeline
 
     cfg = load_config(args.config, args.overrides)
     check_run_data(cfg)  # DataLayoutError (one line, exit 2) before any stage or Ray start
-    result = run_pipeline(cfg, force=args.force, use_wandb=False if args.no_wandb else None,
-                          command=command_line())
+    check_output_dir(cfg.experiment.output_dir)  # a file / read-only folder: one line, now
+    with output_errors(cfg.experiment.output_dir):  # a full disk while writing: one line
+        result = run_pipeline(cfg, force=args.force,
+                              use_wandb=False if args.no_wandb else None, command=command_line())
     tasks = result["metrics"]["tasks"].values()
     return 1 if all("skipped" in m for m in tasks) else 0  # every task skipped: nothing run
