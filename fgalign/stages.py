@@ -121,7 +121,8 @@ def build_row_specs(cfg: Config, task: str, ctx: dict, tables: dict[str, str],
     t = get_task(task)
     return t.row_stages(cfg, ctx, tables) + [
         make_spec(cfg, "keywords", KeywordExtractor, {"extractor": cfg.keywords.extractor,
-                                                      "max_keywords": cfg.keywords.max_keywords}),
+                                                      "max_keywords": cfg.keywords.max_keywords,
+                                                      **dict(cfg.keywords.params)}),
         text_embed_spec(cfg, tables),
         make_spec(cfg, "score", AlignmentScorer, {
             "task": task, "task_module": type(t).__module__, "align": to_dict(cfg.align), "ctx": ctx,
