@@ -28,11 +28,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fgalign.config import load_config
+
+    cfg = load_config(args.config, args.overrides)  # a typo fails here, before heavy imports
+    from fgalign.models.weights import check_weights
+
+    check_weights(cfg.model)  # weights that cannot be had: one line, before any stage
     from fgalign.evaluate import evaluate
     from fgalign.finalize import format_table
 
-    cfg = load_config(args.config, args.overrides)
-    metrics = evaluate(cfg, figures=not args.no_figures, command=shlex.join(["fgalign", "evaluate", *getattr(args, "argv", [])]))
+    metrics = evaluate(cfg, figures=not args.no_figures,
+                       command=shlex.join(["fgalign", "evaluate", *getattr(args, "argv", [])]))
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:

@@ -32,11 +32,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fgalign.commands.common import command_line
     from fgalign.config import load_config
+
+    cfg = load_config(args.config, args.overrides)  # a typo fails here, before heavy imports
+    if cfg.ray.address is None:  # a local cluster sees this machine's files and network
+        from fgalign.models.weights import check_weights
+
+        check_weights(cfg.model)
+    from fgalign.commands.common import command_line
     from fgalign.ray.pipeline import run_pipeline
 
-    cfg = load_config(args.config, args.overrides)
     result = run_pipeline(cfg, force=args.force, use_wandb=False if args.no_wandb else None,
                           command=command_line())
     tasks = result["metrics"]["tasks"].values()
