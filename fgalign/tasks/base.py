@@ -173,6 +173,10 @@ class Task:
     n_choices: int = 4
     #: official results file written next to predictions.parquet (VQA), or None
     results_file: str | None = None
+    #: the name of the headline score (``variants.<v>.score`` in metrics.json)
+    metric: str = "accuracy"
+    #: the other scores of a variant: (metrics.json key, name) pairs (report.md shows each)
+    metric_parts: tuple[tuple[str, str], ...] = ()
 
     @property
     def fields(self) -> tuple[str, ...]:
