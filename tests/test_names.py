@@ -81,3 +81,12 @@ def test_stage_and_task_names_suggest_close_names():
         build_config({"ray": {"stages": {"embedd": {}}}})
     with pytest.raises(ConfigError, match=r"unknown task 'vqaa' \(did you mean 'vqa'\?\)"):
         build_config({"data": {"tasks": ["vqaa"]}})
+
+
+def test_probe_checks_the_backbone_name_before_loading(capsys):
+    from fgalign.cli import main
+
+    assert main(["probe", "--model", "ViT-B32", "--data", "/nonexistent"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fgalign probe: error: --model: unknown backbone 'ViT-B32' (did you "
+                          "mean 'ViT-B-32'") and err.count("\n") == 1
