@@ -382,17 +382,18 @@ def _override_of(path: str, overrides: list[str]) -> str | None:
 
 
 def format_problems(problems: list[tuple[str, str]], source: str, kind: str = "config",
-                    overrides: list[str] | None = None) -> str:
+                    overrides: list[str] | None = None, origin: str = "--set") -> str:
     """One line per problem, each naming its dotted key: ``invalid <kind> <source>:`` + lines.
 
-    A problem a ``--set`` override caused names that override, not the file; when every
-    problem comes from overrides the header reads ``invalid --set override``.
+    A problem an override caused names that override (``(from <origin> key=value)``), not the
+    file; when every problem comes from ``--set`` overrides the header reads
+    ``invalid --set override``. ``origin``: where the overrides were written.
     """
-    lines, from_file = [], False
+    lines, from_file = [], origin != "--set"
     for path, why in problems:
         ov = _override_of(path, overrides or [])
         from_file = from_file or ov is None
-        lines.append(f"  {path}: {why}" + (f" (from --set {ov})" if ov else ""))
+        lines.append(f"  {path}: {why}" + (f" (from {origin} {ov})" if ov else ""))
     if from_file:
         header = f"invalid {kind} {source}:"
     else:
@@ -401,19 +402,20 @@ def format_problems(problems: list[tuple[str, str]], source: str, kind: str = "c
 
 
 def _format_errors(err: ValidationError, source: str, kind: str = "config",
-                   model: type[BaseModel] = BaseModel, overrides: list[str] | None = None) -> str:
+                   model: type[BaseModel] = BaseModel, overrides: list[str] | None = None,
+                   origin: str = "--set") -> str:
     """``format_problems`` of a ``ValidationError`` raised validating ``model``."""
-    return format_problems(_problems(err, model), source, kind, overrides)
+    return format_problems(_problems(err, model), source, kind, overrides, origin)
 
 
 def validate_as(model: type[BaseModel], raw: Any, source: str, kind: str = "config",
-                overrides: list[str] | None = None) -> Any:
+                overrides: list[str] | None = None, origin: str = "--set") -> Any:
     """``model.model_validate(raw)``, a ``ValidationError`` turned into ``ConfigError``
-    (problems caused by ``overrides`` name the override)."""
+    (problems caused by ``overrides`` name the override, written in ``origin``)."""
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(_format_errors(err, source, kind, model, overrides)) from None
+        raise ConfigError(_format_errors(err, source, kind, model, overrides, origin)) from None
 
 
 def read_yaml_mapping(path: str | Path, kind: str = "config") -> dict[str, Any]:
@@ -451,29 +453,32 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
 
 
 def build_config(raw: dict[str, Any] | None, source: str = "<dict>",
-                 overrides: list[str] | None = None) -> Config:
+                 overrides: list[str] | None = None, origin: str = "--set") -> Config:
     """Validate a raw mapping into a ``Config`` (``ConfigError`` lists every problem).
 
     After the types, the registry names are checked (``fgalign.names.registry_problems``:
     backbone and pretrained tag, proposers, keyword extractor), so a typo is one line
-    before any work. ``overrides``: the ``--set`` strings applied to ``raw``, named in errors.
+    before any work. ``overrides``: the ``key=value`` strings applied to ``raw``, named in
+    errors as coming from ``origin`` (the command line's ``--set``, or a spec file).
     """
-    cfg = validate_as(Config, raw or {}, source, overrides=overrides)
+    cfg = validate_as(Config, raw or {}, source, overrides=overrides, origin=origin)
     problems = registry_problems(cfg)
     if problems:
-        raise ConfigError(format_problems(problems, source, overrides=overrides))
+        raise ConfigError(format_problems(problems, source, overrides=overrides, origin=origin))
     return cfg
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Load YAML at ``path`` (or defaults when None), apply overrides, validate."""
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
+                origin: str = "--set") -> Config:
+    """Load YAML at ``path`` (or defaults when None), apply overrides, validate (errors name
+    an override as coming from ``origin``)."""
     raw: dict[str, Any] = {}
     source = "<defaults>"
     if path is not None:
         source = str(path)
         raw = read_yaml_mapping(path)
     raw = apply_overrides(raw, overrides or [])
-    return build_config(raw, source, overrides)
+    return build_config(raw, source, overrides, origin)
 
 
 def to_dict(cfg: BaseModel) -> dict[str, Any]:
@@ -560,7 +565,8 @@ class SpecFile(Section):
         base = Path(self.base)
         if not base.is_absolute() and self.path:
             base = Path(self.path).parent / base
-        return load_config(base, self.overrides + list(extra or []))
+        return load_config(base, self.overrides + list(extra or []),
+                           origin=f"the overrides of {self.path or 'the spec'}:")
 
 
 # Loaders for YAML files under configs/ that are not plain experiment configs

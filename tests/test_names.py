@@ -90,3 +90,17 @@ def test_probe_checks_the_backbone_name_before_loading(capsys):
     err = capsys.readouterr().err
     assert err.startswith("fgalign probe: error: --model: unknown backbone 'ViT-B32' (did you "
                           "mean 'ViT-B-32'") and err.count("\n") == 1
+
+
+def test_spec_file_overrides_are_named_as_the_spec_s_not_as_set(tmp_path):
+    from fgalign.config import load_any_config
+
+    (tmp_path / "exp.yaml").write_text("experiment: {name: t}\n")
+    p = tmp_path / "sweeps" / "s.yaml"
+    p.parent.mkdir()
+    p.write_text("base: ../exp.yaml\noverrides: [model.nam=x]\n")
+    with pytest.raises(ConfigError) as e:
+        load_any_config(p)
+    assert str(e.value).endswith(f"model.nam: unknown key; did you mean model.name? (from the "
+                                 f"overrides of {p}: model.nam=x)")
+    assert "--set" not in str(e.value)
