@@ -78,7 +78,7 @@ def _variant_blocks(t: dict) -> list[Block]:
     names = t.get("metric") or {"score": "score"}
     header, cols = ["variant", names["score"]], [("score", None)]
     first = next(iter(t["variants"].values()))
-    said = [f"{names['score']} (percent)"]
+    said = [names["score"]]
     for key, name in names.items():
         if key == "score" or key not in first:
             continue
@@ -89,9 +89,11 @@ def _variant_blocks(t: dict) -> list[Block]:
         else:
             header.append(name)
             cols.append((key, None))
-    rows = [[v] + [_fmt(x.get(k) if sub is None else x.get(k, {}).get(sub, "")) for k, sub in cols]
+            said.append(name)
+    score = lambda v: f"{v:.2f}" if isinstance(v, (int, float)) else ""
+    rows = [[v] + [score(x.get(k) if sub is None else x.get(k, {}).get(sub)) for k, sub in cols]
             for v, x in t["variants"].items()]
-    return [("p", "scores: " + "; ".join(said)), ("table", header, rows)]
+    return [("p", "scores (percent): " + "; ".join(said)), ("table", header, rows)]
 
 
 def run_blocks(d: Path) -> list[Block]:

@@ -100,3 +100,13 @@ def test_every_task_names_its_metric(task, metric):
 
     t = get_task(task)
     assert t.metric == metric and "score" not in dict(t.metric_parts)
+
+
+def test_zero_scores_keep_two_decimals(tmp_path):
+    (tmp_path / "metrics.json").write_text(json.dumps({"config_hash": "abc", "tasks": {"vcr": {
+        "split": "val", "n": 2, "errors": {}, "delta": {},
+        "variants": {"global": {"score": 50.0, "q2a": 50.0, "qa2r": 0.0, "q2ar": 0.0}},
+        "metric": {"score": "Q→A accuracy", "qa2r": "QA→R accuracy", "q2ar": "Q→AR accuracy"}}}}))
+    md = write_report(tmp_path).read_text()
+    assert "| global | 50.00 | 0.00 | 0.00 |" in md
+    assert "scores (percent): Q→A accuracy; QA→R accuracy; Q→AR accuracy" in md
