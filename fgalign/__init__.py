@@ -3,3 +3,15 @@
 Importing the library needs no Ray, W&B or detectron2; those are imported where used.
 """
 __version__ = "0.1.0"
+
+__all__ = ["__version__", "predict"]
+
+
+def __getattr__(name: str):
+    """``fgalign.predict``: ``fgalign.predictor.predict``, imported on first use (the module
+    is not called ``predict``: importing it would then replace this function by the module)."""
+    if name == "predict":
+        from fgalign.predictor import predict
+
+        return predict
+    raise AttributeError(f"module 'fgalign' has no attribute {name!r}")

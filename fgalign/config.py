@@ -271,7 +271,8 @@ class AdaptCfg(Section):
 
 
 class StageResources(Section):
-    num_cpus: float = 1.0  # CPUs per actor
+    num_cpus: float = 0.25  # CPUs per actor (logical: the pools of an execution run at once,
+    # so their sum must fit the cluster; torch threads come from model.num_threads)
     num_gpus: float = 0.0  # GPUs per actor (fractional allowed)
     concurrency: int = 1  # actors in the pool (fixed size)
     batch_size: int = 32  # rows per batch

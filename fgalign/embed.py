@@ -29,6 +29,7 @@ on the CPU, in float32. Rows in = rows out, same order, in both stages.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,14 +42,40 @@ from fgalign.gather import statement_texts
 from fgalign.models import create_backbone
 from fgalign.store import EmbeddingTable, text_keys
 
+_BACKBONES: dict[tuple, Any] = {}  # one backbone per process and model config
+
+
+def _file_ids(*paths: str | None) -> tuple:
+    """(size, mtime) of each path that is a file: a rewritten bundle is built anew."""
+    out = []
+    for p in paths:
+        try:
+            st = os.stat(p) if p else None
+        except OSError:
+            st = None
+        out.append((st.st_size, st.st_mtime_ns) if st else None)
+    return tuple(out)
+
 
 def backbone_of(model: dict) -> Any:
-    """``(backbone, batch size)`` of the ``model`` config section (a dict)."""
+    """``(backbone, batch size)`` of the ``model`` config section (a dict).
+
+    Backbones are built once per process and config (every stage of an actor or of an
+    in-process run shares one); ``check_models_allowed`` still applies to every call.
+    """
+    from fgalign.models.bundle import check_models_allowed
+
     cfg = ModelCfg(**model)
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    return create_backbone(cfg.name, pretrained=cfg.pretrained, checkpoint=cfg.checkpoint,
-                           device=cfg.device, precision=cfg.precision), cfg.batch_size
+    check_models_allowed()
+    key = (cfg.name, cfg.pretrained, cfg.checkpoint, cfg.device, cfg.precision,
+           _file_ids(cfg.name, cfg.checkpoint))
+    if key not in _BACKBONES:
+        _BACKBONES[key] = create_backbone(cfg.name, pretrained=cfg.pretrained,
+                                          checkpoint=cfg.checkpoint, device=cfg.device,
+                                          precision=cfg.precision)
+    return _BACKBONES[key], cfg.batch_size
 
 
 def in_table(table: EmbeddingTable, texts: Sequence[str]) -> dict[str, bool]:

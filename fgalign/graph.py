@@ -1,40 +1,60 @@
 """One stage graph, two executors: every run of the method goes through ``Runner``.
 
-    runner = Runner(cfg, LocalExecutor())                 # in this process (fgalign evaluate)
-    runner = Runner(cfg, RayExecutor(cfg.ray, lazy.ensure))   # Ray Data actor pools (pipeline)
-    run = runner.run_split("vqa", "test", rows, ctx)      # -> SplitRun: path of the score cache
+    runner = Runner(cfg, LocalExecutor())                     # in this process (evaluate)
+    runner = Runner(cfg, RayExecutor(cfg.ray, lazy.ensure))   # Ray Data actor pools (run)
+    runs = runner.run_sets([RunRequest("vqa", "val", val, ctx), RunRequest("vcr", ...)])
+    run = runner.run_split("vqa", "test", rows, ctx)          # one request: run_sets([...])[0]
     for batch in run.iter_batches(["uid", "vscore_fusion"]): ...
 
-For one input set (a task's rows of one split):
+``run_sets`` computes every request of a call together, in two **executions** (one pass of
+``executor.execute`` over many input sets, ``fgalign.engine.chunks``):
 
-1. **Images, once each.** The distinct ``image_key`` s of the rows go through ``regions`` and
-   ``images``. Both stores are content-addressed by image under the stage-cache root::
+1. **Images, once each.** The distinct ``image_key`` s of every request go through
+   ``regions`` → ``images``, grouped by image configuration, together with the texts the row
+   stages look up (``Task.prompt_texts``; VQA: the answer prompts) through ``embed``. Both
+   image stores are content-addressed by image under the stage-cache root::
 
        <root>/images/regions-<h>/<set>/      proposals of one set of images (Parquet, _SUCCESS)
        <root>/images/images-<h'>/<set>/      their tags and errors (embeddings: tables/image-*)
 
-   Only images no earlier shard holds are computed, so an image shared by splits, tasks,
-   calibration and adaptation is proposed and encoded once per configuration.
-2. **Rows.** Image errors are copied onto their rows, then ``keywords`` → ``embed`` →
-   ``score`` run as a chain of Parquet caches ``<root>/<task>/<stage>-<chain hash>/`` whose
-   hash chains the rows' fingerprint, the image stages' hashes and each stage's own hash (a
-   re-run starts after the last complete stage; ``force`` recomputes from a stage on).
+   Only images no earlier shard holds are computed.
+2. **Rows.** Image errors are copied onto their rows, then each request's row stages
+   (the task's own, e.g. VQA ``candidates``; ``keywords`` → ``embed`` → ``score``) run from
+   the first stage whose cache is missing, as a chain of caches
+   ``<root>/<task>/<stage>-<chain hash>/``; the hash chains the rows' fingerprint, the image
+   stages' hashes and each stage's own hash (``force`` recomputes from a stage on).
 
-Executors implement ``run(spec, source, dest) -> (rows written, operators)``: ``source`` is a
-list of row dicts or a cache path; ``dest`` a temporary directory the graph commits. Both
-isolate failing rows with ``fgalign.ray.stage.run_batch`` and write Arrow tables of
-``fgalign.ray.stage.to_arrow_table``, so both paths write identical caches.
+The row stages need the images' embeddings (VQA's candidate retrieval, the scorer), so the
+two executions run one after the other; inside each, every stage kind is one operator over
+the chunks of all input sets, and the executor may run them at the same time (Ray). A set
+whose chunks are all through is committed at once: its stages' temporary directories become
+caches (``StageCache.commit``, row counts checked, rows in = rows out). A failed execution
+still commits every stage output that is complete, so a re-run resumes after it.
+
+Two runs that share a stage-cache root take turns per ``run_sets`` call
+(``fgalign.engine.locks.folder_lock``): the second finds what the first computed.
 """
 from __future__ import annotations
 
 import gc
 import math
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from fgalign.config import Config, config_hash
+from fgalign.engine.chunks import (
+    ChunkStage,
+    SetPlan,
+    Step,
+    failed_at,
+    operator_stages,
+    plain,
+    rows_table,
+    set_chunks,
+    stage_steps,
+)
+from fgalign.engine.locks import folder_lock
 from fgalign.gather import table_dirs
 from fgalign.ray.cache import (
     StageCache,
@@ -78,49 +98,71 @@ class StageRecord:
 
 
 class Executor(Protocol):
-    """Runs one stage over a source into a directory (see the module docstring)."""
+    """Runs input sets through their steps (``fgalign.engine.chunks``).
 
-    def run(self, spec: StageSpec, source: list[dict] | str, dest: str, n_rows: int
-            ) -> tuple[int, str]: ...
+    ``execute(plans, done)`` writes each step's chunks into ``step.tmp`` and calls
+    ``done(set key, {stage: busy seconds})`` as soon as every chunk of a set is through all of
+    its steps; it raises when a stage fails as a whole. ``operators``: the executed plan of the
+    last execution, e.g. ``"Chunks->MapBatches(KeywordsChunks)->MapBatches(EmbedChunks)"``.
+    """
 
+    operators: str
 
-def rows_table(rows: list[dict[str, Any]]) -> Any:
-    """Row dicts as one Arrow table (the first stage's input, in both executors)."""
-    import pyarrow as pa
-
-    return pa.Table.from_pylist(rows)
+    def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None]
+                ) -> None: ...
 
 
 class LocalExecutor:
-    """Runs a stage in this process, batch by batch (``resources.batch_size`` rows)."""
+    """Runs every chunk through every stage in this process, set by set (the reference)."""
 
     def __init__(self, progress: bool | None = None):
-        self.progress = progress
+        self.progress, self.operators = progress, ""
 
-    def run(self, spec: StageSpec, source: list[dict] | str, dest: str, n_rows: int
-            ) -> tuple[int, str]:
-        import pyarrow.parquet as pq
-        from ray.data.block import BlockAccessor
+    def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None]
+                ) -> None:
         from tqdm import tqdm
 
-        stage, guard = spec.cls(**spec.kwargs), spec.guard()
-        size = max(1, spec.resources.batch_size)
-        if isinstance(source, str):
-            batches = read_table(source, batch_rows=size)
-        else:
-            table = rows_table(source)
-            batches = (BlockAccessor.for_block(table.slice(i, size)).to_numpy()
-                       for i in range(0, table.num_rows, size))
-        written = 0
-        bar = tqdm(total=n_rows, desc=spec.name, unit="row", disable=self.progress is False
-                   or None)
-        for i, batch in enumerate(batches):
-            out = to_arrow_table(run_batch(stage, spec.name, dict(batch), guard))
-            pq.write_table(out, f"{dest}/part-{i:06d}.parquet")
-            written += out.num_rows
-            bar.update(out.num_rows)
-        bar.close()
-        return written, f"Read->{spec.cls.__name__}"
+        ops = operator_stages(plans)
+        stages = [ChunkStage(op, stage_steps(plans, op)) for op in ops]
+        self.operators = "->".join(["Chunks"] + [f"{op}" for op in ops])
+        total = sum(p.n for p in plans)
+        with tqdm(total=total, desc="/".join(ops), unit="row",
+                  disable=self.progress is False or None) as bar:
+            for plan in plans:
+                times = dict.fromkeys(plan.stages, 0.0)
+                for chunk in set_chunks(plan, ops):
+                    rows = chunk_rows(chunk)
+                    for stage in stages:
+                        chunk = stage(chunk)
+                    for s in times:
+                        times[s] += float(chunk[f"t_{s}"])
+                    bar.update(rows)
+                done(plan.key, times)
+
+
+def chunk_rows(chunk: dict[str, Any]) -> int:
+    """Rows in a chunk (from the IPC stream or the Parquet footer)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from fgalign.ray.cache import resolve_uri
+
+    if chunk["path"]:
+        fs, where = resolve_uri(str(chunk["path"]))
+        return pq.ParquetFile(fs.open_input_file(where)).metadata.num_rows
+    return pa.ipc.open_stream(pa.py_buffer(bytes(chunk["data"]))).read_all().num_rows
+
+
+@dataclass
+class RunRequest:
+    """One input set for ``Runner.run_sets`` (arguments of ``Runner.run_split``)."""
+
+    task: str
+    split: str  # the input set's name (split, or split plus a calibration tag)
+    rows: list[dict]  # unified rows with statements (``fgalign.stages.load_task_rows``)
+    ctx: dict  # the task context (the scorer's calibration data)
+    stop_after: str = "score"  # the last row stage (``embed`` for calibration / adaptation)
+    text_only: bool = False  # rows without an image (SNLI-VE text-only training): no image stage
 
 
 @dataclass
@@ -138,7 +180,7 @@ class SplitRun:
 
     def iter_batches(self, columns: list[str] | None = None, batch_rows: int = 4096
                      ) -> Iterator[dict[str, Any]]:
-        """The last stage's rows as numpy dict-batches (file order, bounded size)."""
+        """The last stage's rows as numpy dict-batches (input order, bounded size)."""
         return read_table(self.path, columns, batch_rows)
 
     def iter_rows(self, columns: list[str] | None = None) -> Iterator[dict[str, Any]]:
@@ -147,6 +189,20 @@ class SplitRun:
             n = len(next(iter(batch.values())))
             for i in range(n):
                 yield {k: v[i] for k, v in batch.items()}
+
+
+@dataclass
+class _RowSet:
+    """What ``run_sets`` knows of one request once its images are done."""
+
+    req: RunRequest
+    rows: list[dict]
+    tables: dict[str, str]
+    shards: list[str]
+    specs: list[StageSpec]
+    paths: list[str]
+    hashes: list[str]
+    marker: dict[str, Any]
 
 
 class Runner:
@@ -163,7 +219,18 @@ class Runner:
             raise ValueError(f"--force {force!r}: not a stage ({', '.join(STAGE_NAMES)})")
         self.cfg, self.executor, self.force = cfg, executor, force
         self.cache = StageCache(cache_root(cfg))
-        self.records: list[StageRecord] = []
+        self.records: list[StageRecord] = []  # one per (task, input set, stage)
+        self._recorded: set[tuple[str, str, str]] = set()
+        self.executions = 0  # executions this runner started (computed something)
+        self._forced_done: set[str] = set()  # force applies once per path, not per call
+
+    def _record(self, record: StageRecord) -> None:
+        """Keep ``record`` unless this runner already recorded that stage of that input set
+        (a later call that finds a cache this run computed does not report it again)."""
+        key = (record.task, record.split, record.stage)
+        if key not in self._recorded:
+            self._recorded.add(key)
+            self.records.append(record)
 
     def _forced(self, stage: str) -> bool:
         return self.force is not None and STAGE_NAMES.index(stage) >= \
@@ -175,11 +242,7 @@ class Runner:
         return table_dirs(self.cache.root, chain_hash(specs[0].hash, specs[1].hash),
                           text_embed_spec(self.cfg, {}).hash)
 
-    # -- images ---------------------------------------------------------------------------
-    def _run(self, spec: StageSpec, source: list[dict] | str, path: str, n: int, task: str,
-             split: str, hash_: str) -> StageRecord:
-        return commit_stage(self.cache, self.executor, spec, source, path, n, task, split, hash_)
-
+    # -- stores ---------------------------------------------------------------------------
     def _shards(self, store: str) -> list[str]:
         """Committed shard directories of an image store, oldest first."""
         import pyarrow.fs as pafs
@@ -195,101 +258,41 @@ class Runner:
         return {str(k) for s in shards for b in read_table(s, ["image_key"])
                 for k in b["image_key"]}
 
+    def _stores(self, task: str) -> tuple[list[StageSpec], str, str, str]:
+        regions, images = build_image_specs(self.cfg, task, self.tables(task))
+        h_images = chain_hash(regions.hash, images.hash)
+        return ([regions, images], h_images, f"{self.cache.root}/images/regions-{regions.hash}",
+                f"{self.cache.root}/images/images-{h_images}")
+
     def region_shards(self, task: str) -> list[str]:
         """Committed shards of ``task``'s ``regions`` store (one row per image)."""
-        return self._shards(f"{self.cache.root}/images/regions-"
-                            f"{build_image_specs(self.cfg, task, {})[0].hash}")
+        return self._shards(self._stores(task)[2])
 
-    def prefetch_images(self, inputs: list[tuple[str, list[dict]]]) -> None:
-        """Propose and embed the images of several input sets at once: one ``regions`` and one
-        ``images`` execution per image configuration (tasks sharing a proposer share them),
-        so the later ``run_split`` calls find every image in the stores.
-
-        Args:
-            inputs: (task, rows) of every input set a run will score (calibration included).
-        """
-        groups: dict[tuple[str, str], tuple[str, dict[str, dict]]] = {}
-        for task, rows in inputs:
-            regions, images = build_image_specs(self.cfg, task, {})
-            _, union = groups.setdefault((regions.hash, images.hash), (task, {}))
-            for r in rows:
-                union.setdefault(r["image_key"], r)
-        for task, union in groups.values():
-            self.run_images(task, "prefetch", list(union.values()))
-
-    def run_images(self, task: str, split: str, rows: list[dict]
-                   ) -> tuple[list[str], dict[str, str]]:
-        """Propose and embed the images of ``rows`` that no shard holds yet.
+    # -- the two executions -----------------------------------------------------------------
+    def run_sets(self, requests: list[RunRequest]) -> list[SplitRun]:
+        """Every stage of every request, in at most two executions (module docstring).
 
         Returns:
-            The ``images`` shards covering every image of ``rows``, and ``{image_key: error}``
-            of the images that failed.
-        """
-        tables = self.tables(task)
-        regions, images = build_image_specs(self.cfg, task, tables)
-        h_regions = regions.hash
-        h_images = chain_hash(h_regions, images.hash)
-        r_store = f"{self.cache.root}/images/regions-{h_regions}"
-        i_store = f"{self.cache.root}/images/images-{h_images}"
-        wanted: dict[str, dict] = {}
-        for r in rows:
-            if not r.get("error") and r["image_key"] not in wanted:
-                wanted[r["image_key"]] = {
-                    "image_key": r["image_key"], "image_path": r.get("image_path") or "",
-                    "given_boxes": r.get("given_boxes"), "object_names": r.get("object_names"),
-                    "error": ""}
-        forced = self._forced("regions")
-        i_shards = self._shards(i_store)
-        have = set() if self._forced("images") else self._keys(i_shards)
-        missing = sorted(k for k in wanted if k not in have)
-        for name, store, h in (("regions", r_store, h_regions), ("images", i_store, h_images)):
-            if not missing:
-                self.records.append(StageRecord(task, name, h, store, len(wanted), True, 0.0,
-                                                split=split))
-        if missing:
-            set_hash = config_hash(missing)
-            r_shards = self._shards(r_store)
-            r_have = set() if forced else self._keys(r_shards)
-            need = [wanted[k] for k in missing if k not in r_have]
-            if need:
-                path = f"{r_store}/{config_hash([r['image_key'] for r in need])}"
-                self.records.append(self._run(regions, need, path, len(need), task, split,
-                                              h_regions))
-                r_shards.append(path)
-            else:
-                self.records.append(StageRecord(task, "regions", h_regions, r_store,
-                                                len(missing), True, 0.0, split=split))
-            todo, found = set(missing), {}
-            for shard in r_shards:  # later shards win (a forced re-run)
-                for b in read_table(shard):
-                    for i, k in enumerate(b["image_key"]):
-                        if str(k) in todo:
-                            found[str(k)] = {c: plain(b[c][i]) for c in b}
-            source = [found[k] for k in missing]
-            path = f"{i_store}/{set_hash}"
-            self.records.append(self._run(images, source, path, len(source), task, split,
-                                          h_images))
-            i_shards = self._shards(i_store)
-        errors: dict[str, str] = {}
-        for shard in i_shards:
-            for b in read_table(shard, ["image_key", "error"]):
-                for k, e in zip(b["image_key"], b["error"]):
-                    if str(k) in wanted:
-                        errors[str(k)] = str(e or "")
-        return i_shards, {k: e for k, e in errors.items() if e}
+            One ``SplitRun`` per request, in order.
 
-    # -- rows -----------------------------------------------------------------------------
-    def embed_prompts(self, task: str, texts: list[str], tables: dict[str, str]) -> None:
-        """Texts the task's row stages look up (``Task.prompt_texts``; VQA: the retrieval
-        prompts of the answer vocabulary) into the text table, as one cached input set."""
-        rows = [{"uid": f"prompt:{i}", "statements": [t], "keywords": [[]], "error": ""}
-                for i, t in enumerate(texts)]
-        spec = text_embed_spec(self.cfg, tables)
-        fp = config_hash({"prompts": texts})
-        _, records = run_chain(rows, [spec], task, fp, self.cache, self.executor,
-                               "embed" if self._forced("embed") else None,
-                               split="answer-prompts")
-        self.records += records
+        Raises:
+            StageError: a stage failed as a whole (completed stage outputs stay committed).
+        """
+        with folder_lock(self.cache.root, "stage cache"):
+            self._execute(self._image_plans(requests))
+            row_sets = [self._row_set(r, *self._image_state(r)) for r in requests]
+            self._execute(self._row_plans(row_sets))
+            for table in {t for rs in row_sets for t in rs.tables.values()}:
+                EmbeddingTable(table).compact()  # many small shards (one per batch) -> one
+        out = []
+        for rs in row_sets:
+            r = rs.req
+            out.append(SplitRun(r.task, r.split, rs.paths[-1], len(rs.rows),
+                                [str(x["uid"]) for x in rs.rows],
+                                records=[x for x in self.records
+                                         if x.task == r.task and x.split == r.split],
+                                image_records=rs.shards, tables=rs.tables))
+        return out
 
     def run_split(self, task: str, split: str, rows: list[dict], ctx: dict,
                   stop_after: str = "score", text_only: bool = False) -> SplitRun:
@@ -310,40 +313,295 @@ class Runner:
         Raises:
             StageError: a stage failed as a whole.
         """
-        tables = self.tables(task)
-        if text_only:
-            shards, img_errors = [], {}
-        else:
-            shards, img_errors = self.run_images(task, split, rows)
+        return self.run_sets([RunRequest(task, split, rows, ctx, stop_after, text_only)])[0]
+
+    def run_images(self, task: str, split: str, rows: list[dict]
+                   ) -> tuple[list[str], dict[str, str]]:
+        """Propose and embed the images of ``rows`` that no shard holds yet.
+
+        Returns:
+            The ``images`` shards covering every image of ``rows``, and ``{image_key: error}``
+            of the images that failed.
+        """
+        with folder_lock(self.cache.root, "stage cache"):
+            req = RunRequest(task, split, rows, {"task": task}, stop_after="embed")
+            self._execute(self._image_plans([req], prompts=False))
+            return self._image_state(req)
+
+    def _image_plans(self, requests: list[RunRequest], prompts: bool = True
+                     ) -> list[SetPlan]:
+        """The image sets of ``requests`` (distinct images no shard holds, per image store)
+        and, with ``prompts``, their prompt sets. A computed image set is recorded under the
+        first request that needs it; the others record their images as cached."""
+        plans: list[SetPlan] = []
+        groups: dict[str, list] = {}  # images store -> [(task, split), wanted]
+        for r in requests:
+            if r.text_only:
+                continue
+            _, wanted = groups.setdefault(self._stores(r.task)[3], [(r.task, r.split), {}])
+            for row in r.rows:
+                if not row.get("error") and row["image_key"] not in wanted:
+                    wanted[row["image_key"]] = {
+                        "image_key": row["image_key"], "image_path": row.get("image_path") or "",
+                        "given_boxes": row.get("given_boxes"),
+                        "object_names": row.get("object_names"), "error": ""}
+        for (task, split), wanted in groups.values():
+            plans += self._image_set_plans(task, split, wanted, len(plans))
+        owners = {(p.task, p.split) for p in plans}
+        for r in requests:
+            if not r.text_only and (r.task, r.split) not in owners:
+                (regions, _), h_images, r_store, i_store = self._stores(r.task)
+                n = len({row["image_key"] for row in r.rows if not row.get("error")})
+                for name, store, h in (("regions", r_store, regions.hash),
+                                       ("images", i_store, h_images)):
+                    self._record(StageRecord(r.task, name, h, store, n, True, 0.0, split=r.split))
+        if prompts:
+            plans += self._prompt_plans(requests, len(plans))
+        return plans
+
+    def _image_state(self, req: RunRequest) -> tuple[list[str], dict[str, str]]:
+        if req.text_only:
+            return [], {}
+        _, _, _, i_store = self._stores(req.task)
+        keys = {row["image_key"] for row in req.rows if not row.get("error")}
+        shards = self._shards(i_store)
+        errors: dict[str, str] = {}
+        for shard in shards:
+            for b in read_table(shard, ["image_key", "error"]):
+                for k, e in zip(b["image_key"], b["error"]):
+                    if str(k) in keys:
+                        errors[str(k)] = str(e or "")
+        return shards, {k: e for k, e in errors.items() if e}
+
+    def _image_set_plans(self, task: str, label: str, wanted: dict[str, dict], first: int
+                         ) -> list[SetPlan]:
+        """Sets for the images of ``wanted`` no ``images`` shard holds: those without
+        proposals go through ``regions`` → ``images``, those with through ``images``."""
+        (regions, images), h_images, r_store, i_store = self._stores(task)
+        forced_regions = self._forced("regions") and r_store not in self._forced_done
+        forced_images = self._forced("images") and i_store not in self._forced_done
+        self._forced_done |= {r_store, i_store}
+        have = set() if forced_images else self._keys(self._shards(i_store))
+        missing = sorted(k for k in wanted if k not in have)
+        if not missing:
+            return []
+        r_shards = self._shards(r_store)
+        r_have = set() if forced_regions else self._keys(r_shards)
+        need = [wanted[k] for k in missing if k not in r_have]
+        plans = []
+        if need:
+            keys = [r["image_key"] for r in need]
+            plans.append(SetPlan(first, task, label, len(need), [
+                Step(regions, f"{r_store}/{config_hash(keys)}", regions.hash),
+                Step(images, f"{i_store}/{config_hash(keys)}", h_images)], need,
+                chunk_rows=max(regions.resources.batch_size, images.resources.batch_size)))
+        found_keys = [k for k in missing if k in r_have]
+        if found_keys:
+            todo, found = set(found_keys), {}
+            for shard in r_shards:  # later shards win (a forced re-run)
+                for b in read_table(shard):
+                    for i, k in enumerate(b["image_key"]):
+                        if str(k) in todo:
+                            found[str(k)] = {c: plain(b[c][i]) for c in b}
+            self._record(StageRecord(task, "regions", regions.hash, r_store,
+                                            len(found_keys), True, 0.0, split=label))
+            plans.append(SetPlan(first + len(plans), task, label, len(found_keys), [
+                Step(images, f"{i_store}/{config_hash(found_keys)}", h_images)],
+                [found[k] for k in found_keys], chunk_rows=images.resources.batch_size))
+        return plans
+
+    def _prompt_plans(self, requests: list[RunRequest], first: int) -> list[SetPlan]:
+        """Texts the row stages look up (``Task.prompt_texts``; VQA: the retrieval prompts of
+        the answer vocabulary) into the text table, one cached input set per distinct list."""
+        plans: dict[str, SetPlan] = {}
+        for r in requests:
+            texts = [] if r.text_only else get_task(r.task).prompt_texts(self.cfg, r.ctx)
+            if not texts:
+                continue
+            spec = text_embed_spec(self.cfg, self.tables(r.task))
+            h = chain_hash(config_hash({"prompts": texts}), spec.hash)
+            path = self.cache.path(r.task, spec.name, h)
+            if path in plans or self._reuse(path, len(texts), "embed"):
+                if path not in plans:
+                    self._record(StageRecord(r.task, "embed", h, path, len(texts), True, 0.0,
+                                             split="answer-prompts"))
+                continue
+            rows = [{"uid": f"prompt:{i}", "statements": [t], "keywords": [[]], "error": ""}
+                    for i, t in enumerate(texts)]
+            plans[path] = SetPlan(first + len(plans), r.task, "answer-prompts", len(rows),
+                                  [Step(spec, path, h)], rows,
+                                  chunk_rows=spec.resources.batch_size)
+        return list(plans.values())
+
+    def _reuse(self, path: str, n: int, stage: str) -> bool:
+        """Whether the cache at ``path`` is complete and not forced."""
+        if self._forced(stage) and path not in self._forced_done:
+            self._forced_done.add(path)
+            return False
+        return self.cache.rows(path) == n
+
+    def _row_set(self, req: RunRequest, shards: list[str], img_errors: dict[str, str]
+                 ) -> _RowSet:
+        rows = req.rows
         if img_errors:
             rows = [dict(r, error=img_errors[r["image_key"]])
                     if not r.get("error") and r["image_key"] in img_errors else r for r in rows]
-        prompt_texts = [] if text_only else get_task(task).prompt_texts(self.cfg, ctx)
-        if prompt_texts:
-            self.embed_prompts(task, prompt_texts, tables)
-        specs = build_row_specs(self.cfg, task, ctx, tables, shards)
-        specs = specs[: [s.name for s in specs].index(stop_after) + 1]
-        images = build_image_specs(self.cfg, task, tables)
-        up = dataset_fingerprint(self.cfg.data.root, split, None, task, rows)
-        up = chain_hash(up, "text-only" if text_only else chain_hash(images[0].hash,
-                                                                     images[1].hash))
-        hydration = {"tables": tables, "image_records": shards, "text_only": text_only,
-                     "max_keywords": self.cfg.keywords.max_keywords}  # fgalign.gather.read_rows
-        force = next((s.name for s in specs if self._forced(s.name)), None)
-        path, records = run_chain(rows, specs, task, up, self.cache, self.executor, force,
-                                  split=split, hydrate=hydration)
-        self.records += records
-        for table in tables.values():  # many small shards (one per batch) → one
-            EmbeddingTable(table).compact()
-        return SplitRun(task, split, path, len(rows), [str(r["uid"]) for r in rows],
-                        records=[r for r in self.records if r.task == task and r.split == split],
-                        image_records=shards, tables=tables)
+        tables = self.tables(req.task)
+        specs = build_row_specs(self.cfg, req.task, req.ctx, tables, shards)
+        specs = specs[: [s.name for s in specs].index(req.stop_after) + 1]
+        images = build_image_specs(self.cfg, req.task, tables)
+        up = dataset_fingerprint(self.cfg.data.root, req.split, None, req.task, rows)
+        up = chain_hash(up, "text-only" if req.text_only else chain_hash(images[0].hash,
+                                                                         images[1].hash))
+        hashes = []
+        for spec in specs:
+            up = chain_hash(up, spec.hash)
+            hashes.append(up)
+        marker = {"hydrate": {"tables": tables, "image_records": shards,  # gather.read_rows
+                              "text_only": req.text_only,
+                              "max_keywords": self.cfg.keywords.max_keywords}}
+        return _RowSet(req, rows, tables, shards, specs,
+                       [self.cache.path(req.task, s.name, h) for s, h in zip(specs, hashes)],
+                       hashes, marker)
+
+    def _row_plans(self, row_sets: list[_RowSet]) -> list[SetPlan]:
+        plans: dict[str, SetPlan] = {}
+        for rs in row_sets:
+            r, n = rs.req, len(rs.rows)
+            if rs.paths[-1] in plans:  # the same input set twice in one call
+                continue
+            force = self._force_for(rs)
+            start = plan_start(rs.specs, rs.paths, n, self.cache, force)
+            for s, h, p in zip(rs.specs[:start], rs.hashes, rs.paths):
+                self._record(StageRecord(r.task, s.name, h, p, n, True, 0.0, split=r.split))
+            if start == len(rs.specs):
+                continue
+            steps = [Step(s, p, h) for s, p, h in zip(rs.specs[start:], rs.paths[start:],
+                                                       rs.hashes[start:])]
+            plans[rs.paths[-1]] = SetPlan(
+                len(plans), r.task, r.split, n, steps,
+                rs.rows if start == 0 else rs.paths[start - 1], dict(rs.marker),
+                chunk_rows=max(s.resources.batch_size for s in rs.specs))
+        return list(plans.values())
+
+    def _force_for(self, rs: _RowSet) -> str | None:
+        """The stage to recompute ``rs`` from (``--force``), once per cache path per runner."""
+        for spec, path in zip(rs.specs, rs.paths):
+            if self._forced(spec.name) and path not in self._forced_done:
+                self._forced_done.update(rs.paths[rs.specs.index(spec):])
+                return spec.name
+        return None
+
+    def _execute(self, plans: list[SetPlan]) -> None:
+        """Run ``plans`` through the executor and commit each set as it completes."""
+        if execute_plans(self.cache, self.executor, plans, self._record):
+            self.executions += 1
+
+
+def execute_plans(cache: StageCache, executor: Executor, plans: list[SetPlan],
+                  record: Callable[[StageRecord], None]) -> bool:
+    """Run ``plans`` in one execution, committing each set's steps as soon as it is through.
+
+    Empty sets are committed as empty caches without an execution. ``record`` receives the
+    ``StageRecord`` of every committed step. Returns whether an execution ran.
+
+    Raises:
+        StageError: a stage failed as a whole; every complete step is committed first.
+    """
+    todo = []
+    for p in plans:
+        if p.n == 0:  # an empty input set is an empty, complete cache
+            for step in p.steps:
+                record(commit_step(cache, p, step, cache.begin(step.path), 0.0, ""))
+        else:
+            todo.append(p)
+    if not todo:
+        return False
+    for p in todo:
+        for step in p.steps:
+            step.tmp = cache.begin(step.path)
+    by_key = {p.key: p for p in todo}
+    committed: set[int] = set()
+
+    def done(key: int, times: dict[str, float]) -> None:
+        plan = by_key[key]
+        for step in plan.steps:
+            record(commit_step(cache, plan, step, step.tmp, times.get(step.spec.name, 0.0),
+                               executor.operators))
+        committed.add(key)
+
+    try:
+        executor.execute(todo, done)
+    except Exception as e:  # noqa: BLE001 - re-raised as StageError
+        # Keep the message only: the exception's traceback pins the stage's actor pool (and
+        # its CPUs / GPUs) for as long as it lives. Ray Data printed the stack.
+        failure, where = f"{type(e).__name__}: {e}", failed_at(str(e))
+        failed = salvage(cache, [p for p in todo if p.key not in committed], record,
+                         executor.operators)
+        if where is not None:
+            stage, key, failure = where
+            failed = f"{stage!r} of {where_of(by_key[key])}"
+        gc.collect()
+        raise StageError(f"stage {failed} failed: {failure}") from None
+    missing = [p for p in todo if p.key not in committed]
+    if missing:
+        salvage(cache, missing, record, executor.operators)
+        raise StageError(f"stage {missing[0].stages[-1]!r} of {where_of(missing[0])} failed: "
+                         f"the executor returned without finishing {len(missing)} set(s)")
+    return True
+
+
+def salvage(cache: StageCache, plans: list[SetPlan], record: Callable[[StageRecord], None],
+            operators: str) -> str:
+    """Commit each complete step of ``plans``, drop the rest; name the first lost step."""
+    first = ""
+    for p in plans:
+        complete = True  # a step after an incomplete one cannot be complete
+        for step in p.steps:
+            complete = complete and written_rows(step.tmp) == p.n
+            if complete:
+                record(commit_step(cache, p, step, step.tmp, 0.0, operators))
+                continue
+            first = first or f"{step.spec.name!r} of {where_of(p)}"
+            cache.abort(step.tmp)
+    return first or "(unknown)"
+
+
+def where_of(plan: SetPlan) -> str:
+    """``task 'vqa' (test)`` (no parentheses for an unnamed set)."""
+    return f"task {plan.task!r}" + (f" ({plan.split})" if plan.split else "")
+
+
+def commit_step(cache: StageCache, plan: SetPlan, step: Step, tmp: str, seconds: float,
+                operators: str) -> StageRecord:
+    """Commit one step's temporary directory as its cache (rows in = rows out).
+
+    Raises:
+        StageError: the directory holds another number of rows than the set has.
+    """
+    written = written_rows(tmp) if plan.n else 0
+    if written != plan.n:
+        cache.abort(tmp)
+        raise StageError(f"stage {step.spec.name!r} of {where_of(plan)} failed: {plan.n} rows "
+                         f"in, {written} out")
+    cache.commit(tmp, step.path, written, task=plan.task, stage=step.spec.name,
+                 split=plan.split, seconds=round(seconds, 3), **plan.marker)
+    return StageRecord(plan.task, step.spec.name, step.hash, step.path, written, False,
+                       seconds, operators, plan.split)
+
+
+def written_rows(dest: str) -> int:
+    """Rows in the Parquet files of a directory, from their footers."""
+    import pyarrow.parquet as pq
+
+    fs, files = cache_files(dest)
+    return sum(pq.ParquetFile(fs.open_input_file(f)).metadata.num_rows for f in files)
 
 
 def run_chain(rows: list[dict[str, Any]], specs: list[StageSpec], task: str, fingerprint: str,
               cache: StageCache, executor: Executor, force: str | None = None,
               split: str = "", **marker: Any) -> tuple[str, list[StageRecord]]:
-    """Run (or read from cache) a chain of row stages; each stage's output is a cache.
+    """Run (or read from cache) a chain of row stages outside a ``Runner`` (tests, tools).
 
     Args:
         rows: the input rows of the first stage.
@@ -372,10 +630,11 @@ def run_chain(rows: list[dict[str, Any]], specs: list[StageSpec], task: str, fin
     start = plan_start(specs, paths, n, cache, force)
     records = [StageRecord(task, s.name, h, p, n, True, 0.0, split=split)
                for s, h, p in zip(specs[:start], hashes, paths)]
-    for i in range(start, len(specs)):
-        source = rows if i == 0 else paths[i - 1]
-        records.append(commit_stage(cache, executor, specs[i], source, paths[i], n, task, split,
-                                    hashes[i], **marker))
+    if start < len(specs):
+        execute_plans(cache, executor, [SetPlan(0, task, split, n, [
+            Step(s, p, h) for s, p, h in zip(specs[start:], paths[start:], hashes[start:])],
+            rows if start == 0 else paths[start - 1], marker,
+            chunk_rows=max(s.resources.batch_size for s in specs))], records.append)
     return paths[-1], records
 
 
@@ -394,37 +653,6 @@ def plan_start(specs: list[StageSpec], paths: list[str], n_rows: int, cache: Sta
         if cache.rows(paths[i]) == n_rows:
             return i + 1
     return 0
-
-
-def commit_stage(cache: StageCache, executor: Executor, spec: StageSpec,
-                 source: list[dict] | str, path: str, n: int, task: str, split: str,
-                 hash_: str, **marker: Any) -> StageRecord:
-    """Run one stage into a temporary directory and commit it as ``path`` (rows in = out).
-
-    Raises:
-        StageError: the stage raised, or wrote another number of rows than it was given.
-    """
-    t0 = time.perf_counter()
-    tmp, failure, written, ops = cache.begin(path), None, 0, ""
-    try:
-        if n:  # an empty input set is an empty, complete cache
-            written, ops = executor.run(spec, source, tmp, n)
-        if written != n:
-            failure = f"{n} rows in, {written} out"
-    except Exception as e:  # noqa: BLE001 - re-raised below as StageError
-        # Keep the message only: the exception's traceback pins the stage's actor pool (and
-        # its CPUs / GPUs) for as long as the exception lives. Ray Data has already printed
-        # the stage's own stack trace.
-        failure = f"{type(e).__name__}: {e}"
-    if failure is not None:
-        cache.abort(tmp)
-        gc.collect()
-        where = f" ({split})" if split else ""
-        raise StageError(f"stage {spec.name!r} of task {task!r}{where} failed: {failure}")
-    seconds = time.perf_counter() - t0
-    cache.commit(tmp, path, written, task=task, stage=spec.name, split=split,
-                 seconds=round(seconds, 3), **marker)
-    return StageRecord(task, spec.name, hash_, path, written, False, seconds, ops, split)
 
 
 def run_stages(specs: list[StageSpec], rows: list[dict]) -> list[dict]:
@@ -451,15 +679,6 @@ def batch_rows(batch: dict[str, Any]) -> list[dict]:
     """A dict-batch → row dicts (cells as stored)."""
     n = len(next(iter(batch.values()))) if batch else 0
     return [{k: v[i] for k, v in batch.items()} for i in range(n)]
-
-
-def plain(v: Any) -> Any:
-    """numpy values (also inside lists) as Python lists / scalars (Arrow-convertible rows)."""
-    if hasattr(v, "tolist"):
-        return v.tolist()
-    if isinstance(v, (list, tuple)):
-        return [plain(x) for x in v]
-    return v
 
 
 def cache_root(cfg: Config) -> str:

@@ -112,3 +112,62 @@ def alignment_figure(cfg: Config, task: str, rows: list[dict], path: str | Path)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+TAB10 = ("1f77b4", "ff7f0e", "2ca02c", "d62728", "9467bd", "8c564b", "e377c2", "7f7f7f",
+         "bcbd22", "17becf")  # matplotlib's tab10, the colours of ``alignment_figure``
+
+
+def keyword_regions(row: dict, c: int, tau: float, ref_scope: str = "keyword"
+                    ) -> list[tuple[str, int, float]]:
+    """(keyword, region it attends to most, α) for each keyword of candidate ``c`` of a
+    hydrated row (``boxes``, ``region_embs``, ``kw_embs``, ``kw_mask``); [] without regions."""
+    boxes = to_array(row.get("boxes"), 2).reshape(-1, 4)
+    if len(boxes) == 0 or row.get("kw_embs") is None:
+        return []
+    batch = collate([scoring_row(row, AlignCfg(tau=tau, ref_scope=ref_scope))])
+    _, alpha = region_word_alpha(batch, tau)  # (1, C, K, R)
+    out = []
+    for k, word in enumerate(_keywords(row, c)[: alpha.shape[2]]):
+        a = alpha[0, c, k, : len(boxes)].numpy()  # (R,)
+        out.append((word, int(a.argmax()), float(a.max())))
+    return out
+
+
+def overlay_figure(image, boxes: np.ndarray, links: list[tuple[str, int, float]],
+                   path: str | Path) -> Path:
+    """Save ``image`` (PIL RGB) with its regions drawn and, on each region, the keywords that
+    attend to it most (``keyword_regions``) with α: a PNG of the image's own size (W, H).
+
+    Args:
+        image: the photo (PIL ``Image``, RGB).
+        boxes: (R, 4) region boxes, x1 y1 x2 y2 in the image's pixels.
+        links: (keyword, region index, α) per keyword.
+        path: where to write the PNG (parent folders are created).
+    """
+    from PIL import ImageDraw, ImageFont
+
+    im = image.convert("RGB").copy()
+    draw = ImageDraw.Draw(im)
+    size = max(10, min(im.size) // 25)
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: one bitmap size
+        font = ImageFont.load_default()
+    width = max(1, min(im.size) // 150)
+    palette = [tuple(int(h[i:i + 2], 16) for i in (0, 2, 4)) for h in TAB10]
+    words: dict[int, list[str]] = {}
+    for word, r, a in links:
+        words.setdefault(r, []).append(f"{word} {a:.2f}")
+    for r, (x1, y1, x2, y2) in enumerate(np.asarray(boxes, float).reshape(-1, 4)):
+        color = palette[r % len(palette)]
+        draw.rectangle([x1, y1, x2, y2], outline=color, width=width if r in words else 1)
+        label = f"{r}: " + ", ".join(words[r]) if r in words else str(r)
+        box = draw.textbbox((x1 + width, y1 + width), label, font=font)
+        draw.rectangle(box, fill=(0, 0, 0))
+        draw.text((x1 + width, y1 + width), label, fill=color, font=font)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, format="PNG")
+    return path
+

@@ -124,3 +124,77 @@ def bench_sweep_trial(cfg: Any, config: str, overrides: list[str], target: str,
         f"{', '.join(sorted(sources))} (model {cfg.model.name})",
         extra={"trial_s": trial_s, "sweep_wall_s": t.s, "embed_s": embed_s,
                "caches": sorted(sources)})
+
+
+def run_cli(verb: str, config: str, overrides: list[str], log: Path) -> dict[str, Any]:
+    """``fgalign <verb> --config ... --set ...`` in a fresh process: wall seconds and the run
+    folder's ``timings.json`` / ``stages.json`` (the newest run folder it wrote)."""
+    last = {o.split("=", 1)[0]: o.split("=", 1)[1] for o in overrides}  # the last one wins
+    out_dir, name = last["experiment.output_dir"], last["experiment.name"]
+    args = [sys.executable, "-m", "fgalign", verb, "--config", config]
+    for ov in overrides:
+        args += ["--set", ov]
+    if verb == "run":
+        args.append("--no-wandb")
+    env = {**os.environ, "RAY_DATA_DISABLE_PROGRESS_BARS": "1"}
+    with Timer() as t, open(log, "a") as sink:
+        proc = subprocess.run(args, cwd=REPO, env=env, stdout=sink, stderr=sink, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"fgalign {verb} exited {proc.returncode}; log: {log}")
+    run = max((p for p in (Path(out_dir) / name).glob("[0-9a-f]*") if p.is_dir()),
+              key=lambda p: (p / "timings.json").stat().st_mtime)
+    return {"seconds": t.s, "timings": json.loads((run / "timings.json").read_text()),
+            "stages": json.loads((run / "stages.json").read_text())}
+
+
+def busy_share(run: dict[str, Any], stage: str = "embed") -> float:
+    """Seconds spent inside ``stage``'s batches / wall seconds of the run's stage rounds."""
+    busy = sum(r["seconds"] for r in run["stages"] if r["stage"] == stage and not r["cached"])
+    t = run["timings"]
+    wall = t.get("round1_s", 0.0) + t.get("round2_s", 0.0)
+    return busy / wall if wall else 0.0
+
+
+def bench_engine(config: str, overrides: list[str], work: Path, log: Path) -> list[Measurement]:
+    """``fgalign run`` (Ray) / ``fgalign evaluate`` (in process), same world, cold and warm.
+
+    Four fresh processes, one after the other: Ray cold, in-process cold (each with its own
+    empty stage cache and output folder), then each again on its own warm cache. Also
+    reports the executions a Ray run started and the busy share of its embed pool.
+    """
+    import shutil
+
+    runs = {}
+    for verb in ("run", "evaluate"):
+        shutil.rmtree(work / verb, ignore_errors=True)  # cold: no cache, no run folder
+        ov = [*overrides, f"experiment.output_dir={work / verb}", "experiment.name=engine",
+              f"ray.cache_dir={work / verb / 'stages'}"]
+        runs[verb] = [run_cli(verb, config, ov, log)]
+    for verb in ("run", "evaluate"):
+        ov = [*overrides, f"experiment.output_dir={work / verb}", "experiment.name=engine",
+              f"ray.cache_dir={work / verb / 'stages'}"]
+        runs[verb].append(run_cli(verb, config, ov, log))
+    (ray_cold, ray_warm), (loc_cold, loc_warm) = runs["run"], runs["evaluate"]
+    ex = ray_cold["timings"].get("executions")
+    share = busy_share(ray_cold)
+    return [
+        Measurement("ray_vs_inprocess_cold", "Engine: fgalign run (Ray) / evaluate, cold",
+                    ray_cold["seconds"] / loc_cold["seconds"], "<= 1.2",
+                    f"Ray {ray_cold['seconds']:.1f} s, in process {loc_cold['seconds']:.1f} s "
+                    f"(fresh processes, empty caches; Ray start "
+                    f"{ray_cold['timings'].get('ray_init_s', 0):.1f} s; {ex} executions)",
+                    extra={"ray": ray_cold["timings"], "local": loc_cold["timings"]}),
+        Measurement("ray_vs_inprocess_warm", "Engine: fgalign run (Ray) / evaluate, warm",
+                    ray_warm["seconds"] / loc_warm["seconds"], "<= 1.2",
+                    f"Ray {ray_warm['seconds']:.1f} s, in process {loc_warm['seconds']:.1f} s "
+                    "(every stage cached: Ray not started)",
+                    extra={"ray": ray_warm["timings"], "local": loc_warm["timings"]}),
+        Measurement("ray_executions", "Engine: Ray Data executions per run (cold)",
+                    float(ex or 0), "<= 7",
+                    f"{ex} executions over {len(ray_cold['stages'])} stage records",
+                    extra={"executions": ex}),
+        Measurement("embed_busy_share", "Engine: embed pool busy / stage wall time (Ray, cold)",
+                    share, "",
+                    "seconds inside the embed stage's batches / wall time of the run's stage "
+                    "rounds", extra={"share": share}),
+    ]

@@ -31,6 +31,7 @@ class BenchSizes:
     pipeline_tasks: list[str] = field(default_factory=list)  # tasks of whole-pipeline runs
     scoring: dict[str, int] = field(default_factory=dict)  # B, C, K, R, D of the roofline
     model: str | None = None  # backbone override (None: the config's)
+    engine_images: int = 300  # world of the Ray / in-process comparison (seed 4321)
 
 
 # Roofline shapes: VQA rows with the default answer vocabulary (C), keywords (K) and regions
@@ -39,7 +40,7 @@ SCORING_SHAPES = {"b": 64, "c": 100, "k": 8, "r": 8, "d": 512}
 MODES = {
     "quick": BenchSizes(images=60, image_size=96, memory_small=6, embed_task="vqa",
                         embed_split="test", pipeline_tasks=["vqa"],
-                        scoring=dict(SCORING_SHAPES), model="test-tiny"),
+                        scoring=dict(SCORING_SHAPES), model="test-tiny", engine_images=30),
     "full": BenchSizes(images=1500, image_size=128, memory_small=150, embed_task="vqa",
                        embed_split="train", pipeline_tasks=["vqa", "snli_ve", "vcr"],
                        scoring=dict(SCORING_SHAPES)),
@@ -102,8 +103,8 @@ def run_all(config: str, overrides: list[str], mode: str, work: Path,
         overrides: user ``key=value`` overrides, applied after the bench's own.
         mode: ``quick`` (smoke sizes, test-tiny) or ``full``.
         work: scratch folder (worlds, run folders, caches, logs).
-        only: names of benchmark groups to run (scoring, pipeline, embed, scaling, sweep,
-            gpu, scale); None runs all but ``scale``, which runs only when named (it takes
+        only: names of benchmark groups to run (scoring, pipeline, engine, embed, scaling,
+            sweep, gpu, scale); None runs all but ``scale``, which runs only when named (it takes
             five whole-pipeline runs of its own data; ``fgalign.bench.scale``).
     """
     sizes = MODES[mode]
@@ -126,6 +127,14 @@ def run_all(config: str, overrides: list[str], mode: str, work: Path,
                    lambda: bench_scoring_roofline(**sizes.scoring))
         if want("pipeline"):
             _pipeline_benches(results, config, overrides, sizes, work, world, log)
+        if want("engine"):
+            from fgalign.bench.pipeline import bench_engine
+
+            eworld = make_world(work / f"world{sizes.engine_images}", sizes.engine_images,
+                                sizes.image_size, seed=4321)
+            ov = bench_overrides(work, eworld, sizes, "engine") + overrides
+            _guard(results, "engine", "Engine: Ray / in process", "<= 1.2",
+                   lambda: bench_engine(config, ov, work / "engine", log))
         if want("embed") or want("scaling") or want("sweep") or want("gpu"):
             _ray_benches(results, config, overrides, sizes, work, world, want)
         if want("scale"):

@@ -60,7 +60,7 @@ CPU_DEFAULTS = ["model.name=test-tiny", "model.pretrained=null", "regions.propos
                 "regions.min_score=0",  # segment scores are area fractions, not confidences
                 "keywords.extractor=rule", "ray.address=null", "logging.wandb=false",
                 "ray.progress=false"] + [
-    f"ray.stages.{s}={{num_cpus: 1, num_gpus: 0, concurrency: 1, batch_size: {b}}}"
+    f"ray.stages.{s}={{num_cpus: 0.25, num_gpus: 0, concurrency: 1, batch_size: {b}}}"
     for s, b in STAGE_RES.items()]
 
 

@@ -23,7 +23,7 @@ import argparse
 import json
 from pathlib import Path
 
-GROUPS = ("scoring", "pipeline", "embed", "scaling", "sweep", "gpu", "scale")
+GROUPS = ("scoring", "pipeline", "engine", "embed", "scaling", "sweep", "gpu", "scale")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

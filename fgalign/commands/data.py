@@ -1,10 +1,14 @@
-"""``fgalign data stats|head|make-photo-set``: read a dataset split in its official format and
-report on it; or write small VQAv2 / SNLI-VE / VCR sets around real sample photos.
+"""``fgalign data stats|head|check|make-photo-set``: read a dataset split in its official format
+and report on it; check a root against the official layout; or write small VQAv2 / SNLI-VE /
+VCR sets around real sample photos.
 
     fgalign data stats --task vqa --root /data/vqa --split val2014 --json
     {"rows": 214354, "errors": 0, "error_reasons": {}, "missing_images": 0, "skipped": {}}
     fgalign data head --task vcr --root /data/vcr --split val -n 3
     fgalign data stats --task vqa --root W --split test     # W from `fgalign synth --out W`
+
+    fgalign data check --task vqa --root /data/vqa --split val2014   # exit 1: something missing
+    fgalign data check --task vcr --root /data/vcr          # the official splits present there
 
     fgalign data make-photo-set --out /tmp/photos     # /tmp/photos/{vqav2,snli_ve,vcr}
     fgalign evaluate --config configs/vqav2.yaml --set data.root=/tmp/photos/vqav2 ...
@@ -32,7 +36,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("data", help="inspect a dataset split (stats, head)")
+    p = subparsers.add_parser("data", help="inspect or check a dataset (stats, head, check)")
     sub = p.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     stats = sub.add_parser("stats", help="rows read, rows with errors (by reason), missing images")
     _add_common(stats)
@@ -41,6 +45,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _add_common(head)
     head.add_argument("-n", type=int, default=3, help="number of rows (default 3)")
     head.set_defaults(func=run_head)
+    check = sub.add_parser("check", help="check a root against the official layout: files, "
+                           "image folders, images, counts, checksums (fgalign.data.check)")
+    check.add_argument("--task", required=True, choices=["vqa", "snli_ve", "vcr"],
+                       help="dataset layout to check")
+    check.add_argument("--root", required=True, help="dataset root folder")
+    check.add_argument("--split", action="append", help="split to check (repeatable; default: "
+                       "the official splits present under the root, or a world's own)")
+    check.add_argument("--json", action="store_true", help="print one JSON list of reports")
+    add_config_args(check, required=False)
+    check.set_defaults(func=run_check)
     photos = sub.add_parser("make-photo-set", help="small VQAv2 / SNLI-VE / VCR sets around real "
                             "sample photos (needs scikit-image; fgalign.data.photo_sets)")
     photos.add_argument("--out", required=True, help="folder to write vqav2/, snli_ve/, vcr/ in")
@@ -96,6 +110,25 @@ def run_head(args: argparse.Namespace) -> int:
         for row in rows:
             print(json.dumps(row, indent=2))
     return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Print each split's report (what is there, what is missing, where the download is);
+    exit status 1 when something is missing."""
+    from fgalign.config import load_config
+    from fgalign.data.check import check_layout, default_splits
+
+    data_cfg = load_config(args.config, args.overrides).data
+    splits, absent = (args.split, []) if args.split else default_splits(args.task, args.root)
+    reports = [check_layout(args.task, args.root, split, data_cfg, checksums=i == 0)
+               for i, split in enumerate(splits)]  # a checksum covers the whole root
+    if args.json:
+        print(json.dumps([r.to_dict() for r in reports]))
+    else:
+        print("\n".join(r.format() for r in reports))
+        if absent:
+            print(f"not downloaded (not checked; --split S checks one): {', '.join(absent)}")
+    return 0 if all(r.ok for r in reports) else 1
 
 
 def run_make_photo_set(args: argparse.Namespace) -> int:

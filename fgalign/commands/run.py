@@ -5,7 +5,9 @@ Data stage graph (regions → keywords → embed → score actor pools, each sta
 Parquet), metrics on the driver, outputs in ``runs/<experiment>/<config hash>/``, a summary
 table on stdout. ``--force STAGE`` recomputes that stage and every later one. A task whose
 split has no usable row is skipped with a sentence saying why; exit status 1 when every task
-was skipped.
+was skipped. Before anything runs, the files and folders each split of the run reads are
+checked (``fgalign.data.check.check_run_data``): a missing one stops the run with one line
+naming it, the official download and ``fgalign data check`` (exit status 2).
 """
 from __future__ import annotations
 
@@ -33,8 +35,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fgalign.config import load_config
+    from fgalign.data.check import check_run_data
 
     cfg = load_config(args.config, args.overrides)  # a typo fails here, before heavy imports
+    check_run_data(cfg)  # DataLayoutError (one line, exit 2) before any stage or Ray start
     if cfg.ray.address is None:  # a local cluster sees this machine's files and network
         from fgalign.models.weights import check_weights
 

@@ -1,78 +1,152 @@
 """The Ray Data executor of the stage graph (``fgalign.graph.Runner`` decides what runs).
 
-Each stage runs as its own Ray Data execution, ``read → <Stage>Actor pool → write Parquet``,
-into the directory the runner commits; the next stage reads that cache. Stages therefore never
-fuse (each is its own operator: ``ds.explain()`` shows ``MapBatches(...)`` between the read and
-the write) and a completed stage survives a crash of a later one. The price is no overlap
-between stages; each may instead use the whole cluster (its pool size is
-``cfg.ray.stages[<stage>].concurrency``).
+One execution is one streaming Ray Data dataset over the chunks of every input set it was
+given (``fgalign.engine.chunks``): one row per chunk, ``from_items`` with one block a chunk,
+then one ``map_batches`` actor pool per stage kind, in graph order::
+
+    Chunks -> MapBatches(RegionsChunks) -> MapBatches(ImagesChunks) -> MapBatches(EmbedChunks)
+    Chunks -> MapBatches(CandidatesChunks) -> MapBatches(KeywordsChunks) -> ... (ScoreChunks)
+
+Each pool has its own ``ray.stages.<stage>`` resources (``num_cpus``, ``num_gpus``,
+``concurrency``) and builds its stage (and model) once, in its actors' ``__init__``; Ray
+Data's streaming executor runs the pools at the same time, so a GPU stage embeds chunk i+1
+while CPU stages extract keywords of chunk i+2 and score chunk i. A chunk's rows move between
+stages through the Parquet file the previous stage wrote into its cache directory (the
+dataset carries paths, not rows), and the driver commits a set's caches as soon as its last
+chunk leaves the last pool. ``batch_size`` inside a pool is the stage's own
+(``resources.batch_size``), applied within the chunk, so batches never mix input sets.
 """
 from __future__ import annotations
 
 import gc
 import re
+import warnings
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 
-from fgalign.graph import StageError, StageRecord, blocks, plan_start, rows_table, run_chain
-from fgalign.ray.cache import StageCache, cache_files
-from fgalign.ray.stage import apply_stage
+from fgalign.engine.chunks import (
+    ChunkStage,
+    SetPlan,
+    Step,
+    operator_stages,
+    set_chunks,
+    stage_steps,
+)
+from fgalign.graph import StageError, StageRecord, plan_start, run_chain, written_rows
+from fgalign.ray.cache import StageCache
+from fgalign.ray.runtime import check_execution_resources
 
-__all__ = ["RayExecutor", "StageError", "StageRecord", "operator_chain", "plan_start",
-           "rows_dataset", "run_task_graph"]
+__all__ = ["RayExecutor", "StageError", "StageRecord", "check_execution_resources",
+           "operator_chain", "plan_start", "run_task_graph"]
+
+SCALARS = ("set", "part", "path", "data")
 
 
-def rows_dataset(rows: list[dict[str, Any]], block_rows: int, max_blocks: int) -> Any:
-    """Rows as a Ray Dataset of Arrow blocks sharing one schema (inferred over all rows)."""
-    import ray.data
+def make_chunk_actor(stage: str) -> type:
+    """A callable class ``<Stage>Chunks``: one ``ChunkStage`` per actor, batches of one chunk."""
 
-    table = rows_table(rows)
-    size = blocks(len(rows), block_rows, max_blocks)
-    return ray.data.from_arrow([table.slice(i, size) for i in range(0, max(len(rows), 1), size)])
+    class ChunkActor:
+        def __init__(self, steps: dict[int, Step]):
+            self.stage = ChunkStage(stage, steps)
+            for step in steps.values():  # build the models now, not on the first chunk
+                self.stage._stage(step)
+
+        def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+            import numpy as np
+
+            n = len(batch["set"])
+            outs = [self.stage({k: (v[i].item() if hasattr(v[i], "item") else v[i])
+                                for k, v in batch.items()}) for i in range(n)]
+            return {k: (np.array([o[k] for o in outs], dtype=object) if k in ("path", "data")
+                        else np.array([o[k] for o in outs])) for k in batch}
+
+    ChunkActor.__name__ = ChunkActor.__qualname__ = f"{stage.capitalize()}Chunks"
+    return ChunkActor
 
 
 class RayExecutor:
-    """Runs each stage as a Ray Data actor pool (``fgalign.ray.stage.apply_stage``).
+    """Runs the sets of an execution as one streaming Ray Data dataset (module docstring).
 
     Args:
-        ray_cfg: ``cfg.ray`` (``max_restarts``, ``max_input_blocks``, ``rows_per_file``).
-        before_compute: called before the first stage that computes (the pipeline starts Ray
-            there, so a fully cached run never starts it).
+        ray_cfg: ``cfg.ray`` (``stages``, ``max_restarts``, ``address``).
+        before_compute: called before the first execution (the pipeline starts Ray there, so
+            a fully cached run never starts it).
     """
 
     def __init__(self, ray_cfg: Any, before_compute: Callable[[], None] | None = None):
-        self.ray_cfg, self.before_compute = ray_cfg, before_compute
+        self.ray_cfg, self.before_compute, self.operators = ray_cfg, before_compute, ""
 
-    def run(self, spec: Any, source: list[dict] | str, dest: str, n_rows: int
-            ) -> tuple[int, str]:
+    def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None]
+                ) -> None:
+        import ray
         import ray.data
 
         if self.before_compute is not None:
             self.before_compute()
-            self.before_compute = None  # once, before the first stage that computes
-        if isinstance(source, str):
-            ds = ray.data.read_parquet(source)
-        else:
-            ds = rows_dataset(source, spec.resources.batch_size, self.ray_cfg.max_input_blocks)
-        ds = apply_stage(ds, spec, self.ray_cfg.max_restarts)
+            self.before_compute = None  # once, before the first execution
+        ops = operator_stages(plans)
+        if self.ray_cfg.address is None:  # a fixed local cluster: the pools must fit
+            check_execution_resources(self.ray_cfg, ops, ray.cluster_resources())
+        chunks = [c for p in plans for c in set_chunks(p, ops)]
+        expected = Counter(c["set"] for c in chunks)
+        ds = ray.data.from_items(chunks, override_num_blocks=len(chunks))
+        for op in ops:
+            ds = apply_chunk_stage(ds, op, stage_steps(plans, op), self.ray_cfg.max_restarts)
+        self.operators = "->".join(["FromItems"] + [f"MapBatches({op.capitalize()}Chunks)"
+                                                    for op in ops])
+        got: Counter = Counter()
+        times: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        stages = {p.key: p.stages for p in plans}
         try:
-            ds.write_parquet(dest, min_rows_per_file=self.ray_cfg.rows_per_file)
-            return written_rows(dest), operator_chain(ds)
+            for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+                for i, key in enumerate(batch["set"].tolist()):
+                    got[key] += 1
+                    for s in stages[key]:
+                        times[key][s] += float(batch[f"t_{s}"][i])
+                    if got[key] == expected[key]:
+                        done(key, dict(times[key]))
         finally:
             del ds
             gc.collect()
 
 
-def written_rows(dest: str) -> int:
-    """Rows in the Parquet files of a directory, from their footers (no Ray job)."""
-    import pyarrow.parquet as pq
+def apply_chunk_stage(ds: Any, stage: str, steps: dict[int, Step], max_restarts: int) -> Any:
+    """``ds.map_batches`` over a fixed-size actor pool of ``stage`` with its resources.
 
-    fs, files = cache_files(dest)
-    return sum(pq.ParquetFile(fs.open_input_file(f)).metadata.num_rows for f in files)
+    The only place that calls ``map_batches``: resources come from the steps' specs
+    (``cfg.ray.stages[<stage>]``), none are written here. Rows are never dropped
+    (``udf_modifying_row_count=False``); each batch is one chunk.
+
+    Args:
+        ds: the chunk dataset.
+        stage: the stage kind.
+        steps: ``{set key: Step}`` of the sets this pool computes.
+        max_restarts: actor restarts after a crash (``cfg.ray.max_restarts``); each chunk of a
+            crashed actor is retried as often (a retried chunk rewrites the same file).
+    """
+    import ray.data
+
+    res = next(iter(steps.values())).spec.resources
+    with warnings.catch_warnings():
+        # Ray 2.60 has no named parameter for actor restarts yet; they still go through
+        # **ray_remote_args, which warns that it is deprecated.
+        warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
+        return ds.map_batches(
+            make_chunk_actor(stage),
+            fn_constructor_kwargs={"steps": steps},
+            compute=ray.data.ActorPoolStrategy(size=res.concurrency),
+            batch_size=1,
+            num_cpus=res.num_cpus,
+            num_gpus=res.num_gpus,
+            udf_modifying_row_count=False,
+            max_restarts=max_restarts,
+            max_task_retries=max_restarts,
+        )
 
 
 def operator_chain(ds: Any) -> str:
-    """The operators an executed dataset ran, from ``ds.stats()``: ``ReadParquet->MapBatches(..)``."""
+    """The operators an executed dataset ran, from ``ds.stats()``: ``FromItems->MapBatches(..)``."""
     names = re.findall(r"^Operator \d+ (.+?): ", ds.stats(), flags=re.MULTILINE)
     return "->".join(names)
 
@@ -84,3 +158,6 @@ def run_task_graph(rows: list[dict[str, Any]], specs: list[Any], task: str, fing
     """A chain of row stages on Ray (``fgalign.graph.run_chain`` with a ``RayExecutor``)."""
     return run_chain(rows, specs, task, fingerprint, cache, RayExecutor(ray_cfg, before_compute),
                      force)
+
+
+__all__ += ["written_rows"]

@@ -22,23 +22,26 @@ import json
 import shutil
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from fgalign.config import Config, config_hash, dump_yaml, require, to_dict
 from fgalign.data import EmptySplitError
 from fgalign.data.synth import resolve_world
+from fgalign.engine.locks import folder_lock
 from fgalign.finalize import OutputWriter, finalize_task, format_table, run_dir, skipped_task
 from fgalign.gather import ImageRecords, hydrate
-from fgalign.graph import LocalExecutor, Runner, SplitRun, StageRecord, cache_root
+from fgalign.graph import LocalExecutor, Runner, RunRequest, SplitRun, StageRecord, cache_root
 from fgalign.logging import create_logger
-from fgalign.ray.prepare import prepare_cached
+from fgalign.ray.prepare import cached_context, prepare_cached
 from fgalign.ray.runtime import LazyRay
 from fgalign.report import write_report
-from fgalign.stages import calibration_rows, load_task_rows
+from fgalign.stages import load_task_rows, prepare_task
+from fgalign.tasks import get_task
 from fgalign.viz import alignment_figure
 
-__all__ = ["cache_root", "run_experiment", "run_pipeline", "stage_table"]
+__all__ = ["cache_root", "first_round", "run_experiment", "run_pipeline", "stage_table"]
 
 
 def figure_rows(run: SplitRun, n: int, max_keywords: int) -> list[dict[str, Any]]:
@@ -51,22 +54,31 @@ def figure_rows(run: SplitRun, n: int, max_keywords: int) -> list[dict[str, Any]
     return hydrate(rows, ImageRecords(run.image_records), run.tables, max_keywords)
 
 
-def input_sets(cfg: Config, empty: dict[str, EmptySplitError] | None = None
-               ) -> list[tuple[str, list[dict]]]:
-    """(task, rows) of every image-bearing input set of a run: calibration, then evaluation.
+def first_round(cfg: Config, root: str, force: bool, empty: dict[str, EmptySplitError]
+                ) -> list[RunRequest]:
+    """The input sets of a run's first round: every task's calibration sets and its
+    evaluated split (through ``embed`` when the task still has to calibrate, so its score
+    stage waits for the fit; whole when its context is cached or it does not calibrate).
 
-    A task with an empty split (calibration or evaluated) has no input set; its
-    ``EmptySplitError`` goes into ``empty`` (task → error) when given, so the task loop names
-    and skips it without preparing it (its calibration would be computed for nothing).
+    A task with an empty split has no input set; its ``EmptySplitError`` goes into ``empty``
+    (task → error), so the task loop names and skips it without preparing it.
     """
     out = []
     for task in cfg.data.tasks:
         try:
-            sets = [(task, rows) for _, rows in calibration_rows(cfg, task)]
-            out += sets + [(task, load_task_rows(cfg, task, {}))]
+            t = get_task(task)
+            ctx = None if force else cached_context(cfg, task, root)
+            if ctx is None and t.calibrates(cfg):
+                train = t.read_rows(cfg, cfg.data.train_split, None)
+                ctx = {"task": task, **t.train_context(cfg, train)}
+                out += [RunRequest(task, **r) for r in t.calibration_runs(cfg, ctx, train)]
+                out.append(RunRequest(task, cfg.data.split, load_task_rows(cfg, task, ctx), ctx,
+                                      stop_after="embed"))
+                continue
+            ctx = ctx if ctx is not None else prepare_task(cfg, task, calibrate=False)
+            out.append(RunRequest(task, cfg.data.split, load_task_rows(cfg, task, ctx), ctx))
         except EmptySplitError as e:
-            if empty is not None:
-                empty[task] = e
+            empty[task] = e
     return out
 
 
@@ -107,6 +119,8 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
     cfg = resolve_world(cfg)  # generate a missing world; read a world's layout + identity
     out = run_dir(cfg)
     out.mkdir(parents=True, exist_ok=True)
+    held = ExitStack()  # a second run of the same config waits for this one (one line)
+    held.enter_context(folder_lock(str(out), "run folder"))
     (out / FAILED).unlink(missing_ok=True)
     (out / "config.yaml").write_text(dump_yaml(cfg))
     lazy_ray = LazyRay(cfg.ray)  # started before the first stage that is not cached
@@ -127,7 +141,12 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
                                    "tasks": {}}
         figs, timings = [], {"tasks": {}}
         empty: dict[str, EmptySplitError] = {}
-        runner.prefetch_images(input_sets(cfg, empty))  # every image of the run, once per config
+        # Round 1: every input set of every task together (images once, then rows).
+        t0 = time.perf_counter()
+        runner.run_sets(first_round(cfg, runner.cache.root, force is not None, empty))
+        timings["round1_s"] = round(time.perf_counter() - t0, 2)
+        # The fits read what round 1 computed (their run_split calls find it cached).
+        tasks, ready, ctxs = [], [], {}
         for task in cfg.data.tasks:
             t0 = time.perf_counter()
             try:
@@ -135,21 +154,24 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
                     raise empty[task]
                 ctx, ctx_cached = prepare_cached(cfg, task, runner.cache.root,
                                                  force=force is not None, runner=runner)
-                rows = load_task_rows(cfg, task, ctx)
+                ready.append(RunRequest(task, cfg.data.split, load_task_rows(cfg, task, ctx),
+                                        ctx))
+                tasks.append(task)
+                ctxs[task] = ctx
+                timings["tasks"][task] = {"prepare_s": round(time.perf_counter() - t0, 2),
+                                          "prepare_cached": ctx_cached}
             except EmptySplitError as e:  # named, not scored; the other tasks still run
                 print(f"fgalign: task {task} skipped: {e}", file=sys.stderr, flush=True)
                 metrics["tasks"][task] = skipped_task(cfg, e)
-                continue
-            t1 = time.perf_counter()
-            run = runner.run_split(task, cfg.data.split, rows, ctx)
-            del rows
-            t2 = time.perf_counter()
-            metrics["tasks"][task] = finalize_task(cfg, task, ctx, run, writer)["metrics"]
-            t3 = time.perf_counter()
-            timings["tasks"][task] = {"prepare_s": round(t1 - t0, 2),
-                                      "prepare_cached": ctx_cached,
-                                      "stages_s": round(t2 - t1, 2),
-                                      "finalize_s": round(t3 - t2, 2)}
+        # Round 2: the score stage of the tasks that calibrated (the rest is cached).
+        t0 = time.perf_counter()
+        runs = runner.run_sets(ready)
+        timings["round2_s"] = round(time.perf_counter() - t0, 2)
+        del ready
+        for task, run in zip(tasks, runs):
+            t0 = time.perf_counter()
+            metrics["tasks"][task] = finalize_task(cfg, task, ctxs[task], run, writer)["metrics"]
+            timings["tasks"][task]["finalize_s"] = round(time.perf_counter() - t0, 2)
             if figures and cfg.logging.figures:
                 fig = alignment_figure(cfg, task, figure_rows(run, cfg.logging.figures,
                                                               cfg.keywords.max_keywords),
@@ -157,6 +179,7 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
                 figs += [fig] if fig else []
         writer.close()
         timings["ray_init_s"] = round(lazy_ray.init_s, 2)  # 0: every stage was cached
+        timings["executions"] = runner.executions  # executions that computed something
         timings["total_s"] = round(time.perf_counter() - t_start, 2)
         records = runner.records
         write_outputs(out, metrics, records, timings, command)
@@ -185,6 +208,7 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
         if logger is not None:
             logger.close()
         lazy_ray.shutdown()
+        held.close()
 
 
 FAILED = "failed.txt"  # written into the run folder of a run that raised: "<error>: <message>"

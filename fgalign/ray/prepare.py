@@ -54,14 +54,26 @@ def prepare_key(cfg: Config, task: str) -> str:
                         "files": annotation_stats(cfg.data.root)}, n=16)
 
 
+def _context_path(cfg: Config, task: str, cache_root: str) -> tuple[Any, str]:
+    fs, base = resolve_uri(cache_root)
+    return fs, f"{base}/{task}/prepare-{prepare_key(cfg, task)}.json"
+
+
+def cached_context(cfg: Config, task: str, cache_root: str) -> dict[str, Any] | None:
+    """The cached ``prepare_task(cfg, task)`` context, or None when there is none."""
+    fs, path = _context_path(cfg, task, cache_root)
+    if fs.get_file_info(path).type != pafs.FileType.File:
+        return None
+    with fs.open_input_stream(path) as f:
+        return json.loads(f.read())
+
+
 def prepare_cached(cfg: Config, task: str, cache_root: str, force: bool = False,
                    runner: Any = None) -> tuple[dict[str, Any], bool]:
     """``(ctx, was cached)``: ``prepare_task(cfg, task)``, from cache when its inputs match."""
-    fs, base = resolve_uri(cache_root)
-    path = f"{base}/{task}/prepare-{prepare_key(cfg, task)}.json"
-    if not force and fs.get_file_info(path).type == pafs.FileType.File:
-        with fs.open_input_stream(path) as f:
-            return json.loads(f.read()), True
+    if not force and (ctx := cached_context(cfg, task, cache_root)) is not None:
+        return ctx, True
+    fs, path = _context_path(cfg, task, cache_root)
     ctx = prepare_task(cfg, task, runner)
     try:
         text = json.dumps(ctx)

@@ -74,27 +74,41 @@ def init_ray(ray_cfg: Any) -> bool:
     return True
 
 
-def check_stage_resources(ray_cfg: Any, cluster: dict[str, float]) -> None:
-    """Fail early when a stage's actor pool cannot fit a fixed-size cluster.
+EXECUTIONS = (("regions", "images", "embed"),  # images + prompts (fgalign.graph.Runner)
+              ("candidates", "keywords", "embed", "score"))  # rows
 
-    Each pool must leave at least one CPU free for Ray Data's read and write tasks, or the
-    dataset hangs (ray issue 44687). Autoscaling clusters grow on demand, so this check is
-    for the local embedded cluster only.
+
+def check_execution_resources(ray_cfg: Any, stages: list[str] | tuple[str, ...],
+                              cluster: dict[str, float]) -> None:
+    """Fail early when the pools of one execution cannot all run at once on a fixed cluster.
+
+    The pools of an execution run at the same time (``fgalign.ray.graph``), so their CPUs and
+    GPUs add up. Its input is in the object store (no read task needs a CPU).
+
+    Raises:
+        ValueError: the sum exceeds the cluster's CPUs or GPUs (one line naming every pool).
     """
-    cpus, gpus = cluster.get("CPU", 0.0), cluster.get("GPU", 0.0)
-    for name, res in ray_cfg.stages.items():
-        need_cpu = res.num_cpus * res.concurrency
-        need_gpu = res.num_gpus * res.concurrency
-        if need_cpu > cpus - 1:
-            raise ValueError(
-                f"ray.stages.{name}: {res.concurrency} actors x {res.num_cpus} CPUs = "
-                f"{need_cpu:g} CPUs, but the cluster has {cpus:g} and one must stay free for "
-                f"reading and writing; lower concurrency or num_cpus")
-        if need_gpu > gpus:
-            raise ValueError(
-                f"ray.stages.{name}: {res.concurrency} actors x {res.num_gpus} GPUs = "
-                f"{need_gpu:g} GPUs, but the cluster has {gpus:g}; set num_gpus: 0 on a "
-                f"machine without GPUs")
+    from fgalign.config import StageResources
+
+    res = {s: ray_cfg.stages.get(s, StageResources()) for s in stages}
+    cpus = sum(r.num_cpus * r.concurrency for r in res.values())
+    gpus = sum(r.num_gpus * r.concurrency for r in res.values())
+    have_cpu, have_gpu = cluster.get("CPU", 0.0), cluster.get("GPU", 0.0)
+    detail = ", ".join(f"{s} {r.concurrency}x{r.num_cpus:g} CPU"
+                       + (f" {r.num_gpus:g} GPU" if r.num_gpus else "") for s, r in res.items())
+    if cpus > have_cpu + 1e-9:
+        raise ValueError(f"ray.stages: the pools that run together ({detail}) need {cpus:g} "
+                         f"CPUs, the cluster has {have_cpu:g}; lower num_cpus or concurrency")
+    if gpus > have_gpu + 1e-9:
+        raise ValueError(f"ray.stages: the pools that run together ({detail}) need {gpus:g} "
+                         f"GPUs, the cluster has {have_gpu:g}; set num_gpus: 0 on a machine "
+                         "without GPUs")
+
+
+def check_stage_resources(ray_cfg: Any, cluster: dict[str, float]) -> None:
+    """``check_execution_resources`` for both executions a run can start (``EXECUTIONS``)."""
+    for stages in EXECUTIONS:
+        check_execution_resources(ray_cfg, stages, cluster)
 
 
 def _drop_cpu_warning(record: logging.LogRecord) -> bool:
@@ -106,7 +120,7 @@ def silence_cpu_warning() -> None:
 
     Ray Data checks free CPUs at the start of every execution, which catches the moment a
     previous stage's actor is still being released (or the node has not reported yet). Call
-    this only after ``check_stage_resources`` has shown every pool leaves a CPU free.
+    this only after ``check_stage_resources`` has shown the pools fit the cluster.
     """
     logger = logging.getLogger("ray.data.dataset")
     if _drop_cpu_warning not in logger.filters:

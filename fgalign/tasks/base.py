@@ -253,6 +253,12 @@ class Task:
         """The image-bearing input sets calibration scores: ``(name, rows)``."""
         return []
 
+    def calibration_runs(self, cfg: Config, ctx: dict, train: list[dict]) -> list[dict]:
+        """The input sets ``calibrate`` scores, as ``Runner.run_split`` keyword arguments
+        (``split``, ``rows``, ``ctx``, optional ``stop_after``, ``text_only``), so a run can
+        compute them together with its other input sets before ``calibrate`` reads them."""
+        return []
+
     def calibrate(self, cfg: Config, ctx: dict, train: list[dict], runner: Any) -> None:
         """Fit the calibration into ``ctx`` from rows scored by ``runner`` (pure fits)."""
 

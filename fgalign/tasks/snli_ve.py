@@ -194,6 +194,17 @@ def text_only_set(cfg: Config, train: list[dict]) -> tuple[str, list[dict]]:
             text_only_input(train[:limit] if limit is not None else train))
 
 
+def calibration_runs(cfg: Config, train: list[dict], val_sets: list[tuple[str, list[dict]]]
+                     ) -> list[dict]:
+    """The two input sets the fit scores (``Runner.run_split`` keyword arguments): the
+    text-only train rows through ``embed``, and the val rows through the whole graph."""
+    split, inputs = text_only_set(cfg, train)
+    (vsplit, val), = val_sets
+    return [{"split": split, "rows": inputs, "ctx": {"task": "snli_ve"}, "stop_after": "embed",
+             "text_only": True},
+            {"split": vsplit, "rows": val, "ctx": {"task": "snli_ve"}}]
+
+
 def fit_snli_ve(cfg: Config, runner: Any, train: list[dict],
                 val_sets: list[tuple[str, list[dict]]]) -> dict[str, Any]:
     """Classifiers / thresholds per variant for SNLI-VE (see "Calibration" above).
@@ -205,16 +216,14 @@ def fit_snli_ve(cfg: Config, runner: Any, train: list[dict],
     Raises:
         ValueError: no labelled train row, or no labelled val row made it through the stages.
     """
-    split, inputs = text_only_set(cfg, train)
-    if not inputs:
+    text_only, val_run = calibration_runs(cfg, train, val_sets)
+    if not text_only["rows"]:
         raise ValueError("SNLI-VE text-only protocol: no labelled train row")
-    run = runner.run_split("snli_ve", split, inputs, {"task": "snli_ve"}, stop_after="embed",
-                           text_only=True)
+    run = runner.run_split("snli_ve", **text_only)
     tr_rows = [r for r in text_only_view(list(run.iter_rows()), run.tables,
                                          cfg.keywords.max_keywords) if not r["error"]]
     y_tr = np.asarray([r["target"] for r in tr_rows])
-    (split, val), = val_sets
-    vrun = runner.run_split("snli_ve", split, val, {"task": "snli_ve"})
+    vrun = runner.run_split("snli_ve", **val_run)
     val = [r for r in vrun.iter_rows() if not r["error"] and int(r["target"]) >= 0]
     if not val:
         raise ValueError("SNLI-VE: no labelled val row made it through the stages")
@@ -277,6 +286,10 @@ class SNLIVE(Task):
         """The first ``tasks.snli_ve.val_limit`` val rows."""
         return [(cfg.data.val_split, self.load_rows(cfg, {}, cfg.data.val_split,
                                                     cfg.tasks.snli_ve.val_limit))]
+
+    def calibration_runs(self, cfg: Config, ctx: dict, train: list[dict]) -> list[dict]:
+        runs = calibration_runs(cfg, train, self.calibration_sets(cfg))
+        return runs if runs[0]["rows"] else []
 
     def calibrate(self, cfg: Config, ctx: dict, train: list[dict], runner: Any) -> None:
         ctx["snli_ve"] = fit_snli_ve(cfg, runner, train, self.calibration_sets(cfg))

@@ -73,9 +73,13 @@ class VQA(Task):
         return [(f"{cfg.data.val_split}:yes-no",
                  [r for r in val if r["answer_type_inferred"] == "yes/no"])]
 
+    def calibration_runs(self, cfg: Config, ctx: dict, train: list[dict]) -> list[dict]:
+        """The val yes/no questions, scored with the train context."""
+        return [{"split": split, "rows": val, "ctx": ctx}
+                for split, val in self.calibration_sets(cfg)]
+
     def calibrate(self, cfg: Config, ctx: dict, train: list[dict], runner: Any) -> None:
-        (split, val), = self.calibration_sets(cfg)
-        run = runner.run_split(self.name, split, val, ctx)
+        run = runner.run_split(self.name, **self.calibration_runs(cfg, ctx, train)[0])
         variants = variant_names(cfg.align)
         cols = ["error", "candidates", "answer_type_inferred", "question_prefix"] + [
             variant_column(v) for v in variants]

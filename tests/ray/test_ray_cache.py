@@ -107,17 +107,18 @@ def test_concat_batches_ragged_columns():
     assert out["y"].tolist() == [1, 2]
 
 
-def test_stage_pools_must_leave_a_cpu_for_reading():
+def test_the_pools_of_an_execution_must_fit_together():
     from fgalign.config import RayCfg
     from fgalign.ray.runtime import check_stage_resources
 
-    ok = RayCfg()  # one 1-CPU actor per stage
+    ok = RayCfg()  # a quarter CPU per pool: four pools fit two CPUs
     check_stage_resources(ok, {"CPU": 2.0})
     greedy = RayCfg(stages={"embed": {"num_cpus": 1, "concurrency": 2}})
-    with pytest.raises(ValueError, match=r"ray\.stages\.embed: 2 actors x 1.0 CPUs.*one must"):
+    with pytest.raises(ValueError, match=r"ray\.stages: the pools that run together \(.*embed "
+                                         r"2x1 CPU.*need 2\.5 CPUs, the cluster has 2"):
         check_stage_resources(greedy, {"CPU": 2.0})
     gpu = RayCfg(stages={"embed": {"num_gpus": 1}})
-    with pytest.raises(ValueError, match=r"ray\.stages\.embed: .* GPUs.*num_gpus: 0"):
+    with pytest.raises(ValueError, match=r"ray\.stages: .* GPUs.*num_gpus: 0"):
         check_stage_resources(gpu, {"CPU": 8.0})
 
 

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 ROOT = Path(__file__).parents[2]
 # the config's stages ask for 2-4 CPUs and a GPU per actor; the test cluster has 2 CPUs
 STAGES = ("ray.stages={" + ", ".join(
-    f"{s}: {{num_cpus: 1, num_gpus: 0, concurrency: 1, batch_size: 8}}"
+    f"{s}: {{num_cpus: 0.25, num_gpus: 0, concurrency: 1, batch_size: 8}}"
     for s in ("regions", "images", "candidates", "keywords", "embed", "score")) + "}")
 
 

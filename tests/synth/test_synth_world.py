@@ -169,7 +169,7 @@ def test_data_stats_reads_any_world_without_flags(tmp_path, capsys):
 
 def test_contrast_table_balanced(world_dir):
     """Every task has ≥ MIN_SHARE % of its contrasts in each family (the 60-image test world;
-    the demo world's table is in the README), and the per-instance files add up to it."""
+    the demo world's table is in docs/results.md), and the per-instance files add up to it."""
     from fgalign.data.synth.contrast import FAMILIES, MIN_SHARE, table
 
     world = json.loads((world_dir / "world.json").read_text())
