@@ -51,6 +51,7 @@ from fgalign.config import (
     validate_as,
 )
 from fgalign.metrics import paired_bootstrap
+from fgalign.numbers import NonNegative
 from fgalign.schema import BUILTIN_TASKS
 from fgalign.tasks import get_task
 from fgalign.variants import ALL_VARIANTS, Variant, VariantError
@@ -76,7 +77,7 @@ class AblationSpec(SpecFile):
     tasks: list[TaskName] = Field(default_factory=lambda: list(BUILTIN_TASKS))  # tasks
     proposers: list[str] = Field(default_factory=lambda: ["segment"])  # regions.proposer values
     backbones: list[str] = Field(default_factory=lambda: ["shapes-tiny"])  # model.name values
-    resources: dict[str, float] = Field(default_factory=lambda: {"num_cpus": 1.0})  # per cell
+    resources: dict[str, NonNegative] = Field(default_factory=lambda: {"num_cpus": 1.0})  # per cell
     # (ray.remote options: num_cpus, num_gpus)
     wandb: bool = True  # log the table to W&B (offline without a key)
 

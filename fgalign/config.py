@@ -13,7 +13,6 @@ import dataclasses
 import difflib
 import hashlib
 import importlib
-import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from fgalign.errors import InputError
 from fgalign.names import registry_problems, unknown_name
+from fgalign.numbers import Count, Finite, NonNegative, Positive, Seed, Share, Size, check_kwargs
 from fgalign.schema import BUILTIN_TASKS, STAGE_NAMES
 from fgalign.variants import FINE, align_problems
 
@@ -66,7 +66,6 @@ def _task_names() -> list[str]:
 
 
 TaskName = Annotated[str, _one_of("task", _task_names, BUILTIN_TASKS)]  # a registered task (fgalign.tasks)
-Count = Annotated[int, Field(ge=0)]  # a number of rows
 StageName = Annotated[str, _one_of("stage", STAGE_NAMES)]  # a stage of the graph
 ComponentName = Annotated[str, _one_of("fine component", FINE)]  # fgalign.variants.FINE
 
@@ -74,12 +73,12 @@ ComponentName = Annotated[str, _one_of("fine component", FINE)]  # fgalign.varia
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, values are checked strictly."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class ExperimentCfg(Section):
     name: str = "demo"  # run folder: runs/<name>/<config hash>/
-    seed: int = 0  # global seed (numpy, torch, python)
+    seed: Seed = 0  # global seed (numpy, torch, python)
     output_dir: str = "runs"  # parent of run folders (local path or shared mount)
 
 
@@ -92,9 +91,9 @@ class SynthCfg(Section):
     """
 
     generate: bool = False  # generate the world at data.root on first use
-    seed: int = 0  # world seed (same seed → byte-identical files)
-    images: int = 600  # number of scenes over train/val/test
-    image_size: int = 128  # square image side in pixels
+    seed: Seed = 0  # world seed (same seed → byte-identical files)
+    images: Size = 600  # number of scenes over train/val/test
+    image_size: Size = 128  # square image side in pixels
 
 
 class DataCfg(Section):
@@ -142,46 +141,66 @@ class ModelCfg(Section):
     checkpoint: str | None = None  # local .safetensors / .pt checkpoint path
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"  # autocast dtype on GPU (CPU: fp32)
-    batch_size: int = 64  # images / texts per forward pass
-    num_threads: int | None = None  # torch threads on CPU (None: leave as is)
+    batch_size: Size = 64  # images / texts per forward pass
+    num_threads: Size | None = None  # torch threads on CPU (None: leave as is)
 
 
 class RegionsCfg(Section):
     proposer: str = "segment"  # registry name: segment | selective_search | torchvision | detectron2 | dataset
     params: dict[str, Any] = Field(default_factory=dict)  # proposer-specific keyword args
-    max_regions: int = 8  # regions kept per image (by score)
-    min_score: float = 0.0  # drop proposals scoring below this
-    context_pad: float = 0.1  # crop padding, as a fraction of box side
+    max_regions: Size = 8  # regions kept per image (by score)
+    min_score: Finite = 0.0  # drop proposals scoring below this
+    context_pad: NonNegative = 0.1  # crop padding, as a fraction of box side
     tag_vocab: str | list[str] = "shapes"  # tag vocabulary name (shapes | coco) or explicit list
 
     @model_validator(mode="after")
     def _known_params(self) -> RegionsCfg:
-        """``params`` keys must be keyword arguments of the proposer (checked when given)."""
+        """``params`` are keyword arguments of the proposer, of their types and in their bounds
+        (checked when given; values are kept converted: ``"1e1"`` → 10.0)."""
         if not self.params:
             return self
         # the proposer registry imports cv2 / torchvision: only loaded when params are set
         base = importlib.import_module("fgalign.regions").PROPOSERS
         if self.proposer not in base:
             raise key_error("proposer", unknown_name("proposer", self.proposer, base.list()))
-        sig = inspect.signature(base.get(self.proposer))
-        if any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values()):
-            return self
-        known = [n for n, p in sig.parameters.items() if n != "self"
-                 and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-        for k in self.params:
-            if k not in known:
-                raise key_error(f"params.{k}", f"unknown parameter of proposer "
-                                f"{self.proposer!r}; known: {', '.join(known)}")
+        self.__dict__["params"] = _checked_params(base.get(self.proposer), self.params,
+                                                  f"proposer {self.proposer!r}")
         return self
+
+
+def _checked_params(factory: Any, params: dict[str, Any], what: str) -> dict[str, Any]:
+    """``fgalign.numbers.check_kwargs``, its error turned into one naming ``params.<key>``."""
+    try:
+        return check_kwargs(factory, params, what)
+    except ValueError as e:
+        key, _, why = str(e).partition(": ")
+        raise key_error(f"params.{key}", why) from None
 
 
 class KeywordsCfg(Section):
     extractor: str = "spacy"  # registry name: spacy | rule
-    max_keywords: int = 8  # keywords kept per text
+    max_keywords: Size = 8  # keywords kept per text
+    params: dict[str, Any] = Field(default_factory=dict)  # extractor-specific keyword args
+    # (spacy: model, batch_size), checked against the extractor's constructor
+
+    @model_validator(mode="after")
+    def _known_params(self) -> KeywordsCfg:
+        """``params`` are keyword arguments of the extractor, of their types and bounds."""
+        if not self.params:
+            return self
+        base = importlib.import_module("fgalign.keywords").EXTRACTORS
+        if self.extractor not in base:
+            raise key_error("extractor", f"unknown keyword extractor {self.extractor!r}; "
+                            f"known: {', '.join(base.list())}")
+        if "max_keywords" in self.params:
+            raise key_error("params.max_keywords", "set keywords.max_keywords instead")
+        self.__dict__["params"] = _checked_params(base.get(self.extractor), self.params,
+                                                  f"keyword extractor {self.extractor!r}")
+        return self
 
 
 class VQATaskCfg(Section):
-    answer_vocab_size: int = 100  # top-N train answers as candidates
+    answer_vocab_size: Size = 100  # top-N train answers as candidates
     type_filter: bool = True  # keep only candidates of the question's inferred answer type
     prefix_filter: bool = True  # ... and only answers given in train to the question's prefix
     # (chosen on val of the dev world, seed 7: VQA fusion 50.51 → 60.78, global 26.04 → 39.92)
@@ -192,10 +211,10 @@ class VQATaskCfg(Section):
     # threshold on the affirmative score (quantile of unlabelled val scores at the train prior)
     val_limit: Count | None = 600  # val rows scored to fit the yes/no thresholds
     # Retrieve, then rerank (fgalign.tasks.retrieve): a first pass keeps the top k answers.
-    k: int = Field(32, ge=1)  # answers kept per question (statements, keywords, scoring)
+    k: Size = 32  # answers kept per question (statements, keywords, scoring)
     retrieval_prompt: str = "{answer}"  # text embedded per vocabulary answer for the first pass
-    retrieval_tau: float = Field(0.05, gt=0)  # temperature of cos(image, prompt) in the first pass
-    retrieval_prior_weight: float = 1.0  # weight of log P(answer | question prefix)
+    retrieval_tau: Positive = 0.05  # temperature of cos(image, prompt) in the first pass
+    retrieval_prior_weight: Finite = 1.0  # weight of log P(answer | question prefix)
     oracle: bool = True  # also score the best-credit answer the cut dropped (oracle variant)
 
 
@@ -207,8 +226,8 @@ class SNLIVETaskCfg(Section):
     # comps], or gated: [h, cos, comps, h ⊗ (cos, comps)] (fgalign.tasks.snli_ve.pair_features)
     standardize: Literal["domain", "train"] = "domain"  # test features scaled by unlabelled val
     # image statistics (domain) or by the text training statistics (train)
-    l2: float = 1e-3  # L2 penalty of the logistic regression
-    steps: int = 100  # L-BFGS iterations
+    l2: NonNegative = 1e-3  # L2 penalty of the logistic regression
+    steps: Size = 100  # L-BFGS iterations
 
 
 class VCRTaskCfg(Section):
@@ -228,7 +247,7 @@ class TasksCfg(Section):
 
 
 class AlignCfg(Section):
-    tau: float = 0.1  # attention temperature over regions (defaults chosen on val of a dev world)
+    tau: Positive = 0.1  # attention temperature over regions (defaults chosen on val of a dev world)
     keyword_weighting: Literal["mean", "idf", "length", "idf_length"] = "length"  # keyword
     # weights: uniform, within-instance IDF, words per keyword (phrases bind), or IDF × words
     components: list[str] = Field(  # fine-grained components computed (fgalign.variants.FINE)
@@ -236,7 +255,7 @@ class AlignCfg(Section):
     )
     ref_scope: Literal["keyword", "statement"] = "statement"  # VCR refs: restrict only referring
     # keywords to their regions, or every keyword of a statement to the regions it refers to
-    weights: dict[ComponentName, float] = Field(  # fusion λ per fine component (0/missing = off)
+    weights: dict[ComponentName, Finite] = Field(  # fusion λ per fine component (0/missing = off)
         default_factory=lambda: {"region_word": 2.0, "region_sentence": 1.0, "tag_text": 0.5}
     )
 
@@ -249,33 +268,33 @@ class AlignCfg(Section):
 
 
 class AdaptCfg(Section):
-    lr: float = 1e-3  # AdamW learning rate
-    weight_decay: float = 1e-4  # AdamW weight decay
-    epochs: int = 10  # max passes over the source tasks (best epoch on source val is kept)
-    patience: int = 3  # stop after this many epochs without a source-val improvement
-    batch_size: int = 64  # instances per step (one source task per step)
-    rank: int = 16  # residual adapter bottleneck width (0: no adapter, fusion + τ only)
+    lr: Positive = 1e-3  # AdamW learning rate
+    weight_decay: NonNegative = 1e-4  # AdamW weight decay
+    epochs: Size = 10  # max passes over the source tasks (best epoch on source val is kept)
+    patience: Size = 3  # stop after this many epochs without a source-val improvement
+    batch_size: Size = 64  # instances per step (one source task per step)
+    rank: Count = 16  # residual adapter bottleneck width (0: no adapter, fusion + τ only)
     sides: Literal["both", "image", "text"] = "both"  # which embeddings get a residual adapter
-    temperature_init: float | None = None  # initial attention τ (None: align.tau)
-    fusion_init: float | None = None  # initial λ of every fine component (None: align.weights)
-    logit_scale_init: float = 20.0  # initial scale of scores into contrastive logits
-    in_batch_weight: float = 0.5  # weight of the in-batch image-statement InfoNCE term
-    anchor_weight: float = 10.0  # weight of 1 − cos(adapted, frozen) over all embeddings (chosen
+    temperature_init: Positive | None = None  # initial attention τ (None: align.tau)
+    fusion_init: Finite | None = None  # initial λ of every fine component (None: align.weights)
+    logit_scale_init: Positive = 20.0  # initial scale of scores into contrastive logits
+    in_batch_weight: NonNegative = 0.5  # weight of the in-batch image-statement InfoNCE term
+    anchor_weight: NonNegative = 10.0  # weight of 1 − cos(adapted, frozen) over all embeddings (chosen
     # on the dev world, seed 7: Δ VQA / SNLI-VE / VCR −11.8 / −5.5 / +0.3 at 0 → −4.1 / −0.8 / +3.3)
-    task_weights: dict[TaskName, float] = Field(default_factory=dict)  # sampling weight per source (1)
+    task_weights: dict[TaskName, NonNegative] = Field(default_factory=dict)  # sampling weight per source (1)
     box_features: bool = False  # add each region's normalised box (cx, cy, w, h, area) to its
     # embedding through a zero-init MLP (fgalign.adapt.module.BoxAdapter): size and position,
     # which resized crops lose; choose it by source val like any other hyperparameter
-    bootstrap: int = 1000  # paired bootstrap resamples for CIs
-    num_threads: int | None = 1  # torch threads while adapting (small ops: 1 is fastest on CPU)
+    bootstrap: Size = 1000  # paired bootstrap resamples for CIs
+    num_threads: Size | None = 1  # torch threads while adapting (small ops: 1 is fastest on CPU)
 
 
 class StageResources(Section):
-    num_cpus: float = 0.25  # CPUs per actor (logical: the pools of an execution run at once,
-    # so their sum must fit the cluster; torch threads come from model.num_threads)
-    num_gpus: float = 0.0  # GPUs per actor (fractional allowed)
-    concurrency: int = 1  # actors in the pool (fixed size)
-    batch_size: int = 32  # rows per batch
+    num_cpus: NonNegative = 0.25  # CPUs per actor (logical: the pools of an execution run at
+    # once, so their sum must fit the cluster; torch threads come from model.num_threads)
+    num_gpus: NonNegative = 0.0  # GPUs per actor (fractional allowed)
+    concurrency: Size = 1  # actors in the pool (fixed size)
+    batch_size: Size = 32  # rows per batch
 
 
 class RowFailureCfg(Section):
@@ -285,14 +304,14 @@ class RowFailureCfg(Section):
     ``max_share`` of at least ``min_rows`` rows raised (counted per in-process run / per actor).
     """
 
-    max_share: float = Field(0.5, ge=0.0, le=1.0)  # share of raising rows that fails the stage
-    min_rows: int = Field(20, ge=1)  # rows seen before the share is judged (fewer: never fails)
+    max_share: Share = 0.5  # share of raising rows that fails the stage
+    min_rows: Size = 20  # rows seen before the share is judged (fewer: never fails)
 
 
 class RayCfg(Section):
     address: str | None = None  # None: local embedded cluster; "auto": existing cluster
-    num_cpus: int | None = None  # local cluster CPUs (None: all)
-    object_store_memory: int | None = None  # local object store bytes (None: Ray default)
+    num_cpus: Size | None = None  # local cluster CPUs (None: all)
+    object_store_memory: Size | None = None  # local object store bytes (None: Ray default)
     stages: dict[StageName, StageResources] = Field(  # per-stage actor resources
         default_factory=lambda: {
             s: StageResources(batch_size=128 if s == "embed" else 32)
@@ -303,19 +322,19 @@ class RayCfg(Section):
     )
     row_failures: RowFailureCfg = Field(default_factory=RowFailureCfg)  # broken-stage limit,
     # used by both execution paths (in-process evaluate and the Ray actors)
-    max_restarts: int = 2  # actor restarts after a crash (and retries of its batches)
+    max_restarts: Count = 2  # actor restarts after a crash (and retries of its batches)
     progress: bool = True  # Ray Data progress bars (only on a terminal; off when CI is set)
     cache_dir: str | None = None  # stage caches (None: <output_dir>/<experiment>/stages); URI ok
-    max_input_blocks: int = 200  # the input rows are split into at most this many blocks
-    rows_per_file: int = 4096  # minimum rows per Parquet file in a stage cache
+    max_input_blocks: Size = 200  # the input rows are split into at most this many blocks
+    rows_per_file: Size = 4096  # minimum rows per Parquet file in a stage cache
 
 
 class LoggingCfg(Section):
     wandb: bool = True  # log to W&B (offline unless WANDB_API_KEY is set)
     project: str = "fgalign"  # W&B project
     entity: str | None = None  # W&B entity
-    sample_predictions: int = 50  # rows in the W&B predictions table
-    figures: int = 4  # alignment examples per task
+    sample_predictions: Count = 50  # rows in the W&B predictions table
+    figures: Count = 4  # alignment examples per task
 
 
 class Config(Section):

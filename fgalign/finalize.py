@@ -13,6 +13,7 @@ and the official results files (``vqa_results.json``) as records arrive. The exp
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ import pyarrow.parquet as pq
 from fgalign.align.batch import to_array
 from fgalign.config import Config, config_hash
 from fgalign.metrics import paired_bootstrap
+from fgalign.outputs import temporary_name
 from fgalign.tasks import Task, get_task
 from fgalign.variants import ORACLE, variant_column, variant_names
 
@@ -56,7 +58,8 @@ def variant_preds(task: Task, row: dict, variant: str, ctx: dict) -> tuple[int, 
 
 LIGHT_COLUMNS = ("uid", "error", "candidates", "target", "answer_type", "rationale_label",
                  "cand_group", "question_id", "oracle_index", "gold_rank", "pool_size",
-                 "truncated_texts")  # what finalize reads besides the variant scores
+                 "truncated_texts", "no_regions", "no_keywords")  # what finalize reads
+# besides the variant scores
 CHUNK = 4096  # rows per streamed batch and per predictions part
 
 
@@ -80,7 +83,10 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
     other rows, which are predicted but not scored. A split without labels (VQA test-dev,
     any split whose label field is absent) gets ``"labels": false`` and no score at all:
     ``variants`` and ``delta`` are empty, predictions carry no credit. ``truncated`` counts
-    rows with a text cut to the text encoder's context (``fgalign.embed``).
+    rows with a text cut to the text encoder's context (``fgalign.embed``); ``no_regions`` /
+    ``no_keywords`` count rows scored without any region / with a candidate statement without
+    any keyword, whose fine components are the global score (``fgalign.align.scores``),
+    present when there is one.
 
     Args:
         cfg: the experiment config (variants, bootstrap).
@@ -108,6 +114,7 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
     # a split is labelled when some row carries its gold label (a first, light pass)
     labelled_any = any(t.is_labelled(r) for r in _iter_rows(scored, ["target"]))
     truncated = 0
+    missing = Counter()  # rows whose components fell back to global (fgalign.align.scores)
     keep: list[dict] = []  # the records, when there is no writer
     results: list[dict] = []
     records: list[dict] = []
@@ -119,6 +126,9 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
             errors[str(row["error"])] += 1
         counted[i] = labelled_any and (bool(row.get("error")) or t.is_labelled(row))
         truncated += int(row.get("truncated_texts") or 0) > 0
+        if not row.get("error"):
+            missing["no_regions"] += bool(row.get("no_regions", False))
+            missing["no_keywords"] += int(row.get("no_keywords") or 0) > 0
         rec = {"uid": str(row["uid"]), "task": task, "error": str(row.get("error") or "")}
         row_preds = {}
         for v in variants:
@@ -164,6 +174,9 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
         metrics["unlabelled"] = int(n - counted.sum())
     if truncated:
         metrics["truncated"] = int(truncated)
+    for key in ("no_regions", "no_keywords"):  # like truncated: present when there is one
+        if missing[key]:
+            metrics[key] = int(missing[key])
     metrics.update(t.split_metrics(cfg, ctx, arrays))
     result: dict[str, Any] = {"metrics": metrics}
     if writer is None:
@@ -213,27 +226,32 @@ class OutputWriter:
         """Append ``results`` to the JSON list of the results file ``name``."""
         f = self._results.get(name)
         body = ", ".join(json.dumps(r) for r in results)
-        if f is None:
-            f = self._results[name] = open(self.out / name, "w")  # noqa: SIM115 - closed in close()
+        if f is None:  # written under a temporary name, renamed in close()
+            f = self._results[name] = open(  # noqa: SIM115 - closed in close()
+                temporary_name(self.out / name), "w", encoding="utf-8")
             f.write("[" + body)
         else:
             f.write(", " + body)
 
     def close(self) -> None:
-        for f in self._results.values():
+        """Complete every file, each renamed into place only when whole."""
+        for name, f in self._results.items():
             f.write("]")
             f.close()
+            os.replace(temporary_name(self.out / name), self.out / name)
         self._results = {}
         files = sorted(self.parts.glob("*.parquet"))
         if files:
             schema = pa.unify_schemas([pq.read_schema(f) for f in files])
-            with pq.ParquetWriter(self.out / "predictions.parquet", schema) as w:
+            tmp = temporary_name(self.out / "predictions.parquet")
+            with pq.ParquetWriter(tmp, schema) as w:
                 for f in files:
                     t = pq.read_table(f)
                     for name in schema.names:
                         if name not in t.column_names:
                             t = t.append_column(name, pa.nulls(t.num_rows, schema.field(name).type))
                     w.write_table(t.select(schema.names).cast(schema))
+            os.replace(tmp, self.out / "predictions.parquet")
         shutil.rmtree(self.parts, ignore_errors=True)
 
 

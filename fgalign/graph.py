@@ -428,8 +428,10 @@ class Runner:
                 continue
             rows = [{"uid": f"prompt:{i}", "statements": [t], "keywords": [[]], "error": ""}
                     for i, t in enumerate(texts)]
+            # run by the images pool: its actors hold the same CLIP (text tower included), so
+            # the first execution starts no text-embedding pool of its own
             plans[path] = SetPlan(first + len(plans), r.task, "answer-prompts", len(rows),
-                                  [Step(spec, path, h)], rows,
+                                  [Step(spec, path, h, operator="images")], rows,
                                   chunk_rows=spec.resources.batch_size)
         return list(plans.values())
 
@@ -526,7 +528,7 @@ def execute_plans(cache: StageCache, executor: Executor, plans: list[SetPlan],
     def done(key: int, times: dict[str, float]) -> None:
         plan = by_key[key]
         for step in plan.steps:
-            record(commit_step(cache, plan, step, step.tmp, times.get(step.spec.name, 0.0),
+            record(commit_step(cache, plan, step, step.tmp, times.get(step.op, 0.0),
                                executor.operators))
         committed.add(key)
 

@@ -21,6 +21,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from fgalign.outputs import atomic_write_text
+
 # ("h", level, text) | ("p", text) | ("table", header, rows) | ("img", rel path) | ("code", text)
 Block = tuple
 
@@ -262,6 +264,6 @@ def write_report(folder: str | Path) -> Path:
     else:
         raise FileNotFoundError(f"{d} is not a run, sweep, ablation or adaptation folder "
                                 f"(none of {', '.join(m for m, _ in KINDS)} found)")
-    (d / "report.html").write_text(to_html(blocks, d.name))
-    (d / "report.md").write_text(to_markdown(blocks))
+    atomic_write_text(d / "report.html", to_html(blocks, d.name))  # whole or not at all
+    atomic_write_text(d / "report.md", to_markdown(blocks))
     return d / "report.md"

@@ -39,6 +39,8 @@
    vscore_<variant>    float32 (C,)  fused score of each variant (SNLI-VE: (3,) class logits);
                        both names come from fgalign.variants.score_column / variant_column
    score        float32 (C,)     fused score;  pred int: argmax candidate index
+   no_regions   bool             no valid region: region-based components are the global score
+   no_keywords  int              candidates without a keyword: their region_word is global
 
 3. Padded alignment batch (what scoring and adaptation consume; torch tensors)
    ------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from __future__ import annotations
 import tempfile
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -42,6 +42,7 @@ from fgalign.config import (
 )
 from fgalign.logging import wandb_mode
 from fgalign.models.bundle import forbid_models
+from fgalign.numbers import Finite, NonNegative, Seed, Size
 from fgalign.tasks import task_names
 
 TRIAL_RESOURCES = ("cpu", "gpu", "memory")  # keys of tune.with_resources' dict
@@ -53,8 +54,8 @@ class Param(Section):
     """One searched hyperparameter."""
 
     type: Literal["uniform", "loguniform", "choice", "randint"]  # distribution
-    low: float | None = None  # lower bound (uniform, loguniform, randint)
-    high: float | None = None  # upper bound (randint: exclusive)
+    low: Finite | None = None  # lower bound (uniform, loguniform, randint)
+    high: Finite | None = None  # upper bound (randint: exclusive)
     values: list[Any] | None = None  # options (choice)
 
     def to_tune(self) -> Any:
@@ -73,13 +74,13 @@ class SweepSpec(SpecFile):
     RESOURCE_KIND: ClassVar[str] = "trial resource"
 
     target: TaskName = "snli_ve"  # held-out task (never read by trials)
-    num_samples: int = 8  # trials
-    max_concurrent_trials: int = 2  # trials running at once
-    resources: dict[str, float] = Field(default_factory=lambda: {"cpu": 1.0})  # per trial
-    search_seed: int = 0  # Optuna sampler seed
-    grace_period: int = 1  # ASHA: epochs before a trial can be stopped
-    reduction_factor: float = 2.0  # ASHA: keep 1/reduction_factor at each rung
-    max_epochs: int = 20  # ASHA max_t (epochs)
+    num_samples: Size = 8  # trials
+    max_concurrent_trials: Size = 2  # trials running at once
+    resources: dict[str, NonNegative] = Field(default_factory=lambda: {"cpu": 1.0})  # per trial
+    search_seed: Seed = 0  # Optuna sampler seed
+    grace_period: Size = 1  # ASHA: epochs before a trial can be stopped
+    reduction_factor: Annotated[Finite, Field(gt=1)] = 2.0  # ASHA: keep 1/reduction_factor at each rung
+    max_epochs: Size = 20  # ASHA max_t (epochs)
     space: dict[str, Param] = Field(default_factory=dict)  # adapt.<key> or task_weights.<task>
     wandb: bool = True  # W&B via Tune's WandbLoggerCallback (offline without a key)
 

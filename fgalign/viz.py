@@ -11,6 +11,7 @@ for the first ``logging.figures`` rows).
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from fgalign.align.scores import region_word_alpha
 from fgalign.align.stage import scoring_row
 from fgalign.config import AlignCfg, Config
 from fgalign.data.vcr import object_number
+from fgalign.outputs import temporary_name
 from fgalign.regions.crops import load_rgb
 from fgalign.schema import SNLI_VE_LABELS
 
@@ -109,8 +111,13 @@ def alignment_figure(cfg: Config, task: str, rows: list[dict], path: str | Path)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    tmp = temporary_name(path)  # whole or not at all (fgalign.outputs)
+    try:
+        fig.savefig(tmp, dpi=110, format="png")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        plt.close(fig)
     return path
 
 

@@ -15,10 +15,14 @@ Components (registered in ``COMPONENTS``, created by name with their parameters)
                      (over the statement's referenced regions when ``cand_region_mask`` is set)
     tag_text         the same attention with the statement over the regions' tag embeddings
 
-Fallbacks (documented contract): a row with no valid region scores 0 in every region-based
-component for all its candidates (so it cannot change that row's ranking); a keyword (or a
-statement) whose referenced regions are all invalid attends over all valid regions instead; a
-candidate with no valid keyword scores 0 in ``region_word``.
+Missing evidence is not evidence (documented contract): a component without its evidence
+falls back to the global score, never to 0 — a row with no valid region scores
+``cos(image, statement)`` in every region-based component for all its candidates, and a
+candidate with no valid keyword (a statement of stopwords or punctuation only) scores it in
+``region_word``. So fusion ranks such a row as global does, and a classifier over component
+scores (SNLI-VE) never reads a fake 0 as a strong feature. ``evidence_masks`` says which rows /
+candidates fell back (counted in metrics.json as ``no_regions`` / ``no_keywords``). A keyword
+(or a statement) whose referenced regions are all invalid attends over all valid regions.
 """
 from __future__ import annotations
 
@@ -100,14 +104,22 @@ def region_word_score(batch: AlignBatch, tau: float = 0.05) -> torch.Tensor:
     if batch.kw_weight is not None:
         w = w * batch.kw_weight
     den = w.sum(-1)  # (B, C)
-    fine = torch.where(den > 0, (w * s).sum(-1) / den.clamp_min(1e-12), torch.zeros_like(den))
+    fine = torch.where(den > 0, (w * s).sum(-1) / den.clamp_min(1e-12), global_score(batch))
     return _keep_candidates(fine, batch)
 
 
 def _sentence_attention(batch: AlignBatch, keys: torch.Tensor, tau: float) -> torch.Tensor:
     sim = torch.einsum("bcd,brd->bcr", batch.stmts, keys)  # (B, C, R)
-    score, _ = attend(sim, candidate_region_mask(batch), tau)
+    mask = candidate_region_mask(batch)  # (B, C, R)
+    score, _ = attend(sim, mask, tau)
+    score = torch.where(mask.any(-1), score, global_score(batch))  # no region: global
     return _keep_candidates(score, batch)
+
+
+def evidence_masks(batch: AlignBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which evidence is missing: ``no_regions`` (B,) bool — the row has no valid region;
+    ``no_keywords`` (B, C) bool — a real candidate with no valid keyword."""
+    return ~batch.region_mask.any(-1), batch.cand_mask & ~batch.kw_mask.any(-1)
 
 
 @COMPONENTS.register("region_sentence")

@@ -16,6 +16,9 @@ Adds:   ``scores_<component>`` float32 (C,) for ``global`` and each of ``align.c
         SNLI-VE's (3,) class logits, VQA's yes/no thresholds); ``score`` = ``vscore_fusion``;
         ``pred`` / ``pred_r`` from ``Task.predict`` (best of group 0, and of group 1 for VCR
         QA→R; -1 elsewhere). Error rows get empty arrays and -1.
+        ``no_regions`` bool (the row had no valid region: its region-based components are the
+        global score) and ``no_keywords`` int64 (candidates without a keyword: their
+        ``region_word`` is the global score); counted in metrics.json. Error rows: False, 0.
 """
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ import numpy as np
 import torch
 
 from fgalign.align.batch import collate, to_array
-from fgalign.align.scores import fuse, keyword_weights, score_components
+from fgalign.align.scores import evidence_masks, fuse, keyword_weights, score_components
 from fgalign.batch import num_rows, object_column, row_errors
 from fgalign.config import AlignCfg
 from fgalign.gather import ImageRecords, hydrate
@@ -36,6 +39,9 @@ ROW_KEYS = ("image_emb", "region_embs", "tag_embs", "stmt_embs", "kw_embs", "kw_
             "cand_group", "labels", "keywords", "kw_refs", "candidates", "answer_type_inferred",
             "region_tags", "statement_refs", "question_prefix", "statements", "image_key",
             "error")
+
+
+EVIDENCE = {"no_regions": np.bool_, "no_keywords": np.int64}  # missing-evidence columns
 
 
 def reference_mask(kw_refs: Any, shape: tuple[int, int], n_regions: int) -> np.ndarray | None:
@@ -103,7 +109,9 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
 
     Returns:
         Per row ``{score_column(component): (C,), variant_column(variant): (C,)}`` float32 (the
-        score cache's column names); a candidate not kept is -inf in every variant.
+        score cache's column names); a candidate not kept is -inf in every variant. Plus
+        ``EVIDENCE`` keys: ``no_regions`` (bool) and ``no_keywords`` (candidates without a
+        keyword), where the components fell back to the global score.
     """
     rows = [scoring_row(r, cfg) for r in rows]
     variants = variant_names(cfg)
@@ -114,8 +122,13 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
     for j, n in enumerate(sizes):
         for name in [score_column(c) for c in names] + [variant_column(v) for v in variants]:
             out[j][name] = np.zeros(n, np.float32)
+        out[j]["no_regions"], out[j]["no_keywords"] = False, 0
     for g in sorted({int(x) for gr in groups for x in gr}):
         batch = collate(rows, group=g)
+        no_regions, no_keywords = evidence_masks(batch)  # (B,), (B, Cg)
+        for j in range(len(rows)):
+            out[j]["no_regions"] = bool(no_regions[j])
+            out[j]["no_keywords"] += int(no_keywords[j].sum())
         with torch.no_grad():
             comps = score_components(batch, names[1:], cfg.tau)  # (B, Cg) each
             for j in range(len(rows)):
@@ -146,7 +159,8 @@ class AlignmentScorer:
         task_module: the module registering ``task`` (imported in a fresh worker).
     """
 
-    VERSION = 2  # 2: gathers embeddings from the tables (fgalign.gather)
+    VERSION = 3  # 2: gathers embeddings from the tables (fgalign.gather); 3: missing evidence
+    # falls back to the global score, no_regions / no_keywords columns
 
     def __init__(self, task: str, align: dict, ctx: dict | None = None, tag_filter: bool = False,
                  tables: dict[str, str] | None = None, image_records: list[str] | None = None,
@@ -185,6 +199,9 @@ class AlignmentScorer:
             out[name] = object_column([by_row[i][name] if i in by_row else empty
                                        for i in range(n)])
         out["score"] = out[variant_column("fusion")]
+        for key, dtype in EVIDENCE.items():
+            out[key] = np.array([by_row[i][key] if i in by_row else dtype(0) for i in range(n)],
+                                dtype=dtype)
         pred, pred_r = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
         for i in ok:
             fused = by_row[i][variant_column("fusion")]

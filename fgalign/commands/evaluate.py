@@ -35,9 +35,12 @@ def run(args: argparse.Namespace) -> int:
     check_weights(cfg.model)  # weights that cannot be had: one line, before any stage
     from fgalign.evaluate import evaluate
     from fgalign.finalize import format_table
+    from fgalign.outputs import check_output_dir, output_errors
 
-    metrics = evaluate(cfg, figures=not args.no_figures,
-                       command=shlex.join(["fgalign", "evaluate", *getattr(args, "argv", [])]))
+    check_output_dir(cfg.experiment.output_dir)  # a file / read-only folder: one line, now
+    with output_errors(cfg.experiment.output_dir):  # a full disk while writing: one line
+        metrics = evaluate(cfg, figures=not args.no_figures,
+                           command=shlex.join(["fgalign", "evaluate", *getattr(args, "argv", [])]))
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:

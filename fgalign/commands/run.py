@@ -44,9 +44,12 @@ def run(args: argparse.Namespace) -> int:
 
         check_weights(cfg.model)
     from fgalign.commands.common import command_line
+    from fgalign.outputs import check_output_dir, output_errors
     from fgalign.ray.pipeline import run_pipeline
 
-    result = run_pipeline(cfg, force=args.force, use_wandb=False if args.no_wandb else None,
-                          command=command_line())
+    check_output_dir(cfg.experiment.output_dir)  # a file / read-only folder: one line, now
+    with output_errors(cfg.experiment.output_dir):  # a full disk while writing: one line
+        result = run_pipeline(cfg, force=args.force,
+                              use_wandb=False if args.no_wandb else None, command=command_line())
     tasks = result["metrics"]["tasks"].values()
     return 1 if all("skipped" in m for m in tasks) else 0  # every task skipped: nothing run

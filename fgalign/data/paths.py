@@ -1,13 +1,16 @@
 """Helpers shared by the dataset readers: safe relative paths, file loading, row building.
 
 Readers never raise on a bad *row*: they build it with ``error_row`` and a ``read:<reason>``
-value. A bad *file* (missing, not JSON) raises: ``FileNotFoundError`` or ``DataFileError``,
+value. Text is normalised once, where it is read (``clean_record``): NFC, zero-width characters
+(U+200B..U+200D, U+2060, U+FEFF) removed; a string holding a lone surrogate (an emoji cut in
+half, which JSON can spell as ``"\ud83d"``) makes its record a ``read:invalid_text`` row. A bad *file* (missing, not JSON) raises: ``FileNotFoundError`` or ``DataFileError``,
 both naming the file.
 """
 from __future__ import annotations
 
 import json
 import posixpath
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +38,38 @@ class RowError(Exception):
     def __init__(self, reason: str):
         super().__init__(reason)
         self.reason = reason
+
+
+ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))  # removed from text
+
+
+def clean_text(text: str) -> str:
+    """``text`` in NFC without zero-width characters; ``RowError("invalid_text")`` when it holds
+    a code point UTF-8 cannot encode (a lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RowError("invalid_text") from None
+    return unicodedata.normalize("NFC", text.translate(ZERO_WIDTH))
+
+
+def clean_record(obj: Any) -> Any:
+    """``obj`` (a parsed JSON record) with every string, keys included, through ``clean_text``."""
+    if isinstance(obj, str):
+        return clean_text(obj)
+    if isinstance(obj, dict):
+        return {clean_record(k): clean_record(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [clean_record(v) for v in obj]
+    return obj
+
+
+def printable(value: Any) -> Any:
+    """A string safe to store (lone surrogates become "?"); other values as they are. For the
+    fields an error row keeps from a record that failed, e.g. for ``invalid_text``."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    return value
 
 
 def safe_relpath(*parts: str) -> str:
@@ -78,7 +113,7 @@ def load_json(path: Path) -> Any:
     if not path.is_file():
         raise FileNotFoundError(f"dataset file not found: {path}")
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:  # -sig: a leading BOM is not JSON
             return json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DataFileError(f"dataset file {path} is not valid JSON: {e}") from None
@@ -91,7 +126,7 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict | None]]:
     """
     if not path.is_file():
         raise FileNotFoundError(f"dataset file not found: {path}")
-    with open(path, encoding="utf-8", errors="replace") as f:
+    with open(path, encoding="utf-8-sig", errors="replace") as f:  # a leading BOM is no JSON
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
                 continue
@@ -117,10 +152,10 @@ def base_row(task: str, split: str, native_id: Any) -> dict[str, Any]:
 def error_row(task: str, split: str, native_id: Any, reason: str,
               partial: dict[str, Any] | None = None) -> dict[str, Any]:
     """An error row: defaults, plus the fields parsed before the failure, plus ``error``."""
-    row = base_row(task, split, native_id)
+    row = base_row(task, split, printable(native_id))
     for k, v in (partial or {}).items():
         if k in row and k not in ("uid", "task", "split", "error"):
-            row[k] = v
+            row[k] = printable(v)
     row["image_path"] = ""  # "" on error (schema): nothing downstream should open it
     row["error"] = f"read:{reason}"
     return row

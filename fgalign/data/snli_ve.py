@@ -23,6 +23,7 @@ from fgalign.config import DataCfg
 from fgalign.data.paths import (
     RowError,
     base_row,
+    clean_record,
     error_row,
     iter_jsonl,
     need,
@@ -87,7 +88,7 @@ def read_snli_ve(root: str | Path, split: str,
             skipped += 1
             continue
         try:
-            rows.append(_parse(obj, split, cfg))
+            rows.append(_parse(clean_record(obj), split, cfg))
         except RowError as e:
             pair_id = obj.get("pairID")
             pair_id = pair_id if isinstance(pair_id, str) and pair_id else None

@@ -33,7 +33,15 @@ from typing import Any
 from tqdm import tqdm
 
 from fgalign.config import DataCfg
-from fgalign.data.paths import RowError, base_row, error_row, iter_jsonl, need, safe_relpath
+from fgalign.data.paths import (
+    RowError,
+    base_row,
+    clean_record,
+    error_row,
+    iter_jsonl,
+    need,
+    safe_relpath,
+)
 
 TASK = "vcr"
 N_CHOICES = 4
@@ -146,7 +154,7 @@ def read_vcr(root: str | Path, split: str, data_cfg: DataCfg | None = None) -> l
             rows.append(error_row(TASK, split, f"line{lineno}", "malformed_json"))
             continue
         try:
-            rows.append(_parse(obj, root, split, cfg))
+            rows.append(_parse(clean_record(obj), root, split, cfg))
         except RowError as e:
             annot_id = obj.get("annot_id")
             annot_id = annot_id if isinstance(annot_id, str) and annot_id else None

@@ -22,6 +22,7 @@ from fgalign.data.paths import (
     DataFileError,
     RowError,
     base_row,
+    clean_record,
     error_row,
     load_json,
     need,
@@ -54,6 +55,7 @@ def _records(data: Any, key: str, path: Path) -> list:
 def _parse(q: Any, ann_by_id: dict | None, split: str, cfg: DataCfg) -> dict[str, Any]:
     if not isinstance(q, dict):
         raise RowError("malformed_record")
+    q = clean_record(q)
     qid = need(q, "question_id", int)
     row = base_row(TASK, split, qid)
     row["question_id"] = qid
@@ -66,6 +68,7 @@ def _parse(q: Any, ann_by_id: dict | None, split: str, cfg: DataCfg) -> dict[str
             raise RowError("annotation_id_type" if str(qid) in ann_by_id else "missing_annotation")
         if not isinstance(ann, dict):
             raise RowError("malformed_record")
+        ann = clean_record(ann)
         answers = ann.get("answers") or []  # absent / null / []: unlabelled question
         if not isinstance(answers, list) or not all(
                 isinstance(a, dict) and isinstance(a.get("answer"), str) for a in answers):

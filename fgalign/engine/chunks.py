@@ -49,6 +49,11 @@ class Step:
     path: str  # the committed cache directory
     hash: str  # chain hash (row stages) or store hash (image stages)
     tmp: str = ""  # the temporary directory the executor writes (``StageCache.begin``)
+    operator: str = ""  # the pool that runs it (default: its own stage's)
+
+    @property
+    def op(self) -> str:
+        return self.operator or self.spec.name
 
 
 @dataclass
@@ -70,7 +75,7 @@ class SetPlan:
 
     @property
     def stages(self) -> list[str]:
-        return [s.spec.name for s in self.steps]
+        return [s.op for s in self.steps]
 
 
 def plain(v: Any) -> Any:
@@ -186,13 +191,14 @@ class ChunkStage:
         stage = self._stage(step)
         if key not in self._guards:  # counts this stage's rows and failures, per set
             rf = step.spec.row_failures
-            self._guards[key] = RowGuard(self.name, rf.max_share, rf.min_rows)
+            self._guards[key] = RowGuard(step.spec.name, rf.max_share, rf.min_rows)
         guard = self._guards[key]
         size = max(1, step.spec.resources.batch_size)
         n = len(next(iter(batch.values()))) if batch else 0
         try:
-            outs = [run_batch(stage, self.name, {k: v[i:i + size] for k, v in batch.items()},
-                              guard) for i in range(0, n, size)] or [batch]
+            outs = [run_batch(stage, step.spec.name, {k: v[i:i + size] for k, v in
+                                                      batch.items()}, guard)
+                    for i in range(0, n, size)] or [batch]
         except Exception as e:  # the stage is broken: say which, for the runner's message
             raise ChunkStageFailed(f"[stage {self.name} set {key}] {type(e).__name__}: "
                                    f"{str(e)[:500]}") from e
@@ -213,4 +219,4 @@ def operator_stages(plans: list[SetPlan]) -> list[str]:
 
 def stage_steps(plans: list[SetPlan], stage: str) -> dict[int, Step]:
     """``{set key: Step}`` of the sets with a step of kind ``stage``."""
-    return {p.key: s for p in plans for s in p.steps if s.spec.name == stage}
+    return {p.key: s for p in plans for s in p.steps if s.op == stage}

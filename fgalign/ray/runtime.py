@@ -74,7 +74,7 @@ def init_ray(ray_cfg: Any) -> bool:
     return True
 
 
-EXECUTIONS = (("regions", "images", "embed"),  # images + prompts (fgalign.graph.Runner)
+EXECUTIONS = (("regions", "images"),  # images, and the prompts (fgalign.graph.Runner)
               ("candidates", "keywords", "embed", "score"))  # rows
 
 

@@ -19,6 +19,7 @@ import os
 
 import numpy as np
 
+from fgalign.numbers import Finite, Share, Size
 from fgalign.regions.base import Proposals, postprocess, register_proposer
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,9 @@ class TorchvisionProposer:
     """torchvision Faster R-CNN (ResNet-50 FPN v2) with COCO class names as labels."""
 
     def __init__(self, weights: str | None = "DEFAULT", weights_path: str | None = None,
-                 device: str = "auto", score_thresh: float = 0.05, min_size: int = 800,
-                 max_size: int = 1333, max_regions: int | None = 8, min_score: float = 0.0,
-                 nms_iou: float | None = 0.7, **model_kwargs):
+                 device: str = "auto", score_thresh: Share = 0.05, min_size: Size = 800,
+                 max_size: Size = 1333, max_regions: Size | None = 8, min_score: Finite = 0.0,
+                 nms_iou: Share | None = 0.7, **model_kwargs):
         """Args:
             weights: torchvision weights enum name ("DEFAULT"), or None for random init.
             weights_path: local state-dict file (takes precedence over ``weights``).
@@ -138,9 +139,9 @@ class Detectron2Proposer:
     """detectron2 DefaultPredictor over a model-zoo config; class names from MetadataCatalog."""
 
     def __init__(self, config: str = "COCO-Detection/faster_rcnn_R_101_FPN_3x.yaml",
-                 weights: str | None = None, score_thresh: float = 0.3, device: str = "auto",
-                 max_regions: int | None = 8, min_score: float = 0.0,
-                 nms_iou: float | None = 0.7):
+                 weights: str | None = None, score_thresh: Share = 0.3, device: str = "auto",
+                 max_regions: Size | None = 8, min_score: Finite = 0.0,
+                 nms_iou: Share | None = 0.7):
         """Args:
             config: model-zoo config name (or a path to a config file).
             weights: checkpoint path or URL (None: the model zoo's checkpoint for ``config``).

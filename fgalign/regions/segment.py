@@ -21,6 +21,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from fgalign.numbers import Finite, NonNegative, Positive, Share, Size
 from fgalign.regions.base import Proposals, postprocess, register_proposer
 
 
@@ -73,10 +74,10 @@ def color_clusters(feats: np.ndarray, radius: float, min_count: int,
 class SegmentProposer:
     """Colour-blob proposals (see module docstring). No labels: regions are tagged by CLIP."""
 
-    def __init__(self, fg_threshold: float = 40.0, color_radius: float = 0.1,
-                 intensity_weight: float = 0.25, min_area: float = 0.003, open_px: int = 1,
-                 max_regions: int | None = 8, min_score: float = 0.0,
-                 nms_iou: float | None = 0.7, max_side: int | None = None):
+    def __init__(self, fg_threshold: NonNegative = 40.0, color_radius: Positive = 0.1,
+                 intensity_weight: NonNegative = 0.25, min_area: Share = 0.003,
+                 open_px: Size = 1, max_regions: Size | None = 8, min_score: Finite = 0.0,
+                 nms_iou: Share | None = 0.7, max_side: Size | None = None):
         """Args:
             fg_threshold: RGB distance from the background colour that makes a pixel foreground.
             color_radius: radius of a colour cluster in feature space (chromaticity units).

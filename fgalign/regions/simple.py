@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fgalign.numbers import Finite, Share, Size
 from fgalign.regions.base import Proposals, postprocess, register_proposer
 
 
@@ -20,8 +21,8 @@ from fgalign.regions.base import Proposals, postprocess, register_proposer
 class SelectiveSearchProposer:
     """OpenCV selective search (fast mode), ranked, NMS'd, top ``max_regions``."""
 
-    def __init__(self, max_side: int = 500, min_box: float = 0.01, max_regions: int | None = 8,
-                 min_score: float = 0.0, nms_iou: float | None = 0.5):
+    def __init__(self, max_side: Size = 500, min_box: Share = 0.01, max_regions: Size | None = 8,
+                 min_score: Finite = 0.0, nms_iou: Share | None = 0.5):
         """Args:
             max_side: images larger than this are downscaled for the search (boxes scaled back).
             min_box: drop boxes whose side is below this fraction of the image side.

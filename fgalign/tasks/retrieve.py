@@ -171,7 +171,8 @@ class CandidateRetriever:
             best, _ = best_credit(answers, c, vocab_lookup(c))
             labels.append([min(best) if best else -1])
         out["labels"] = object_column(labels)
-        out["answer_type_inferred"] = np.array([infer_answer_type(str(t)) for t in batch["text"]],
+        out["answer_type_inferred"] = np.array([infer_answer_type(str(t), self.ctx)
+                                                for t in batch["text"]],
                                                dtype=object)
         out["question_prefix"] = np.array([question_prefix(str(t)) for t in batch["text"]],
                                           dtype=object)

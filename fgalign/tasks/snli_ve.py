@@ -6,7 +6,9 @@ components give one scalar per row and component. Per variant (``global``,
 
     features = [p*h, |p-h|, p, h, cos(p, h), component scores of the variant]
 
-where h is the hypothesis embedding and p the premise: at training time the premise caption's
+where h is the hypothesis embedding and p the premise (a component without its evidence — no
+region, or a hypothesis without keywords, ``fgalign.align.scores`` — is masked: its features are
+0 after standardisation, the mean, and left out of the statistics): at training time the premise caption's
 text embedding, with its noun phrases standing in for regions and tags (text-only protocol);
 at test time the image embedding, with region crops and their tags. Features are standardised
 per domain (``standardize="domain"``: text statistics for training, image statistics of the
@@ -88,6 +90,40 @@ def row_features(rows: list[dict], scored: list[dict], comps: list[str], kind: s
     return pair_features(p, h, c.reshape(len(rows), len(comps)), kind)
 
 
+REGION_BASED = ("region_word", "region_sentence", "tag_text")  # need regions (fgalign.align)
+
+
+def missing_components(scored: list[dict], comps: list[str]) -> np.ndarray:
+    """(N, m) bool: component j of row i had no evidence (``no_regions``: every region-based
+    component; ``no_keywords``: ``region_word``), so its score is the global fallback."""
+    out = np.zeros((len(scored), len(comps)), bool)
+    for i, s in enumerate(scored):
+        for j, c in enumerate(comps):
+            out[i, j] = (bool(s.get("no_regions", False)) and c in REGION_BASED) or (
+                c == "region_word" and int(s.get("no_keywords", 0) or 0) > 0)
+    return out
+
+
+def feature_mask(missing: np.ndarray, dim: int, kind: str) -> np.ndarray:
+    """(N, F) bool: the features of ``pair_features`` (hypothesis width ``dim``) that carry a
+    missing component score — its own column and, for ``gated``, its products with h."""
+    n = len(missing)
+    scores = np.concatenate([np.zeros((n, 1), bool), missing], 1)  # (N, 1 + m): cos is real
+    lead = {"pair": 4 * dim, "scores": dim, "gated": dim}[kind]
+    parts = [np.zeros((n, lead), bool)]
+    if kind == "gated":
+        parts.append(np.repeat(scores[:, None, :], dim, 1).reshape(n, -1))  # (N, D(1+m))
+    return np.concatenate(parts + [scores], 1)
+
+
+def masked_features(rows: list[dict], scored: list[dict], comps: list[str], kind: str
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """``row_features`` and their ``feature_mask`` (missing evidence)."""
+    x = row_features(rows, scored, comps, kind)
+    dim = to_array(rows[0]["stmt_embs"], 2).shape[1]
+    return x, feature_mask(missing_components(scored, comps), dim, kind)
+
+
 def premise_as_rows(premise_embs: np.ndarray, phrase_embs: list[np.ndarray],
                     hyp_rows: list[dict]) -> list[dict]:
     """Scorer rows for the text-only protocol: the premise text stands in for the image.
@@ -101,15 +137,25 @@ def premise_as_rows(premise_embs: np.ndarray, phrase_embs: list[np.ndarray],
             for p, ph, h in zip(premise_embs, phrase_embs, hyp_rows)]
 
 
-def standardizer(x: np.ndarray) -> dict[str, list[float]]:
-    """Per-feature mean and std (std floored at 1e-6)."""
-    return {"mu": x.mean(0).tolist(), "sd": np.maximum(x.std(0), 1e-6).tolist()}
+def standardizer(x: np.ndarray, mask: np.ndarray | None = None) -> dict[str, list[float]]:
+    """Per-feature mean and std (std floored at 1e-6), over the entries not in ``mask``
+    (missing evidence, ``feature_mask``; a feature masked on every row: over all rows)."""
+    if mask is None or not mask.any():
+        return {"mu": x.mean(0).tolist(), "sd": np.maximum(x.std(0), 1e-6).tolist()}
+    keep = ~mask
+    keep[:, ~keep.any(0)] = True
+    w = keep.astype(np.float64)
+    mu = (x * w).sum(0) / w.sum(0)
+    sd = np.sqrt((((x - mu) ** 2) * w).sum(0) / w.sum(0))
+    return {"mu": mu.tolist(), "sd": np.maximum(sd, 1e-6).tolist()}
 
 
-def standardize(x: np.ndarray, st: dict) -> np.ndarray:
-    """``(x - mu) / sd`` with the statistics of ``standardizer``, float32."""
-    return ((x - np.asarray(st["mu"], np.float32)) / np.asarray(st["sd"], np.float32)
-            ).astype(np.float32)
+def standardize(x: np.ndarray, st: dict, mask: np.ndarray | None = None) -> np.ndarray:
+    """``(x - mu) / sd`` with the statistics of ``standardizer``, float32; entries in ``mask``
+    (missing evidence) are 0, the mean: a missing component is no evidence either way."""
+    z = ((x - np.asarray(st["mu"], np.float32)) / np.asarray(st["sd"], np.float32)
+         ).astype(np.float32)
+    return z if mask is None else np.where(mask, np.float32(0.0), z)
 
 
 def fit_logreg(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 100,
@@ -132,9 +178,11 @@ def fit_logreg(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 100,
     return {"W": lin.weight.detach().T.tolist(), "b": lin.bias.detach().tolist()}
 
 
-def logits(x: np.ndarray, clf: dict, st: dict) -> np.ndarray:
-    """(N, 3) class logits of raw features ``x`` standardised with ``st``."""
-    return standardize(x, st) @ np.asarray(clf["W"], np.float32) + np.asarray(clf["b"], np.float32)
+def logits(x: np.ndarray, clf: dict, st: dict, mask: np.ndarray | None = None) -> np.ndarray:
+    """(N, 3) class logits of raw features ``x`` standardised with ``st`` (``mask``: missing
+    evidence, see ``standardize``)."""
+    return (standardize(x, st, mask) @ np.asarray(clf["W"], np.float32)
+            + np.asarray(clf["b"], np.float32))
 
 
 def fit_thresholds(s: np.ndarray, y: np.ndarray, grid: int = 41) -> dict[str, list]:
@@ -168,8 +216,8 @@ def classify_rows(rows: list[dict], scored: list[dict], variants: list[str], ctx
             s = np.asarray([float(x[variant_column(v)][0]) for x in scored], np.float32)
             out = threshold_logits(s, spec["thresholds"])
         else:
-            x = row_features(rows, scored, spec["components"], spec["features"])
-            out = logits(x, spec["classifier"], spec["test_stats"])
+            x, mask = masked_features(rows, scored, spec["components"], spec["features"])
+            out = logits(x, spec["classifier"], spec["test_stats"], mask)
         for j, x in enumerate(scored):
             x[variant_column(v)] = out[j].astype(np.float32)
     return scored
@@ -234,7 +282,9 @@ def fit_snli_ve(cfg: Config, runner: Any, train: list[dict],
 def _scored_from_columns(rows: list[dict], keys: list[str], variants: list[str]) -> list[dict]:
     """The score columns of rows read from a score cache, as ``score_rows`` returns them."""
     names = [score_column(k) for k in keys] + [variant_column(v) for v in variants]
-    return [{c: np.asarray(r[c], np.float32) for c in names} for r in rows]
+    return [{**{c: np.asarray(r[c], np.float32) for c in names},
+             "no_regions": bool(r.get("no_regions", False)),
+             "no_keywords": int(r.get("no_keywords", 0) or 0)} for r in rows]
 
 
 def fit_variants(cfg: Config, tr_rows: list[dict], y_tr: np.ndarray, val: list[dict]
@@ -249,19 +299,22 @@ def fit_variants(cfg: Config, tr_rows: list[dict], y_tr: np.ndarray, val: list[d
     out: dict[str, Any] = {"protocol": vc.protocol, "variants": {}, "val": {}}
     for v in variants:
         comps = Variant.parse(v).components(cfg.align)
-        x_tr = row_features(tr_rows, tr_scored, comps, vc.features)
-        st_tr = standardizer(x_tr)
-        clf = fit_logreg(standardize(x_tr, st_tr), y_tr, vc.l2, vc.steps, cfg.experiment.seed)
-        x_va = row_features(val, va_scored, comps, vc.features)
-        st_te = standardizer(x_va) if vc.standardize == "domain" else st_tr
+        x_tr, m_tr = masked_features(tr_rows, tr_scored, comps, vc.features)
+        st_tr = standardizer(x_tr, m_tr)
+        clf = fit_logreg(standardize(x_tr, st_tr, m_tr), y_tr, vc.l2, vc.steps,
+                         cfg.experiment.seed)
+        x_va, m_va = masked_features(val, va_scored, comps, vc.features)
+        st_te = standardizer(x_va, m_va) if vc.standardize == "domain" else st_tr
         s_va = np.asarray([float(s[variant_column(v)][0]) for s in va_scored], np.float32)
         th = fit_thresholds(s_va, y_va)
         out["variants"][v] = {"components": comps, "features": vc.features, "classifier": clf,
                               "test_stats": st_te, "thresholds": th}
         out["val"][v] = {  # threshold: fitted on these val rows (in-sample)
-            "text_only": round(float(100 * np.mean(logits(x_va, clf, st_te).argmax(1) == y_va)), 2),
+            "text_only": round(float(100 * np.mean(
+                logits(x_va, clf, st_te, m_va).argmax(1) == y_va)), 2),
             "threshold": round(float(100 * np.mean(threshold_logits(s_va, th).argmax(1) == y_va)), 2),
-            "train_fit": round(float(100 * np.mean(logits(x_tr, clf, st_tr).argmax(1) == y_tr)), 2),
+            "train_fit": round(float(100 * np.mean(
+                logits(x_tr, clf, st_tr, m_tr).argmax(1) == y_tr)), 2),
         }
     return out
 

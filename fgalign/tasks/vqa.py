@@ -53,7 +53,7 @@ class VQA(Task):
         statements are made by the ``candidates`` stage, so the driver never holds rows ×
         candidates."""
         for r in rows:
-            r["answer_type_inferred"] = infer_answer_type(r["text"])
+            r["answer_type_inferred"] = infer_answer_type(r["text"], ctx.get("vqa"))
             r["question_prefix"] = question_prefix(r["text"])
         return rows
 
@@ -83,7 +83,8 @@ class VQA(Task):
         variants = variant_names(cfg.align)
         cols = ["error", "candidates", "answer_type_inferred", "question_prefix"] + [
             variant_column(v) for v in variants]
-        ctx["vqa"]["yes_no"] = fit_yes_no(run.iter_rows(cols), variants, yes_prior(train))
+        ctx["vqa"]["yes_no"] = fit_yes_no(run.iter_rows(cols), variants,
+                                          yes_prior(train, ctx["vqa"]))
 
     def row_stages(self, cfg: Config, ctx: dict, tables: dict[str, str]) -> list[StageSpec]:
         vq = cfg.tasks.vqa

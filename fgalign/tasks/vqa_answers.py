@@ -8,8 +8,14 @@ annotators used most for its normalised class, so a prediction is credited by th
 evaluator), ``statements`` (one per
 candidate), ``cand_group`` (all 0), ``labels`` ([index of the candidate with the highest VQA
 accuracy] or [-1]), ``answer_type_inferred`` and ``question_prefix`` (first two words). The
-answer type is inferred from the question words (never from the annotation); a filter leaving
-no candidate keeps the whole vocabulary.
+answer type of a question is inferred from its words, never from its own annotation: the
+longest official question type (``question_type``, e.g. "what time", "how many people are")
+it starts with gives the answer type train annotators' questions of that type had most often
+(``prepare_vqa``), else word rules. An answer's types follow the official answer types too:
+every ``answer_type`` of the train questions whose humans gave it, plus the rule type
+(``answer_type_of``: "2", "2.5", "1,000", "10:30", "1/2" are number-like), so the type filter
+never removes an answer humans gave to questions of that answer type or of that question type.
+A filter leaving no candidate keeps the whole vocabulary.
 
 Yes/no by verification (``tasks.vqa.yes_no="threshold"``): CLIP-style matching cannot read
 negation, so "no" is scored not by its negated statement but by a threshold θ on the
@@ -19,6 +25,7 @@ variant and question prefix is the (1 - P(yes)) quantile of the affirmative scor
 """
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
@@ -37,12 +44,32 @@ NUMBER_WORDS = {"zero", "one", "two", "three", "four", "five", "six", "seven", "
                 "ten"}
 
 
-def infer_answer_type(question: str) -> str:
-    """``yes/no`` | ``number`` | ``other`` from the question's first words."""
+NUMBER_LIKE = re.compile(r"\d+(?:[.,:/]\d+)*")  # 2, 2.5, 1,000 (→ 1000), 10:30, 1/2
+
+
+def official_question_type(question: str, types: Any) -> str | None:
+    """The longest official question type (``question_type`` values, e.g. "what color is the")
+    that ``question`` starts with, word by word; None when none does."""
+    words = question.lower().replace("?", " ").split()
+    for n in range(len(words), 0, -1):
+        head = " ".join(words[:n])
+        if head in types:
+            return head
+    return None
+
+
+def infer_answer_type(question: str, ctx: dict | None = None) -> str:
+    """``yes/no`` | ``number`` | ``other`` of a question: the majority official answer type of
+    its official question type in train (``ctx["question_types"]`` of ``prepare_vqa``), else
+    from its first words."""
     q = question.lower().strip()
     words = q.split()
     if not words:
         return "other"
+    types = (ctx or {}).get("question_types") or {}
+    qt = official_question_type(q, types) if types else None
+    if qt is not None:
+        return types[qt]
     if q.startswith(NUMBER_STARTS):
         return "number"
     if words[0] in YES_NO_STARTS and " or " not in q:
@@ -61,7 +88,8 @@ def answer_type_of(answer: str) -> str:
     a = answer_class(answer)
     if a in ("yes", "no"):
         return "yes/no"
-    if a.isdigit() or a in NUMBER_WORDS:
+    if NUMBER_LIKE.fullmatch(a) or NUMBER_LIKE.fullmatch(_clean(answer)) or a in NUMBER_WORDS:
+        # the class, or the raw form when normalising split it ("1/2" → "1 2")
         return "number"
     return "other"
 
@@ -109,12 +137,16 @@ def prepare_vqa(train_rows: list[dict], vocab_size: int, prefix_min: int = 10) -
     candidate, and so every prediction, is a string the official evaluator can credit.
 
     Also, per question prefix (first two words) asked at least ``prefix_min`` times in train,
-    the vocabulary answers given to it (``candidates_for(..., prefix_filter=True)``).
+    the vocabulary answers some human gave to it (``candidates_for(..., prefix_filter=True)``);
+    and from the official annotations (``question_type``, ``answer_type``, when the rows carry
+    them): each answer's official answer types, each question type's majority answer type and
+    the answers humans gave to it (``candidates_for(..., type_filter=True)``).
 
     Returns:
         ``{"answer_vocab": [raw str], "answer_classes": [normalised str], "answer_counts":
-        [int], "answer_types": [str], "prefix_answers": {prefix: [raw str]}}``; count ties
-        keep the order of first occurrence in ``train_rows``.
+        [int], "answer_types": [str], "answer_type_sets": [[str]], "prefix_answers": {prefix:
+        [raw str]}, "question_types": {question type: answer type}, "question_type_answers":
+        {question type: [raw str]}}``; count ties keep the order of first occurrence.
 
     Raises:
         ValueError: no train question has a human answer.
@@ -130,28 +162,53 @@ def prepare_vqa(train_rows: list[dict], vocab_size: int, prefix_min: int = 10) -
     raw = {k: spell[k] for k, _ in top}
     asked = Counter(p for p, _ in pairs)
     by_prefix: dict[str, set[str]] = {}
-    for p, a in pairs:
-        if a in raw and asked[p] >= prefix_min:
-            by_prefix.setdefault(p, set()).add(raw[a])
+    official: dict[str, set[str]] = {}  # answer class → official answer types it was given for
+    qtype_answers: dict[str, set[str]] = {}  # official question type → raw answers given
+    qtype_atypes: dict[str, Counter] = {}  # official question type → its answer types
+    for r in train_rows:
+        if r.get("error") or not r["target"]:
+            continue
+        given = {answer_class(a) for a in r["target"]} & set(raw)  # every human answer
+        p = question_prefix(r["text"])
+        if asked[p] >= prefix_min and given:
+            by_prefix.setdefault(p, set()).update(raw[a] for a in given)
+        qt, at = str(r.get("question_type") or ""), str(r.get("answer_type") or "")
+        if at:
+            for a in given:
+                official.setdefault(a, set()).add(at)
+        if qt:
+            qtype_answers.setdefault(qt, set()).update(raw[a] for a in given)
+            if at:
+                qtype_atypes.setdefault(qt, Counter())[at] += 1
     return {"answer_vocab": [raw[a] for a, _ in top], "answer_classes": [a for a, _ in top],
             "answer_counts": [n for _, n in top],
             "answer_types": [answer_type_of(a) for a, _ in top],
-            "prefix_answers": {p: sorted(v) for p, v in sorted(by_prefix.items())}}
+            "answer_type_sets": [sorted(official.get(a, set()) | {answer_type_of(a)})
+                                 for a, _ in top],
+            "prefix_answers": {p: sorted(v) for p, v in sorted(by_prefix.items())},
+            "question_types": {q: c.most_common(1)[0][0] for q, c in sorted(qtype_atypes.items())},
+            "question_type_answers": {q: sorted(v) for q, v in sorted(qtype_answers.items())}}
 
 
 def candidates_for(question: str, ctx: dict, type_filter: bool, prefix_filter: bool = False
                    ) -> tuple[list[str], str]:
     """Answer candidates (raw spellings) of one question and its inferred answer type.
 
-    ``type_filter`` keeps the vocabulary answers of the inferred answer type; ``prefix_filter``
-    then keeps those given in train to questions of the same prefix ("what color" → colours,
-    not shapes or sizes), when that prefix was asked often enough in train and one survives.
+    ``type_filter`` keeps the vocabulary answers of the inferred answer type (any of an
+    answer's ``answer_type_sets``) and every answer humans gave in train to the question's
+    official question type; ``prefix_filter`` then keeps those given in train to questions of
+    the same prefix ("what color" → colours, not shapes or sizes), when that prefix was asked
+    often enough in train and one survives.
     """
-    qtype = infer_answer_type(question)
+    qtype = infer_answer_type(question, ctx)
     vocab = ctx["answer_vocab"]
     kept = list(vocab)
     if type_filter:
-        kept = [a for a, t in zip(vocab, ctx["answer_types"]) if t == qtype] or kept
+        sets = ctx.get("answer_type_sets") or [[t] for t in ctx["answer_types"]]
+        qt_answers = ctx.get("question_type_answers") or {}
+        qt = official_question_type(question, qt_answers) if qt_answers else None
+        given = set(qt_answers.get(qt, ())) if qt else set()
+        kept = [a for a, ts in zip(vocab, sets) if qtype in ts or a in given] or kept
     if prefix_filter:
         seen = set((ctx.get("prefix_answers") or {}).get(question_prefix(question), ()))
         kept = [a for a in kept if a in seen] or kept
@@ -190,11 +247,12 @@ def add_vqa_statements(rows: list[dict], ctx: dict, converter: Callable, type_fi
     return rows
 
 
-def yes_prior(train_rows: list[dict]) -> dict[str, float]:
-    """P(majority answer = yes) per question prefix over yes/no-typed train questions."""
+def yes_prior(train_rows: list[dict], ctx: dict | None = None) -> dict[str, float]:
+    """P(majority answer = yes) per question prefix over yes/no-typed train questions (typed
+    as ``infer_answer_type`` with the VQA context ``ctx`` types them)."""
     counts: dict[str, list[int]] = {}
     for r in train_rows:
-        if r.get("error") or not r["target"] or infer_answer_type(r["text"]) != "yes/no":
+        if r.get("error") or not r["target"] or infer_answer_type(r["text"], ctx) != "yes/no":
             continue
         c = counts.setdefault(question_prefix(r["text"]), [0, 0])
         c[0] += majority_answer(r["target"]) == "yes"

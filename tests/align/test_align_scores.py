@@ -87,10 +87,12 @@ def test_region_sentence_and_tag_text_exact():
     assert tt[0].item() == pytest.approx(0.8) and tt[1].item() == pytest.approx(0.0, abs=1e-7)
 
 
-def test_no_regions_gives_zero_components():
+def test_no_regions_falls_back_to_global_in_every_region_component():
+    # missing evidence is not evidence: cos(image, statement), not 0 (issue 19 kind 2)
     b = collate([_row(np.zeros((0, 2)), [V, E1], [[V], [E1]])])
     for fn in (region_word_score, region_sentence_score, tag_text_score):
-        assert torch.equal(fn(b, tau=1.0), torch.zeros(1, 2))
+        assert torch.allclose(fn(b, tau=1.0), global_score(b)), fn.__name__
+    assert torch.allclose(global_score(b), torch.tensor([[1.0, 0.6]]))
 
 
 def test_keyword_region_reference_restricts_attention():

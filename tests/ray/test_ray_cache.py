@@ -115,7 +115,7 @@ def test_the_pools_of_an_execution_must_fit_together():
     check_stage_resources(ok, {"CPU": 2.0})
     greedy = RayCfg(stages={"embed": {"num_cpus": 1, "concurrency": 2}})
     with pytest.raises(ValueError, match=r"ray\.stages: the pools that run together \(.*embed "
-                                         r"2x1 CPU.*need 2\.5 CPUs, the cluster has 2"):
+                                         r"2x1 CPU.*need 2\.75 CPUs, the cluster has 2"):
         check_stage_resources(greedy, {"CPU": 2.0})
     gpu = RayCfg(stages={"embed": {"num_gpus": 1}})
     with pytest.raises(ValueError, match=r"ray\.stages: .* GPUs.*num_gpus: 0"):
