@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 from fgalign.errors import InputError
@@ -40,7 +41,30 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"fgalign.commands.{name}").add_parser(sub)
+    tidy_help(parser)
     return parser
+
+
+def plain_text(text: str) -> str:
+    """Help text without reStructuredText markup: ``x`` and :role:`x` become x."""
+    text = re.sub(r":[\w.]+:`([^`]*)`", r"\1", text)
+    return re.sub(r"``([^`]*)``", r"\1", text)
+
+
+def tidy_help(parser: argparse.ArgumentParser, summary: str | None = None) -> None:
+    """Every (sub)command's help as plain text (``plain_text``; module docstrings are the
+    descriptions); a sub-command without a description gets its one-line summary."""
+    if not parser.description and summary:
+        parser.description = summary[:1].upper() + summary[1:] + "."
+    if parser.description:
+        parser.description = plain_text(parser.description)
+    for action in parser._actions:
+        if isinstance(action.help, str) and action.help != argparse.SUPPRESS:
+            action.help = plain_text(action.help)
+        if isinstance(action, argparse._SubParsersAction):
+            summaries = {a.dest: a.help for a in action._choices_actions}
+            for name, child in action.choices.items():
+                tidy_help(child, summaries.get(name))
 
 
 def task_arg(name: str) -> str:

@@ -10,6 +10,7 @@ name run folders and stage caches.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import hashlib
 import importlib
 import json
@@ -30,20 +31,25 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from fgalign.errors import InputError
+from fgalign.names import registry_problems, unknown_name
 from fgalign.numbers import Count, Finite, NonNegative, Positive, Seed, Share, Size, check_kwargs
 from fgalign.schema import BUILTIN_TASKS, STAGE_NAMES
 from fgalign.variants import FINE, align_problems
 
 
-def _one_of(kind: str, known: tuple[str, ...] | Callable[[], list[str]]):
-    """A validator accepting only the names of a registry (``kind`` names it in the error);
-    ``known`` may be a function returning the names registered when the config loads."""
+def _one_of(kind: str, known: tuple[str, ...] | Callable[[], list[str]],
+            fast: tuple[str, ...] = ()):
+    """A validator accepting only the names of a registry (``kind`` names it in the error,
+    with the close names); ``known`` may be a function returning the names registered when
+    the config loads, only called for a name outside ``fast`` (names known without it)."""
 
     def check(name: str) -> str:
+        if name in fast:
+            return name
         names = known() if callable(known) else known
         if name not in names:
-            raise PydanticCustomError("unknown_name", "unknown {kind} '{name}'; known: {known}",
-                                      {"kind": kind, "name": name, "known": ", ".join(names)})
+            raise PydanticCustomError("unknown_name", "{why}",
+                                      {"why": unknown_name(kind, name, names)})
         return name
 
     return AfterValidator(check)
@@ -59,7 +65,7 @@ def _task_names() -> list[str]:
     return importlib.import_module("fgalign.tasks").task_names()
 
 
-TaskName = Annotated[str, _one_of("task", _task_names)]  # a registered task (fgalign.tasks)
+TaskName = Annotated[str, _one_of("task", _task_names, BUILTIN_TASKS)]  # a registered task (fgalign.tasks)
 StageName = Annotated[str, _one_of("stage", STAGE_NAMES)]  # a stage of the graph
 ComponentName = Annotated[str, _one_of("fine component", FINE)]  # fgalign.variants.FINE
 
@@ -156,8 +162,7 @@ class RegionsCfg(Section):
         # the proposer registry imports cv2 / torchvision: only loaded when params are set
         base = importlib.import_module("fgalign.regions").PROPOSERS
         if self.proposer not in base:
-            raise key_error("proposer", f"unknown proposer {self.proposer!r}; known: "
-                            f"{', '.join(base.list())}")
+            raise key_error("proposer", unknown_name("proposer", self.proposer, base.list()))
         self.__dict__["params"] = _checked_params(base.get(self.proposer), self.params,
                                                   f"proposer {self.proposer!r}")
         return self
@@ -349,36 +354,88 @@ class ConfigError(InputError):
     """A config file or override is invalid; the message names every bad key."""
 
 
-def _format_errors(err: ValidationError, source: str, kind: str = "config") -> str:
-    """One line per problem, each naming its dotted key: ``invalid <kind> <source>:`` + lines.
+def _section_keys(model: type[BaseModel], loc: list[str]) -> list[str] | None:
+    """The keys of the section at ``loc`` inside ``model`` (None: not a section)."""
+    for part in loc:
+        field = model.model_fields.get(part)
+        ann = field.annotation if field is not None else None
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return None
+        model = ann
+    return list(model.model_fields)
+
+
+def _problems(err: ValidationError, model: type[BaseModel]) -> list[tuple[str, str]]:
+    """``(dotted key, why)`` per problem of a ``ValidationError``.
 
     Unknown keys of sections and of dict-valued fields (``ray.stages.embedd``,
-    ``align.weights.<c>``, ``adapt.task_weights.<t>``) read ``<path>: unknown ...``.
+    ``align.weights.<c>``, ``adapt.task_weights.<t>``) read ``unknown ...``, with the close
+    names of a section's keys.
     """
-    lines = [f"invalid {kind} {source}:"]
+    out = []
     for e in err.errors():
         loc = [str(p) for p in e["loc"]]
         if e["type"] == "config_key":  # a key inside a dict field: the path is in the context
-            path = ".".join(loc + [e["ctx"]["path"]])
-            lines.append(f"  {path}: {e['ctx']['detail']}")
+            out.append((".".join(loc + [e["ctx"]["path"]]), e["ctx"]["detail"]))
             continue
         is_key = bool(loc) and loc[-1] == "[key]"  # pydantic's marker for a dict key
         path = ".".join(loc[:-1] if is_key else loc)
         if e["type"] == "extra_forbidden":
-            lines.append(f"  {path}: unknown key")
+            keys = _section_keys(model, loc[:-1]) or []
+            close = difflib.get_close_matches(loc[-1], keys, n=1, cutoff=0.6)
+            hint = f"; did you mean {'.'.join(loc[:-1] + close)}?" if close else ""
+            out.append((path, f"unknown key{hint}"))
         elif e["type"] == "unknown_name":
-            lines.append(f"  {path}: {e['msg']}")
+            out.append((path, e["msg"]))
         else:
-            lines.append(f"  {path}: {e['msg']} (got {e.get('input')!r})")
-    return "\n".join(lines)
+            out.append((path, f"{e['msg']} (got {e.get('input')!r})"))
+    return out
 
 
-def validate_as(model: type[BaseModel], raw: Any, source: str, kind: str = "config") -> Any:
-    """``model.model_validate(raw)``, a ``ValidationError`` turned into ``ConfigError``."""
+def _override_of(path: str, overrides: list[str]) -> str | None:
+    """The last ``--set`` override that set ``path`` (or a section above or below it)."""
+    for ov in reversed(overrides):
+        key = ov.split("=", 1)[0].strip()
+        if path == key or path.startswith(key + ".") or key.startswith(path + "."):
+            return ov
+    return None
+
+
+def format_problems(problems: list[tuple[str, str]], source: str, kind: str = "config",
+                    overrides: list[str] | None = None, origin: str = "--set") -> str:
+    """One line per problem, each naming its dotted key: ``invalid <kind> <source>:`` + lines.
+
+    A problem an override caused names that override (``(from <origin> key=value)``), not the
+    file; when every problem comes from ``--set`` overrides the header reads
+    ``invalid --set override``. ``origin``: where the overrides were written.
+    """
+    lines, from_file = [], origin != "--set"
+    for path, why in problems:
+        ov = _override_of(path, overrides or [])
+        from_file = from_file or ov is None
+        lines.append(f"  {path}: {why}" + (f" (from {origin} {ov})" if ov else ""))
+    if from_file:
+        header = f"invalid {kind} {source}:"
+    else:
+        header = "invalid --set override" + ("s" if len(lines) > 1 else "") + ":"
+    return "\n".join([header] + lines)
+
+
+def _format_errors(err: ValidationError, source: str, kind: str = "config",
+                   model: type[BaseModel] = BaseModel, overrides: list[str] | None = None,
+                   origin: str = "--set") -> str:
+    """``format_problems`` of a ``ValidationError`` raised validating ``model``."""
+    return format_problems(_problems(err, model), source, kind, overrides, origin)
+
+
+def validate_as(model: type[BaseModel], raw: Any, source: str, kind: str = "config",
+                overrides: list[str] | None = None, origin: str = "--set") -> Any:
+    """``model.model_validate(raw)``, a ``ValidationError`` turned into ``ConfigError``
+    (problems caused by ``overrides`` name the override, written in ``origin``)."""
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(_format_errors(err, source, kind)) from None
+        raise ConfigError(_format_errors(err, source, kind, model, overrides, origin)) from None
 
 
 def read_yaml_mapping(path: str | Path, kind: str = "config") -> dict[str, Any]:
@@ -415,20 +472,33 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def build_config(raw: dict[str, Any] | None, source: str = "<dict>") -> Config:
-    """Validate a raw mapping into a ``Config`` (``ConfigError`` lists every problem)."""
-    return validate_as(Config, raw or {}, source)
+def build_config(raw: dict[str, Any] | None, source: str = "<dict>",
+                 overrides: list[str] | None = None, origin: str = "--set") -> Config:
+    """Validate a raw mapping into a ``Config`` (``ConfigError`` lists every problem).
+
+    After the types, the registry names are checked (``fgalign.names.registry_problems``:
+    backbone and pretrained tag, proposers, keyword extractor), so a typo is one line
+    before any work. ``overrides``: the ``key=value`` strings applied to ``raw``, named in
+    errors as coming from ``origin`` (the command line's ``--set``, or a spec file).
+    """
+    cfg = validate_as(Config, raw or {}, source, overrides=overrides, origin=origin)
+    problems = registry_problems(cfg)
+    if problems:
+        raise ConfigError(format_problems(problems, source, overrides=overrides, origin=origin))
+    return cfg
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
-    """Load YAML at ``path`` (or defaults when None), apply overrides, validate."""
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
+                origin: str = "--set") -> Config:
+    """Load YAML at ``path`` (or defaults when None), apply overrides, validate (errors name
+    an override as coming from ``origin``)."""
     raw: dict[str, Any] = {}
     source = "<defaults>"
     if path is not None:
         source = str(path)
         raw = read_yaml_mapping(path)
     raw = apply_overrides(raw, overrides or [])
-    return build_config(raw, source)
+    return build_config(raw, source, overrides, origin)
 
 
 def to_dict(cfg: BaseModel) -> dict[str, Any]:
@@ -515,7 +585,8 @@ class SpecFile(Section):
         base = Path(self.base)
         if not base.is_absolute() and self.path:
             base = Path(self.path).parent / base
-        return load_config(base, self.overrides + list(extra or []))
+        return load_config(base, self.overrides + list(extra or []),
+                           origin=f"the overrides of {self.path or 'the spec'}:")
 
 
 # Loaders for YAML files under configs/ that are not plain experiment configs

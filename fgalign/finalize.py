@@ -168,6 +168,8 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
                                       "ci95": [round(float(x), 2) for x in boot["ci95"]]}}
     metrics = {"split": cfg.data.split, "n": n, "labels": labels,
                "errors": dict(sorted(errors.items())), "variants": out_vars, "delta": delta}
+    if labels:  # what the scores are: the headline, then the variant's other keys
+        metrics["metric"] = {"score": t.metric, **dict(t.metric_parts)}
     if labels and counted.sum() < n:
         metrics["unlabelled"] = int(n - counted.sum())
     if truncated:

@@ -74,6 +74,30 @@ def _result_table(results: list[dict]) -> Block:
     return ("table", header, rows)
 
 
+def _variant_blocks(t: dict) -> list[Block]:
+    """What the scores are (``metric`` in metrics.json), then one row per variant with the
+    headline score and every other score the task names (a per-group dict: one column each)."""
+    names = t.get("metric") or {"score": "score"}
+    header, cols = ["variant", names["score"]], [("score", None)]
+    first = next(iter(t["variants"].values()))
+    said = [names["score"]]
+    for key, name in names.items():
+        if key == "score" or key not in first:
+            continue
+        if isinstance(first[key], dict):
+            header += list(first[key])
+            cols += [(key, sub) for sub in first[key]]
+            said.append(f"{', '.join(first[key])}: {name}")
+        else:
+            header.append(name)
+            cols.append((key, None))
+            said.append(name)
+    score = lambda v: f"{v:.2f}" if isinstance(v, (int, float)) else ""
+    rows = [[v] + [score(x.get(k) if sub is None else x.get(k, {}).get(sub)) for k, sub in cols]
+            for v, x in t["variants"].items()]
+    return [("p", "scores (percent): " + "; ".join(said)), ("table", header, rows)]
+
+
 def run_blocks(d: Path) -> list[Block]:
     m = json.loads((d / "metrics.json").read_text())
     blocks: list[Block] = [("h", 1, f"Run {d.name}"),
@@ -91,8 +115,7 @@ def run_blocks(d: Path) -> list[Block]:
             note = f"{t['truncated']} rows with a text truncated to the text encoder's context"
             blocks.append(("p", note))
         if t.get("variants"):
-            blocks.append(("table", ["variant", "score"],
-                           [[v, _fmt(x["score"])] for v, x in t["variants"].items()]))
+            blocks += _variant_blocks(t)
         for name, delta in t.get("delta", {}).items():
             blocks.append(("p", f"{name}: {_fmt(delta)}"))
         if t.get("errors"):

@@ -2,7 +2,8 @@
 
     alignment_figure(cfg, "vqa", scored_rows[:4], "runs/.../figures/vqa_alignment.png")
 
-One panel per instance: the image with its regions (numbered, one colour each) and, beside
+One panel per instance: the image with its regions (numbered, one colour each: VCR's objects
+by the number their texts give them, ``box_numbering``) and, beside
 it, the question, the predicted statement and the gold one, and for each keyword of the
 predicted statement the region it attends to most (argmax α, colour-coded) with α; a line
 joins each keyword to its region. Rows need the embed-stage columns (``evaluate`` keeps them
@@ -11,6 +12,7 @@ for the first ``logging.figures`` rows).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,7 @@ from fgalign.align.batch import collate, to_array
 from fgalign.align.scores import region_word_alpha
 from fgalign.align.stage import scoring_row
 from fgalign.config import AlignCfg, Config
+from fgalign.data.vcr import object_number
 from fgalign.outputs import temporary_name
 from fgalign.regions.crops import load_rgb
 from fgalign.schema import SNLI_VE_LABELS
@@ -29,18 +32,32 @@ def _keywords(row: dict, c: int) -> list[str]:
     return [str(k) for k in list(kws[c])] if kws is not None and c < len(kws) else []
 
 
+def box_numbering(row: dict, n_boxes: int) -> tuple[str, Callable[[int], int]]:
+    """How box ``r`` of a figure is numbered: the dataset's objects (VCR, ``dataset``
+    proposer: box r is object r) take the number the texts give them
+    (``fgalign.data.vcr.object_number``), so "star 3" in a statement is box 3; proposals are
+    "region" 1..R."""
+    names = row.get("object_names")
+    labels = row.get("box_labels")
+    if (names is not None and labels is not None and n_boxes and len(names) == n_boxes
+            and [str(x) for x in labels] == [str(x) for x in names]):
+        return "object", object_number
+    return "region", lambda r: r + 1
+
+
 def _panel(fig, ax_img, ax_txt, image, row: dict, tau: float, ref_scope: str) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.patches import ConnectionPatch, Rectangle
 
     boxes = to_array(row.get("boxes"), 2).reshape(-1, 4)
     colors = plt.cm.tab10(np.arange(max(len(boxes), 1)) % 10)
+    kind, number = box_numbering(row, len(boxes))
     ax_img.imshow(image)
     ax_img.set_axis_off()
     for r, (x1, y1, x2, y2) in enumerate(boxes):
         ax_img.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, lw=1.5,
                                    ec=colors[r]))
-        ax_img.text(x1 + 1, y1 + 6, str(r), color=colors[r], fontsize=7, weight="bold")
+        ax_img.text(x1 + 1, y1 + 6, str(number(r)), color=colors[r], fontsize=7, weight="bold")
     stmts = [str(s) for s in row.get("statements", [])]
     labels = row.get("labels")
     gold = int(next(iter(labels))) if labels is not None and len(labels) else -1
@@ -67,7 +84,7 @@ def _panel(fig, ax_img, ax_txt, image, row: dict, tau: float, ref_scope: str) ->
         a = alpha[0, pred, k, : len(boxes)].numpy()
         r = int(a.argmax())
         y = 0.62 - 0.09 * k
-        ax_txt.text(0.02, y, f"{word}  → region {r}  (α={a[r]:.2f})", color=colors[r],
+        ax_txt.text(0.02, y, f"{word}  → {kind} {number(r)}  (α={a[r]:.2f})", color=colors[r],
                     fontsize=7, transform=ax_txt.transAxes, va="center")
         x1, y1, x2, y2 = boxes[r]
         fig.add_artist(ConnectionPatch(xyA=(0.0, y), coordsA=ax_txt.transAxes,

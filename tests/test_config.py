@@ -51,20 +51,21 @@ def test_hash_is_stable_and_content_based():
 
 @pytest.mark.parametrize("raw, line", [
     ({"ray": {"stages": {"embedd": {"batch_size": 8}}}},
-     "  ray.stages.embedd: unknown stage 'embedd'; known: regions, images, candidates, keywords, embed, score"),
+     "  ray.stages.embedd: unknown stage 'embedd' (did you mean 'embed'?); known: regions, images, candidates, keywords, embed, score"),
     ({"align": {"weights": {"region_wrod": 1.0}}},
-     ("  align.weights.region_wrod: unknown fine component 'region_wrod'; known: region_word, "
+     ("  align.weights.region_wrod: unknown fine component 'region_wrod' (did you mean "
+      "'region_word'?); known: region_word, "
      "region_sentence, tag_text")),
     ({"align": {"components": ["region_word", "tag_txt"]}},
      "  align.components.1: unknown fine component 'tag_txt'"),
     ({"adapt": {"task_weights": {"vqa": 1.0, "gqa": 2.0}}},
-     "  adapt.task_weights.gqa: unknown task 'gqa'; known: vqa, snli_ve, vcr"),
+     "  adapt.task_weights.gqa: unknown task 'gqa' (did you mean 'vqa'?); known: vqa, snli_ve, vcr"),
     ({"data": {"tasks": ["vqa", "vrc"]}}, "  data.tasks.1: unknown task 'vrc'"),
     ({"regions": {"proposer": "segment", "params": {"fg_treshold": 30}}},
      ("  regions.params.fg_treshold: unknown parameter of proposer 'segment'; known: "
      "fg_threshold,")),
     ({"regions": {"proposer": "segmnt", "params": {"fg_threshold": 30}}},
-     "  regions.proposer: unknown proposer 'segmnt'; known: "),
+     "  regions.proposer: unknown proposer 'segmnt' (did you mean 'segment'?); known: "),
 ], ids=["ray.stages", "align.weights", "align.components", "adapt.task_weights", "data.tasks",
         "regions.params", "regions.proposer"])
 def test_typo_in_a_dict_valued_key_is_rejected_with_its_dotted_path(raw, line):

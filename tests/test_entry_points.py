@@ -11,7 +11,8 @@ from fgalign import cli
 
 REPO = Path(__file__).parents[1]
 BAD = "align: {weights: {region_wrod: 1}}\n"
-WHY = ("align.weights.region_wrod: unknown fine component 'region_wrod'; known: region_word, "
+WHY = ("align.weights.region_wrod: unknown fine component 'region_wrod' (did you mean "
+       "'region_word'?); known: region_word, "
        "region_sentence, tag_text")
 
 

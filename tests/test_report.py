@@ -61,3 +61,52 @@ def test_run_and_adapt_reports(tmp_path):
 def test_unknown_folder_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a run, sweep, ablation"):
         write_report(tmp_path)
+
+
+def test_run_report_names_each_metric_and_shows_every_score(tmp_path):
+    """VCR's QA→R and Q→AR, VQA's per answer type, SNLI-VE's per class: all in report.md."""
+    run = tmp_path / "run"
+    run.mkdir()
+    vcr = {"score": 40.0, "q2a": 40.0, "qa2r": 30.0, "q2ar": 12.5}
+    vqa = {"score": 50.0, "perAnswerType": {"yes/no": 70.0, "number": 20.0, "other": 45.0}}
+    ve = {"score": 60.0, "per_class": {"entailment": 80.0, "neutral": 40.0,
+                                       "contradiction": 60.0}}
+    delta = {"fusion_vs_global": {"mean": 1.0, "ci95": [0.0, 2.0]}}
+    tasks = {
+        "vcr": {"split": "val", "n": 8, "errors": {}, "variants": {"fusion": vcr}, "delta": delta,
+                "metric": {"score": "Q→A accuracy", "qa2r": "QA→R accuracy",
+                           "q2ar": "Q→AR accuracy"}},
+        "vqa": {"split": "val", "n": 8, "errors": {}, "variants": {"fusion": vqa}, "delta": delta,
+                "metric": {"score": "VQA accuracy",
+                           "perAnswerType": "VQA accuracy per answer type"}},
+        "snli_ve": {"split": "val", "n": 8, "errors": {}, "variants": {"fusion": ve},
+                    "delta": delta, "metric": {"score": "accuracy",
+                                               "per_class": "accuracy per gold class"}},
+    }
+    (run / "metrics.json").write_text(json.dumps({"config_hash": "abc", "tasks": tasks}))
+    md = write_report(run).read_text()
+    assert "| variant | Q→A accuracy | QA→R accuracy | Q→AR accuracy |" in md
+    assert "| fusion | 40.00 | 30.00 | 12.50 |" in md
+    assert "| variant | VQA accuracy | yes/no | number | other |" in md
+    assert "| fusion | 50.00 | 70.00 | 20.00 | 45.00 |" in md
+    assert "yes/no, number, other: VQA accuracy per answer type" in md
+    assert "| variant | accuracy | entailment | neutral | contradiction |" in md
+
+
+@pytest.mark.parametrize("task, metric", [("vqa", "VQA accuracy"), ("snli_ve", "accuracy"),
+                                          ("vcr", "Q→A accuracy")])
+def test_every_task_names_its_metric(task, metric):
+    from fgalign.tasks import get_task
+
+    t = get_task(task)
+    assert t.metric == metric and "score" not in dict(t.metric_parts)
+
+
+def test_zero_scores_keep_two_decimals(tmp_path):
+    (tmp_path / "metrics.json").write_text(json.dumps({"config_hash": "abc", "tasks": {"vcr": {
+        "split": "val", "n": 2, "errors": {}, "delta": {},
+        "variants": {"global": {"score": 50.0, "q2a": 50.0, "qa2r": 0.0, "q2ar": 0.0}},
+        "metric": {"score": "Q→A accuracy", "qa2r": "QA→R accuracy", "q2ar": "Q→AR accuracy"}}}}))
+    md = write_report(tmp_path).read_text()
+    assert "| global | 50.00 | 0.00 | 0.00 |" in md
+    assert "scores (percent): Q→A accuracy; QA→R accuracy; Q→AR accuracy" in md

@@ -81,3 +81,20 @@ def test_skipped_task_is_one_sentence_in_table_and_report(tmp_path):
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     report = write_report(tmp_path).read_text()
     assert f"skipped: {msg}" in report and "0.00" not in report
+
+
+def test_classification_predictions_carry_label_names():
+    """SNLI-VE records name the predicted and the gold class next to their ids."""
+    rows = [row("snli_ve", "p1", 2), row("snli_ve", "p2", -1),
+            row("snli_ve", "p3", 0, error="embed:missing_image")]
+    res = finalize_task(CFG, "snli_ve", CTX["snli_ve"], rows)
+    p1, p2, p3 = res["predictions"]
+    assert (p1["pred_fusion"], p1["pred_label_fusion"]) == (2, "contradiction")
+    assert (p1["target"], p1["target_label"]) == (2, "contradiction")
+    assert p1["pred_label_global"] == "contradiction" and p1["pred_label_prior"] == "neutral"
+    assert (p2["target"], p2["target_label"]) == (-1, "")
+    assert (p3["pred_fusion"], p3["pred_label_fusion"]) == (-1, "")
+    assert res["metrics"]["metric"] == {"score": "accuracy",
+                                        "per_class": "accuracy per gold class"}
+    vcr = finalize_task(CFG, "vcr", CTX["vcr"], [row("vcr", "v1", 1)])["predictions"][0]
+    assert not any(k.startswith("pred_label") or k == "target_label" for k in vcr)

@@ -34,10 +34,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fgalign.adapt.run import run_adapt
     from fgalign.config import load_config
 
-    cfg = load_config(args.config, args.overrides)
+    cfg = load_config(args.config, args.overrides)  # a typo fails here, before heavy imports
+    from fgalign.adapt.run import run_adapt
+    from fgalign.models.weights import check_weights
+
+    check_weights(cfg.model)
     started = False
     if args.ray:
         from fgalign.ray.runtime import init_ray

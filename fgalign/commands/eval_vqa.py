@@ -6,6 +6,8 @@
 
 Exit status 1 with a message naming the ids when the results' question ids differ from the
 annotations' (the official tool refuses such files too); 2 when a file cannot be read.
+``--subset`` scores only the annotated questions the results answer (the results of a
+``data.limit`` run) and says how many of the file's questions that is.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--annotations", required=True, help="v2_mscoco_<split>_annotations.json")
     p.add_argument("--results", required=True, help="[{question_id, answer}] results JSON")
     p.add_argument("--json", action="store_true", help="print the accuracies as JSON")
+    p.add_argument("--subset", action="store_true",
+                   help="score only the questions the results answer (e.g. a data.limit run)")
     p.set_defaults(func=run)
 
 
@@ -33,6 +37,14 @@ def _load(path: str):
         raise ValueError(f"{path} is not valid JSON: {e}") from None
 
 
+def _ids(results, annotations) -> tuple[set, set]:
+    """(question ids the results answer, question ids annotated); empty when malformed."""
+    anns = annotations.get("annotations") if isinstance(annotations, dict) else annotations
+    ids = lambda recs: {r.get("question_id") for r in recs if isinstance(r, dict)} \
+        if isinstance(recs, list) else set()
+    return ids(results), ids(anns)
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate and print ``{"overall", "perAnswerType", "perQuestionType"}`` (×100, 2 dp)."""
     from fgalign.metrics import vqa_evaluate
@@ -44,10 +56,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"fgalign eval-vqa: error: {e}", file=sys.stderr)
         return 2
     try:
-        acc = vqa_evaluate(questions, annotations, results)
+        acc = vqa_evaluate(questions, annotations, results, subset=args.subset)
     except ValueError as e:
-        print(f"fgalign eval-vqa: error: {e}", file=sys.stderr)
+        answered, annotated = _ids(results, annotations)
+        partial = not args.subset and answered and answered < annotated
+        hint = "; pass --subset to score only the questions the results answer" if partial else ""
+        print(f"fgalign eval-vqa: error: {e}{hint}", file=sys.stderr)
         return 1
+    if args.subset:
+        answered, annotated = _ids(results, annotations)
+        print(f"--subset: scoring {len(answered)} of the {len(annotated)} questions of "
+              f"{args.annotations}", file=sys.stderr)
     if args.json:
         print(json.dumps(acc))
         return 0

@@ -28,11 +28,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fgalign.config import load_config
+
+    cfg = load_config(args.config, args.overrides)  # a typo fails here, before heavy imports
+    from fgalign.models.weights import check_weights
+
+    check_weights(cfg.model)  # weights that cannot be had: one line, before any stage
     from fgalign.evaluate import evaluate
     from fgalign.finalize import format_table
     from fgalign.outputs import check_output_dir, output_errors
 
-    cfg = load_config(args.config, args.overrides)
     check_output_dir(cfg.experiment.output_dir)  # a file / read-only folder: one line, now
     with output_errors(cfg.experiment.output_dir):  # a full disk while writing: one line
         metrics = evaluate(cfg, figures=not args.no_figures,

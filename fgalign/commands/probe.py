@@ -29,6 +29,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from fgalign.errors import InputError
+    from fgalign.names import backbone_problems
+
+    for key, why in backbone_problems(args.model, args.pretrained):  # before loading anything
+        flag = {"model.name": "--model", "model.pretrained": "--pretrained"}[key]
+        raise InputError(f"{flag}: {why}")
     from fgalign.models import create_backbone
     from fgalign.models.probe import probe_backbone
 

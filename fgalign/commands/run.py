@@ -34,14 +34,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fgalign.commands.common import command_line
     from fgalign.config import load_config
     from fgalign.data.check import check_run_data
+
+    cfg = load_config(args.config, args.overrides)  # a typo fails here, before heavy imports
+    check_run_data(cfg)  # DataLayoutError (one line, exit 2) before any stage or Ray start
+    if cfg.ray.address is None:  # a local cluster sees this machine's files and network
+        from fgalign.models.weights import check_weights
+
+        check_weights(cfg.model)
+    from fgalign.commands.common import command_line
     from fgalign.outputs import check_output_dir, output_errors
     from fgalign.ray.pipeline import run_pipeline
 
-    cfg = load_config(args.config, args.overrides)
-    check_run_data(cfg)  # DataLayoutError (one line, exit 2) before any stage or Ray start
     check_output_dir(cfg.experiment.output_dir)  # a file / read-only folder: one line, now
     with output_errors(cfg.experiment.output_dir):  # a full disk while writing: one line
         result = run_pipeline(cfg, force=args.force,

@@ -619,7 +619,8 @@ def make_snli_ve(root: str | Path, large_side: int = 4000) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------- VCR
 # Per photo: split, objects [(COCO name, [x1, y1, x2, y2] in upright pixels of the photo as
 # shipped)], and questions (question, 4 answers, answer_label, 4 rationales, rationale_label).
-# Tokens: a word, or a list of 0-based object indices ([0] → "the person" / "person 1").
+# Tokens: a word, or a list of 0-based object indices ([0] → "the person" / "person 1";
+# object i is number i + 1 everywhere, fgalign.data.vcr.object_number).
 VCR: dict[str, tuple[str, str, list[tuple[str, list[float]]], list[tuple]]] = {
     "astronaut": ("val", "jpeg", [("person", [0, 20, 410, 512])], [
         (["What", "is", [0], "wearing", "?"],
@@ -794,7 +795,8 @@ def make_vcr(root: str | Path, large_side: int = 4000) -> dict[str, Any]:
                 "movie": VCR_MOVIE, "objects": names, "interesting_scores": [0],
                 "answer_likelihood": "likely", "img_fn": f"{stem}.jpg",
                 "metadata_fn": f"{stem}.json",
-                "question_orig": " ".join(t if isinstance(t, str) else "1" for t in question),
+                "question_orig": " ".join(t if isinstance(t, str) else " and ".join(
+                    str(i + 1) for i in t) for t in question),  # VCR's 1-based numbers
                 "question": question, "answer_choices": answers, "answer_label": a_label,
                 "rationale_choices": rationales, "rationale_label": r_label,
                 "img_id": f"{split}-{n}", "question_number": q, "annot_id": f"{split}-{n}",

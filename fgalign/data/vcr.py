@@ -7,10 +7,12 @@ Texts are token lists in which an object reference is a list of 0-based indices 
 Image and metadata live at ``{vcr_images_dir}/<img_fn>`` and ``{vcr_images_dir}/<metadata_fn>``;
 the metadata ``boxes`` are ``[x1, y1, x2, y2, score]``, one per object.
 
-References are rendered readably: the class name plus its 1-based ordinal among objects of
-that class when the class occurs more than once ("person 1", "person 2"), "the <class>" when
-it is unique ("the dog"); several references join as "person 1 and person 2" /
-"person 1, person 2 and the dog". The mapping is kept: ``text_refs`` (question),
+References are rendered readably, with one numbering of objects everywhere (text, figures,
+the dataset's own ``*_orig`` texts): object ``i`` of ``objects`` is number ``i + 1``. The
+class name plus that number when the class occurs more than once (objects [person, dog,
+person] → "person 1", "the dog", "person 3"), "the <class>" when it is unique; several
+references join as "person 1 and person 3" / "person 1, person 3 and the dog". The mapping
+is kept (0-based positions): ``text_refs`` (question),
 ``candidate_refs`` (per answer) and ``rationale_refs`` (per rationale) list object indices
 in order of first mention, and ``given_boxes[i]`` is the box of object ``i``.
 
@@ -45,14 +47,18 @@ TASK = "vcr"
 N_CHOICES = 4
 
 
+def object_number(index: int) -> int:
+    """The number object ``index`` (0-based position in ``objects``) is shown with: the
+    dataset's own numbering (``*_orig`` texts), used in rendered texts and figures alike."""
+    return index + 1
+
+
 def object_labels(objects: list[str]) -> list[str]:
-    """Readable label of each object: "person 1" when its class repeats, else "the dog"."""
-    totals, seen = Counter(objects), Counter()
-    labels = []
-    for name in objects:
-        seen[name] += 1
-        labels.append(f"{name} {seen[name]}" if totals[name] > 1 else f"the {name}")
-    return labels
+    """Readable label of each object: "person 3" (its ``object_number``) when its class
+    repeats, else "the dog"."""
+    totals = Counter(objects)
+    return [f"{name} {object_number(i)}" if totals[name] > 1 else f"the {name}"
+            for i, name in enumerate(objects)]
 
 
 def _join_names(names: list[str]) -> str:

@@ -10,8 +10,8 @@ An extractor turns texts into keywords — noun phrases with their modifiers ("t
 
 References (VCR): ``refs[t]`` lists the objects text ``t`` mentions, either as object indices
 — found in the text as the VCR reader renders them (``fgalign.data.vcr.object_labels``: "person
-2" for the second person, "the dog" for a unique class; or an unrendered "[i]") — or as explicit
-``(mention, index)`` pairs. Each reference becomes a keyword — the object's name (from
+3" for index 2 when persons repeat, "the dog" for a unique class; or an unrendered "[i]") — or
+as explicit ``(mention, index)`` pairs. Each reference becomes a keyword — the object's name (from
 ``names``, else the mention without articles and numbers) — listed first, with ``kw_refs`` =
 ``[index]``; its mention is cut out of the text before plain extraction, so "person 1" does not
 also yield "person" and "1". Plain keywords have ``kw_refs = []``.
@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fgalign.data.vcr import object_labels
+from fgalign.data.vcr import object_labels, object_number
 from fgalign.registry import Registry
 
 EXTRACTORS = Registry("keyword extractor")
@@ -62,7 +62,7 @@ def _ref_keyword(mention: str | None, index: int, names: Sequence[str] | None) -
     if names is not None and 0 <= index < len(names):
         return str(names[index]).lower()
     words = [w for w in re.findall(r"[a-z]+", (mention or "").lower()) if w not in ("the", "a", "an")]
-    return " ".join(words) or f"object {index + 1}"
+    return " ".join(words) or f"object {object_number(index)}"
 
 
 def cut_references(text: str, refs: Sequence[Any] | None, names: Sequence[str] | None

@@ -177,7 +177,7 @@ def id_mismatch(found: set, expected: set, found_name: str = "results",
 
 
 def vqa_evaluate(questions: dict | list | None, annotations: dict | list,
-                 results: list[dict]) -> dict[str, Any]:
+                 results: list[dict], subset: bool = False) -> dict[str, Any]:
     """Official VQA evaluation: ``{"overall", "perAnswerType", "perQuestionType"}`` (×100, 2 dp).
 
     Args:
@@ -185,6 +185,8 @@ def vqa_evaluate(questions: dict | list | None, annotations: dict | list,
             Used only like the official ``loadRes``: for the Multiple-Choice check.
         annotations: the annotations file content (dict with ``annotations``) or its list.
         results: ``[{"question_id": int, "answer": str}, ...]`` (official results format).
+        subset: score only the annotated questions the results answer (e.g. a ``data.limit``
+            run); results for questions without annotations are still refused.
 
     Raises:
         ValueError: result question ids differ from the annotation ids (names them), or a
@@ -204,12 +206,16 @@ def vqa_evaluate(questions: dict | list | None, annotations: dict | list,
                 isinstance(a, dict) for a in answers):
             raise ValueError(f"annotation {ann['question_id']}: answers must be a non-empty "
                              "list of {answer, answer_id, ...} objects")
-    qa = {ann["question_id"]: copy.deepcopy(ann) for ann in anns}  # last record wins
     res = {}
     for r in results:
         if not isinstance(r, dict) or "question_id" not in r or "answer" not in r:
             raise ValueError(f"malformed result record {r!r}: needs question_id and answer")
         res[r["question_id"]] = r
+    if subset:
+        anns = [ann for ann in anns if ann["question_id"] in res]
+        if not anns:
+            raise ValueError("no result answers an annotated question")
+    qa = {ann["question_id"]: copy.deepcopy(ann) for ann in anns}  # last record wins
     if set(res) != set(qa):
         raise ValueError("results do not match the annotations (the official evaluator refuses "
                          "them too): " + id_mismatch(set(res), set(qa)))

@@ -19,6 +19,7 @@ from pathlib import Path
 import open_clip
 
 from fgalign import counters
+from fgalign.errors import InputError
 from fgalign.models.backbone import Backbone, resolve_device
 from fgalign.models.bundle import (
     build_clip,
@@ -34,7 +35,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 BACKBONES = Registry("backbone")
 
 
-class BackboneWeightsError(RuntimeError):
+class BackboneWeightsError(InputError, RuntimeError):
     """The requested backbone's weights are not available (offline or not downloaded)."""
 
 

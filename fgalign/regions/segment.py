@@ -77,7 +77,7 @@ class SegmentProposer:
     def __init__(self, fg_threshold: NonNegative = 40.0, color_radius: Positive = 0.1,
                  intensity_weight: NonNegative = 0.25, min_area: Share = 0.003,
                  open_px: Size = 1, max_regions: Size | None = 8, min_score: Finite = 0.0,
-                 nms_iou: Share | None = 0.7):
+                 nms_iou: Share | None = 0.7, max_side: Size | None = None):
         """Args:
             fg_threshold: RGB distance from the background colour that makes a pixel foreground.
             color_radius: radius of a colour cluster in feature space (chromaticity units).
@@ -86,7 +86,10 @@ class SegmentProposer:
             open_px: side of a square opening applied to each cluster mask (1: none; on the
                 synthetic world opening erodes thin star/cross arms and lowers box IoU).
             max_regions, min_score, nms_iou: shared post-processing (see ``postprocess``).
+            max_side: images larger than this are downscaled for the search, boxes scaled
+                back (None: full size; on photos, 256 makes the search several times faster).
         """
+        self.max_side = max_side
         self.fg_threshold = fg_threshold
         self.color_radius = color_radius
         self.intensity_weight = intensity_weight
@@ -100,6 +103,18 @@ class SegmentProposer:
         return dist > self.fg_threshold
 
     def __call__(self, image: np.ndarray, given_boxes=None, given_labels=None) -> Proposals:
+        h, w = image.shape[:2]
+        scale = min(1.0, self.max_side / max(h, w)) if self.max_side else 1.0
+        if scale < 1.0:
+            small = cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))),
+                               interpolation=cv2.INTER_AREA)
+            props = self._search(small)
+            sy, sx = h / small.shape[0], w / small.shape[1]
+            boxes = props.boxes * np.array([sx, sy, sx, sy], np.float32)
+            return postprocess(Proposals(boxes, props.scores), (h, w), **self.post)
+        return self._search(image)
+
+    def _search(self, image: np.ndarray) -> Proposals:
         h, w = image.shape[:2]
         fg = self.foreground(image)  # (H, W)
         min_px = max(1, round(self.min_area * h * w))

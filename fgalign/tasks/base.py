@@ -173,6 +173,10 @@ class Task:
     n_choices: int = 4
     #: official results file written next to predictions.parquet (VQA), or None
     results_file: str | None = None
+    #: the name of the headline score (``variants.<v>.score`` in metrics.json)
+    metric: str = "accuracy"
+    #: the other scores of a variant: (metrics.json key, name) pairs (report.md shows each)
+    metric_parts: tuple[tuple[str, str], ...] = ()
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -307,13 +311,25 @@ class Task:
         """Metrics variants beyond ``prior`` and the fusion variants (VQA: ``oracle``)."""
         return []
 
+    def label_name(self, index: int) -> str:
+        """The class name of ``index`` in ``label_classes`` (``""`` for none, e.g. -1)."""
+        return str(self.label_classes[index]) if 0 <= index < len(self.label_classes) else ""
+
     def variant_record(self, variant: str, pred: int, pred_r: int) -> dict[str, Any]:
-        """Task fields of one variant in a prediction record (VCR: ``pred_r_<variant>``)."""
-        return {}
+        """Task fields of one variant in a prediction record (VCR: ``pred_r_<variant>``); a
+        classification task (``label_classes``) adds ``pred_label_<variant>``, the class name
+        of ``pred_<variant>``."""
+        return {f"pred_label_{variant}": self.label_name(pred)} if self.label_classes else {}
 
     def record(self, row: dict, preds: dict[str, tuple[int, int]]) -> dict[str, Any]:
-        """Task fields of one prediction record (``preds``: variant → (pred, pred_r))."""
-        return {}
+        """Task fields of one prediction record (``preds``: variant → (pred, pred_r)); a
+        classification task adds ``target`` (the gold class id, -1 when unlabelled) and
+        ``target_label`` (its name, ``""`` when unlabelled)."""
+        if not self.label_classes:
+            return {}
+        target = row.get("target")
+        target = int(target) if isinstance(target, (int, np.integer)) else -1
+        return {"target": target, "target_label": self.label_name(target)}
 
     def official_result(self, row: dict, record: dict) -> dict | None:
         """One entry of ``results_file`` for this row, or None."""

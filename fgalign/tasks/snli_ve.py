@@ -362,6 +362,9 @@ class SNLIVE(Task):
     def row_stats(self, row: dict) -> dict[str, Any]:
         return {"target": int(row["target"]) if row.get("target") is not None else -1}
 
+    metric = "accuracy"
+    metric_parts = (("per_class", "accuracy per gold class"),)
+
     def variant_metrics(self, credit: np.ndarray, preds: np.ndarray,
                         stats: dict[str, np.ndarray], score: float) -> dict[str, Any]:
         return {"per_class": per_class_accuracy(preds[:, 0].tolist(),

@@ -93,6 +93,9 @@ class VCR(Task):
                                       if r["rationale_label"] >= 0], minlength=4).tolist()
         return ctx
 
+    metric = "Q→A accuracy"
+    metric_parts = (("qa2r", "QA→R accuracy"), ("q2ar", "Q→AR accuracy"))  # q2a: the score
+
     def credit(self, row: dict, pred: int, pred_r: int) -> tuple[float, float, float]:
         """(Q→A, QA→R, Q→AR) in percent."""
         a = 100.0 * (pred >= 0 and pred == int(row["target"]))

@@ -132,6 +132,9 @@ class VQA(Task):
         target = row.get("target")
         return target is not None and len(target) > 0
 
+    metric = "VQA accuracy"
+    metric_parts = (("perAnswerType", "VQA accuracy per answer type"),)
+
     def credit(self, row: dict, pred: int, pred_r: int) -> tuple[float, float, float]:
         cands = list(row["candidates"])
         ans = str(cands[pred]) if 0 <= pred < len(cands) else ""

@@ -59,3 +59,21 @@ def test_data_stats_takes_image_dirs_from_set(capsys):
     assert json.loads(capsys.readouterr().out)["missing_images"] == 3
     assert main(args + ["--set", "data.no_such_key=1"]) == 2
     assert "data.no_such_key: unknown key" in capsys.readouterr().err
+
+
+def test_eval_vqa_subset_scores_only_the_answered_questions(tmp_path, capsys):
+    """The results of a data.limit run: refused with a hint, scored with --subset."""
+    res = json.loads((VQA / "results_val2014.json").read_text())[:2]  # red 100, two 100
+    path = tmp_path / "res.json"
+    path.write_text(json.dumps(res))
+    assert main(EVAL_ARGS + ["--results", str(path)]) == 1
+    assert "pass --subset to score only the questions" in capsys.readouterr().err
+    assert main(EVAL_ARGS + ["--results", str(path), "--subset", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["overall"] == 100.0
+    assert err.strip() == (f"--subset: scoring 2 of the 5 questions of "
+                           f"{VQA / 'v2_mscoco_val2014_annotations.json'}")
+    res.append({"question_id": 123456, "answer": "x"})  # not annotated: still refused
+    path.write_text(json.dumps(res))
+    assert main(EVAL_ARGS + ["--results", str(path), "--subset"]) == 1
+    assert "123456" in capsys.readouterr().err

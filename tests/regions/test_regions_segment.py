@@ -86,3 +86,14 @@ def test_finds_synthetic_world_objects():
         hits += int((box_iou(gt, props.boxes).max(axis=1) >= 0.5).sum()) if len(props) else 0
         total += len(gt)
     assert hits / total >= 0.95, f"recall@0.5 {hits}/{total}"
+
+
+def test_max_side_searches_a_smaller_image_and_scales_boxes_back():
+    img = canvas(256, 512)
+    img[40:120, 80:200] = (220, 30, 30)  # red block
+    img[140:220, 300:460] = (35, 70, 225)  # blue block
+    full = create_proposer("segment")(img)
+    small = create_proposer("segment", max_side=128)(img)  # searched at 64 x 128
+    assert len(small) == len(full) == 2
+    assert np.diag(box_iou(small.boxes, full.boxes)).min() > 0.9
+    assert small.boxes[:, [0, 2]].max() <= 512 and small.boxes[:, [1, 3]].max() <= 256

@@ -31,7 +31,8 @@ def _cfg(root, out, tasks):
 def test_the_task_is_registered_and_validated_by_name():
     assert NAME in task_names() and isinstance(get_task(NAME), YesNoVQA)
     assert task_names()[:3] == ["vqa", "snli_ve", "vcr"]
-    with pytest.raises(ConfigError, match=r"unknown task 'vqa_yes_nope'; known: vqa, snli_ve, "
+    with pytest.raises(ConfigError, match=r"unknown task 'vqa_yes_nope' \(did you mean "
+                                          r"'vqa_yes_no'\?\); known: vqa, snli_ve, "
                                           r"vcr, .*vqa_yes_no"):
         _cfg("/nonexistent", "/tmp", ["vqa_yes_nope"])
 
