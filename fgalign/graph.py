@@ -120,14 +120,13 @@ class LocalExecutor:
 
     def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None]
                 ) -> None:
-        from tqdm import tqdm
+        from fgalign.progress import Progress
 
         ops = operator_stages(plans)
         stages = [ChunkStage(op, stage_steps(plans, op)) for op in ops]
         self.operators = "->".join(["Chunks"] + [f"{op}" for op in ops])
         total = sum(p.n for p in plans)
-        with tqdm(total=total, desc="/".join(ops), unit="row",
-                  disable=self.progress is False or None) as bar:
+        with Progress(total, "->".join(ops), enabled=self.progress is not False) as bar:
             for plan in plans:
                 times = dict.fromkeys(plan.stages, 0.0)
                 for chunk in set_chunks(plan, ops):
