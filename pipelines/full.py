@@ -14,16 +14,17 @@ Launch::
     ray job submit --address http://<head>:8265 --working-dir . -- \\
         python pipelines/full.py --config configs/vcr.yaml --set data.root=/mnt/data/vcr
 
-Graph, per task: rows (driver) → RegionProposer → KeywordExtractor → Embedder (CLIP, once per
-actor, ``num_gpus`` from config) → AlignmentScorer actor pools, each a separate Ray Data
-operator whose output is cached as Parquet under ``runs/<experiment>/stages/<task>/`` and
-keyed by the dataset, the stage config and all upstream configs → metrics on the driver.
-A re-run with the same config reads every cache and recomputes nothing; a scorer-only change
-recomputes only scoring; a killed run resumes after the last completed stage.
+Graph: every input set of the run (each task's calibration sets and evaluated split) goes
+through the stages together: one Ray Data execution proposes and embeds every distinct image
+(RegionProposer → ImageEmbedder actor pools, CLIP once per actor, ``num_gpus`` from config),
+one streams every set's rows through the candidate, keyword, text-embedding and scoring pools
+at the same time, and one more scores the sets whose task calibrated on the first two
+(``fgalign.graph``). Each stage's output per set is a Parquet cache under
+``runs/<experiment>/stages/`` keyed by the dataset, the stage config and all upstream configs:
+a re-run with the same config reads every cache and starts no Ray; a scorer-only change
+recomputes only scoring; a killed run resumes after the stages it had committed.
 
-Runtime: the demo (600-scene synthetic world, bundled shapes-tiny backbone) takes a few minutes
-on 2 CPU cores the first time; a second run only reads caches (dominated by Ray start-up and
-the driver-side task preparation). Measured times are in README.md.
+Runtime: README.md ("What the two commands do") has the measured times.
 
 Outputs in ``runs/<experiment>/<config hash>/``: config.yaml, metrics.json, predictions.parquet,
 vqa_results.json, figures/*.png, stages.json, timings.json, report.md / report.html, and the

@@ -165,3 +165,33 @@ def test_run_stages_in_memory_matches_the_runner(world):
     out = run_stages(build_row_specs(world, "vcr", ctx, {})[:1], rows)
     assert [r["uid"] for r in out] == [r["uid"] for r in rows]
     assert all(len(r["keywords"]) == len(r["statements"]) for r in out)
+
+
+@pytest.mark.parametrize("damage", ["lose", "truncate", "add"])
+def test_a_damaged_cache_is_recomputed_not_read(world, tmp_path, damage, caplog):
+    """A part file lost, truncated or added after the commit: the cache is recomputed with
+    one warning, and every row comes back (issue 19, kind 3)."""
+    import logging
+
+    raw = to_dict(world)
+    raw["ray"].update(cache_dir=str(tmp_path / "c"),
+                      stages={n: {"batch_size": 2} for n in STAGE_NAMES})  # several parts
+    small = build_config(raw)
+    runner, run, rows = _run(small, "vcr")
+    kw = run.path  # the score cache: what the next run reads
+    parts = sorted(p for p in __import__("pathlib").Path(kw).glob("*.parquet"))
+    assert len(parts) > 1
+    if damage == "lose":
+        parts[0].unlink()
+    elif damage == "truncate":
+        parts[0].write_bytes(parts[0].read_bytes()[:100])
+    else:
+        (parts[0].parent / "part-999999.parquet").write_bytes(parts[1].read_bytes())
+    with caplog.at_level(logging.WARNING, logger="fgalign.ray.cache"):
+        again = Runner(small, LocalExecutor(progress=False)).run_split(
+            "vcr", small.data.split, rows, prepare_task(small, "vcr", runner))
+    assert any("is damaged" in m and kw in m for m in caplog.messages)
+    computed = [r.stage for r in again.records if not r.cached]
+    assert computed == ["score"]
+    assert sorted(str(r["uid"]) for r in again.iter_rows()) == sorted(r["uid"] for r in rows)
+    assert [str(r["uid"]) for r in again.iter_rows()] == [r["uid"] for r in rows]  # in order

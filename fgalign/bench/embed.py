@@ -5,7 +5,7 @@ its region crops through CLIP's image encoder, once per distinct image) on the s
 the ``regions`` stage is run once first, through the real Ray graph, into its image store;
 both sides then start from those records.
 
-- ``bench_ray_vs_loop``: ``apply_stage`` (the actor pool the pipeline uses) vs the stage
+- ``bench_ray_vs_loop``: ``apply_stage`` (the stage alone as an actor pool) vs the stage
   called on the same batches in this process, same model, batch size and threads. Both
   include building the model; the Ray side also starts its actor process.
 - ``bench_actor_scaling``: 1 vs 2 actors (one thread each), and 1 actor with 2 threads.

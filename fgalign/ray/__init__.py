@@ -1,11 +1,11 @@
-"""Ray wrappers around the Ray-free stage graph of ``fgalign.stages``.
+"""The Ray executor of the stage graph, and the Ray-free pieces it shares with the other one.
 
-- ``stage``:   ``apply_stage(ds, spec, max_restarts)``: one stage as a ``map_batches`` actor pool,
-               resources from ``cfg.ray.stages[<stage>]`` via the ``StageSpec``.
+- ``graph``:   ``RayExecutor``: one streaming Ray Data execution over the chunks of many input
+               sets, one actor pool per stage kind (resources from ``cfg.ray.stages``).
+- ``stage``:   ``to_arrow_table``, ``run_batch`` (both executors); ``apply_stage`` (benchmarks).
 - ``cache``:   ``StageCache``, ``dataset_fingerprint``, ``chain_hash``: Parquet stage caches.
-- ``graph``:   ``run_task_graph``: the stages of one task, each read from cache or computed.
 - ``prepare``: ``prepare_cached``: the driver-side task preparation, cached as JSON.
-- ``runtime``: ``init_ray``, ``check_stage_resources``, Ray Data progress options.
+- ``runtime``: ``init_ray``, ``check_stage_resources`` (the pools of an execution fit), progress.
 - ``pipeline``: ``run_pipeline(cfg, ...)``: every task end to end, outputs and logging
                (``pipelines/full.py`` and ``fgalign run``).
 

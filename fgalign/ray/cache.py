@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 import uuid
@@ -31,6 +32,7 @@ import pyarrow.fs as pafs
 from fgalign.config import config_hash
 
 SUCCESS = "_SUCCESS"
+log = logging.getLogger(__name__)
 
 
 def dataset_fingerprint(root: str | None, split: str, limit: int | None, task: str,
@@ -79,12 +81,41 @@ class StageCache:
         return resolve_uri(uri)[1] if "://" in uri else uri
 
     def rows(self, path: str) -> int | None:
-        """Row count of a completed cache, or None when it is missing or incomplete."""
+        """Row count of a completed, undamaged cache, or None (missing, incomplete, damaged).
+
+        A cache committed with a file list (``commit``) is damaged when a file it lists is
+        missing or has another size, or a Parquet file appeared that it does not list (a part
+        file lost, truncated or copied in after the commit): one warning line, and the
+        caller recomputes it as if it were missing.
+        """
         try:
             with self.fs.open_input_stream(self._fs_path(path) + "/" + SUCCESS) as f:
-                return int(json.loads(f.read())["rows"])
-        except (FileNotFoundError, OSError, KeyError, ValueError):
+                marker = json.loads(f.read())
+            rows = int(marker["rows"])
+        except (FileNotFoundError, OSError, KeyError, ValueError, TypeError):
             return None
+        damage = self.damage(path, marker.get("files"))
+        if damage:
+            log.warning("stage cache %s is damaged (%s): recomputing it", path, damage)
+            return None
+        return rows
+
+    def damage(self, path: str, files: dict[str, int] | None) -> str:
+        """What differs between a cache's files and the ``files`` its marker lists ("" if
+        nothing, or when the marker lists none: caches committed before file lists)."""
+        if files is None:
+            return ""
+        where = self._fs_path(path)
+        infos = self.fs.get_file_info(pafs.FileSelector(where, allow_not_found=True))
+        have = {i.base_name: i.size for i in infos if i.type == pafs.FileType.File
+                and i.base_name.endswith(".parquet")}
+        for name, size in files.items():
+            if name not in have:
+                return f"{name} is missing"
+            if have[name] != size:
+                return f"{name} has {have[name]} bytes, {size} when committed"
+        extra = sorted(set(have) - set(files))
+        return f"{extra[0]} was not part of it" if extra else ""
 
     def created(self, path: str) -> int:
         """When a completed cache was committed (ns since the epoch; 0 when unknown)."""
@@ -112,8 +143,11 @@ class StageCache:
         if self.fs.get_file_info(final).type != pafs.FileType.NotFound:
             self.fs.delete_dir(final)
         self.fs.move(self._fs_path(tmp), final)
+        infos = self.fs.get_file_info(pafs.FileSelector(final, allow_not_found=True))
+        files = {i.base_name: i.size for i in infos if i.type == pafs.FileType.File
+                 and i.base_name.endswith(".parquet")}
         marker = {"rows": rows, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                  "created_ns": time.time_ns(), **info}
+                  "created_ns": time.time_ns(), "files": files, **info}
         with self.fs.open_output_stream(final + "/" + SUCCESS) as f:
             f.write(json.dumps(marker, sort_keys=True).encode())
 

@@ -1,19 +1,13 @@
-"""Apply one Ray-free stage to a Ray Dataset as a fixed-size pool of actors.
+"""Arrow conversion and row isolation shared by both executors, and one stage alone as a pool.
 
-``apply_stage(ds, spec, ray_cfg)`` is the only place that calls ``map_batches``: the stage
-class, its constructor kwargs and its resources (``num_cpus``, ``num_gpus``, ``concurrency``,
-``batch_size`` from ``cfg.ray.stages[<stage>]``) all come from the ``StageSpec``, none are
-written at a call site. The actor builds the stage once in ``__init__`` (models load there)
-and then maps batches:
-
-- reads: whatever the stage reads (``dict[str, np.ndarray]`` batches as Ray Data gives them);
-- adds: whatever the stage adds; rows are never dropped (``udf_modifying_row_count=False``);
-- rows that raise become error rows, whatever else their batch holds (a batch of one is a
-  row): ``fgalign.rowguard.RowGuard``, the same guard as the in-process path. The stage
-  fails (``StageBroken``) only when more than ``ray.row_failures.max_share`` of at least
-  ``min_rows`` rows of one actor raised; the message shows the first row errors.
-- the output is converted to Arrow here (``to_arrow_table``) so that every block of a stage
-  has the same schema, whatever rows it holds.
+- ``to_arrow_table(batch)``: a stage's output batch as an Arrow table whose schema does not
+  depend on the batch (every part file of a cache has the same schema);
+- ``run_batch(stage, name, batch, guard)``: ``stage(batch)`` with rows that raise isolated
+  (``fgalign.rowguard``: error rows; ``StageBroken`` past ``ray.row_failures``);
+- ``apply_stage(ds, spec, max_restarts)``: one stage as its own ``map_batches`` actor pool
+  over a dataset of rows. The pipeline does not use it (its executor streams chunks of every
+  input set through one pool per stage kind, ``fgalign.ray.graph``); ``fgalign bench``'s
+  embed group does, to time a CLIP stage's actor against a bare loop.
 """
 from __future__ import annotations
 

@@ -76,3 +76,14 @@ def test_a_crashed_run_resumes_from_completed_stages(ray_session, tmp_path):
     table, rec = _run(tmp_path, dummy.make_specs())
     assert _computed(rec) == [s for s in ("regions", "keywords", "embed", "score")
                               if s not in kept] and len(table) == 10
+
+
+def test_a_damaged_cache_is_recomputed_on_ray(ray_session, tmp_path):
+    """A lost part file of a committed cache: recomputed, rows in = rows out (kind 3)."""
+    _, rec = _run(tmp_path, dummy.make_specs())
+    parts = sorted((tmp_path / "stages" / "vqa").glob("score-*/part-*.parquet"))
+    assert len(parts) > 1  # 10 rows in chunks of the largest batch size (4)
+    parts[-1].unlink()
+    table, rec = _run(tmp_path, dummy.make_specs())
+    assert _computed(rec) == ["score"] and table["uid"].tolist() == [
+        f"vqa:test:{i}" for i in range(10)]

@@ -26,7 +26,8 @@ def _args(base, *extra):
             "--set", f"data.root={base / 'world'}", "--set", "data.synth.generate=false",
             "--set", "model.name=test-tiny", "--set", "keywords.extractor=rule",
             "--set", "data.limit=5",
-            "--set", "data.tasks=[vqa, vcr]", "--set", "tasks.vqa.val_limit=6",
+            "--set", "data.tasks=[vqa, snli_ve, vcr]", "--set", "tasks.vqa.val_limit=6",
+            "--set", "tasks.snli_ve.train_limit=60", "--set", "tasks.snli_ve.val_limit=12",
             "--set", f"experiment.output_dir={base / 'runs'}", "--set", "logging.figures=1",
             *extra]
 
@@ -51,7 +52,8 @@ def test_full_pipeline_outputs_wandb_caches_and_parity(ray_session, tiny, monkey
                  "report.md", "stages.json", "figures/vqa_alignment.png"):
         assert (run_dir / name).exists(), name
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert {t: m["n"] for t, m in metrics["tasks"].items()} == {"vqa": 5, "vcr": 5}
+    assert {t: m["n"] for t, m in metrics["tasks"].items()} == {"vqa": 5, "snli_ve": 5,
+                                                                  "vcr": 5}
     stages = _stages(run_dir)
     # everything computed, each stage of each input set once: the images of every set in the
     # first execution (under the first set that needs them; VQA's test images came with its
@@ -63,6 +65,7 @@ def test_full_pipeline_outputs_wandb_caches_and_parity(ray_session, tiny, monkey
     assert "vqa/val:yes-no/score" in stages  # calibration ran through the same graph
     records = json.loads((run_dir / "stages.json").read_text())
     assert len(records) == len(stages)  # no stage of a set reported twice
+    # images + prompts, then the rows of every set, then the calibrated test scores
     assert json.loads((run_dir / "timings.json").read_text())["executions"] == 3
 
     # the W&B offline run holds the metrics, the stage timings and the predictions sample
@@ -73,7 +76,7 @@ def test_full_pipeline_outputs_wandb_caches_and_parity(ray_session, tiny, monkey
         assert wb["history"][f"metrics/{t}/fusion/score"] == \
             metrics["tasks"][t]["variants"]["fusion"]["score"], t
     assert "stages/vcr/test/embed/seconds" in wb["history"]
-    assert wb["history"]["predictions/nrows"] == 10
+    assert wb["history"]["predictions/nrows"] == 15
     assert wb["config"]["model"]["name"] == "test-tiny"
 
     # parity: the Ray path predicts exactly what the in-process executor predicts
@@ -103,7 +106,8 @@ def test_full_pipeline_outputs_wandb_caches_and_parity(ray_session, tiny, monkey
     tau_dir = max((tiny / "runs/demo").glob("[0-9a-f]*"), key=lambda p: p.stat().st_mtime)
     assert tau_dir != run_dir
     assert sorted(k for k, cached in _stages(tau_dir).items() if not cached) == [
-        "vcr/test/score", "vqa/test/score", "vqa/val:yes-no/score"]
+        "snli_ve/test/score", "snli_ve/val/score", "vcr/test/score", "vqa/test/score",
+        "vqa/val:yes-no/score"]
 
 
 def test_missing_root_names_the_key(capsys):
