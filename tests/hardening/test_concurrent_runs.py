@@ -41,7 +41,7 @@ def _metrics(out: Path) -> list[dict]:
 def test_two_runs_sharing_a_cache_both_finish_with_their_own_results(world, tmp_path):
     env = {**os.environ, "CI": "1"}
     alone = subprocess.run(_cmd(world, tmp_path / "alone", tmp_path / "alone-cache"),
-                           cwd=REPO, env=env, capture_output=True, text=True)
+                           cwd=REPO, env=env, capture_output=True, text=True, check=False)
     assert alone.returncode == 0, alone.stderr[-2000:]
     shared = tmp_path / "shared-cache"
     runs = [subprocess.Popen(_cmd(world, tmp_path / name, shared, *extra), cwd=REPO, env=env,
