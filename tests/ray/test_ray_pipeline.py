@@ -95,8 +95,11 @@ def test_full_pipeline_outputs_wandb_caches_and_parity(ray_session, tiny, monkey
         got = ray_preds[ray_preds.task == task].dropna(axis=1, how="all")
         got = got.sort_values("uid").reset_index(drop=True)
         assert got["uid"].tolist() == ref["uid"].tolist()
-        pred_cols = [c for c in ref.columns if c.startswith("pred")]
+        pred_cols = [c for c in ref.columns if c.startswith("pred")
+                     and not c.startswith("pred_label")]
+        label_cols = [c for c in ref.columns if c.endswith("label") or "_label_" in c]
         assert got[pred_cols].astype(int).equals(ref[pred_cols].astype(int)), task
+        assert got[label_cols].equals(ref[label_cols]), task
         assert np.allclose(got["credit_fusion"], ref["credit_fusion"])
 
     # same config again: nothing recomputed; a scorer-only change: only scoring recomputed
