@@ -80,7 +80,10 @@ def test_no_error_row_is_predicted_or_credited(bad_run, task):
     for r in _predictions(run)[task]:
         if r["error"]:
             # (columns of another task, e.g. VCR's pred_r_* on a VQA row, are None)
-            preds = {k: v for k, v in r.items() if k.startswith("pred_") and v is not None}
+            preds = {k: v for k, v in r.items() if k.startswith("pred_") and v is not None
+                     and not k.startswith("pred_label_")}
+            labels = {v for k, v in r.items() if k.startswith("pred_label_")}
+            assert labels <= {"", None}, r  # no label name for a row with no prediction
             credits = {k: v for k, v in r.items() if k.startswith("credit_") and v is not None}
             assert preds and set(preds.values()) == {-1}, r
             assert credits and set(credits.values()) == {0.0}, r
