@@ -8,10 +8,10 @@ __all__ = ["__version__", "predict"]
 
 
 def __getattr__(name: str):
-    """``fgalign.predict``: ``fgalign.predictor.predict``, imported on first use (the module
+    """``fgalign.predict``: ``fgalign.tasks.predict.predict``, imported on first use (the module
     is not called ``predict``: importing it would then replace this function by the module)."""
     if name == "predict":
-        from fgalign.predictor import predict
+        from fgalign.tasks.predict import predict
 
         return predict
     raise AttributeError(f"module 'fgalign' has no attribute {name!r}")

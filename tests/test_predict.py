@@ -58,7 +58,7 @@ def test_vqa_with_answers_and_figure(photos, tmp_path):
 
 
 def test_vqa_candidates_from_the_vocabulary(photos, world):
-    from fgalign.predictor import predict
+    from fgalign.tasks.predict import predict
 
     p = predict(photos["coffee"], "What color is the circle?", config=CONFIG, overrides=world)
     texts = [c.text for c in p.candidates]
@@ -67,7 +67,7 @@ def test_vqa_candidates_from_the_vocabulary(photos, world):
 
 
 def test_vcr_choices(photos, tmp_path):
-    from fgalign.predictor import predict
+    from fgalign.tasks.predict import predict
 
     choices = ["she is happy", "a red circle", "two dogs", "it is raining"]
     p = predict(photos["astronaut"], "Why is she smiling?", choices=choices, config=CONFIG,
@@ -78,7 +78,7 @@ def test_vcr_choices(photos, tmp_path):
 
 
 def test_snli_ve_without_a_fit_reports_raw_scores(photos, tmp_path):
-    from fgalign.predictor import predict
+    from fgalign.tasks.predict import predict
 
     p = predict(photos["astronaut"], hypothesis="A woman is in a space suit.", config=CONFIG,
                 overrides=[f"data.root={tmp_path / 'absent'}"])
@@ -88,7 +88,7 @@ def test_snli_ve_without_a_fit_reports_raw_scores(photos, tmp_path):
 
 
 def test_snli_ve_calibrated_then_cached(photos, world, tmp_path):
-    from fgalign.predictor import predict
+    from fgalign.tasks.predict import predict
 
     p = predict(photos["astronaut"], hypothesis="A woman is in a space suit.", config=CONFIG,
                 overrides=world, calibrate=True, figure=tmp_path / "ve.png")
@@ -104,7 +104,7 @@ def test_snli_ve_calibrated_then_cached(photos, world, tmp_path):
 def test_snli_ve_uses_the_fit_an_evaluate_run_cached(photos, world, tmp_path):
     """The documented path: ``fgalign evaluate`` of a config, then ``predict`` on it."""
     from fgalign.cli import main
-    from fgalign.predictor import predict
+    from fgalign.tasks.predict import predict
 
     over = [o for o in world if not o.startswith("experiment.output_dir")] + [
         f"experiment.output_dir={tmp_path / 'runs'}", "data.tasks=[snli_ve]", "data.limit=3",
@@ -118,7 +118,7 @@ def test_snli_ve_uses_the_fit_an_evaluate_run_cached(photos, world, tmp_path):
 
 def test_model_built_once_per_process(photos, monkeypatch):
     from fgalign import embed
-    from fgalign.predictor import predict
+    from fgalign.tasks.predict import predict
 
     calls = []
     real = embed.create_backbone
@@ -134,7 +134,7 @@ def test_vit_b_32_sized_random_checkpoint(photos, tmp_path):
     open_clip = pytest.importorskip("open_clip")
     from safetensors.torch import save_file
 
-    from fgalign.predictor import predict
+    from fgalign.tasks.predict import predict
 
     model = open_clip.create_model("ViT-B-32", pretrained=None)
     ckpt = tmp_path / "vit-b-32-random.safetensors"

@@ -12,7 +12,7 @@ Prints the prediction and a table of every candidate's global, per-component and
 (``fusion``) score; ``--json`` prints one JSON object (``prediction``, ``candidates``: list of
 {text, statement, scores}, ``alignment``, ``note``); ``--figure OUT.png`` draws the best
 candidate's keywords on the regions they attend to (a PNG of the image's size). What comes
-from the config's dataset (answer vocabulary, calibration) is in ``fgalign.predictor``; a
+from the config's dataset (answer vocabulary, calibration) is in ``fgalign.tasks.predict``; a
 missing image, a file that is not an image or an empty text is one line and exit 2.
 """
 from __future__ import annotations
@@ -75,7 +75,7 @@ def split_options(value: str | None, sep: str) -> list[str] | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fgalign.predictor import DEFAULT_CONFIG, predict
+    from fgalign.tasks.predict import DEFAULT_CONFIG, predict
 
     p = predict(args.image, args.question, hypothesis=args.hypothesis,
                 answers=split_options(args.answers, ","),
