@@ -2,19 +2,29 @@
 
 One execution is one streaming Ray Data dataset over the chunks of every input set it was
 given (``fgalign.engine.chunks``): one row per chunk, ``from_items`` with one block a chunk,
-then one ``map_batches`` actor pool per stage kind, in graph order::
+then one ``map_batches`` actor pool per group of stage kinds, in graph order::
 
-    Chunks -> MapBatches(RegionsChunks) -> MapBatches(ImagesChunks) -> MapBatches(EmbedChunks)
-    Chunks -> MapBatches(CandidatesChunks) -> MapBatches(KeywordsChunks) -> ... (ScoreChunks)
+    Chunks -> MapBatches(RegionsImagesChunks)                         (the demo: CPU only)
+    Chunks -> MapBatches(CandidatesKeywordsEmbedScoreChunks)
+    Chunks -> MapBatches(RegionsChunks) -> MapBatches(ImagesChunks)    (images on a GPU)
 
-Each pool has its own ``ray.stages.<stage>`` resources (``num_cpus``, ``num_gpus``,
-``concurrency``) and builds its stage (and model) once, in its actors' ``__init__``; Ray
-Data's streaming executor runs the pools at the same time, so a GPU stage embeds chunk i+1
-while CPU stages extract keywords of chunk i+2 and score chunk i. A chunk's rows move between
-stages through the Parquet file the previous stage wrote into its cache directory (the
-dataset carries paths, not rows), and the driver commits a set's caches as soon as its last
-chunk leaves the last pool. ``batch_size`` inside a pool is the stage's own
-(``resources.batch_size``), applied within the chunk, so batches never mix input sets.
+**Pools.** Consecutive stage kinds with the same ``ray.stages.<stage>`` resources
+(``num_cpus``, ``num_gpus``, ``concurrency``) share one pool (``fuse_pools``: Ray Data's own
+operator-fusion rule): its actors run the fused stages one after the other on each chunk.
+A stage whose resources differ (a GPU stage between CPU stages, or a stage given more actors)
+is its own pool, and Ray Data's streaming executor runs the pools at the same time, so a GPU
+stage embeds chunk i+1 while a CPU pool extracts keywords of chunk i+2. Fusion is chosen over
+one pool per stage because every pool costs an actor process that imports torch, open_clip
+and spaCy (3-10 s each on 2 cores, BENCHMARKS.md): where stages need the same resources,
+separate pools buy overlap only by paying that again, and on a small CPU cluster they compete
+for the same cores anyway.
+
+Each pool builds its stages (and models) once, in its actors' ``__init__``, and serves every
+input set of the execution. A chunk's rows move between stages through the Parquet file the
+previous stage wrote into its cache directory (the dataset carries paths, not rows), and the
+driver commits a set's caches as soon as its last chunk leaves the last pool. ``batch_size``
+inside a pool is each stage's own (``resources.batch_size``), applied within the chunk, so
+batches never mix input sets.
 """
 from __future__ import annotations
 
@@ -26,7 +36,6 @@ from collections.abc import Callable
 from typing import Any
 
 from fgalign.engine.chunks import (
-    ChunkStage,
     SetPlan,
     Step,
     operator_stages,
@@ -34,35 +43,14 @@ from fgalign.engine.chunks import (
     stage_steps,
 )
 from fgalign.graph import StageError, StageRecord, plan_start, run_chain, written_rows
+from fgalign.ray.actors import make_chunk_actor, pool_name
 from fgalign.ray.cache import StageCache
-from fgalign.ray.runtime import check_execution_resources
+from fgalign.ray.runtime import check_execution_resources, fuse_pools
 
 __all__ = ["RayExecutor", "StageError", "StageRecord", "check_execution_resources",
-           "operator_chain", "plan_start", "run_task_graph"]
+           "fuse_pools", "operator_chain", "plan_start", "run_task_graph"]
 
 SCALARS = ("set", "part", "path", "data")
-
-
-def make_chunk_actor(stage: str) -> type:
-    """A callable class ``<Stage>Chunks``: one ``ChunkStage`` per actor, batches of one chunk."""
-
-    class ChunkActor:
-        def __init__(self, steps: dict[int, Step]):
-            self.stage = ChunkStage(stage, steps)
-            for step in steps.values():  # build the models now, not on the first chunk
-                self.stage._stage(step)
-
-        def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-            import numpy as np
-
-            n = len(batch["set"])
-            outs = [self.stage({k: (v[i].item() if hasattr(v[i], "item") else v[i])
-                                for k, v in batch.items()}) for i in range(n)]
-            return {k: (np.array([o[k] for o in outs], dtype=object) if k in ("path", "data")
-                        else np.array([o[k] for o in outs])) for k in batch}
-
-    ChunkActor.__name__ = ChunkActor.__qualname__ = f"{stage.capitalize()}Chunks"
-    return ChunkActor
 
 
 class RayExecutor:
@@ -91,10 +79,13 @@ class RayExecutor:
         chunks = [c for p in plans for c in set_chunks(p, ops)]
         expected = Counter(c["set"] for c in chunks)
         ds = ray.data.from_items(chunks, override_num_blocks=len(chunks))
-        for op in ops:
-            ds = apply_chunk_stage(ds, op, stage_steps(plans, op), self.ray_cfg.max_restarts)
-        self.operators = "->".join(["FromItems"] + [f"MapBatches({op.capitalize()}Chunks)"
-                                                    for op in ops])
+        steps = {op: stage_steps(plans, op) for op in ops}
+        pools = fuse_pools(ops, {op: pool_resources(steps[op]) for op in ops})
+        for pool in pools:
+            ds = apply_chunk_pool(ds, pool, {op: steps[op] for op in pool},
+                                  self.ray_cfg.max_restarts)
+        self.operators = "->".join(["FromItems"] + [f"MapBatches({pool_name(p)})"
+                                                    for p in pools])
         got: Counter = Counter()
         times: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         stages = {p.key: p.stages for p in plans}
@@ -111,29 +102,36 @@ class RayExecutor:
             gc.collect()
 
 
-def apply_chunk_stage(ds: Any, stage: str, steps: dict[int, Step], max_restarts: int) -> Any:
-    """``ds.map_batches`` over a fixed-size actor pool of ``stage`` with its resources.
+def pool_resources(steps: dict[int, Step]) -> Any:
+    """The resources of the pool running ``steps``: its stage's ``cfg.ray.stages`` entry."""
+    return next(iter(steps.values())).spec.resources
+
+
+def apply_chunk_pool(ds: Any, stages: tuple[str, ...], steps: dict[str, dict[int, Step]],
+                     max_restarts: int) -> Any:
+    """``ds.map_batches`` over a fixed-size actor pool running ``stages`` with their resources.
 
     The only place that calls ``map_batches``: resources come from the steps' specs
-    (``cfg.ray.stages[<stage>]``), none are written here. Rows are never dropped
-    (``udf_modifying_row_count=False``); each batch is one chunk.
+    (``cfg.ray.stages[<stage>]``, equal for every fused stage: ``fuse_pools``), none are
+    written here. Rows are never dropped (``udf_modifying_row_count=False``); each batch is
+    one chunk.
 
     Args:
         ds: the chunk dataset.
-        stage: the stage kind.
-        steps: ``{set key: Step}`` of the sets this pool computes.
+        stages: the stage kinds this pool runs, in graph order.
+        steps: ``{stage: {set key: Step}}`` of the sets this pool computes.
         max_restarts: actor restarts after a crash (``cfg.ray.max_restarts``); each chunk of a
             crashed actor is retried as often (a retried chunk rewrites the same file).
     """
     import ray.data
 
-    res = next(iter(steps.values())).spec.resources
+    res = pool_resources(steps[stages[0]])
     with warnings.catch_warnings():
         # Ray 2.60 has no named parameter for actor restarts yet; they still go through
         # **ray_remote_args, which warns that it is deprecated.
         warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
         return ds.map_batches(
-            make_chunk_actor(stage),
+            make_chunk_actor(stages),
             fn_constructor_kwargs={"steps": steps},
             compute=ray.data.ActorPoolStrategy(size=res.concurrency),
             batch_size=1,

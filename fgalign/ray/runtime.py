@@ -78,12 +78,47 @@ EXECUTIONS = (("regions", "images"),  # images, and the prompts (fgalign.graph.R
               ("candidates", "keywords", "embed", "score"))  # rows
 
 
+def pool_key(res: Any) -> tuple[float, float, int]:
+    """What makes two stages' actors interchangeable: CPUs, GPUs and actors per pool."""
+    return (float(res.num_cpus), float(res.num_gpus), int(res.concurrency))
+
+
+def fuse_pools(stages: list[str] | tuple[str, ...], res: dict[str, Any]
+               ) -> list[tuple[str, ...]]:
+    """The actor pools of one execution: consecutive stage kinds whose resources are equal
+    (``pool_key``) share one pool, whose actors run them one after the other on each chunk.
+
+    This is Ray Data's own operator fusion rule (consecutive map operators with compatible
+    resources become one, ``ray.data._internal.logical.rules.operator_fusion``) applied to
+    fgalign's stateful stages: an actor process and its imports (torch, open_clip, spaCy) are
+    paid once per pool, not once per stage, and no chunk crosses a process boundary between
+    fused stages. Stages with different resources (a GPU stage next to CPU stages) stay their
+    own pools and run at the same time.
+
+    Args:
+        stages: stage kinds in graph order.
+        res: ``{stage: StageResources}``.
+
+    Returns:
+        the pools in graph order, each the tuple of its stage kinds, e.g.
+        ``[("regions", "images")]`` when both have the same resources.
+    """
+    pools: list[tuple[str, ...]] = []
+    for s in stages:
+        if pools and pool_key(res[pools[-1][-1]]) == pool_key(res[s]):
+            pools[-1] = (*pools[-1], s)
+        else:
+            pools.append((s,))
+    return pools
+
+
 def check_execution_resources(ray_cfg: Any, stages: list[str] | tuple[str, ...],
                               cluster: dict[str, float]) -> None:
     """Fail early when the pools of one execution cannot all run at once on a fixed cluster.
 
     The pools of an execution run at the same time (``fgalign.ray.graph``), so their CPUs and
-    GPUs add up. Its input is in the object store (no read task needs a CPU).
+    GPUs add up; stages fused into one pool (``fuse_pools``) count once. Its input is in the
+    object store (no read task needs a CPU).
 
     Raises:
         ValueError: the sum exceeds the cluster's CPUs or GPUs (one line naming every pool).
@@ -91,11 +126,13 @@ def check_execution_resources(ray_cfg: Any, stages: list[str] | tuple[str, ...],
     from fgalign.config import StageResources
 
     res = {s: ray_cfg.stages.get(s, StageResources()) for s in stages}
-    cpus = sum(r.num_cpus * r.concurrency for r in res.values())
-    gpus = sum(r.num_gpus * r.concurrency for r in res.values())
+    pools = fuse_pools(stages, res)
+    cpus = sum(res[p[0]].num_cpus * res[p[0]].concurrency for p in pools)
+    gpus = sum(res[p[0]].num_gpus * res[p[0]].concurrency for p in pools)
     have_cpu, have_gpu = cluster.get("CPU", 0.0), cluster.get("GPU", 0.0)
-    detail = ", ".join(f"{s} {r.concurrency}x{r.num_cpus:g} CPU"
-                       + (f" {r.num_gpus:g} GPU" if r.num_gpus else "") for s, r in res.items())
+    detail = ", ".join(f"{'+'.join(p)} {res[p[0]].concurrency}x{res[p[0]].num_cpus:g} CPU"
+                       + (f" {res[p[0]].num_gpus:g} GPU" if res[p[0]].num_gpus else "")
+                       for p in pools)
     if cpus > have_cpu + 1e-9:
         raise ValueError(f"ray.stages: the pools that run together ({detail}) need {cpus:g} "
                          f"CPUs, the cluster has {have_cpu:g}; lower num_cpus or concurrency")

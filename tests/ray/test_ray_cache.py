@@ -114,12 +114,32 @@ def test_the_pools_of_an_execution_must_fit_together():
     ok = RayCfg()  # a quarter CPU per pool: four pools fit two CPUs
     check_stage_resources(ok, {"CPU": 2.0})
     greedy = RayCfg(stages={"embed": {"num_cpus": 1, "concurrency": 2}})
-    with pytest.raises(ValueError, match=r"ray\.stages: the pools that run together \(.*embed "
-                                         r"2x1 CPU.*need 2\.75 CPUs, the cluster has 2"):
+    # equal neighbours share a pool and count once: candidates+keywords, embed, score
+    with pytest.raises(ValueError, match=r"ray\.stages: the pools that run together "
+                                         r"\(candidates\+keywords 1x0\.25 CPU, embed 2x1 CPU, "
+                                         r"score 1x0\.25 CPU\) need 2\.5 CPUs, the cluster has 2"):
         check_stage_resources(greedy, {"CPU": 2.0})
     gpu = RayCfg(stages={"embed": {"num_gpus": 1}})
     with pytest.raises(ValueError, match=r"ray\.stages: .* GPUs.*num_gpus: 0"):
         check_stage_resources(gpu, {"CPU": 8.0})
+
+
+def test_stages_with_equal_resources_share_a_pool():
+    from fgalign.config import StageResources
+    from fgalign.ray.runtime import fuse_pools
+
+    cpu, gpu = StageResources(), StageResources(num_gpus=0.5)
+    more = StageResources(concurrency=2)
+    assert fuse_pools(["regions", "images"], {"regions": cpu, "images": cpu}) == [
+        ("regions", "images")]
+    # only neighbours fuse; a GPU stage splits the CPU stages around it
+    res = {"candidates": cpu, "keywords": cpu, "embed": gpu, "score": cpu}
+    assert fuse_pools(list(res), res) == [("candidates", "keywords"), ("embed",), ("score",)]
+    # batch_size is applied inside the pool per stage: it does not split pools
+    res = {"keywords": StageResources(batch_size=5), "embed": StageResources(batch_size=128),
+           "score": more}
+    assert fuse_pools(list(res), res) == [("keywords", "embed"), ("score",)]
+    assert fuse_pools([], {}) == []
 
 
 def test_task_context_cache(tmp_path, monkeypatch):
