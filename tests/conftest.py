@@ -61,3 +61,26 @@ def photo_sets(tmp_path_factory):
     from fgalign.data.photo_sets import make_photo_sets
 
     return make_photo_sets(tmp_path_factory.mktemp("photos"))
+
+
+@pytest.fixture
+def run_input(tmp_path, monkeypatch, request):
+    """``run_input(command, case_dir, *sets)``: ``fgalign <command>`` (``evaluate`` in process,
+    ``run`` on the session's Ray) on ``case_dir/config.yaml`` with ``data.root=case_dir/data``,
+    the output under ``tmp_path`` and ``--set`` s; asserts exit 0, returns the run folder."""
+    from fgalign.cli import main
+
+    def run(command: str, case: Path, *sets: str) -> Path:
+        if command == "run":
+            request.getfixturevalue("ray_session")
+        monkeypatch.chdir(Path(__file__).resolve().parents[1])
+        args = [command, *(["--no-wandb"] if command == "run" else []),
+                "--config", str(case / "config.yaml"), "--set", f"data.root={case / 'data'}",
+                "--set", f"experiment.output_dir={tmp_path}"]
+        for s in sets:
+            args += ["--set", s]
+        assert main(args) == 0
+        run_dir, = tmp_path.glob("*/[0-9a-f]*")
+        return run_dir
+
+    return run

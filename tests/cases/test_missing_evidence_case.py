@@ -20,20 +20,9 @@ DOT = "snli_ve:test:2900.jpg#0r0dot"
 
 @pytest.mark.parametrize("command", ["evaluate", pytest.param("run", marks=pytest.mark.ray)])
 @pytest.mark.parametrize("batch", [32, 1])
-def test_both_paths(tmp_path, monkeypatch, request, command, batch):
-    from fgalign.cli import main
-
-    if command == "run":
-        request.getfixturevalue("ray_session")
-    monkeypatch.chdir(REPO)
-    code = main([command, *(["--no-wandb"] if command == "run" else []),
-                 "--config", str(CASE / "config.yaml"),
-                 "--set", f"data.root={CASE / 'data'}",
-                 "--set", f"experiment.output_dir={tmp_path}",
-                 "--set", f"ray.stages.keywords.batch_size={batch}",
-                 "--set", f"ray.stages.score.batch_size={batch}"])
-    assert code == 0
-    run_dir, = tmp_path.glob("*/[0-9a-f]*")
+def test_both_paths(run_input, command, batch):
+    run_dir = run_input(command, CASE, f"ray.stages.keywords.batch_size={batch}",
+                       f"ray.stages.score.batch_size={batch}")
     m = json.loads((run_dir / "metrics.json").read_text())["tasks"]["snli_ve"]
     assert m["n"] == 13 and m["errors"] == {}
     assert m["no_keywords"] == 1 and m["no_regions"] == 1

@@ -82,22 +82,10 @@ def test_vcr_reader(tmp_path):
     ("evaluate", 32, "spacy"), ("evaluate", 1, "spacy"), ("evaluate", 32, "rule"),
     pytest.param("run", 32, "spacy", marks=pytest.mark.ray),
     pytest.param("run", 1, "spacy", marks=pytest.mark.ray)])
-def test_both_paths_score_every_other_row(tmp_path, monkeypatch, request, command, batch,
-                                          extractor):
-    from fgalign.cli import main
-
-    if command == "run":
-        request.getfixturevalue("ray_session")
-    monkeypatch.chdir(REPO)
-    code = main([command, *(["--no-wandb"] if command == "run" else []),
-                 "--config", str(CASE / "config.yaml"),
-                 "--set", f"data.root={CASE / 'data'}",
-                 "--set", f"experiment.output_dir={tmp_path}",
-                 "--set", f"keywords.extractor={extractor}",
-                 "--set", f"ray.stages.keywords.batch_size={batch}",
-                 "--set", f"ray.stages.embed.batch_size={batch}"])
-    assert code == 0
-    run_dir, = tmp_path.glob("*/[0-9a-f]*")
+def test_both_paths_score_every_other_row(run_input, command, batch, extractor):
+    run_dir = run_input(command, CASE, f"keywords.extractor={extractor}",
+                       f"ray.stages.keywords.batch_size={batch}",
+                       f"ray.stages.embed.batch_size={batch}")
     m = json.loads((run_dir / "metrics.json").read_text())["tasks"]["snli_ve"]
     # 27 rows: 4 with a lone surrogate (hypothesis ×2, pair id, premise), 1 only zero-width
     assert m["n"] == 27

@@ -91,19 +91,8 @@ def test_without_official_annotations_the_rules_apply():
 @pytest.mark.slow
 @pytest.mark.parametrize("command", ["evaluate", pytest.param("run", marks=pytest.mark.ray)])
 @pytest.mark.parametrize("batch", [32, 1])
-def test_every_gold_answer_survives_the_filters(tmp_path, monkeypatch, request, command, batch):
-    from fgalign.cli import main
-
-    if command == "run":
-        request.getfixturevalue("ray_session")
-    monkeypatch.chdir(REPO)
-    code = main([command, *(["--no-wandb"] if command == "run" else []),
-                 "--config", str(CASE / "config.yaml"),
-                 "--set", f"data.root={CASE / 'data'}",
-                 "--set", f"experiment.output_dir={tmp_path}",
-                 "--set", f"ray.stages.candidates.batch_size={batch}"])
-    assert code == 0
-    run_dir, = tmp_path.glob("*/[0-9a-f]*")
+def test_every_gold_answer_survives_the_filters(run_input, command, batch):
+    run_dir = run_input(command, CASE, f"ray.stages.candidates.batch_size={batch}")
     m = json.loads((run_dir / "metrics.json").read_text())["tasks"]["vqa"]
     # "2.5" (how much), "10:30" (what number is: official type other), "1,000": before, the
     # type filter removed the first two (recall 60)
