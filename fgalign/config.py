@@ -106,7 +106,7 @@ class DataCfg(Section):
     split: str = "test"  # evaluation split
     train_split: str = "train"  # split used for fitting (SNLI-VE text-only, adaptation)
     val_split: str = "val"  # split used to choose defaults / hyperparameters
-    limit: Count | None = None  # keep only the first N rows per task (None: all)
+    limit: Size | None = None  # keep only the first N rows per task (None: all)
     vqa_images_dir: str = "{split}"  # VQA images dir relative to root ({split} is filled in)
     vqa_image_template: str = "COCO_{split}_{image_id:012d}.jpg"  # VQA image file name
     snli_ve_images_dir: str = "flickr30k_images"  # SNLI-VE images dir relative to root

@@ -121,7 +121,7 @@ def test_spec_base_config_errors_name_the_base_file(tmp_path):
 
 
 @pytest.mark.parametrize("override, message", [
-    ("data.limit=-3", "data.limit: Input should be greater than or equal to 0"),
+    ("data.limit=-3", "data.limit: Input should be greater than or equal to 1"),
     ("tasks.vqa.val_limit=-1", "tasks.vqa.val_limit: Input should be greater than or equal"),
     ("tasks.snli_ve.train_limit=-2", "tasks.snli_ve.train_limit: Input should be greater"),
     ("data.tasks=[]", "data.tasks: List should have at least 1 item"),

@@ -20,6 +20,7 @@ from fgalign.config import ConfigError, load_config
     ("model.batch_size=0", r"model\.batch_size: .*greater than or equal to 1"),
     ("keywords.max_keywords=0", r"keywords\.max_keywords: .*greater than or equal to 1"),
     ("regions.max_regions=0", r"regions\.max_regions: .*greater than or equal to 1"),
+    ("data.limit=0", r"data\.limit: .*greater than or equal to 1"),
     ("regions.context_pad=-0.1", r"regions\.context_pad: .*greater than or equal to 0"),
     ("tasks.snli_ve.l2=-1", r"tasks\.snli_ve\.l2: .*greater than or equal to 0"),
     ("tasks.snli_ve.steps=0", r"tasks\.snli_ve\.steps: .*greater than or equal to 1"),

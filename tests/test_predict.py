@@ -186,3 +186,42 @@ def test_cli_bad_input_is_one_line_exit_2(photos, tmp_path, capsys, args, messag
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and err.startswith("fgalign predict:")
+
+
+def test_typed_text_is_normalised_as_the_readers_do(photos):
+    """Zero-width characters and decomposed accents change nothing; a duplicate option once."""
+    from fgalign.tasks.predict import predict
+
+    clean = predict(photos["coffee"], "What color is the cafe\u0301 cup?",
+                    answers=["red", "white"], config=CONFIG)
+    odd = predict(photos["coffee"], "What color is the\u200b caf\u00e9 cup?",
+                  answers=["red\u200b", "white", "white\ufeff"], config=CONFIG)
+    assert odd.text == clean.text == "What color is the caf\u00e9 cup?"
+    assert [c.text for c in odd.candidates] == ["red", "white"]
+    assert [c.scores for c in odd.candidates] == [c.scores for c in clean.candidates]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"question": "What is it \ud83d?", "answers": ["a"]}, "question holds a character"),
+    ({"question": "What is it?", "answers": ["a\udc00"]}, "option holds a character"),
+    ({"hypothesis": "\u200b\u200d"}, "the hypothesis is empty"),
+])
+def test_text_that_cannot_be_read_is_one_input_error(photos, kwargs, message):
+    from fgalign.errors import InputError
+    from fgalign.tasks.predict import predict
+
+    with pytest.raises(InputError, match=message):
+        predict(photos["coffee"], config=CONFIG, **kwargs)
+
+
+def test_missing_evidence_is_named(tmp_path):
+    """A blank image has no region; "." has no keyword: the note says so."""
+    from fgalign.tasks.predict import predict
+
+    Image.new("RGB", (64, 64), (128, 128, 128)).save(tmp_path / "blank.png")
+    p = predict(tmp_path / "blank.png", "What color is it?", answers=["red", "."],
+                config=CONFIG)
+    assert "no fine-grained evidence" in p.note and "no region" in p.note
+    assert "no keyword" in p.note and finite(p)
+    # the region components fall back to the global score, never 0
+    assert all(c.scores["region_word"] == c.scores["global"] for c in p.candidates)

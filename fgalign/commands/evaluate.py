@@ -30,7 +30,10 @@ def run(args: argparse.Namespace) -> int:
     from fgalign.config import load_config
 
     cfg = load_config(args.config, args.overrides)  # a typo fails here, before heavy imports
+    from fgalign.data.check import check_run_data
     from fgalign.models.weights import check_weights
+
+    check_run_data(cfg)  # the files every split reads, as fgalign run: one line, exit 2
 
     check_weights(cfg.model)  # weights that cannot be had: one line, before any stage
     from fgalign.evaluate import evaluate

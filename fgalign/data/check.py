@@ -95,14 +95,21 @@ def _first(root: Path, name: str, subdirs: tuple[str, ...]) -> Path | None:
     return None
 
 
-def _files(task: str, root: Path, split: str, cfg: DataCfg, rep: CheckReport, full: bool
-           ) -> Path | None:
-    """Check the split's annotation files and image folder; the file that lists the records."""
+def _files(task: str, root: Path, split: str, cfg: DataCfg, rep: CheckReport, full: bool,
+           world: bool = False) -> Path | None:
+    """Check the split's annotation files and image folder; the file that lists the records.
+
+    VQA's annotations (the answers) are checked when ``full`` (``fgalign data check``) for an
+    official split that has them (not test / test-dev, whose answers are not released) and
+    for every split of a synthetic ``world`` (a world labels every split, so one without them
+    has lost a file). The run's check (``full=False``) never requires them: a split without
+    answers runs unlabelled ("no labels", predictions and vqa_results.json written).
+    """
     if task == "vqa":
         q = f"v2_OpenEnded_mscoco_{split}_questions.json"
         a = f"v2_mscoco_{split}_annotations.json"
         need = [(q, ("Questions",), True),
-                (a, ("Annotations",), full and not split.startswith("test"))]
+                (a, ("Annotations",), full and (world or not split.startswith("test")))]
         images = cfg.vqa_images_dir.format(split=split)
     else:
         need = [(f"snli_ve_{split}.jsonl" if task == "snli_ve" else f"{split}.jsonl", (), True)]
@@ -192,7 +199,7 @@ def check_layout(task: str, root: str | Path, split: str, data_cfg: DataCfg | No
         rep.missing.append(f"dataset root {root}/")
         return rep
     cfg = world_data_cfg(data_cfg or DataCfg(), root)
-    listing = _files(task, root, split, cfg, rep, full)
+    listing = _files(task, root, split, cfg, rep, full, world is not None)
     if full and listing is not None:
         _rows(task, root, split, cfg, rep)
     if (full if checksums is None else checksums) and world and world.get("fingerprint"):

@@ -4,7 +4,8 @@
         ...                              # a second run waits here, saying once why
 
 The lock is ``fcntl.flock`` on ``<folder>/.lock`` (released by the kernel when the process
-dies, so a killed run never leaves a stale lock). It is re-entrant within a process: nested
+dies, so a killed run never leaves a stale lock); the file holds the holder's pid while it is
+held and nothing after. It is re-entrant within a process: nested
 ``folder_lock`` calls on one folder share the first one's lock. Folders given as URIs
 (``s3://...``) are not locked: object stores have no such lock (a note in the README).
 """
@@ -62,6 +63,8 @@ def folder_lock(folder: str, what: str = "folder") -> Iterator[None]:
             done = entry[1] == 0
             if done:
                 del _held[key]
-        if done:
+        if done:  # the file stays (removing it races the next holder); no pid in it
+            entry[0].seek(0)
+            entry[0].truncate()
             fcntl.flock(entry[0], fcntl.LOCK_UN)
             entry[0].close()

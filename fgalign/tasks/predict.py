@@ -72,22 +72,52 @@ class Prediction:
         return json.dumps(self.to_dict())
 
 
+def clean_input(text: Any, what: str) -> str:
+    """``text`` as the dataset readers read theirs (``fgalign.data.paths.clean_text``: NFC,
+    zero-width characters removed) and stripped.
+
+    Raises:
+        InputError: it holds a code point UTF-8 cannot encode (a lone surrogate, e.g. half an
+            emoji), named with ``what``.
+    """
+    from fgalign.data.paths import RowError, clean_text
+
+    try:
+        return clean_text(str(text)).strip()
+    except RowError:
+        raise InputError(f"the {what} holds a character UTF-8 cannot encode (a lone surrogate, "
+                         "e.g. half of an emoji): retype it") from None
+
+
 def task_of(question: str | None, hypothesis: str | None, answers: Any, choices: Any) -> str:
-    """The task the arguments describe (module docstring); ``InputError`` when they clash."""
+    """The task the arguments describe (module docstring); ``InputError`` when they clash or
+    a text is empty once normalised (``clean_input``)."""
     if (question is None) == (hypothesis is None):
         raise InputError("give a question (VQA, or VCR with choices) or a hypothesis (SNLI-VE)")
-    text = question if question is not None else hypothesis
-    if not str(text).strip():
-        raise InputError(f"the {'question' if question is not None else 'hypothesis'} is empty")
+    what = "question" if question is not None else "hypothesis"
+    if not clean_input(question if question is not None else hypothesis, what):
+        raise InputError(f"the {what} is empty")
     if hypothesis is not None and (answers or choices):
         raise InputError("a hypothesis is classified (entailment / neutral / contradiction): "
                          "drop --answers / --choices")
     if answers and choices:
         raise InputError("give --answers (VQA) or --choices (VCR), not both")
     for name, opts in (("answers", answers), ("choices", choices)):
-        if opts is not None and not [o for o in opts if str(o).strip()]:
+        if opts is not None and not [o for o in opts if clean_input(o, f"--{name} option")]:
             raise InputError(f"--{name} lists no non-empty option")
     return "snli_ve" if hypothesis is not None else "vcr" if choices else "vqa"
+
+
+def missing_evidence(row: dict[str, Any]) -> str:
+    """A note when the scored row had no region or a statement without keywords: there the
+    region components are the global score (README, "Missing evidence is not evidence")."""
+    parts = []
+    if row.get("no_regions"):
+        parts.append("the proposer found no region in the image")
+    if int(row.get("no_keywords", 0) or 0):
+        parts.append("a statement has no keyword (only stopwords or punctuation)")
+    return ("no fine-grained evidence: " + "; ".join(parts)
+            + ": its region components are the global score") if parts else ""
 
 
 def check_image(path: str | Path) -> tuple[Path, Any]:
@@ -138,7 +168,11 @@ def task_context(cfg: Config, task: str, calibrate: bool, runner_factory: Any
         cfg = resolve_world(cfg)  # generates a missing synthetic world (as a run does)
         ctx = cached_context(cfg, task, cache_root(cfg))
         if ctx is not None:
-            return ctx, f"calibration: the fit a run cached under {cache_root(cfg)}"
+            from fgalign.tasks import get_task
+
+            calibrated = get_task(task).calibrates(cfg)  # VCR has nothing to fit
+            return ctx, (f"calibration: the fit a run cached under {cache_root(cfg)}"
+                         if calibrated else "")
         if calibrate:
             ctx, _ = prepare_cached(cfg, task, cache_root(cfg), runner=runner_factory(cfg))
             return ctx, f"calibration: fitted now on {root}, cached under {cache_root(cfg)}"
@@ -241,9 +275,9 @@ def predict(image: str | Path, question: str | None = None, *, hypothesis: str |
     from fgalign.viz import keyword_regions, overlay_figure
 
     task = task_of(question, hypothesis, answers, choices)
-    text = str(question if question is not None else hypothesis).strip()
-    options = list(dict.fromkeys(str(o).strip() for o in (answers or choices or [])
-                                 if str(o).strip()))
+    text = clean_input(question if question is not None else hypothesis, "text")
+    options = list(dict.fromkeys(o for o in (clean_input(o, "option")
+                                             for o in (answers or choices or [])) if o))
     path, pixels = check_image(image)
     cfg = config if isinstance(config, Config) else load_config(config, list(overrides or []))
     runner_of = lambda c: Runner(c, LocalExecutor(progress=False))
@@ -270,6 +304,7 @@ def predict(image: str | Path, question: str | None = None, *, hypothesis: str |
         if row.get("error"):
             raise InputError(f"{image}: the image could not be scored ({row['error']})")
         best_text, cands, best = collect(task, row, pcfg, has_fit)
+        note = "; ".join(n for n in (note, missing_evidence(row)) if n)
         links = keyword_regions(row, best, pcfg.align.tau, pcfg.align.ref_scope)
     boxes = to_array(row.get("boxes"), 2).reshape(-1, 4).tolist()  # (R, 4)
     alignment = [{"keyword": w, "region": r, "alpha": round(a, 4), "box": boxes[r]}

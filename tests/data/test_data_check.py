@@ -157,3 +157,14 @@ def test_missing_root_reports_every_official_split(tmp_path, capsys):
     assert [r["split"] for r in got] == ["train", "val", "test"]
     assert all(r["missing"] == [f"dataset root {tmp_path / 'none'}/"] for r in got)
     assert "visualcommonsense.com" in got[0]["source"]
+
+
+def test_world_without_its_vqa_answers_is_reported(world, tmp_path):
+    """A world labels every split: ``data check`` names a missing annotations file, also on
+    the test split; a run reads that split as unlabelled ("no labels"), as an official one."""
+    root = Path(shutil.copytree(world, tmp_path / "w"))
+    (root / "v2_mscoco_test_annotations.json").unlink()
+    rep = check_layout("vqa", root, "test")
+    assert any(m.startswith("file v2_mscoco_test_annotations.json") for m in rep.missing)
+    assert check_layout("vqa", root, "test", full=False).ok
+    check_run_data(load_config(CONFIG, [f"data.root={root}", "data.tasks=[vqa]"]))
