@@ -298,7 +298,7 @@ class StageResources(Section):
 
 
 class RowFailureCfg(Section):
-    """When rows that raise inside a stage mean the stage is broken (``fgalign.rowguard``).
+    """When rows that raise inside a stage mean the stage is broken (``fgalign.engine.rowguard``).
 
     A row that raises becomes an error row; the stage itself fails only when more than
     ``max_share`` of at least ``min_rows`` rows raised (counted per in-process run / per actor).

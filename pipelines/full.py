@@ -19,7 +19,7 @@ through the stages together: one Ray Data execution proposes and embeds every di
 (RegionProposer → ImageEmbedder actor pools, CLIP once per actor, ``num_gpus`` from config),
 one streams every set's rows through the candidate, keyword, text-embedding and scoring pools
 at the same time, and one more scores the sets whose task calibrated on the first two
-(``fgalign.graph``). Each stage's output per set is a Parquet cache under
+(``fgalign.engine.runner``). Each stage's output per set is a Parquet cache under
 ``runs/<experiment>/stages/`` keyed by the dataset, the stage config and all upstream configs:
 a re-run with the same config reads every cache and starts no Ray; a scorer-only change
 recomputes only scoring; a killed run resumes after the stages it had committed.

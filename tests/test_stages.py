@@ -4,12 +4,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from fgalign.config import build_config, to_dict
-from fgalign.gather import read_rows
-from fgalign.graph import LocalExecutor, Runner, run_stages
-from fgalign.ray.cache import read_table
+from fgalign.engine.cache import read_table
+from fgalign.engine.gather import read_rows
+from fgalign.engine.runner import LocalExecutor, Runner, run_stages
+from fgalign.engine.store import EmbeddingTable
+from fgalign.experiment.plan import build_image_specs, build_row_specs, load_task_rows, prepare_task
 from fgalign.schema import STAGE_NAMES
-from fgalign.stages import build_image_specs, build_row_specs, load_task_rows, prepare_task
-from fgalign.store import EmbeddingTable
 
 pytestmark = pytest.mark.slow
 
@@ -187,7 +187,7 @@ def test_a_damaged_cache_is_recomputed_not_read(world, tmp_path, damage, caplog)
         parts[0].write_bytes(parts[0].read_bytes()[:100])
     else:
         (parts[0].parent / "part-999999.parquet").write_bytes(parts[1].read_bytes())
-    with caplog.at_level(logging.WARNING, logger="fgalign.ray.cache"):
+    with caplog.at_level(logging.WARNING, logger="fgalign.engine.cache"):
         again = Runner(small, LocalExecutor(progress=False)).run_split(
             "vcr", small.data.split, rows, prepare_task(small, "vcr", runner))
     assert any("is damaged" in m and kw in m for m in caplog.messages)

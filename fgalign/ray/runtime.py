@@ -74,7 +74,7 @@ def init_ray(ray_cfg: Any) -> bool:
     return True
 
 
-EXECUTIONS = (("regions", "images"),  # images, and the prompts (fgalign.graph.Runner)
+EXECUTIONS = (("regions", "images"),  # images, and the prompts (fgalign.engine.runner.Runner)
               ("candidates", "keywords", "embed", "score"))  # rows
 
 
@@ -82,7 +82,7 @@ def check_execution_resources(ray_cfg: Any, stages: list[str] | tuple[str, ...],
                               cluster: dict[str, float]) -> None:
     """Fail early when the pools of one execution cannot all run at once on a fixed cluster.
 
-    The pools of an execution run at the same time (``fgalign.ray.graph``), so their CPUs and
+    The pools of an execution run at the same time (``fgalign.ray.executor``), so their CPUs and
     GPUs add up. Its input is in the object store (no read task needs a CPU).
 
     Raises:

@@ -7,8 +7,8 @@
 
 A task is one class, registered by name (``@register_task``), in one module
 ``fgalign/tasks/<task>.py``; no other module branches on a task's name. The stage graph
-(``fgalign.stages``, ``fgalign.graph``), the scorer (``fgalign.align.stage``), the metrics
-(``fgalign.finalize``) and the adaptation (``fgalign.adapt``) ask the task through the hooks
+(``fgalign.experiment.plan``, ``fgalign.engine.runner``), the scorer (``fgalign.align.stage``), the metrics
+(``fgalign.experiment.finalize``) and the adaptation (``fgalign.adapt``) ask the task through the hooks
 below. The defaults describe a multiple-choice task whose rows carry ``statements``
 (one per candidate), ``cand_group`` (C,) and ``labels`` (gold index per group), and whose
 ``target`` is the gold index (-1 when unannotated): every hook a task does not override
@@ -30,13 +30,13 @@ from fgalign.config import Config, DataCfg, require
 from fgalign.data.paths import check_row
 from fgalign.data.readers import read_report, usable_or_raise
 from fgalign.data.synth.manifest import world_data_cfg
+from fgalign.engine.store import file_identity, image_key
 from fgalign.registry import Registry
 from fgalign.schema import BUILTIN_TASKS, TASK_FIELDS
-from fgalign.store import file_identity, image_key
 from fgalign.tasks.vqa_answers import question_prefix
 
 if TYPE_CHECKING:
-    from fgalign.spec import StageSpec
+    from fgalign.engine.spec import StageSpec
 
 TASKS = Registry("task")
 

@@ -8,7 +8,7 @@
 
 The task follows from the arguments: ``hypothesis`` → ``snli_ve``; ``question`` with
 ``choices`` → ``vcr`` (Q→A); ``question`` alone → ``vqa``. The image goes through the config's
-own stages (``fgalign.graph.Runner`` with the in-process executor: region proposer, image
+own stages (``fgalign.engine.runner.Runner`` with the in-process executor: region proposer, image
 embedder, the task's row stages, keyword extractor, text embedder, alignment scorer), with its
 stage caches in a temporary folder of the call; the model is built once per process (every
 stage shares it: ``fgalign.embed.backbone_of`` memoises backbones per process and config).
@@ -21,7 +21,7 @@ What comes from the dataset of the config (``data.root``), and when:
   those are the candidates (no vocabulary, no filters).
 - Calibration (VQA yes/no thresholds, the SNLI-VE text-only classifier) is a fit on the dataset
   (``fgalign.tasks.snli_ve``). When ``fgalign evaluate`` / ``fgalign run`` of the same config
-  left its fitted context in the stage cache (``fgalign.ray.prepare``), it is used. Otherwise
+  left its fitted context in the stage cache (``fgalign.experiment.prepare``), it is used. Otherwise
   ``calibrate=True`` fits it now (as a run would, then cached); without it VQA scores its
   candidates uncalibrated, and SNLI-VE has **no label**: the prediction is None and the raw
   scores of the hypothesis are reported, with a note saying so (a label from an unfitted rule
@@ -125,8 +125,8 @@ def task_context(cfg: Config, task: str, calibrate: bool, runner_factory: Any
     """(task context, note): the run's cached fitted context when there is one, else a fit now
     (``calibrate``), else the train statistics alone (VQA) / nothing (SNLI-VE, VCR)."""
     from fgalign.data.synth import resolve_world
-    from fgalign.graph import cache_root
-    from fgalign.ray.prepare import cached_context, prepare_cached
+    from fgalign.engine.runner import cache_root
+    from fgalign.experiment.prepare import cached_context, prepare_cached
 
     root = cfg.data.root
     if root is None and (task == "vqa" or calibrate):
@@ -143,7 +143,7 @@ def task_context(cfg: Config, task: str, calibrate: bool, runner_factory: Any
             ctx, _ = prepare_cached(cfg, task, cache_root(cfg), runner=runner_factory(cfg))
             return ctx, f"calibration: fitted now on {root}, cached under {cache_root(cfg)}"
     if task == "vqa":
-        from fgalign.stages import prepare_task
+        from fgalign.experiment.plan import prepare_task
 
         return (prepare_task(cfg, "vqa", calibrate=False),
                 "uncalibrated: no cached yes/no thresholds for this config (--calibrate fits them)")
@@ -168,7 +168,7 @@ def answers_context(answers: list[str]) -> dict[str, Any]:
 def input_row(task: str, root: Path, name: str, text: str, options: list[str]) -> dict[str, Any]:
     """The one unified row (``fgalign.schema``) of the call, with its ``image_key``."""
     from fgalign.data.paths import base_row
-    from fgalign.store import file_identity, image_key
+    from fgalign.engine.store import file_identity, image_key
 
     row = base_row(task, "predict", 0)
     row.update(image_path=name, text=text, candidates=list(options))
@@ -235,10 +235,10 @@ def predict(image: str | Path, question: str | None = None, *, hypothesis: str |
             InputError) for a bad config or override.
     """
     from fgalign.align.batch import to_array
-    from fgalign.gather import ImageRecords, hydrate
-    from fgalign.graph import LocalExecutor, Runner
+    from fgalign.engine.gather import ImageRecords, hydrate
+    from fgalign.engine.runner import LocalExecutor, Runner
+    from fgalign.experiment.figures import keyword_regions, overlay_figure
     from fgalign.tasks import get_task
-    from fgalign.viz import keyword_regions, overlay_figure
 
     task = task_of(question, hypothesis, answers, choices)
     text = str(question if question is not None else hypothesis).strip()

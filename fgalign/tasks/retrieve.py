@@ -17,7 +17,7 @@ The stage also records what the cut costs: ``gold_rank`` (rank of the question's
 vocabulary answer in the first pass, -1 when the filters drop it or no vocabulary answer
 earns credit) and, with ``oracle`` on, appends that answer when the cut dropped it
 (``oracle_index``: its candidate index, else -1) — scored like the others, but only the
-``oracle`` variant of the metrics may pick it (``fgalign.finalize``). recall@k is the share of
+``oracle`` variant of the metrics may pick it (``fgalign.experiment.finalize``). recall@k is the share of
 labelled questions whose best-credit answer survived (``gold_rank < k``).
 
 Reads:  ``text``, ``image_key``, ``target`` (for gold_rank; may be empty), ``error``.
@@ -32,9 +32,9 @@ from collections import Counter
 
 import numpy as np
 
-from fgalign.batch import as_list, num_rows, object_column, row_errors
+from fgalign.engine.batch import as_list, num_rows, object_column, row_errors
+from fgalign.engine.store import EmbeddingTable, region_key, text_keys
 from fgalign.metrics import normalize_answer, vqa_accuracy
-from fgalign.store import EmbeddingTable, region_key, text_keys
 from fgalign.tasks.convert import create_converter
 from fgalign.tasks.vqa_answers import (
     candidates_for,

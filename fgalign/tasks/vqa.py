@@ -21,8 +21,8 @@ import numpy as np
 
 from fgalign.config import Config
 from fgalign.data.vqa import read_vqa
+from fgalign.engine.spec import StageSpec, make_spec
 from fgalign.metrics import vqa_accuracy
-from fgalign.spec import StageSpec, make_spec
 from fgalign.tasks.base import Task, register_task
 from fgalign.tasks.retrieve import CandidateRetriever, answer_counts, prompts
 from fgalign.tasks.vqa_answers import (

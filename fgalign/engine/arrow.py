@@ -3,10 +3,10 @@
 - ``to_arrow_table(batch)``: a stage's output batch as an Arrow table whose schema does not
   depend on the batch (every part file of a cache has the same schema);
 - ``run_batch(stage, name, batch, guard)``: ``stage(batch)`` with rows that raise isolated
-  (``fgalign.rowguard``: error rows; ``StageBroken`` past ``ray.row_failures``);
+  (``fgalign.engine.rowguard``: error rows; ``StageBroken`` past ``ray.row_failures``);
 - ``apply_stage(ds, spec, max_restarts)``: one stage as its own ``map_batches`` actor pool
   over a dataset of rows. The pipeline does not use it (its executor streams chunks of every
-  input set through one pool per stage kind, ``fgalign.ray.graph``); ``fgalign bench``'s
+  input set through one pool per stage kind, ``fgalign.ray.executor``); ``fgalign bench``'s
   embed group does, to time a CLIP stage's actor against a bare loop.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from fgalign.batch import Batch
-from fgalign.rowguard import RowGuard, concat_batches, num_rows  # noqa: F401 - re-exported
+from fgalign.engine.batch import Batch
+from fgalign.engine.rowguard import RowGuard, concat_batches, num_rows  # noqa: F401 - re-exported
 
 
 def _to_lists(v: Any) -> Any:
@@ -90,7 +90,7 @@ def to_arrow_table(batch: Batch) -> Any:
 
 
 def run_batch(stage: Any, name: str, batch: Batch, guard: RowGuard | None = None) -> Batch:
-    """``stage(batch)`` with rows that raise isolated (see ``fgalign.rowguard``)."""
+    """``stage(batch)`` with rows that raise isolated (see ``fgalign.engine.rowguard``)."""
     return (guard or RowGuard(name))(stage, batch)
 
 
@@ -116,7 +116,7 @@ def apply_stage(ds: Any, spec: Any, max_restarts: int) -> Any:
 
     Args:
         ds: a ``ray.data.Dataset`` of rows (and the columns of earlier stages).
-        spec: a ``fgalign.stages.StageSpec`` (name, cls, kwargs, resources, hash).
+        spec: a ``fgalign.experiment.plan.StageSpec`` (name, cls, kwargs, resources, hash).
         max_restarts: actor restarts after a crash (``cfg.ray.max_restarts``); each batch of a
             crashed actor is retried as often.
     """

@@ -1,4 +1,4 @@
-"""The Ray Data executor of the stage graph (``fgalign.graph.Runner`` decides what runs).
+"""The Ray Data executor of the stage graph (``fgalign.engine.runner.Runner`` decides what runs).
 
 One execution is one streaming Ray Data dataset over the chunks of every input set it was
 given (``fgalign.engine.chunks``): one row per chunk, ``from_items`` with one block a chunk,
@@ -25,6 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from fgalign.engine.cache import StageCache
 from fgalign.engine.chunks import (
     ChunkStage,
     SetPlan,
@@ -33,8 +34,7 @@ from fgalign.engine.chunks import (
     set_chunks,
     stage_steps,
 )
-from fgalign.graph import StageError, StageRecord, plan_start, run_chain, written_rows
-from fgalign.ray.cache import StageCache
+from fgalign.engine.runner import StageError, StageRecord, plan_start, run_chain, written_rows
 from fgalign.ray.runtime import check_execution_resources
 
 __all__ = ["RayExecutor", "StageError", "StageRecord", "check_execution_resources",
@@ -155,7 +155,7 @@ def run_task_graph(rows: list[dict[str, Any]], specs: list[Any], task: str, fing
                    cache: StageCache, ray_cfg: Any, force: str | None = None,
                    before_compute: Callable[[], None] | None = None
                    ) -> tuple[str, list[StageRecord]]:
-    """A chain of row stages on Ray (``fgalign.graph.run_chain`` with a ``RayExecutor``)."""
+    """A chain of row stages on Ray (``fgalign.engine.runner.run_chain`` with a ``RayExecutor``)."""
     return run_chain(rows, specs, task, fingerprint, cache, RayExecutor(ray_cfg, before_compute),
                      force)
 

@@ -43,6 +43,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from fgalign.config import Config, config_hash
+from fgalign.engine.arrow import run_batch, to_arrow_table
+from fgalign.engine.cache import (
+    StageCache,
+    cache_files,
+    chain_hash,
+    dataset_fingerprint,
+    read_table,
+)
 from fgalign.engine.chunks import (
     ChunkStage,
     SetPlan,
@@ -54,24 +62,16 @@ from fgalign.engine.chunks import (
     set_chunks,
     stage_steps,
 )
+from fgalign.engine.gather import table_dirs
 from fgalign.engine.locks import folder_lock
-from fgalign.gather import table_dirs
-from fgalign.ray.cache import (
-    StageCache,
-    cache_files,
-    chain_hash,
-    dataset_fingerprint,
-    read_table,
-)
-from fgalign.ray.stage import run_batch, to_arrow_table
-from fgalign.schema import STAGE_NAMES
-from fgalign.stages import (
+from fgalign.engine.store import EmbeddingTable
+from fgalign.experiment.plan import (
     StageSpec,
     build_image_specs,
     build_row_specs,
     text_embed_spec,
 )
-from fgalign.store import EmbeddingTable
+from fgalign.schema import STAGE_NAMES
 from fgalign.tasks import get_task
 
 
@@ -144,7 +144,7 @@ def chunk_rows(chunk: dict[str, Any]) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from fgalign.ray.cache import resolve_uri
+    from fgalign.engine.cache import resolve_uri
 
     if chunk["path"]:
         fs, where = resolve_uri(str(chunk["path"]))
@@ -158,7 +158,7 @@ class RunRequest:
 
     task: str
     split: str  # the input set's name (split, or split plus a calibration tag)
-    rows: list[dict]  # unified rows with statements (``fgalign.stages.load_task_rows``)
+    rows: list[dict]  # unified rows with statements (``fgalign.experiment.plan.load_task_rows``)
     ctx: dict  # the task context (the scorer's calibration data)
     stop_after: str = "score"  # the last row stage (``embed`` for calibration / adaptation)
     text_only: bool = False  # rows without an image (SNLI-VE text-only training): no image stage
@@ -209,7 +209,7 @@ class Runner:
 
     Args:
         cfg: the experiment config.
-        executor: ``LocalExecutor`` or ``fgalign.ray.graph.RayExecutor``.
+        executor: ``LocalExecutor`` or ``fgalign.ray.executor.RayExecutor``.
         force: recompute from this stage on (``fgalign.schema.STAGE_NAMES``).
     """
 
@@ -300,7 +300,7 @@ class Runner:
         Args:
             task: task name.
             split: the input set's name (split, or split plus a calibration tag).
-            rows: unified rows with statements (``fgalign.stages.load_task_rows``).
+            rows: unified rows with statements (``fgalign.experiment.plan.load_task_rows``).
             ctx: the task context (the scorer's calibration data).
             stop_after: the last row stage to run (``embed`` for the adaptation caches).
             text_only: rows without an image (SNLI-VE's text-only training rows): no image
