@@ -28,8 +28,8 @@ from fgalign.adapt.snli_ve import TRAIN_TEXT
 from fgalign.adapt.train import sources_of
 from fgalign.config import Config
 from fgalign.engine.cache import SUCCESS
-from fgalign.engine.runner import LocalExecutor, Runner, cache_root
-from fgalign.experiment.plan import load_task_rows, prepare_task
+from fgalign.engine.runner import LocalExecutor, cache_root
+from fgalign.experiment.plan import load_task_rows, make_runner, prepare_task
 from fgalign.tasks import get_task
 
 __all__ = ["cache_root", "embed_seconds", "fill_caches", "needed_keys", "row_context"]
@@ -73,9 +73,9 @@ def fill_caches(cfg: Config, keys: list[tuple[str, str]], use_ray: bool = True
     if use_ray:
         from fgalign.ray.executor import RayExecutor
 
-        runner = Runner(cfg, RayExecutor(cfg.ray))
+        runner = make_runner(cfg, RayExecutor(cfg.ray))
     else:
-        runner = Runner(cfg, LocalExecutor())
+        runner = make_runner(cfg, LocalExecutor())
     paths: dict[str, str] = {}
     info: dict[str, Any] = {"embed_s": 0.0, "stages_s": 0.0, "rows": {}, "cached": []}
     ctxs: dict[str, dict] = {}

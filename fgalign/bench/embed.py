@@ -51,12 +51,16 @@ def prepare_embed_inputs(cfg: Config, task: str, cache_root: str, split: str | N
 
     ``split`` defaults to ``cfg.data.split``; the train split gives more images to measure.
     """
-    from fgalign.engine.runner import Runner
-    from fgalign.experiment.plan import build_image_specs, load_task_rows, prepare_task
+    from fgalign.experiment.plan import (
+        build_image_specs,
+        load_task_rows,
+        make_runner,
+        prepare_task,
+    )
     from fgalign.ray.executor import RayExecutor
 
     cfg = cfg.model_copy(update={"ray": cfg.ray.model_copy(update={"cache_dir": cache_root})})
-    runner = Runner(cfg, RayExecutor(cfg.ray))
+    runner = make_runner(cfg, RayExecutor(cfg.ray))
     ctx = prepare_task(cfg, task, calibrate=False)
     split = split or cfg.data.split
     rows = load_task_rows(cfg, task, ctx, split=split)

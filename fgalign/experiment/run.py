@@ -33,7 +33,6 @@ from fgalign.engine.gather import ImageRecords, hydrate
 from fgalign.engine.locks import folder_lock
 from fgalign.engine.runner import (
     LocalExecutor,
-    Runner,
     RunRequest,
     SplitRun,
     StageRecord,
@@ -48,7 +47,7 @@ from fgalign.experiment.finalize import (
     skipped_task,
 )
 from fgalign.experiment.outputs import atomic_write_text, remove_results, write_failure
-from fgalign.experiment.plan import load_task_rows, prepare_task
+from fgalign.experiment.plan import load_task_rows, make_runner, prepare_task
 from fgalign.experiment.prepare import cached_context, prepare_cached
 from fgalign.experiment.report import write_report
 from fgalign.logging import create_logger
@@ -146,7 +145,7 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
         executor: Any = RayExecutor(cfg.ray, lazy_ray.ensure)
     else:
         executor = LocalExecutor()
-    runner = Runner(cfg, executor, force)
+    runner = make_runner(cfg, executor, force)
     logger = None
     try:
         logger = create_logger(cfg.logging, out, f"{cfg.experiment.name}-{config_hash(cfg)}",

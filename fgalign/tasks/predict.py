@@ -236,8 +236,9 @@ def predict(image: str | Path, question: str | None = None, *, hypothesis: str |
     """
     from fgalign.align.batch import to_array
     from fgalign.engine.gather import ImageRecords, hydrate
-    from fgalign.engine.runner import LocalExecutor, Runner
+    from fgalign.engine.runner import LocalExecutor
     from fgalign.experiment.figures import keyword_regions, overlay_figure
+    from fgalign.experiment.plan import make_runner
     from fgalign.tasks import get_task
 
     task = task_of(question, hypothesis, answers, choices)
@@ -246,7 +247,7 @@ def predict(image: str | Path, question: str | None = None, *, hypothesis: str |
                                  if str(o).strip()))
     path, pixels = check_image(image)
     cfg = config if isinstance(config, Config) else load_config(config, list(overrides or []))
-    runner_of = lambda c: Runner(c, LocalExecutor(progress=False))
+    runner_of = lambda c: make_runner(c, LocalExecutor(progress=False))
     with tempfile.TemporaryDirectory(prefix="fgalign-") as tmp:
         if task == "vqa" and options:
             ctx, note = answers_context(options), ""
