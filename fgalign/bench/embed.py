@@ -103,7 +103,7 @@ def time_ray(inp: EmbedInputs, spec: Any) -> tuple[float, float, int]:
     """
     import ray.data
 
-    from fgalign.engine.arrow import apply_stage
+    from fgalign.ray.actors import apply_stage
 
     bs = spec.resources.batch_size
     ds = ray.data.read_parquet(inp.path).repartition(max(1, -(-inp.rows // bs))).materialize()

@@ -4,6 +4,7 @@
                 input sets, one actor pool per stage kind (resources from ``cfg.ray.stages``).
 - ``runtime``:  ``init_ray``, ``check_stage_resources`` (the pools of an execution fit),
                 progress, ``LazyRay`` (Ray starts before the first stage that is not cached).
+- ``actors``:   ``apply_stage``: one stage alone as an actor pool (``fgalign bench``).
 
 The Ray-free pieces both executors share (stage caches, Arrow conversion, the runner) are in
 ``fgalign.engine``; the run loop is ``fgalign.experiment.run``. Importing ``fgalign`` never
