@@ -22,7 +22,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -30,13 +30,16 @@ from fgalign.config import Config, DataCfg, require
 from fgalign.data.paths import check_row
 from fgalign.data.readers import read_report, usable_or_raise
 from fgalign.data.synth.manifest import world_data_cfg
+from fgalign.engine.spec import StageSpec
 from fgalign.engine.store import file_identity, image_key
 from fgalign.registry import Registry
 from fgalign.schema import BUILTIN_TASKS, TASK_FIELDS
-from fgalign.tasks.vqa_answers import question_prefix
 
-if TYPE_CHECKING:
-    from fgalign.engine.spec import StageSpec
+
+def question_prefix(question: str) -> str:
+    """First two lower-cased words ("is there", "are there", "is the")."""
+    return " ".join(question.lower().replace("?", " ").split()[:2])
+
 
 TASKS = Registry("task")
 
