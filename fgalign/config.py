@@ -210,7 +210,7 @@ class VQATaskCfg(Section):
     yes_no: Literal["statements", "threshold"] = "threshold"  # "no" = negated statement, or a
     # threshold on the affirmative score (quantile of unlabelled val scores at the train prior)
     val_limit: Count | None = 600  # val rows scored to fit the yes/no thresholds
-    # Retrieve, then rerank (fgalign.tasks.retrieve): a first pass keeps the top k answers.
+    # Retrieve, then rerank (fgalign.tasks.vqa.retrieve): a first pass keeps the top k answers.
     k: Size = 32  # answers kept per question (statements, keywords, scoring)
     retrieval_prompt: str = "{answer}"  # text embedded per vocabulary answer for the first pass
     retrieval_tau: Positive = 0.05  # temperature of cos(image, prompt) in the first pass

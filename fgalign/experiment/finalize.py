@@ -42,7 +42,7 @@ def variant_preds(task: Task, row: dict, variant: str, ctx: dict) -> tuple[int, 
     """(prediction, QA→R prediction or -1) of one row under one variant.
 
     The candidate at ``oracle_index`` (VQA: the best-credit answer the retrieval cut dropped,
-    ``fgalign.tasks.retrieve``) is never predicted, except by the ``oracle`` variant.
+    ``fgalign.tasks.vqa.retrieve``) is never predicted, except by the ``oracle`` variant.
     """
     if row.get("error"):
         return -1, -1

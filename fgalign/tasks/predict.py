@@ -157,7 +157,7 @@ def task_context(cfg: Config, task: str, calibrate: bool, runner_factory: Any
 def answers_context(answers: list[str]) -> dict[str, Any]:
     """A VQA context whose answer vocabulary is exactly ``answers`` (no priors, no prefixes)."""
     from fgalign.metrics import normalize_answer
-    from fgalign.tasks.vqa_answers import answer_type_of
+    from fgalign.tasks.vqa.answers import answer_type_of
 
     return {"task": "vqa", "vqa": {
         "answer_vocab": answers, "answer_classes": [normalize_answer(a) for a in answers],

@@ -3,7 +3,7 @@
 TAP-C ("CLIP Models are Few-shot Learners", ACL 2022) scores every answer of the vocabulary
 with CLIP; at VQAv2's 3,129 answers, building, keyword-parsing and embedding one statement per
 answer for 214k questions is what made cost grow with the vocabulary. Here a first pass ranks
-the answers the type / prefix filters keep (``fgalign.tasks.vqa_answers.candidates_for``) by
+the answers the type / prefix filters keep (``fgalign.tasks.vqa.answers.candidates_for``) by
 
     s(a) = cos(image, prompt(a)) / τ_r + w · log P(a | question prefix)
 
@@ -35,13 +35,13 @@ import numpy as np
 from fgalign.engine.batch import as_list, num_rows, object_column, row_errors
 from fgalign.engine.store import EmbeddingTable, region_key, text_keys
 from fgalign.metrics import normalize_answer, vqa_accuracy
-from fgalign.tasks.convert import create_converter
-from fgalign.tasks.vqa_answers import (
+from fgalign.tasks.vqa.answers import (
     candidates_for,
     infer_answer_type,
     majority_answer,
     question_prefix,
 )
+from fgalign.tasks.vqa.convert import create_converter
 
 
 def vocab_lookup(vocab: list[str]) -> dict[str, list[int]]:
@@ -98,7 +98,7 @@ class CandidateRetriever:
     """Stage callable: the top-``k`` VQA answers of each question, and their statements.
 
     Args:
-        vqa: the VQA task context (``fgalign.tasks.vqa_answers.prepare_vqa``).
+        vqa: the VQA task context (``fgalign.tasks.vqa.answers.prepare_vqa``).
         tables: ``{"image": dir, "text": dir}`` (the image embedding of each row's image and
             the prompt embeddings must be there: the images stage and the prompt input set).
         k: answers kept per question.
