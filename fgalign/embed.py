@@ -41,6 +41,7 @@ from fgalign.engine.batch import num_rows, row_errors
 from fgalign.engine.gather import statement_texts
 from fgalign.engine.store import EmbeddingTable, text_keys
 from fgalign.models import create_backbone
+from fgalign.models.bundle import check_models_allowed
 
 _BACKBONES: dict[tuple, Any] = {}  # one backbone per process and model config
 
@@ -63,7 +64,6 @@ def backbone_of(model: dict) -> Any:
     Backbones are built once per process and config (every stage of an actor or of an
     in-process run shares one); ``check_models_allowed`` still applies to every call.
     """
-    from fgalign.models.bundle import check_models_allowed
 
     cfg = ModelCfg(**model)
     if cfg.num_threads:

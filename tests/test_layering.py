@@ -103,3 +103,26 @@ def test_layers_import_only_down():
                 bad += [f"{m} -> {d}" for d in sorted(_imports(m, p, mods, every=True))
                         if d.startswith(forbidden)]
     assert bad == [], bad
+
+
+def test_few_in_function_imports_each_with_a_reason():
+    """Imports of fgalign modules inside functions (outside the CLI's commands/ and bench/,
+    which import their library when run): at most 8, each under a comment saying why."""
+    found, silent = [], []
+    for p in sorted(LIB.rglob("*.py")):
+        rel = p.relative_to(LIB.parent).as_posix()
+        if rel.startswith(("fgalign/commands/", "fgalign/bench/")):
+            continue
+        lines = p.read_text().splitlines()
+        for fn in ast.walk(ast.parse(p.read_text())):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for n in ast.walk(fn):
+                mod = (n.module or "") if isinstance(n, ast.ImportFrom) else \
+                    " ".join(a.name for a in n.names) if isinstance(n, ast.Import) else ""
+                if mod.startswith("fgalign"):
+                    found.append(f"{rel}:{n.lineno}")
+                    above = lines[max(0, n.lineno - 4): n.lineno]
+                    if not any(ln.strip().startswith("#") for ln in above):
+                        silent.append(f"{rel}:{n.lineno}")
+    assert len(found) <= 8 and silent == [], (found, silent)

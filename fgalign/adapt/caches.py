@@ -71,6 +71,7 @@ def fill_caches(cfg: Config, keys: list[tuple[str, str]], use_ray: bool = True
         per key, "cached": [keys found complete]}``.
     """
     if use_ray:
+        # Ray loads only when the caches are filled on Ray
         from fgalign.ray.executor import RayExecutor
 
         runner = make_runner(cfg, RayExecutor(cfg.ray))

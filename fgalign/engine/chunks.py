@@ -39,6 +39,7 @@ from typing import Any
 from fgalign.engine.arrow import run_batch, to_arrow_table
 from fgalign.engine.cache import cache_files, resolve_uri
 from fgalign.engine.rowguard import RowGuard, concat_batches
+from fgalign.schema import STAGE_NAMES
 
 
 @dataclass
@@ -211,7 +212,6 @@ class ChunkStage:
 
 def operator_stages(plans: list[SetPlan]) -> list[str]:
     """The stage kinds an execution of ``plans`` needs, in graph order."""
-    from fgalign.schema import STAGE_NAMES
 
     used = {s for p in plans for s in p.stages}
     return [s for s in STAGE_NAMES if s in used]

@@ -50,6 +50,7 @@ from fgalign.engine.cache import (
     chain_hash,
     dataset_fingerprint,
     read_table,
+    resolve_uri,
 )
 from fgalign.engine.chunks import (
     ChunkStage,
@@ -66,6 +67,7 @@ from fgalign.engine.gather import table_dirs
 from fgalign.engine.locks import folder_lock
 from fgalign.engine.spec import StageSpec
 from fgalign.engine.store import EmbeddingTable
+from fgalign.progress import Progress
 from fgalign.schema import STAGE_NAMES
 
 
@@ -136,7 +138,6 @@ class LocalExecutor:
 
     def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None]
                 ) -> None:
-        from fgalign.progress import Progress
 
         ops = operator_stages(plans)
         stages = [ChunkStage(op, stage_steps(plans, op)) for op in ops]
@@ -160,7 +161,6 @@ def chunk_rows(chunk: dict[str, Any]) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from fgalign.engine.cache import resolve_uri
 
     if chunk["path"]:
         fs, where = resolve_uri(str(chunk["path"]))

@@ -140,6 +140,7 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
     (out / "config.yaml").write_text(dump_yaml(cfg))
     lazy_ray = LazyRay(cfg.ray)  # started before the first stage that is not cached
     if use_ray:
+        # Ray loads only for fgalign run (fgalign evaluate runs without it)
         from fgalign.ray.executor import RayExecutor
 
         executor: Any = RayExecutor(cfg.ray, lazy_ray.ensure)

@@ -18,6 +18,8 @@ import os
 import sys
 from typing import Any
 
+from fgalign.config import StageResources
+
 
 def progress_enabled(want: bool) -> bool:
     """Progress bars only for people watching a terminal."""
@@ -88,7 +90,6 @@ def check_execution_resources(ray_cfg: Any, stages: list[str] | tuple[str, ...],
     Raises:
         ValueError: the sum exceeds the cluster's CPUs or GPUs (one line naming every pool).
     """
-    from fgalign.config import StageResources
 
     res = {s: ray_cfg.stages.get(s, StageResources()) for s in stages}
     cpus = sum(r.num_cpus * r.concurrency for r in res.values())

@@ -36,8 +36,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fgalign.align.batch import to_array
 from fgalign.config import Config, build_config, load_config, to_dict
+from fgalign.data.paths import base_row
+from fgalign.data.synth import resolve_world
+from fgalign.engine.gather import ImageRecords, hydrate
+from fgalign.engine.runner import LocalExecutor, cache_root
+from fgalign.engine.store import file_identity, image_key
 from fgalign.errors import InputError
+from fgalign.experiment.figures import keyword_regions, overlay_figure
+from fgalign.experiment.plan import make_runner, prepare_task
+from fgalign.experiment.prepare import cached_context, prepare_cached
+from fgalign.metrics import normalize_answer
+from fgalign.regions.crops import ImageLoadError, load_rgb
+from fgalign.schema import SNLI_VE_LABELS
+from fgalign.tasks import get_task
+from fgalign.tasks.vqa.answers import answer_type_of
+from fgalign.variants import score_column, variant_column, variant_names
 
 DEFAULT_CONFIG = "configs/demo.yaml"
 
@@ -96,7 +111,6 @@ def check_image(path: str | Path) -> tuple[Path, Any]:
     Raises:
         InputError: no such file, or not an image PIL can decode (the reason is named).
     """
-    from fgalign.regions.crops import ImageLoadError, load_rgb
 
     p = Path(path).expanduser()
     if not p.is_file():
@@ -124,9 +138,6 @@ def task_context(cfg: Config, task: str, calibrate: bool, runner_factory: Any
                  ) -> tuple[dict[str, Any], str]:
     """(task context, note): the run's cached fitted context when there is one, else a fit now
     (``calibrate``), else the train statistics alone (VQA) / nothing (SNLI-VE, VCR)."""
-    from fgalign.data.synth import resolve_world
-    from fgalign.engine.runner import cache_root
-    from fgalign.experiment.prepare import cached_context, prepare_cached
 
     root = cfg.data.root
     if root is None and (task == "vqa" or calibrate):
@@ -143,7 +154,6 @@ def task_context(cfg: Config, task: str, calibrate: bool, runner_factory: Any
             ctx, _ = prepare_cached(cfg, task, cache_root(cfg), runner=runner_factory(cfg))
             return ctx, f"calibration: fitted now on {root}, cached under {cache_root(cfg)}"
     if task == "vqa":
-        from fgalign.experiment.plan import prepare_task
 
         return (prepare_task(cfg, "vqa", calibrate=False),
                 "uncalibrated: no cached yes/no thresholds for this config (--calibrate fits them)")
@@ -156,8 +166,6 @@ def task_context(cfg: Config, task: str, calibrate: bool, runner_factory: Any
 
 def answers_context(answers: list[str]) -> dict[str, Any]:
     """A VQA context whose answer vocabulary is exactly ``answers`` (no priors, no prefixes)."""
-    from fgalign.metrics import normalize_answer
-    from fgalign.tasks.vqa.answers import answer_type_of
 
     return {"task": "vqa", "vqa": {
         "answer_vocab": answers, "answer_classes": [normalize_answer(a) for a in answers],
@@ -167,8 +175,6 @@ def answers_context(answers: list[str]) -> dict[str, Any]:
 
 def input_row(task: str, root: Path, name: str, text: str, options: list[str]) -> dict[str, Any]:
     """The one unified row (``fgalign.schema``) of the call, with its ``image_key``."""
-    from fgalign.data.paths import base_row
-    from fgalign.engine.store import file_identity, image_key
 
     row = base_row(task, "predict", 0)
     row.update(image_path=name, text=text, candidates=list(options))
@@ -186,8 +192,6 @@ def _score(value: Any) -> float | None:
 def collect(task: str, row: dict[str, Any], cfg: Config, has_fit: bool
             ) -> tuple[str | None, list[Candidate], int]:
     """(prediction, candidates, index of the statement to draw) of one scored row."""
-    from fgalign.schema import SNLI_VE_LABELS
-    from fgalign.variants import score_column, variant_column, variant_names
 
     comps = ["global"] + [c for c in cfg.align.components if c != "global"]
     stmts = [str(s) for s in row["statements"]]
@@ -234,12 +238,6 @@ def predict(image: str | Path, question: str | None = None, *, hypothesis: str |
         InputError: no such image, not an image, empty or clashing texts; ConfigError (an
             InputError) for a bad config or override.
     """
-    from fgalign.align.batch import to_array
-    from fgalign.engine.gather import ImageRecords, hydrate
-    from fgalign.engine.runner import LocalExecutor
-    from fgalign.experiment.figures import keyword_regions, overlay_figure
-    from fgalign.experiment.plan import make_runner
-    from fgalign.tasks import get_task
 
     task = task_of(question, hypothesis, answers, choices)
     text = str(question if question is not None else hypothesis).strip()
