@@ -2,11 +2,12 @@
 
     task = get_task("vcr")                         # a registered Task (built-ins load lazily)
     rows = task.load_rows(cfg, ctx, "val")          # reader → unified rows → statements
-    ctx = task.prepare(cfg, train_rows, runner)     # train statistics + calibration fits
+    ctx = task.train_context(cfg, train_rows)       # train statistics (answer vocabulary, ...)
+    task.calibrate(cfg, ctx, train_rows, runner)    # calibration fits, when task.calibrates(cfg)
     credit = task.credit(row, pred, pred_r)         # per-instance credit (headline, QA→R, Q→AR)
 
 A task is one class, registered by name (``@register_task``), in one module
-``fgalign/tasks/<task>.py``; no other module branches on a task's name. The stage graph
+``fgalign/tasks/<task>.py`` or package ``fgalign/tasks/<task>/`` (VQA); no other module branches on a task's name. The stage graph
 (``fgalign.experiment.plan``, ``fgalign.engine.runner``), the scorer (``fgalign.align.stage``), the metrics
 (``fgalign.experiment.finalize``) and the adaptation (``fgalign.adapt``) ask the task through the hooks
 below. The defaults describe a multiple-choice task whose rows carry ``statements``
