@@ -11,6 +11,7 @@ def __getattr__(name: str):
     """``fgalign.predict``: ``fgalign.tasks.predict.predict``, imported on first use (the module
     is not called ``predict``: importing it would then replace this function by the module)."""
     if name == "predict":
+        # a lazy attribute: importing fgalign stays light (no torch, Ray or the tasks)
         from fgalign.tasks.predict import predict
 
         return predict

@@ -23,6 +23,7 @@ COMMANDS = [
     "data",
     "eval_vqa",
     "evaluate",
+    "listing",
     "predict",
     "probe",
     "report",

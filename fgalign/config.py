@@ -210,7 +210,7 @@ class VQATaskCfg(Section):
     yes_no: Literal["statements", "threshold"] = "threshold"  # "no" = negated statement, or a
     # threshold on the affirmative score (quantile of unlabelled val scores at the train prior)
     val_limit: Count | None = 600  # val rows scored to fit the yes/no thresholds
-    # Retrieve, then rerank (fgalign.tasks.retrieve): a first pass keeps the top k answers.
+    # Retrieve, then rerank (fgalign.tasks.vqa.retrieve): a first pass keeps the top k answers.
     k: Size = 32  # answers kept per question (statements, keywords, scoring)
     retrieval_prompt: str = "{answer}"  # text embedded per vocabulary answer for the first pass
     retrieval_tau: Positive = 0.05  # temperature of cos(image, prompt) in the first pass
@@ -298,7 +298,7 @@ class StageResources(Section):
 
 
 class RowFailureCfg(Section):
-    """When rows that raise inside a stage mean the stage is broken (``fgalign.rowguard``).
+    """When rows that raise inside a stage mean the stage is broken (``fgalign.engine.rowguard``).
 
     A row that raises becomes an error row; the stage itself fails only when more than
     ``max_share`` of at least ``min_rows`` rows raised (counted per in-process run / per actor).

@@ -1,6 +1,6 @@
 """CLIP embeddings, once per distinct image and once per distinct text, and their gathering.
 
-Two stages write the embedding tables of ``fgalign.store`` (fp16, content-addressed):
+Two stages write the embedding tables of ``fgalign.engine.store`` (fp16, content-addressed):
 
 ``images`` (``fgalign.regions.embed.ImageEmbedder``, one row per distinct image)
     Reads:  ``image_key``, ``image_path`` (relative to ``root``), ``boxes`` (R, 4),
@@ -21,7 +21,7 @@ Two stages write the embedding tables of ``fgalign.store`` (fp16, content-addres
             texts are longer than the text encoder's context and were cut by its tokenizer
             (CLIP: 77 tokens), so a truncation is never silent (metrics.json ``truncated``).
 
-No row cache holds an embedding: ``fgalign.gather.hydrate`` gathers, for a batch of rows, the arrays the
+No row cache holds an embedding: ``fgalign.engine.gather.hydrate`` gathers, for a batch of rows, the arrays the
 scorer, the adaptation and the figures read (``image_emb`` (D,), ``region_embs`` (R, D),
 ``tag_embs`` (R, D), ``stmt_embs`` (C, D), ``kw_embs`` (C, K, D) zero-padded, ``kw_mask``
 (C, K), ``boxes``, ``box_labels``, ``region_tags``) from the tables and the image records,
@@ -36,11 +36,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from fgalign.batch import num_rows, row_errors
 from fgalign.config import ModelCfg
-from fgalign.gather import statement_texts
+from fgalign.engine.batch import num_rows, row_errors
+from fgalign.engine.gather import statement_texts
+from fgalign.engine.store import EmbeddingTable, text_keys
 from fgalign.models import create_backbone
-from fgalign.store import EmbeddingTable, text_keys
+from fgalign.models.bundle import check_models_allowed
 
 _BACKBONES: dict[tuple, Any] = {}  # one backbone per process and model config
 
@@ -63,7 +64,6 @@ def backbone_of(model: dict) -> Any:
     Backbones are built once per process and config (every stage of an actor or of an
     in-process run shares one); ``check_models_allowed`` still applies to every call.
     """
-    from fgalign.models.bundle import check_models_allowed
 
     cfg = ModelCfg(**model)
     if cfg.num_threads:

@@ -21,7 +21,7 @@
             rationale_refs list[list[int]], rationale_label int
    Readers never drop a row: a bad row keeps its uid (or a line-number uid) and an error.
 
-2. Stage columns (each stage adds columns, never drops rows; see DESIGN.md data flow)
+2. Stage columns (each stage adds columns, never drops rows; fgalign.experiment.plan)
    ------------------------------------------------------------------------------------
    statements   list[str]        one statement per candidate (tasks adapters)
    boxes        float32 (R, 4)   region proposals in pixels, R ≤ regions.max_regions

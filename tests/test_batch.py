@@ -1,10 +1,17 @@
-"""Dict-batch helpers (fgalign.batch) and the layering they allow: scoring without cv2."""
+"""Dict-batch helpers (fgalign.engine.batch) and the layering they allow: scoring without cv2."""
 import subprocess
 import sys
 
 import numpy as np
 
-from fgalign.batch import as_list, batch_to_rows, num_rows, object_column, row_errors, rows_to_batch
+from fgalign.engine.batch import (
+    as_list,
+    batch_to_rows,
+    num_rows,
+    object_column,
+    row_errors,
+    rows_to_batch,
+)
 
 
 def test_as_list_keeps_strings_whole():

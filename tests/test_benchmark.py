@@ -32,12 +32,12 @@ def test_roofline_runs_and_counts_flops():
 
 
 def test_image_encodes_count_every_image_and_crop_once(tmp_path):
-    from fgalign.batch import rows_to_batch
     from fgalign.bench.embed import EmbedInputs, image_encodes
     from fgalign.config import load_config
     from fgalign.data.synth import generate_world
-    from fgalign.graph import run_stages
-    from fgalign.stages import build_image_specs, load_task_rows, prepare_task
+    from fgalign.engine.batch import rows_to_batch
+    from fgalign.engine.runner import run_stages
+    from fgalign.experiment.plan import build_image_specs, load_task_rows, prepare_task
 
     generate_world(tmp_path / "w", seed=0, images=12, image_size=64, progress=False)
     cfg = load_config("configs/demo.yaml", [f"data.root={tmp_path / 'w'}", "model.name=test-tiny",
@@ -248,7 +248,7 @@ def test_cache_split_separates_fixed_shares_from_the_questions(tmp_path):
     import numpy as np
 
     from fgalign.bench.scale import cache_sizes, candidate_stats, parquet_float_bytes
-    from fgalign.store import EmbeddingTable, region_key, text_keys
+    from fgalign.engine.store import EmbeddingTable, region_key, text_keys
 
     size = lambda files: sum(f.stat().st_size for f in files)
     q = _write_set(tmp_path / "vqa" / "candidates-aa", "val2014",

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fgalign.config import build_config
-from fgalign.finalize import finalize_task
+from fgalign.experiment.finalize import finalize_task
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,10 @@
-"""No module-level import cycle between fgalign's modules (issue 13).
+"""No module-level import cycle between fgalign's modules (issue 13), and the layers of
+docs/layout.md: ``engine`` (no Ray, no task) < ``ray`` (only Ray) < ``experiment``.
 
-Module-level imports only (function bodies and ``TYPE_CHECKING`` blocks are not executed at
-import); a package's ``__init__`` re-exporting its own submodules is not a cycle.
+The cycle test counts module-level imports (function bodies and ``TYPE_CHECKING`` blocks are
+not executed at import); a package's ``__init__`` re-exporting its own submodules is not a
+cycle. The layer test counts every import: function-level, ``TYPE_CHECKING`` and
+``importlib.import_module`` of a module named by a string.
 """
 import ast
 from pathlib import Path
@@ -17,12 +20,19 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def _imports(name: str, path: Path, mods: dict[str, Path]) -> set[str]:
+def _imports(name: str, path: Path, mods: dict[str, Path], every: bool = False) -> set[str]:
+    """fgalign modules ``name`` imports: at module level, or ``every`` import (function
+    bodies, ``TYPE_CHECKING``, a module named by a string constant, e.g. importlib)."""
     found: set[str] = set()
 
     def visit(body: list[ast.stmt]) -> None:
+        if every:
+            body = [n for n in ast.walk(ast.Module(body=body, type_ignores=[]))
+                    if isinstance(n, ast.stmt)]
+            found.update(n.value for b in body for n in ast.walk(b) if isinstance(n, ast.Constant)
+                         and isinstance(n.value, str) and n.value in mods)
         for n in body:
-            if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test):
+            if isinstance(n, ast.If) and "TYPE_CHECKING" in ast.unparse(n.test) and not every:
                 continue
             if isinstance(n, ast.Import):
                 found.update(a.name for a in n.names)
@@ -33,7 +43,7 @@ def _imports(name: str, path: Path, mods: dict[str, Path]) -> set[str]:
                     base = ".".join(pkg[: len(pkg) - n.level + 1] + [n.module])
                 found.add(base)
                 found.update(f"{base}.{a.name}" for a in n.names if f"{base}.{a.name}" in mods)
-            elif isinstance(n, (ast.If, ast.Try)):
+            elif isinstance(n, (ast.If, ast.Try)) and not every:
                 visit(n.body)
                 visit(n.orelse)
                 for h in getattr(n, "handlers", []):
@@ -71,3 +81,48 @@ def test_no_module_level_import_cycle():
         if m not in state:
             dfs(m, [m])
     assert len(graph) > 100 and cycles == [], cycles[:5]
+
+
+# package → the fgalign packages it must not import, at any level (docs/layout.md)
+FORBIDDEN = {
+    "fgalign.engine": ("fgalign.ray", "fgalign.experiment", "fgalign.tasks", "fgalign.align",
+                       "fgalign.regions", "fgalign.keywords", "fgalign.models", "fgalign.embed",
+                       "fgalign.adapt", "fgalign.data"),
+    "fgalign.ray": ("fgalign.experiment", "fgalign.tasks", "fgalign.adapt", "fgalign.align"),
+    "fgalign.experiment": ("fgalign.commands", "fgalign.adapt", "fgalign.sweep",
+                           "fgalign.ablate", "fgalign.bench"),
+}
+
+
+def test_layers_import_only_down():
+    mods = _modules()
+    bad = []
+    for m, p in sorted(mods.items()):
+        for pkg, forbidden in FORBIDDEN.items():
+            if m == pkg or m.startswith(pkg + "."):
+                bad += [f"{m} -> {d}" for d in sorted(_imports(m, p, mods, every=True))
+                        if d.startswith(forbidden)]
+    assert bad == [], bad
+
+
+def test_few_in_function_imports_each_with_a_reason():
+    """Imports of fgalign modules inside functions (outside the CLI's commands/ and bench/,
+    which import their library when run): at most 8, each under a comment saying why."""
+    found, silent = [], []
+    for p in sorted(LIB.rglob("*.py")):
+        rel = p.relative_to(LIB.parent).as_posix()
+        if rel.startswith(("fgalign/commands/", "fgalign/bench/")):
+            continue
+        lines = p.read_text().splitlines()
+        for fn in ast.walk(ast.parse(p.read_text())):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for n in ast.walk(fn):
+                mod = (n.module or "") if isinstance(n, ast.ImportFrom) else \
+                    " ".join(a.name for a in n.names) if isinstance(n, ast.Import) else ""
+                if mod.startswith("fgalign"):
+                    found.append(f"{rel}:{n.lineno}")
+                    above = lines[max(0, n.lineno - 4): n.lineno]
+                    if not any(ln.strip().startswith("#") for ln in above):
+                        silent.append(f"{rel}:{n.lineno}")
+    assert len(found) <= 8 and silent == [], (found, silent)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fgalign.outputs import (
+from fgalign.experiment.outputs import (
     OutputDirError,
     atomic_write_text,
     check_output_dir,
@@ -110,9 +110,9 @@ def test_full_disk_leaves_no_finished_looking_folder(tmp_path, monkeypatch, caps
         raise OSError(errno.ENOSPC, "No space left on device", str(run_dir / "x"))
 
     if where == "report":  # after metrics.json of the re-run is written
-        monkeypatch.setattr("fgalign.report.atomic_write_text", full)
+        monkeypatch.setattr("fgalign.experiment.report.atomic_write_text", full)
     else:  # while predictions.parquet is merged
-        monkeypatch.setattr("fgalign.finalize.pq.ParquetWriter", full)
+        monkeypatch.setattr("fgalign.experiment.finalize.pq.ParquetWriter", full)
     code, err = _evaluate(tmp_path, capsys, command)  # the re-run (every stage cached) fails
     assert code == 2 and "Traceback" not in err
     assert err.strip().endswith("No space left on device") and len(err.strip().splitlines()) == 1

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from fgalign.ablate import Cell, build_table
-from fgalign.report import write_report
+from fgalign.experiment.report import write_report
 
 RESULT = {"target": "vcr", "sources": ["vqa", "snli_ve"], "n": 200, "zero_shot": 40.0,
           "adapted": 45.5, "delta": {"mean": 5.5, "ci95": [2.0, 9.0]}, "best_epoch": 3,

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from fgalign.config import StageResources, build_config
-from fgalign.graph import run_stages
-from fgalign.rowguard import RowGuard, StageBroken
-from fgalign.stages import StageSpec
+from fgalign.engine.rowguard import RowGuard, StageBroken
+from fgalign.engine.runner import run_stages
+from fgalign.experiment.plan import StageSpec
 
 
 class Upper:

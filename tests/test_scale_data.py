@@ -60,7 +60,7 @@ def test_vqa_counts_and_layout(tiny):
 
 
 def test_vqa_train_covers_the_vocabulary_with_true_majorities(tiny):
-    from fgalign.tasks.vqa_answers import majority_answer, prepare_vqa
+    from fgalign.tasks.vqa.answers import majority_answer, prepare_vqa
 
     root, stats = tiny
     train = read_task("vqa", root, "train2014")

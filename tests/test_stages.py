@@ -4,12 +4,18 @@ import pyarrow.parquet as pq
 import pytest
 
 from fgalign.config import build_config, to_dict
-from fgalign.gather import read_rows
-from fgalign.graph import LocalExecutor, Runner, run_stages
-from fgalign.ray.cache import read_table
+from fgalign.engine.cache import read_table
+from fgalign.engine.gather import read_rows
+from fgalign.engine.runner import LocalExecutor, run_stages
+from fgalign.engine.store import EmbeddingTable
+from fgalign.experiment.plan import (
+    build_image_specs,
+    build_row_specs,
+    load_task_rows,
+    make_runner,
+    prepare_task,
+)
 from fgalign.schema import STAGE_NAMES
-from fgalign.stages import build_image_specs, build_row_specs, load_task_rows, prepare_task
-from fgalign.store import EmbeddingTable
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +44,7 @@ def world(cfg):
 
 
 def _run(cfg, task, rows=None, **kw):
-    runner = Runner(cfg, LocalExecutor(progress=False))
+    runner = make_runner(cfg, LocalExecutor(progress=False))
     ctx = prepare_task(cfg, task, runner)
     rows = load_task_rows(cfg, task, ctx) if rows is None else rows
     return runner, runner.run_split(task, cfg.data.split, rows, ctx, **kw), rows
@@ -114,15 +120,15 @@ def test_images_once_per_distinct_image_and_texts_once_per_text(world):
 
 
 def test_error_rows_pass_and_batching_does_not_change_scores(world, tmp_path):
-    ctx = prepare_task(world, "vcr", Runner(world, LocalExecutor(progress=False)))
+    ctx = prepare_task(world, "vcr", make_runner(world, LocalExecutor(progress=False)))
     rows = load_task_rows(world, "vcr", ctx)
     rows[1] = dict(rows[1], error="read:bad_label")
-    a = Runner(world, LocalExecutor(progress=False)).run_split("vcr", "t", rows, ctx)
+    a = make_runner(world, LocalExecutor(progress=False)).run_split("vcr", "t", rows, ctx)
     raw = to_dict(world)
     raw["ray"].update(cache_dir=str(tmp_path / "c"),
                       stages={n: {"batch_size": 4} for n in STAGE_NAMES})
     small = build_config(raw)
-    b = Runner(small, LocalExecutor(progress=False)).run_split("vcr", "t", rows, ctx)
+    b = make_runner(small, LocalExecutor(progress=False)).run_split("vcr", "t", rows, ctx)
     ra = {str(r["uid"]): r for r in a.iter_rows()}
     rb = {str(r["uid"]): r for r in b.iter_rows()}
     assert set(ra) == {r["uid"] for r in rows}
@@ -137,7 +143,7 @@ def test_missing_image_becomes_a_row_error(world):
     ctx = prepare_task(world, "vcr", calibrate=False)
     rows = load_task_rows(world, "vcr", ctx)[:2]
     rows[0] = dict(rows[0], image_path="images/nope.png", image_key="nope")
-    runner = Runner(world, LocalExecutor(progress=False))
+    runner = make_runner(world, LocalExecutor(progress=False))
     out = {str(r["uid"]): r for r in runner.run_split("vcr", "missing", rows, ctx,
                                                        stop_after="embed").iter_rows()}
     assert out[rows[0]["uid"]]["error"].startswith("regions:")
@@ -187,8 +193,8 @@ def test_a_damaged_cache_is_recomputed_not_read(world, tmp_path, damage, caplog)
         parts[0].write_bytes(parts[0].read_bytes()[:100])
     else:
         (parts[0].parent / "part-999999.parquet").write_bytes(parts[1].read_bytes())
-    with caplog.at_level(logging.WARNING, logger="fgalign.ray.cache"):
-        again = Runner(small, LocalExecutor(progress=False)).run_split(
+    with caplog.at_level(logging.WARNING, logger="fgalign.engine.cache"):
+        again = make_runner(small, LocalExecutor(progress=False)).run_split(
             "vcr", small.data.split, rows, prepare_task(small, "vcr", runner))
     assert any("is damaged" in m and kw in m for m in caplog.messages)
     computed = [r.stage for r in again.records if not r.cached]

@@ -1,11 +1,11 @@
-"""Content-addressed embedding tables and the keys of texts and images (fgalign.store)."""
+"""Content-addressed embedding tables and the keys of texts and images (fgalign.engine.store)."""
 import os
 import time
 
 import numpy as np
 import pytest
 
-from fgalign.store import (
+from fgalign.engine.store import (
     EmbeddingTable,
     file_identity,
     image_key,

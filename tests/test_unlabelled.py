@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from fgalign.config import build_config
-from fgalign.finalize import finalize_task, format_table
-from fgalign.report import write_report
+from fgalign.experiment.finalize import finalize_task, format_table
+from fgalign.experiment.report import write_report
 
 CFG = build_config({"align": {"weights": {"region_word": 1.0}, "components": ["region_word"]},
                     "adapt": {"bootstrap": 20}})

@@ -1,8 +1,8 @@
 """One numbering of VCR objects: texts, figures, keywords and the dataset's *_orig texts."""
 from fgalign.data.synth.questions.vcr import orig
 from fgalign.data.vcr import object_labels, object_number, render_tokens
+from fgalign.experiment.figures import box_numbering
 from fgalign.keywords import create_extractor
-from fgalign.viz import box_numbering
 
 NAMES = ["circle", "star", "square", "star"]
 

@@ -3,11 +3,11 @@
     caches, info = fill_caches(cfg, needed_keys(cfg, target))   # "task/split" → Parquet folder
 
 For each (task, split) the rows go through the method's graph up to the ``embed`` stage (images
-once each, keywords, text table) with the same ``fgalign.graph.Runner`` the pipeline uses
+once each, keywords, text table) with the same ``fgalign.engine.runner.Runner`` the pipeline uses
 (Ray actors or this process), so the caches and embedding tables are the ones
 ``pipelines/full.py`` writes and reads (same hash chain): an evaluation split the pipeline
 already embedded is not embedded again, and sweeps / ablations / ``fgalign adapt`` never run
-CLIP once a cache exists. ``fgalign.gather.read_rows`` gathers the embeddings of a cache.
+CLIP once a cache exists. ``fgalign.engine.gather.read_rows`` gathers the embeddings of a cache.
 
 SNLI-VE as a target also needs the text-only protocol's training rows (``train_text``: the
 premise caption in place of the image, its noun phrases in place of the regions), the same
@@ -27,9 +27,9 @@ import pyarrow.fs as pafs
 from fgalign.adapt.snli_ve import TRAIN_TEXT
 from fgalign.adapt.train import sources_of
 from fgalign.config import Config
-from fgalign.graph import LocalExecutor, Runner, cache_root
-from fgalign.ray.cache import SUCCESS
-from fgalign.stages import load_task_rows, prepare_task
+from fgalign.engine.cache import SUCCESS
+from fgalign.engine.runner import LocalExecutor, cache_root
+from fgalign.experiment.plan import load_task_rows, make_runner, prepare_task
 from fgalign.tasks import get_task
 
 __all__ = ["cache_root", "embed_seconds", "fill_caches", "needed_keys", "row_context"]
@@ -63,7 +63,7 @@ def fill_caches(cfg: Config, keys: list[tuple[str, str]], use_ray: bool = True
         cfg: experiment config (data, model, regions, keywords, ``ray`` resources).
         keys: (task, split) pairs, e.g. ``needed_keys(cfg, target)``.
         use_ray: run the stages with Ray Data (Ray must be initialised); False runs them in
-            this process (``fgalign.graph.LocalExecutor``) into the same cache folders.
+            this process (``fgalign.engine.runner.LocalExecutor``) into the same cache folders.
 
     Returns:
         ``"task/split" → cache path`` and timing info: ``{"embed_s": seconds the CLIP stages
@@ -71,11 +71,12 @@ def fill_caches(cfg: Config, keys: list[tuple[str, str]], use_ray: bool = True
         per key, "cached": [keys found complete]}``.
     """
     if use_ray:
-        from fgalign.ray.graph import RayExecutor
+        # Ray loads only when the caches are filled on Ray
+        from fgalign.ray.executor import RayExecutor
 
-        runner = Runner(cfg, RayExecutor(cfg.ray))
+        runner = make_runner(cfg, RayExecutor(cfg.ray))
     else:
-        runner = Runner(cfg, LocalExecutor())
+        runner = make_runner(cfg, LocalExecutor())
     paths: dict[str, str] = {}
     info: dict[str, Any] = {"embed_s": 0.0, "stages_s": 0.0, "rows": {}, "cached": []}
     ctxs: dict[str, dict] = {}

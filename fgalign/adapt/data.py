@@ -37,7 +37,7 @@ from fgalign.align import AlignBatch, collate
 from fgalign.align.batch import select_group, to_array
 from fgalign.align.stage import scoring_row
 from fgalign.config import AlignCfg
-from fgalign.gather import read_rows as read_cache
+from fgalign.engine.gather import read_rows as read_cache
 from fgalign.tasks import get_task
 from fgalign.tasks.base import one_hot
 
@@ -238,7 +238,7 @@ def _path(paths: dict[str, str], task: str, split: str) -> str:
 
 
 def read_rows(path: str | Path) -> list[dict]:
-    """Rows of a stage cache (hydrated, ``fgalign.gather.read_rows``), or of a plain Parquet
+    """Rows of a stage cache (hydrated, ``fgalign.engine.gather.read_rows``), or of a plain Parquet
     file or folder, as dicts.
 
     List columns come back as (nested) numpy arrays — ~100× faster than Python lists for

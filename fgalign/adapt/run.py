@@ -20,7 +20,7 @@ from fgalign.adapt.protocol import leave_one_out, open_store
 from fgalign.adapt.train import sources_of
 from fgalign.config import Config, ConfigError, dump_yaml
 from fgalign.data.synth import resolve_world
-from fgalign.finalize import run_dir
+from fgalign.experiment.finalize import run_dir
 
 PUBLIC = ("target", "sources", "zero_shot", "adapted", "delta")  # the --json contract first
 

@@ -2,7 +2,7 @@
 
 Reads:  ``statements``, ``keywords`` and ``image_key``, with whose text and image embeddings
         (``image_emb``, ``region_embs``, ``tag_embs``, ``stmt_embs``, ``kw_embs``, ``kw_mask``)
-        each batch is hydrated from the tables (``fgalign.gather.hydrate``; rows that already
+        each batch is hydrated from the tables (``fgalign.engine.gather.hydrate``; rows that already
         hold them, e.g. in tests, are scored as they are when no tables are given), ``cand_group`` and ``labels`` (task adapters), optional
         ``keywords`` (IDF weighting), ``kw_refs`` / ``statement_refs`` (VCR: object indices per
         keyword / statement, i.e. indices of the dataset boxes, which come first among the
@@ -29,9 +29,9 @@ import torch
 
 from fgalign.align.batch import collate, to_array
 from fgalign.align.scores import evidence_masks, fuse, keyword_weights, score_components
-from fgalign.batch import num_rows, object_column, row_errors
 from fgalign.config import AlignCfg
-from fgalign.gather import ImageRecords, hydrate
+from fgalign.engine.batch import num_rows, object_column, row_errors
+from fgalign.engine.gather import ImageRecords, hydrate
 from fgalign.tasks.base import get_task, groups_of
 from fgalign.variants import Variant, score_column, variant_column, variant_names
 
@@ -154,12 +154,12 @@ class AlignmentScorer:
         task: a registered task name (``fgalign.tasks``): its ``candidate_keep`` (with
             ``tag_filter``), ``calibrated_scores`` and ``predict`` hooks apply.
         align: the ``align`` config section as a dict.
-        ctx: plain task context from ``fgalign.stages.prepare_task`` (fitted calibration).
+        ctx: plain task context from ``fgalign.experiment.plan.prepare_task`` (fitted calibration).
         tag_filter: mask the candidates the task's ``candidate_keep`` drops (VQA tag filter).
         task_module: the module registering ``task`` (imported in a fresh worker).
     """
 
-    VERSION = 3  # 2: gathers embeddings from the tables (fgalign.gather); 3: missing evidence
+    VERSION = 3  # 2: gathers embeddings from the tables (fgalign.engine.gather); 3: missing evidence
     # falls back to the global score, no_regions / no_keywords columns
 
     def __init__(self, task: str, align: dict, ctx: dict | None = None, tag_filter: bool = False,

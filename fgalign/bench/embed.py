@@ -32,7 +32,7 @@ class EmbedInputs:
     """The embed stage's spec and its input: the keywords-stage cache of one task."""
 
     task: str
-    spec: Any  # fgalign.stages.StageSpec of the images stage
+    spec: Any  # fgalign.experiment.plan.StageSpec of the images stage
     path: list[str]  # Parquet directories of the regions stage output (one row per image)
     rows: int  # distinct images (the stage's rows)
     images: int  # distinct images among the task rows
@@ -51,12 +51,16 @@ def prepare_embed_inputs(cfg: Config, task: str, cache_root: str, split: str | N
 
     ``split`` defaults to ``cfg.data.split``; the train split gives more images to measure.
     """
-    from fgalign.graph import Runner
-    from fgalign.ray.graph import RayExecutor
-    from fgalign.stages import build_image_specs, load_task_rows, prepare_task
+    from fgalign.experiment.plan import (
+        build_image_specs,
+        load_task_rows,
+        make_runner,
+        prepare_task,
+    )
+    from fgalign.ray.executor import RayExecutor
 
     cfg = cfg.model_copy(update={"ray": cfg.ray.model_copy(update={"cache_dir": cache_root})})
-    runner = Runner(cfg, RayExecutor(cfg.ray))
+    runner = make_runner(cfg, RayExecutor(cfg.ray))
     ctx = prepare_task(cfg, task, calibrate=False)
     split = split or cfg.data.split
     rows = load_task_rows(cfg, task, ctx, split=split)
@@ -99,7 +103,7 @@ def time_ray(inp: EmbedInputs, spec: Any) -> tuple[float, float, int]:
     """
     import ray.data
 
-    from fgalign.ray.stage import apply_stage
+    from fgalign.ray.actors import apply_stage
 
     bs = spec.resources.batch_size
     ds = ray.data.read_parquet(inp.path).repartition(max(1, -(-inp.rows // bs))).materialize()

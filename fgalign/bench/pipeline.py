@@ -30,7 +30,7 @@ _DRIVER = """
 import json, os, resource, runpy, sys
 out, script, args = sys.argv[1], sys.argv[2], sys.argv[3:]
 import numpy, pyarrow, torch, ray, ray.data  # noqa: E401 - libraries every run imports
-import fgalign.stages, fgalign.evaluate  # noqa: E401
+import fgalign.experiment.plan, fgalign.experiment.evaluate  # noqa: E401
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 sys.argv = [script, *args]
 code = 0

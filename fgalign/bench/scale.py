@@ -154,8 +154,8 @@ def parquet_strings(files: list[Path], columns: set[str] | None = None) -> set[s
 
 
 def _table_keys(kind: str, files: list[Path]) -> set[int]:
-    """Keys a set's rows refer to in a ``text`` or ``image`` table (``fgalign.store`` keys)."""
-    from fgalign.store import region_key, text_key
+    """Keys a set's rows refer to in a ``text`` or ``image`` table (``fgalign.engine.store`` keys)."""
+    from fgalign.engine.store import region_key, text_key
 
     if kind == "image":
         return {region_key(k, j) for k in parquet_strings(files, {"image_key"})
@@ -180,7 +180,7 @@ def cache_split(root: Path, evaluated: str) -> dict[str, Any]:
 
     Shared stores are attributed by the rows that refer to them: table records
     (``tables/<kind>-<hash>/<shard>/``, content-addressed, one record per distinct text or
-    image row; keys: ``fgalign.store`` key of any string in a set's row caches, for image
+    image row; keys: ``fgalign.engine.store`` key of any string in a set's row caches, for image
     tables the region keys of its ``image_key`` values) and the image stores'
     Parquet rows (``images/<stage>-<hash>/<set>/``, one row per distinct image, written by
     whichever execution met the image first, often one prefetch of every set's images: by

@@ -36,9 +36,9 @@ def run(args: argparse.Namespace) -> int:
     check_run_data(cfg)  # the files every split reads, as fgalign run: one line, exit 2
 
     check_weights(cfg.model)  # weights that cannot be had: one line, before any stage
-    from fgalign.evaluate import evaluate
-    from fgalign.finalize import format_table
-    from fgalign.outputs import check_output_dir, output_errors
+    from fgalign.experiment.evaluate import evaluate
+    from fgalign.experiment.finalize import format_table
+    from fgalign.experiment.outputs import check_output_dir, output_errors
 
     check_output_dir(cfg.experiment.output_dir)  # a file / read-only folder: one line, now
     with output_errors(cfg.experiment.output_dir):  # a full disk while writing: one line

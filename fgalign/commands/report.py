@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fgalign.report import write_report
+    from fgalign.experiment.report import write_report
 
     path = write_report(args.run_dir)
     print(path)

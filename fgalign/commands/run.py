@@ -44,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
         check_weights(cfg.model)
     from fgalign.commands.common import command_line
-    from fgalign.outputs import check_output_dir, output_errors
-    from fgalign.ray.pipeline import run_pipeline
+    from fgalign.experiment.outputs import check_output_dir, output_errors
+    from fgalign.experiment.run import run_pipeline
 
     check_output_dir(cfg.experiment.output_dir)  # a file / read-only folder: one line, now
     with output_errors(cfg.experiment.output_dir):  # a full disk while writing: one line

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fgalign.config import DataCfg
+from fgalign.data.synth.manifest import fingerprint, read_manifest, rebuild_command, world_data_cfg
 from fgalign.errors import InputError
 
 SOURCES = {
@@ -137,6 +138,7 @@ def _files(task: str, root: Path, split: str, cfg: DataCfg, rep: CheckReport, fu
 
 def _rows(task: str, root: Path, split: str, cfg: DataCfg, rep: CheckReport) -> None:
     """Images (and VCR metadata) the rows name, and the record count."""
+    # the tasks import the data readers (they sit above data/): a check reads through them
     from fgalign.tasks import read_split
 
     try:
@@ -166,7 +168,6 @@ def _rows(task: str, root: Path, split: str, cfg: DataCfg, rep: CheckReport) -> 
 
 
 def _world(root: Path) -> dict | None:
-    from fgalign.data.synth.manifest import read_manifest
 
     return read_manifest(root)
 
@@ -187,7 +188,6 @@ def check_layout(task: str, root: str | Path, split: str, data_cfg: DataCfg | No
     Raises:
         ValueError: unknown task. WorldFormatError: a world of another format version.
     """
-    from fgalign.data.synth.manifest import fingerprint, rebuild_command, world_data_cfg
 
     if task not in ("vqa", "snli_ve", "vcr"):
         raise ValueError(f"data check knows the official layouts of vqa, snli_ve and vcr, "
@@ -233,6 +233,7 @@ def default_splits(task: str, root: str | Path) -> tuple[list[str], list[str]]:
 def run_splits(cfg) -> list[tuple[str, str]]:
     """(task, split) pairs a run reads: the evaluated split, train (statistics) and val when
     the task calibrates (``Task.calibrates``)."""
+    # the tasks import the data readers (they sit above data/)
     from fgalign.tasks import get_task
 
     out = []

@@ -18,7 +18,7 @@ Each photo is written in one of the file variants a real dataset holds (``PHOTOS
   that honours the tag (``PIL.ImageOps.exif_transpose``) shows the photo upright;
 - ``large``: upsampled (Lanczos) to ``large_side`` pixels on its long side (default 4000).
 
-Layouts (field names as in /work/shared/formats and the official releases):
+Layouts (field names as in the official releases):
 
 - ``vqav2/``: ``v2_OpenEnded_mscoco_{train2014,val2014}_questions.json``,
   ``v2_mscoco_{split}_annotations.json`` (10 answers per question, ``question_type`` = the

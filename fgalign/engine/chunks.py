@@ -13,7 +13,7 @@ through one ``ChunkStage`` per stage kind:
   ``data``: the rows as Arrow IPC bytes instead (a set's first stage, rows from the driver).
 - A ``ChunkStage`` computes the chunks of the sets that have a step of its kind and passes
   the others through untouched. It calls the stage in batches of that stage's
-  ``resources.batch_size`` rows with rows that raise isolated (``fgalign.rowguard``), and
+  ``resources.batch_size`` rows with rows that raise isolated (``fgalign.engine.rowguard``), and
   writes the output as ``<step.tmp>/part-<part>.parquet`` (a temporary name renamed into
   place: a retried chunk rewrites the same file, never adds a second one). That file is both
   the stage's cache of the chunk (committed by the runner once the set is through) and the
@@ -36,16 +36,17 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from fgalign.ray.cache import cache_files, resolve_uri
-from fgalign.ray.stage import run_batch, to_arrow_table
-from fgalign.rowguard import RowGuard, concat_batches
+from fgalign.engine.arrow import run_batch, to_arrow_table
+from fgalign.engine.cache import cache_files, resolve_uri
+from fgalign.engine.rowguard import RowGuard, concat_batches
+from fgalign.schema import STAGE_NAMES
 
 
 @dataclass
 class Step:
     """One stage of one input set: its spec, the cache it commits and where it writes first."""
 
-    spec: Any  # fgalign.spec.StageSpec
+    spec: Any  # fgalign.engine.spec.StageSpec
     path: str  # the committed cache directory
     hash: str  # chain hash (row stages) or store hash (image stages)
     tmp: str = ""  # the temporary directory the executor writes (``StageCache.begin``)
@@ -211,7 +212,6 @@ class ChunkStage:
 
 def operator_stages(plans: list[SetPlan]) -> list[str]:
     """The stage kinds an execution of ``plans`` needs, in graph order."""
-    from fgalign.schema import STAGE_NAMES
 
     used = {s for p in plans for s in p.stages}
     return [s for s in STAGE_NAMES if s in used]

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fgalign.batch import as_list, num_rows, object_column, row_errors
+from fgalign.engine.batch import as_list, num_rows, object_column, row_errors
 from fgalign.keywords.base import create_extractor
 
 

@@ -18,6 +18,8 @@ import os
 import sys
 from typing import Any
 
+from fgalign.config import StageResources
+
 
 def progress_enabled(want: bool) -> bool:
     """Progress bars only for people watching a terminal."""
@@ -74,7 +76,7 @@ def init_ray(ray_cfg: Any) -> bool:
     return True
 
 
-EXECUTIONS = (("regions", "images"),  # images, and the prompts (fgalign.graph.Runner)
+EXECUTIONS = (("regions", "images"),  # images, and the prompts (fgalign.engine.runner.Runner)
               ("candidates", "keywords", "embed", "score"))  # rows
 
 
@@ -116,14 +118,13 @@ def check_execution_resources(ray_cfg: Any, stages: list[str] | tuple[str, ...],
                               cluster: dict[str, float]) -> None:
     """Fail early when the pools of one execution cannot all run at once on a fixed cluster.
 
-    The pools of an execution run at the same time (``fgalign.ray.graph``), so their CPUs and
-    GPUs add up; stages fused into one pool (``fuse_pools``) count once. Its input is in the
-    object store (no read task needs a CPU).
+    The pools of an execution run at the same time (``fgalign.ray.executor``), so their CPUs
+    and GPUs add up; stages fused into one pool (``fuse_pools``) count once. Its input is in
+    the object store (no read task needs a CPU).
 
     Raises:
         ValueError: the sum exceeds the cluster's CPUs or GPUs (one line naming every pool).
     """
-    from fgalign.config import StageResources
 
     res = {s: ray_cfg.stages.get(s, StageResources()) for s in stages}
     pools = fuse_pools(stages, res)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from fgalign.batch import as_list, num_rows, object_column, row_errors
 from fgalign.embed import add_texts, backbone_of
+from fgalign.engine.batch import as_list, num_rows, object_column, row_errors
+from fgalign.engine.store import EmbeddingTable, region_key
 from fgalign.regions.crops import ImageLoadError, crop_regions, load_rgb
 from fgalign.regions.tags import resolve_tags
-from fgalign.store import EmbeddingTable, region_key
 
 
 class ImageEmbedder:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fgalign.batch import num_rows, object_column, row_errors
+from fgalign.engine.batch import num_rows, object_column, row_errors
 from fgalign.regions.base import Proposals, create_proposer
 from fgalign.regions.crops import ImageLoadError, load_rgb
 

@@ -1,4 +1,5 @@
-"""Tasks: each one ``Task`` (``fgalign.tasks.base``) in ``fgalign/tasks/<task>.py``, by name.
+"""Tasks: each one ``Task`` (``fgalign.tasks.base``) in ``fgalign/tasks/<task>.py`` (or a
+package: ``fgalign/tasks/vqa/`` holds VQA's helpers), by name.
 
     from fgalign.tasks import get_task, task_names
     get_task("vqa").load_rows(cfg, ctx, "val2014")

@@ -2,13 +2,14 @@
 
     task = get_task("vcr")                         # a registered Task (built-ins load lazily)
     rows = task.load_rows(cfg, ctx, "val")          # reader → unified rows → statements
-    ctx = task.prepare(cfg, train_rows, runner)     # train statistics + calibration fits
+    ctx = task.train_context(cfg, train_rows)       # train statistics (answer vocabulary, ...)
+    task.calibrate(cfg, ctx, train_rows, runner)    # calibration fits, when task.calibrates(cfg)
     credit = task.credit(row, pred, pred_r)         # per-instance credit (headline, QA→R, Q→AR)
 
 A task is one class, registered by name (``@register_task``), in one module
-``fgalign/tasks/<task>.py``; no other module branches on a task's name. The stage graph
-(``fgalign.stages``, ``fgalign.graph``), the scorer (``fgalign.align.stage``), the metrics
-(``fgalign.finalize``) and the adaptation (``fgalign.adapt``) ask the task through the hooks
+``fgalign/tasks/<task>.py`` or package ``fgalign/tasks/<task>/`` (VQA); no other module branches on a task's name. The stage graph
+(``fgalign.experiment.plan``, ``fgalign.engine.runner``), the scorer (``fgalign.align.stage``), the metrics
+(``fgalign.experiment.finalize``) and the adaptation (``fgalign.adapt``) ask the task through the hooks
 below. The defaults describe a multiple-choice task whose rows carry ``statements``
 (one per candidate), ``cand_group`` (C,) and ``labels`` (gold index per group), and whose
 ``target`` is the gold index (-1 when unannotated): every hook a task does not override
@@ -22,7 +23,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -30,13 +31,16 @@ from fgalign.config import Config, DataCfg, require
 from fgalign.data.paths import check_row
 from fgalign.data.readers import read_report, usable_or_raise
 from fgalign.data.synth.manifest import world_data_cfg
+from fgalign.engine.spec import StageSpec
+from fgalign.engine.store import file_identity, image_key
 from fgalign.registry import Registry
 from fgalign.schema import BUILTIN_TASKS, TASK_FIELDS
-from fgalign.store import file_identity, image_key
-from fgalign.tasks.vqa_answers import question_prefix
 
-if TYPE_CHECKING:
-    from fgalign.spec import StageSpec
+
+def question_prefix(question: str) -> str:
+    """First two lower-cased words ("is there", "are there", "is the")."""
+    return " ".join(question.lower().replace("?", " ").split()[:2])
+
 
 TASKS = Registry("task")
 

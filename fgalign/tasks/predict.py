@@ -8,7 +8,7 @@
 
 The task follows from the arguments: ``hypothesis`` → ``snli_ve``; ``question`` with
 ``choices`` → ``vcr`` (Q→A); ``question`` alone → ``vqa``. The image goes through the config's
-own stages (``fgalign.graph.Runner`` with the in-process executor: region proposer, image
+own stages (``fgalign.engine.runner.Runner`` with the in-process executor: region proposer, image
 embedder, the task's row stages, keyword extractor, text embedder, alignment scorer), with its
 stage caches in a temporary folder of the call; the model is built once per process (every
 stage shares it: ``fgalign.embed.backbone_of`` memoises backbones per process and config).
@@ -21,7 +21,7 @@ What comes from the dataset of the config (``data.root``), and when:
   those are the candidates (no vocabulary, no filters).
 - Calibration (VQA yes/no thresholds, the SNLI-VE text-only classifier) is a fit on the dataset
   (``fgalign.tasks.snli_ve``). When ``fgalign evaluate`` / ``fgalign run`` of the same config
-  left its fitted context in the stage cache (``fgalign.ray.prepare``), it is used. Otherwise
+  left its fitted context in the stage cache (``fgalign.experiment.prepare``), it is used. Otherwise
   ``calibrate=True`` fits it now (as a run would, then cached); without it VQA scores its
   candidates uncalibrated, and SNLI-VE has **no label**: the prediction is None and the raw
   scores of the hypothesis are reported, with a note saying so (a label from an unfitted rule
@@ -36,8 +36,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fgalign.align.batch import to_array
 from fgalign.config import Config, build_config, load_config, to_dict
+from fgalign.data.paths import RowError, base_row, clean_text
+from fgalign.data.synth import resolve_world
+from fgalign.engine.gather import ImageRecords, hydrate
+from fgalign.engine.runner import LocalExecutor, cache_root
+from fgalign.engine.store import file_identity, image_key
 from fgalign.errors import InputError
+from fgalign.experiment.figures import keyword_regions, overlay_figure
+from fgalign.experiment.plan import make_runner, prepare_task
+from fgalign.experiment.prepare import cached_context, prepare_cached
+from fgalign.metrics import normalize_answer
+from fgalign.regions.crops import ImageLoadError, load_rgb
+from fgalign.schema import SNLI_VE_LABELS
+from fgalign.tasks import get_task
+from fgalign.tasks.vqa.answers import answer_type_of
+from fgalign.variants import score_column, variant_column, variant_names
 
 DEFAULT_CONFIG = "configs/demo.yaml"
 
@@ -80,8 +95,6 @@ def clean_input(text: Any, what: str) -> str:
         InputError: it holds a code point UTF-8 cannot encode (a lone surrogate, e.g. half an
             emoji), named with ``what``.
     """
-    from fgalign.data.paths import RowError, clean_text
-
     try:
         return clean_text(str(text)).strip()
     except RowError:
@@ -126,7 +139,6 @@ def check_image(path: str | Path) -> tuple[Path, Any]:
     Raises:
         InputError: no such file, or not an image PIL can decode (the reason is named).
     """
-    from fgalign.regions.crops import ImageLoadError, load_rgb
 
     p = Path(path).expanduser()
     if not p.is_file():
@@ -154,9 +166,6 @@ def task_context(cfg: Config, task: str, calibrate: bool, runner_factory: Any
                  ) -> tuple[dict[str, Any], str]:
     """(task context, note): the run's cached fitted context when there is one, else a fit now
     (``calibrate``), else the train statistics alone (VQA) / nothing (SNLI-VE, VCR)."""
-    from fgalign.data.synth import resolve_world
-    from fgalign.graph import cache_root
-    from fgalign.ray.prepare import cached_context, prepare_cached
 
     root = cfg.data.root
     if root is None and (task == "vqa" or calibrate):
@@ -168,8 +177,6 @@ def task_context(cfg: Config, task: str, calibrate: bool, runner_factory: Any
         cfg = resolve_world(cfg)  # generates a missing synthetic world (as a run does)
         ctx = cached_context(cfg, task, cache_root(cfg))
         if ctx is not None:
-            from fgalign.tasks import get_task
-
             calibrated = get_task(task).calibrates(cfg)  # VCR has nothing to fit
             return ctx, (f"calibration: the fit a run cached under {cache_root(cfg)}"
                          if calibrated else "")
@@ -177,7 +184,6 @@ def task_context(cfg: Config, task: str, calibrate: bool, runner_factory: Any
             ctx, _ = prepare_cached(cfg, task, cache_root(cfg), runner=runner_factory(cfg))
             return ctx, f"calibration: fitted now on {root}, cached under {cache_root(cfg)}"
     if task == "vqa":
-        from fgalign.stages import prepare_task
 
         return (prepare_task(cfg, "vqa", calibrate=False),
                 "uncalibrated: no cached yes/no thresholds for this config (--calibrate fits them)")
@@ -190,8 +196,6 @@ def task_context(cfg: Config, task: str, calibrate: bool, runner_factory: Any
 
 def answers_context(answers: list[str]) -> dict[str, Any]:
     """A VQA context whose answer vocabulary is exactly ``answers`` (no priors, no prefixes)."""
-    from fgalign.metrics import normalize_answer
-    from fgalign.tasks.vqa_answers import answer_type_of
 
     return {"task": "vqa", "vqa": {
         "answer_vocab": answers, "answer_classes": [normalize_answer(a) for a in answers],
@@ -201,8 +205,6 @@ def answers_context(answers: list[str]) -> dict[str, Any]:
 
 def input_row(task: str, root: Path, name: str, text: str, options: list[str]) -> dict[str, Any]:
     """The one unified row (``fgalign.schema``) of the call, with its ``image_key``."""
-    from fgalign.data.paths import base_row
-    from fgalign.store import file_identity, image_key
 
     row = base_row(task, "predict", 0)
     row.update(image_path=name, text=text, candidates=list(options))
@@ -220,8 +222,6 @@ def _score(value: Any) -> float | None:
 def collect(task: str, row: dict[str, Any], cfg: Config, has_fit: bool
             ) -> tuple[str | None, list[Candidate], int]:
     """(prediction, candidates, index of the statement to draw) of one scored row."""
-    from fgalign.schema import SNLI_VE_LABELS
-    from fgalign.variants import score_column, variant_column, variant_names
 
     comps = ["global"] + [c for c in cfg.align.components if c != "global"]
     stmts = [str(s) for s in row["statements"]]
@@ -268,11 +268,6 @@ def predict(image: str | Path, question: str | None = None, *, hypothesis: str |
         InputError: no such image, not an image, empty or clashing texts; ConfigError (an
             InputError) for a bad config or override.
     """
-    from fgalign.align.batch import to_array
-    from fgalign.gather import ImageRecords, hydrate
-    from fgalign.graph import LocalExecutor, Runner
-    from fgalign.tasks import get_task
-    from fgalign.viz import keyword_regions, overlay_figure
 
     task = task_of(question, hypothesis, answers, choices)
     text = clean_input(question if question is not None else hypothesis, "text")
@@ -280,7 +275,7 @@ def predict(image: str | Path, question: str | None = None, *, hypothesis: str |
                                              for o in (answers or choices or [])) if o))
     path, pixels = check_image(image)
     cfg = config if isinstance(config, Config) else load_config(config, list(overrides or []))
-    runner_of = lambda c: Runner(c, LocalExecutor(progress=False))
+    runner_of = lambda c: make_runner(c, LocalExecutor(progress=False))
     with tempfile.TemporaryDirectory(prefix="fgalign-") as tmp:
         if task == "vqa" and options:
             ctx, note = answers_context(options), ""

@@ -45,7 +45,7 @@ from fgalign.align.batch import to_array
 from fgalign.align.stage import score_rows
 from fgalign.config import Config
 from fgalign.data.snli_ve import read_snli_ve
-from fgalign.gather import ImageRecords, hydrate, text_only_view
+from fgalign.engine.gather import ImageRecords, hydrate, text_only_view
 from fgalign.metrics import per_class_accuracy
 from fgalign.schema import SNLI_VE_LABELS
 from fgalign.tasks.base import Task, register_task
@@ -257,7 +257,7 @@ def fit_snli_ve(cfg: Config, runner: Any, train: list[dict],
                 val_sets: list[tuple[str, list[dict]]]) -> dict[str, Any]:
     """Classifiers / thresholds per variant for SNLI-VE (see "Calibration" above).
 
-    ``runner`` (``fgalign.graph.Runner``) runs the text-only train rows through ``keywords``
+    ``runner`` (``fgalign.engine.runner.Runner``) runs the text-only train rows through ``keywords``
     and ``embed`` and the val rows (``val_sets``: one input set, ``SNLIVE.calibration_sets``)
     through the whole graph; the fit itself reads the scored rows and the tables only.
 

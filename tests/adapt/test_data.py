@@ -5,7 +5,7 @@ from toy_world import write_toy_caches
 from fgalign.adapt import TargetAccessError, TaskData, TaskStore, read_rows
 from fgalign.align.batch import to_array
 from fgalign.config import AlignCfg
-from fgalign.tasks.vqa_answers import vqa_credit
+from fgalign.tasks.vqa.answers import vqa_credit
 
 
 def test_vqa_credit_is_official_accuracy():

@@ -9,8 +9,8 @@ from fgalign.align.stage import (
     statement_region_mask,
     variant_names,
 )
-from fgalign.batch import rows_to_batch
 from fgalign.config import AlignCfg
+from fgalign.engine.batch import rows_to_batch
 
 E1, E2, V = [1.0, 0.0], [0.0, 1.0], [0.6, 0.8]
 ALIGN = {"tau": 1e-3, "components": ["region_word", "region_sentence"],

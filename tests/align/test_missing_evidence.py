@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from fgalign.align.stage import AlignmentScorer, score_rows
-from fgalign.batch import rows_to_batch
 from fgalign.config import AlignCfg, build_config
-from fgalign.finalize import finalize_task
+from fgalign.engine.batch import rows_to_batch
+from fgalign.experiment.finalize import finalize_task
 from fgalign.tasks.snli_ve import feature_mask, missing_components, pair_features, standardize
 
 E1, E2, V = [1.0, 0.0], [0.0, 1.0], [0.6, 0.8]

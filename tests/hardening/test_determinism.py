@@ -16,7 +16,7 @@ from fgalign.config import load_config
 
 def test_two_inprocess_runs_write_identical_metrics(tmp_path):
     from fgalign.data.synth import generate_world
-    from fgalign.evaluate import evaluate
+    from fgalign.experiment.evaluate import evaluate
 
     world = tmp_path / "world"
     generate_world(world, seed=2, images=15, image_size=64, progress=False)

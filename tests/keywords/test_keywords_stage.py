@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from fgalign.batch import object_column
+from fgalign.engine.batch import object_column
 from fgalign.keywords import KeywordExtractor
 
 

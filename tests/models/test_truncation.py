@@ -33,8 +33,8 @@ def test_no_context_length_means_nothing_to_report():
 
 @pytest.mark.slow
 def test_embed_stage_counts_truncated_texts_per_row(tmp_path):
-    from fgalign.batch import rows_to_batch
     from fgalign.embed import TextEmbedder
+    from fgalign.engine.batch import rows_to_batch
 
     emb = TextEmbedder({"name": "test-tiny", "device": "cpu"}, {"text": str(tmp_path / "t")},
                        max_keywords=2)

@@ -1,4 +1,4 @@
-"""Small stages that follow the fgalign.stages contract, for testing the Ray machinery alone.
+"""Small stages that follow the fgalign.experiment.plan contract, for testing the Ray machinery alone.
 
 Each adds columns of the kinds real stages add (variable-shape float arrays, nested string
 lists, fixed-shape arrays, ints), passes error rows through with empty values, and marks

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from ray_dummy_stages import Regions, make_rows, make_specs
 
-from fgalign.ray.cache import StageCache, chain_hash, dataset_fingerprint
-from fgalign.ray.graph import plan_start
-from fgalign.ray.stage import concat_batches, run_batch, to_arrow_table
+from fgalign.engine.arrow import concat_batches, run_batch, to_arrow_table
+from fgalign.engine.cache import StageCache, chain_hash, dataset_fingerprint
+from fgalign.ray.executor import plan_start
 
 
 def test_commit_marks_complete_and_replaces(tmp_path):
@@ -143,9 +143,9 @@ def test_stages_with_equal_resources_share_a_pool():
 
 
 def test_task_context_cache(tmp_path, monkeypatch):
-    import fgalign.ray.prepare
+    import fgalign.experiment.prepare
     from fgalign.config import Config
-    from fgalign.ray.prepare import prepare_cached
+    from fgalign.experiment.prepare import prepare_cached
 
     root = tmp_path / "world"
     root.mkdir()
@@ -156,7 +156,7 @@ def test_task_context_cache(tmp_path, monkeypatch):
         calls.append(task)
         return {"task": task, "prior": [1, 2], "w": [[0.1, 0.25]]}
 
-    monkeypatch.setattr(fgalign.ray.prepare, "prepare_task", fake_prepare)
+    monkeypatch.setattr(fgalign.experiment.prepare, "prepare_task", fake_prepare)
     cfg = Config.model_validate({"data": {"root": str(root)}})
     cache = str(tmp_path / "stages")
     first = prepare_cached(cfg, "vcr", cache)

@@ -4,8 +4,8 @@ import pytest
 import ray_dummy_stages as dummy
 
 from fgalign.config import RayCfg
-from fgalign.ray.cache import StageCache, dataset_fingerprint
-from fgalign.ray.graph import StageError, run_task_graph
+from fgalign.engine.cache import StageCache, dataset_fingerprint
+from fgalign.ray.executor import StageError, run_task_graph
 
 pytestmark = pytest.mark.ray
 

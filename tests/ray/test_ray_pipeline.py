@@ -80,7 +80,7 @@ def test_full_pipeline_outputs_wandb_caches_and_parity(ray_session, tiny, monkey
     assert wb["config"]["model"]["name"] == "test-tiny"
 
     # parity: the Ray path predicts exactly what the in-process executor predicts
-    from fgalign.evaluate import evaluate
+    from fgalign.experiment.evaluate import evaluate
 
     cfg = load_config(ROOT / "configs/demo.yaml", _args(tiny)[3::2] + [
         f"ray.cache_dir={tiny / 'inprocess'}"])

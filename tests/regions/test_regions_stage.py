@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fgalign.batch import object_column
+from fgalign.engine.batch import object_column
 from fgalign.regions import RegionProposer
 
 

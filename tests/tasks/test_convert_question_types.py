@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fgalign.tasks.convert import create_converter, rule_coverage
+from fgalign.tasks.vqa.convert import create_converter, rule_coverage
 
 TYPES_FILE = Path(__file__).resolve().parents[1] / "fixtures" / "formats" / "vqav2_question_types.txt"
 CASES = [  # (question type, question, answer, statement): two per type

@@ -13,7 +13,7 @@ from fgalign.tasks.snli_ve import (
     threshold_logits,
 )
 from fgalign.tasks.vcr import add_vcr_statements
-from fgalign.tasks.vqa_answers import (
+from fgalign.tasks.vqa.answers import (
     add_vqa_statements,
     answer_type_of,
     candidates_for,
@@ -147,7 +147,7 @@ def test_vcr_templates_choose_what_a_statement_holds():
 
 
 def test_yes_no_by_verification_threshold():
-    from fgalign.tasks.vqa_answers import apply_yes_no, fit_yes_no, question_prefix, yes_prior
+    from fgalign.tasks.vqa.answers import apply_yes_no, fit_yes_no, question_prefix, yes_prior
 
     assert question_prefix("Is there a red star?") == "is there"
     train = [_vqa_row(i, "Is there a star?", ["yes" if i % 4 else "no"] * 10) for i in range(8)]

@@ -1,7 +1,7 @@
 """Question → statement converters: exact rule outputs, and the T5 code path (tiny random T5)."""
 import pytest
 
-from fgalign.tasks.convert import CONVERTERS, create_converter, number_word
+from fgalign.tasks.vqa.convert import CONVERTERS, create_converter, number_word
 
 CASES = [
     ("What color is the triangle?", "red", "the red triangle"),

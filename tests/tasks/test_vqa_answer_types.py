@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fgalign.tasks.vqa_answers import (
+from fgalign.tasks.vqa.answers import (
     answer_type_of,
     candidates_for,
     infer_answer_type,

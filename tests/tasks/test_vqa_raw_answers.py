@@ -13,7 +13,7 @@ import pytest
 from fgalign.data.synth import generate_world
 from fgalign.metrics import normalize_answer, vqa_accuracy, vqa_evaluate
 from fgalign.tasks import read_task
-from fgalign.tasks.vqa_answers import (
+from fgalign.tasks.vqa.answers import (
     add_vqa_statements,
     answer_type_of,
     apply_yes_no,

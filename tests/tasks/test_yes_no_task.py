@@ -10,7 +10,7 @@ from yes_no_task import NAME, YesNoVQA  # registers the task (tests/tasks is on 
 
 from fgalign.config import ConfigError, build_config
 from fgalign.data.synth import DATA_PATHS, ensure_world
-from fgalign.evaluate import evaluate
+from fgalign.experiment.evaluate import evaluate
 from fgalign.tasks import Task, get_task, read_task, register_task, task_names
 
 pytestmark = pytest.mark.slow

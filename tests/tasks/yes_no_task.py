@@ -14,8 +14,8 @@ from fgalign.config import Config
 from fgalign.data.vqa import read_vqa
 from fgalign.schema import TASK_FIELDS
 from fgalign.tasks import Task, register_task
-from fgalign.tasks.convert import create_converter
-from fgalign.tasks.vqa_answers import infer_answer_type, majority_answer
+from fgalign.tasks.vqa.answers import infer_answer_type, majority_answer
+from fgalign.tasks.vqa.convert import create_converter
 
 NAME = "vqa_yes_no"
 CHOICES = ["yes", "no"]

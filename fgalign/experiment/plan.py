@@ -1,13 +1,13 @@
 """The stage graph, shared by in-process ``fgalign evaluate`` and the Ray pipeline.
 
-    runner = Runner(cfg, LocalExecutor())           # or RayExecutor (fgalign.ray.graph)
+    runner = make_runner(cfg, LocalExecutor())      # or RayExecutor (fgalign.ray.executor)
     ctx = prepare_task(cfg, task, runner)           # train statistics + calibration runs
     run = runner.run_split(task, cfg.data.split, load_task_rows(cfg, task, ctx), ctx)
-    result = finalize(cfg, task, ctx, run)          # fgalign.finalize: streams run.path
+    result = finalize(cfg, task, ctx, run)          # fgalign.experiment.finalize: streams run.path
 
 Stages (``fgalign.schema.STAGE_NAMES``), each a plain callable over numpy dict-batches:
 
-- once per **distinct image** (rows refer to it by ``image_key``, ``fgalign.store``):
+- once per **distinct image** (rows refer to it by ``image_key``, ``fgalign.engine.store``):
   ``regions`` (``RegionProposer``: boxes, scores, labels) and ``images`` (``ImageEmbedder``:
   image and crop embeddings into the image table, region tags into the text table);
 - once per **row**: ``keywords`` (``KeywordExtractor``), ``embed`` (``TextEmbedder``: every
@@ -17,7 +17,7 @@ Stages (``fgalign.schema.STAGE_NAMES``), each a plain callable over numpy dict-b
 What differs between tasks comes from the task (``fgalign.tasks.get_task``): its reader and
 statements (``load_task_rows``), its calibration (``prepare_task``), its region proposer, and
 row stages of its own before ``keywords`` (VQA: ``candidates``). ``StageSpec`` and its hash:
-``fgalign.spec``.
+``fgalign.engine.spec``.
 
 - A stage never drops or reorders rows; a row with a non-empty ``error`` passes through untouched
   (new columns get empty values); a row failing inside a stage gets ``error="<stage>:<reason>"``.
@@ -34,18 +34,17 @@ Columns ``load_task_rows`` adds (besides the unified row): ``image_key`` and wha
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from fgalign.align.stage import AlignmentScorer
 from fgalign.config import Config, require, to_dict
 from fgalign.embed import TextEmbedder
+from fgalign.engine.runner import Executor, Runner
+from fgalign.engine.spec import UNHASHED, StageSpec, make_spec  # noqa: F401  (re-exported)
 from fgalign.keywords.stage import KeywordExtractor
 from fgalign.schema import STAGE_NAMES  # noqa: F401  (re-exported)
-from fgalign.spec import UNHASHED, StageSpec, make_spec  # noqa: F401  (re-exported)
 from fgalign.tasks import get_task
-
-if TYPE_CHECKING:
-    from fgalign.graph import Runner
 
 
 def prepare_task(cfg: Config, task: str, runner: Runner | None = None, calibrate: bool = True
@@ -130,3 +129,30 @@ def build_row_specs(cfg: Config, task: str, ctx: dict, tables: dict[str, str],
             "image_records": list(image_records or []),
             "max_keywords": cfg.keywords.max_keywords}),
     ]
+
+
+@dataclass
+class StagePlan:
+    """The stage specs of ``cfg``'s tasks, handed to the ``Runner`` (``fgalign.engine.runner.
+    Plan``): the engine runs specs, this module says which."""
+
+    cfg: Config
+
+    def image_specs(self, task: str, tables: dict[str, str]) -> list[StageSpec]:
+        return build_image_specs(self.cfg, task, tables)
+
+    def row_specs(self, task: str, ctx: dict, tables: dict[str, str],
+                  image_records: list[str]) -> list[StageSpec]:
+        return build_row_specs(self.cfg, task, ctx, tables, image_records)
+
+    def embed_spec(self, tables: dict[str, str]) -> StageSpec:
+        return text_embed_spec(self.cfg, tables)
+
+    def prompt_texts(self, task: str, ctx: dict) -> list[str]:
+        return get_task(task).prompt_texts(self.cfg, ctx)
+
+
+def make_runner(cfg: Config, executor: Executor, force: str | None = None) -> Runner:
+    """A ``Runner`` of ``cfg``'s stage graph over ``executor`` (``force``: recompute from
+    this stage on)."""
+    return Runner(cfg, executor, StagePlan(cfg), force)

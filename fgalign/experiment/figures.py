@@ -22,7 +22,7 @@ from fgalign.align.scores import region_word_alpha
 from fgalign.align.stage import scoring_row
 from fgalign.config import AlignCfg, Config
 from fgalign.data.vcr import object_number
-from fgalign.outputs import temporary_name
+from fgalign.experiment.outputs import temporary_name
 from fgalign.regions.crops import load_rgb
 from fgalign.schema import SNLI_VE_LABELS
 
@@ -111,7 +111,7 @@ def alignment_figure(cfg: Config, task: str, rows: list[dict], path: str | Path)
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temporary_name(path)  # whole or not at all (fgalign.outputs)
+    tmp = temporary_name(path)  # whole or not at all (fgalign.experiment.outputs)
     try:
         fig.savefig(tmp, dpi=110, format="png")
         os.replace(tmp, path)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from fgalign.errors import InputError
 
-# what a finished run leaves (fgalign.ray.pipeline.write_outputs, fgalign.finalize.OutputWriter)
+# what a finished run leaves (fgalign.experiment.run.write_outputs, fgalign.experiment.finalize.OutputWriter)
 RESULT_FILES = ("metrics.json", "predictions.parquet", "vqa_results.json", "stages.json",
                 "timings.json", "report.md", "report.html")
 # write failures the user fixes (space, permissions, a file where a folder should be)

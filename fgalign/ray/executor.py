@@ -1,4 +1,4 @@
-"""The Ray Data executor of the stage graph (``fgalign.graph.Runner`` decides what runs).
+"""The Ray Data executor of the stage graph (``fgalign.engine.runner.Runner`` decides what runs).
 
 One execution is one streaming Ray Data dataset over the chunks of every input set it was
 given (``fgalign.engine.chunks``): one row per chunk, ``from_items`` with one block a chunk,
@@ -35,6 +35,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 
+from fgalign.engine.cache import StageCache
 from fgalign.engine.chunks import (
     SetPlan,
     Step,
@@ -42,9 +43,8 @@ from fgalign.engine.chunks import (
     set_chunks,
     stage_steps,
 )
-from fgalign.graph import StageError, StageRecord, plan_start, run_chain, written_rows
+from fgalign.engine.runner import StageError, StageRecord, plan_start, run_chain, written_rows
 from fgalign.ray.actors import make_chunk_actor, pool_name
-from fgalign.ray.cache import StageCache
 from fgalign.ray.runtime import check_execution_resources, fuse_pools
 
 __all__ = ["RayExecutor", "StageError", "StageRecord", "check_execution_resources",
@@ -153,7 +153,7 @@ def run_task_graph(rows: list[dict[str, Any]], specs: list[Any], task: str, fing
                    cache: StageCache, ray_cfg: Any, force: str | None = None,
                    before_compute: Callable[[], None] | None = None
                    ) -> tuple[str, list[StageRecord]]:
-    """A chain of row stages on Ray (``fgalign.graph.run_chain`` with a ``RayExecutor``)."""
+    """A chain of row stages on Ray (``fgalign.engine.runner.run_chain`` with a ``RayExecutor``)."""
     return run_chain(rows, specs, task, fingerprint, cache, RayExecutor(ray_cfg, before_compute),
                      force)
 

@@ -21,7 +21,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fgalign.outputs import atomic_write_text
+from fgalign.experiment.outputs import atomic_write_text
 
 # ("h", level, text) | ("p", text) | ("table", header, rows) | ("img", rel path) | ("code", text)
 Block = tuple

@@ -1,6 +1,6 @@
 """Metrics and outputs of a scored split: ``finalize_task``, ``OutputWriter``, the printed table.
 
-    result = finalize_task(cfg, task, ctx, run, writer)     # run: fgalign.graph.SplitRun
+    result = finalize_task(cfg, task, ctx, run, writer)     # run: fgalign.engine.runner.SplitRun
 
 ``finalize_task`` streams the score cache and gives each variant — ``prior`` (train answer
 prior), ``global``, ``global+<component>`` for each active component, ``fusion``, and the
@@ -8,7 +8,7 @@ task's own (VQA ``oracle``) — its per-instance credit (``Task.credit``), the h
 (VQA accuracy, SNLI-VE accuracy, VCR Q→A accuracy, in percent, with the task's breakdowns) and
 the paired bootstrap of fusion minus global. ``OutputWriter`` writes ``predictions.parquet``
 and the official results files (``vqa_results.json``) as records arrive. The experiment loop
-(``fgalign.ray.pipeline.run_experiment``) calls both, in process or on Ray.
+(``fgalign.experiment.run.run_experiment``) calls both, in process or on Ray.
 """
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ import pyarrow.parquet as pq
 
 from fgalign.align.batch import to_array
 from fgalign.config import Config, config_hash
+from fgalign.experiment.outputs import temporary_name
 from fgalign.metrics import paired_bootstrap
-from fgalign.outputs import temporary_name
 from fgalign.tasks import Task, get_task
 from fgalign.variants import ORACLE, variant_column, variant_names
 
@@ -42,7 +42,7 @@ def variant_preds(task: Task, row: dict, variant: str, ctx: dict) -> tuple[int, 
     """(prediction, QA→R prediction or -1) of one row under one variant.
 
     The candidate at ``oracle_index`` (VQA: the best-credit answer the retrieval cut dropped,
-    ``fgalign.tasks.retrieve``) is never predicted, except by the ``oracle`` variant.
+    ``fgalign.tasks.vqa.retrieve``) is never predicted, except by the ``oracle`` variant.
     """
     if row.get("error"):
         return -1, -1
@@ -92,7 +92,7 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
         cfg: the experiment config (variants, bootstrap).
         task: task name.
         ctx: the task context (priors for the ``prior`` variant).
-        scored: a ``fgalign.graph.SplitRun`` (its score cache is read ``CHUNK`` rows at a
+        scored: a ``fgalign.engine.runner.SplitRun`` (its score cache is read ``CHUNK`` rows at a
             time; memory holds O(rows) numbers, never rows × candidates) or a list of row dicts.
         writer: receives prediction records and VQA results as they are made (None: they are
             returned in the result instead, for small inputs and tests).

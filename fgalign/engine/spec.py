@@ -4,7 +4,7 @@
     stage = spec.cls(**spec.kwargs)          # in the executor's worker (Ray actor or process)
 
 ``StageSpec.hash`` covers the stage's kwargs, its class's ``VERSION`` and fgalign's version;
-the graph chains it with every upstream hash (``fgalign.graph``). ``kwargs`` are picklable
+the graph chains it with every upstream hash (``fgalign.engine.runner``). ``kwargs`` are picklable
 (configs as dicts, the task context as plain data); keys in ``UNHASHED`` (paths that the
 chained hashes already determine) are left out of the hash.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 import fgalign
 from fgalign.config import Config, RowFailureCfg, StageResources, config_hash
-from fgalign.rowguard import RowGuard
+from fgalign.engine.rowguard import RowGuard
 
 UNHASHED = ("root", "tables", "image_records",  # kwargs determined by hashes already chained
             "task_module")  # determined by the task's name

@@ -3,7 +3,7 @@
 TAP-C ("CLIP Models are Few-shot Learners", ACL 2022) scores every answer of the vocabulary
 with CLIP; at VQAv2's 3,129 answers, building, keyword-parsing and embedding one statement per
 answer for 214k questions is what made cost grow with the vocabulary. Here a first pass ranks
-the answers the type / prefix filters keep (``fgalign.tasks.vqa_answers.candidates_for``) by
+the answers the type / prefix filters keep (``fgalign.tasks.vqa.answers.candidates_for``) by
 
     s(a) = cos(image, prompt(a)) / τ_r + w · log P(a | question prefix)
 
@@ -17,7 +17,7 @@ The stage also records what the cut costs: ``gold_rank`` (rank of the question's
 vocabulary answer in the first pass, -1 when the filters drop it or no vocabulary answer
 earns credit) and, with ``oracle`` on, appends that answer when the cut dropped it
 (``oracle_index``: its candidate index, else -1) — scored like the others, but only the
-``oracle`` variant of the metrics may pick it (``fgalign.finalize``). recall@k is the share of
+``oracle`` variant of the metrics may pick it (``fgalign.experiment.finalize``). recall@k is the share of
 labelled questions whose best-credit answer survived (``gold_rank < k``).
 
 Reads:  ``text``, ``image_key``, ``target`` (for gold_rank; may be empty), ``error``.
@@ -32,16 +32,16 @@ from collections import Counter
 
 import numpy as np
 
-from fgalign.batch import as_list, num_rows, object_column, row_errors
+from fgalign.engine.batch import as_list, num_rows, object_column, row_errors
+from fgalign.engine.store import EmbeddingTable, region_key, text_keys
 from fgalign.metrics import normalize_answer, vqa_accuracy
-from fgalign.store import EmbeddingTable, region_key, text_keys
-from fgalign.tasks.convert import create_converter
-from fgalign.tasks.vqa_answers import (
+from fgalign.tasks.vqa.answers import (
     candidates_for,
     infer_answer_type,
     majority_answer,
     question_prefix,
 )
+from fgalign.tasks.vqa.convert import create_converter
 
 
 def vocab_lookup(vocab: list[str]) -> dict[str, list[int]]:
@@ -98,7 +98,7 @@ class CandidateRetriever:
     """Stage callable: the top-``k`` VQA answers of each question, and their statements.
 
     Args:
-        vqa: the VQA task context (``fgalign.tasks.vqa_answers.prepare_vqa``).
+        vqa: the VQA task context (``fgalign.tasks.vqa.answers.prepare_vqa``).
         tables: ``{"image": dir, "text": dir}`` (the image embedding of each row's image and
             the prompt embeddings must be there: the images stage and the prompt input set).
         k: answers kept per question.

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from fgalign.metrics import normalize_answer, vqa_accuracy
+from fgalign.tasks.base import question_prefix
 from fgalign.variants import variant_column
 
 ANSWER_TYPES = ("yes/no", "number", "other")
@@ -92,11 +93,6 @@ def answer_type_of(answer: str) -> str:
         # the class, or the raw form when normalising split it ("1/2" → "1 2")
         return "number"
     return "other"
-
-
-def question_prefix(question: str) -> str:
-    """First two lower-cased words ("is there", "are there", "is the")."""
-    return " ".join(question.lower().replace("?", " ").split()[:2])
 
 
 def majority_answer(answers: list[str]) -> str:

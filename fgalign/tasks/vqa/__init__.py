@@ -1,8 +1,8 @@
 """The VQA task (VQAv2): open-ended answers as image-statement matching, scored by VQA accuracy.
 
 - Reader: ``fgalign.data.vqa.read_vqa`` (official questions + annotations files).
-- Statements: the ``candidates`` stage (``fgalign.tasks.retrieve``) keeps the top ``k``
-  answers of the train vocabulary (``fgalign.tasks.vqa_answers.prepare_vqa``) per question
+- Statements: the ``candidates`` stage (``fgalign.tasks.vqa.retrieve``) keeps the top ``k``
+  answers of the train vocabulary (``fgalign.tasks.vqa.answers.prepare_vqa``) per question
   and turns each into a statement; the driver only adds ``answer_type_inferred`` and
   ``question_prefix``.
 - Calibration (``tasks.vqa.yes_no="threshold"``): the yes/no thresholds θ fitted on the
@@ -21,11 +21,10 @@ import numpy as np
 
 from fgalign.config import Config
 from fgalign.data.vqa import read_vqa
+from fgalign.engine.spec import StageSpec, make_spec
 from fgalign.metrics import vqa_accuracy
-from fgalign.spec import StageSpec, make_spec
 from fgalign.tasks.base import Task, register_task
-from fgalign.tasks.retrieve import CandidateRetriever, answer_counts, prompts
-from fgalign.tasks.vqa_answers import (
+from fgalign.tasks.vqa.answers import (
     apply_yes_no,
     fit_yes_no,
     infer_answer_type,
@@ -36,6 +35,7 @@ from fgalign.tasks.vqa_answers import (
     vqa_credit,
     yes_prior,
 )
+from fgalign.tasks.vqa.retrieve import CandidateRetriever, answer_counts, prompts
 from fgalign.variants import ORACLE, variant_column, variant_names
 
 

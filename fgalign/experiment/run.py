@@ -4,8 +4,8 @@
     result["metrics"]["tasks"]["vqa"]["variants"]["fusion"]["score"], result["run_dir"]
 
 Per task (``cfg.data.tasks``): ``prepare_task`` (calibration through the same runner; its
-context cached by ``fgalign.ray.prepare``), ``load_task_rows``, the stage graph
-(``fgalign.graph.Runner``: images once each, then keywords → embed → score, each stage read
+context cached by ``fgalign.experiment.prepare``), ``load_task_rows``, the stage graph
+(``fgalign.engine.runner.Runner``: images once each, then keywords → embed → score, each stage read
 from its cache when its inputs are unchanged), then the streaming ``finalize_task``. The
 executor is Ray Data actor pools (``run_pipeline``; Ray starts only before the first stage
 that is not cached) or this process (``fgalign evaluate``); the driver builds no model in
@@ -29,18 +29,30 @@ from typing import Any
 from fgalign.config import Config, config_hash, dump_yaml, require, to_dict
 from fgalign.data import EmptySplitError
 from fgalign.data.synth import resolve_world
+from fgalign.engine.gather import ImageRecords, hydrate
 from fgalign.engine.locks import folder_lock
-from fgalign.finalize import OutputWriter, finalize_task, format_table, run_dir, skipped_task
-from fgalign.gather import ImageRecords, hydrate
-from fgalign.graph import LocalExecutor, Runner, RunRequest, SplitRun, StageRecord, cache_root
+from fgalign.engine.runner import (
+    LocalExecutor,
+    RunRequest,
+    SplitRun,
+    StageRecord,
+    cache_root,
+)
+from fgalign.experiment.figures import alignment_figure
+from fgalign.experiment.finalize import (
+    OutputWriter,
+    finalize_task,
+    format_table,
+    run_dir,
+    skipped_task,
+)
+from fgalign.experiment.outputs import atomic_write_text, remove_results, write_failure
+from fgalign.experiment.plan import load_task_rows, make_runner, prepare_task
+from fgalign.experiment.prepare import cached_context, prepare_cached
+from fgalign.experiment.report import write_report
 from fgalign.logging import create_logger
-from fgalign.outputs import atomic_write_text, remove_results, write_failure
-from fgalign.ray.prepare import cached_context, prepare_cached
 from fgalign.ray.runtime import LazyRay
-from fgalign.report import write_report
-from fgalign.stages import load_task_rows, prepare_task
 from fgalign.tasks import get_task
-from fgalign.viz import alignment_figure
 
 __all__ = ["cache_root", "first_round", "run_experiment", "run_pipeline", "stage_table"]
 
@@ -95,7 +107,7 @@ def stage_table(records: list[StageRecord]) -> str:
 def write_outputs(out: Path, metrics: dict, records: list[StageRecord], timings: dict,
                   command: str) -> None:
     """stages.json, timings.json, command.txt, metrics.json, report (predictions: the writer),
-    each under a temporary name, then renamed (``fgalign.outputs.atomic_write_text``);
+    each under a temporary name, then renamed (``fgalign.experiment.outputs.atomic_write_text``);
     metrics.json after the others, the report (which reads it) last."""
     atomic_write_text(out / "stages.json", json.dumps([r.to_dict() for r in records], indent=2))
     atomic_write_text(out / "timings.json", json.dumps(timings, indent=2))
@@ -128,12 +140,13 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
     (out / "config.yaml").write_text(dump_yaml(cfg))
     lazy_ray = LazyRay(cfg.ray)  # started before the first stage that is not cached
     if use_ray:
-        from fgalign.ray.graph import RayExecutor
+        # Ray loads only for fgalign run (fgalign evaluate runs without it)
+        from fgalign.ray.executor import RayExecutor
 
         executor: Any = RayExecutor(cfg.ray, lazy_ray.ensure)
     else:
         executor = LocalExecutor()
-    runner = Runner(cfg, executor, force)
+    runner = make_runner(cfg, executor, force)
     logger = None
     try:
         logger = create_logger(cfg.logging, out, f"{cfg.experiment.name}-{config_hash(cfg)}",

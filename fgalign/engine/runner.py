@@ -1,7 +1,7 @@
 """One stage graph, two executors: every run of the method goes through ``Runner``.
 
-    runner = Runner(cfg, LocalExecutor())                     # in this process (evaluate)
-    runner = Runner(cfg, RayExecutor(cfg.ray, lazy.ensure))   # Ray Data actor pools (run)
+    runner = Runner(cfg, LocalExecutor(), StagePlan(cfg))     # in this process (evaluate)
+    runner = Runner(cfg, RayExecutor(cfg.ray, lazy.ensure), StagePlan(cfg))  # Ray Data pools
     runs = runner.run_sets([RunRequest("vqa", "val", val, ctx), RunRequest("vcr", ...)])
     run = runner.run_split("vqa", "test", rows, ctx)          # one request: run_sets([...])[0]
     for batch in run.iter_batches(["uid", "vscore_fusion"]): ...
@@ -43,6 +43,15 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from fgalign.config import Config, config_hash
+from fgalign.engine.arrow import run_batch, to_arrow_table
+from fgalign.engine.cache import (
+    StageCache,
+    cache_files,
+    chain_hash,
+    dataset_fingerprint,
+    read_table,
+    resolve_uri,
+)
 from fgalign.engine.chunks import (
     ChunkStage,
     SetPlan,
@@ -54,25 +63,12 @@ from fgalign.engine.chunks import (
     set_chunks,
     stage_steps,
 )
+from fgalign.engine.gather import table_dirs
 from fgalign.engine.locks import folder_lock
-from fgalign.gather import table_dirs
-from fgalign.ray.cache import (
-    StageCache,
-    cache_files,
-    chain_hash,
-    dataset_fingerprint,
-    read_table,
-)
-from fgalign.ray.stage import run_batch, to_arrow_table
+from fgalign.engine.spec import StageSpec
+from fgalign.engine.store import EmbeddingTable
+from fgalign.progress import Progress
 from fgalign.schema import STAGE_NAMES
-from fgalign.stages import (
-    StageSpec,
-    build_image_specs,
-    build_row_specs,
-    text_embed_spec,
-)
-from fgalign.store import EmbeddingTable
-from fgalign.tasks import get_task
 
 
 class StageError(RuntimeError):
@@ -112,6 +108,28 @@ class Executor(Protocol):
                 ) -> None: ...
 
 
+class Plan(Protocol):
+    """What the runner runs for a task, built above the engine (``fgalign.experiment.plan.
+    StagePlan``): the runner knows stages, caches and executors, not tasks."""
+
+    def image_specs(self, task: str, tables: dict[str, str]) -> list[StageSpec]:
+        """The per-image stages (``regions``, ``images``)."""
+        ...
+
+    def row_specs(self, task: str, ctx: dict, tables: dict[str, str],
+                  image_records: list[str]) -> list[StageSpec]:
+        """The per-row stages, ending with ``score``."""
+        ...
+
+    def embed_spec(self, tables: dict[str, str]) -> StageSpec:
+        """The ``embed`` stage (texts into the text table)."""
+        ...
+
+    def prompt_texts(self, task: str, ctx: dict) -> list[str]:
+        """Texts the row stages look up, embedded with the images (VQA: answer prompts)."""
+        ...
+
+
 class LocalExecutor:
     """Runs every chunk through every stage in this process, set by set (the reference)."""
 
@@ -120,7 +138,6 @@ class LocalExecutor:
 
     def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None]
                 ) -> None:
-        from fgalign.progress import Progress
 
         ops = operator_stages(plans)
         stages = [ChunkStage(op, stage_steps(plans, op)) for op in ops]
@@ -144,7 +161,6 @@ def chunk_rows(chunk: dict[str, Any]) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from fgalign.ray.cache import resolve_uri
 
     if chunk["path"]:
         fs, where = resolve_uri(str(chunk["path"]))
@@ -158,7 +174,7 @@ class RunRequest:
 
     task: str
     split: str  # the input set's name (split, or split plus a calibration tag)
-    rows: list[dict]  # unified rows with statements (``fgalign.stages.load_task_rows``)
+    rows: list[dict]  # unified rows with statements (``fgalign.experiment.plan.load_task_rows``)
     ctx: dict  # the task context (the scorer's calibration data)
     stop_after: str = "score"  # the last row stage (``embed`` for calibration / adaptation)
     text_only: bool = False  # rows without an image (SNLI-VE text-only training): no image stage
@@ -209,14 +225,15 @@ class Runner:
 
     Args:
         cfg: the experiment config.
-        executor: ``LocalExecutor`` or ``fgalign.ray.graph.RayExecutor``.
+        executor: ``LocalExecutor`` or ``fgalign.ray.executor.RayExecutor``.
+        plan: the stage specs per task (``fgalign.experiment.plan.StagePlan``).
         force: recompute from this stage on (``fgalign.schema.STAGE_NAMES``).
     """
 
-    def __init__(self, cfg: Config, executor: Executor, force: str | None = None):
+    def __init__(self, cfg: Config, executor: Executor, plan: Plan, force: str | None = None):
         if force is not None and force not in STAGE_NAMES:
             raise ValueError(f"--force {force!r}: not a stage ({', '.join(STAGE_NAMES)})")
-        self.cfg, self.executor, self.force = cfg, executor, force
+        self.cfg, self.executor, self.plan, self.force = cfg, executor, plan, force
         self.cache = StageCache(cache_root(cfg))
         self.records: list[StageRecord] = []  # one per (task, input set, stage)
         self._recorded: set[tuple[str, str, str]] = set()
@@ -237,9 +254,9 @@ class Runner:
 
     def tables(self, task: str) -> dict[str, str]:
         """Embedding table directories of ``task`` (text: backbone; image: + region config)."""
-        specs = build_image_specs(self.cfg, task, {})
+        specs = self.plan.image_specs(task, {})
         return table_dirs(self.cache.root, chain_hash(specs[0].hash, specs[1].hash),
-                          text_embed_spec(self.cfg, {}).hash)
+                          self.plan.embed_spec({}).hash)
 
     # -- stores ---------------------------------------------------------------------------
     def _shards(self, store: str) -> list[str]:
@@ -258,7 +275,7 @@ class Runner:
                 for k in b["image_key"]}
 
     def _stores(self, task: str) -> tuple[list[StageSpec], str, str, str]:
-        regions, images = build_image_specs(self.cfg, task, self.tables(task))
+        regions, images = self.plan.image_specs(task, self.tables(task))
         h_images = chain_hash(regions.hash, images.hash)
         return ([regions, images], h_images, f"{self.cache.root}/images/regions-{regions.hash}",
                 f"{self.cache.root}/images/images-{h_images}")
@@ -300,7 +317,7 @@ class Runner:
         Args:
             task: task name.
             split: the input set's name (split, or split plus a calibration tag).
-            rows: unified rows with statements (``fgalign.stages.load_task_rows``).
+            rows: unified rows with statements (``fgalign.experiment.plan.load_task_rows``).
             ctx: the task context (the scorer's calibration data).
             stop_after: the last row stage to run (``embed`` for the adaptation caches).
             text_only: rows without an image (SNLI-VE's text-only training rows): no image
@@ -414,10 +431,10 @@ class Runner:
         the answer vocabulary) into the text table, one cached input set per distinct list."""
         plans: dict[str, SetPlan] = {}
         for r in requests:
-            texts = [] if r.text_only else get_task(r.task).prompt_texts(self.cfg, r.ctx)
+            texts = [] if r.text_only else self.plan.prompt_texts(r.task, r.ctx)
             if not texts:
                 continue
-            spec = text_embed_spec(self.cfg, self.tables(r.task))
+            spec = self.plan.embed_spec(self.tables(r.task))
             h = chain_hash(config_hash({"prompts": texts}), spec.hash)
             path = self.cache.path(r.task, spec.name, h)
             if path in plans or self._reuse(path, len(texts), "embed"):
@@ -448,9 +465,9 @@ class Runner:
             rows = [dict(r, error=img_errors[r["image_key"]])
                     if not r.get("error") and r["image_key"] in img_errors else r for r in rows]
         tables = self.tables(req.task)
-        specs = build_row_specs(self.cfg, req.task, req.ctx, tables, shards)
+        specs = self.plan.row_specs(req.task, req.ctx, tables, shards)
         specs = specs[: [s.name for s in specs].index(req.stop_after) + 1]
-        images = build_image_specs(self.cfg, req.task, tables)
+        images = self.plan.image_specs(req.task, tables)
         up = dataset_fingerprint(self.cfg.data.root, req.split, None, req.task, rows)
         up = chain_hash(up, "text-only" if req.text_only else chain_hash(images[0].hash,
                                                                          images[1].hash))
@@ -692,5 +709,5 @@ def blocks(n: int, block_rows: int, max_blocks: int) -> int:
     return max(block_rows, math.ceil(n / max_blocks), 1)
 
 
-__all__ = ["Executor", "LocalExecutor", "Runner", "SplitRun", "StageError", "StageRecord",
+__all__ = ["Executor", "LocalExecutor", "Plan", "Runner", "SplitRun", "StageError", "StageRecord",
            "cache_files", "cache_root"]

@@ -1,4 +1,4 @@
-"""A cache for the driver-side task preparation (``fgalign.stages.prepare_task``).
+"""A cache for the driver-side task preparation (``fgalign.experiment.plan.prepare_task``).
 
 ``prepare_task`` reads the train split and, for VQA yes/no thresholds and the SNLI-VE
 text-only classifiers, scores val rows and train texts through the runner's executor (cached
@@ -28,8 +28,8 @@ from typing import Any
 import pyarrow.fs as pafs
 
 from fgalign.config import Config, config_hash, to_dict
-from fgalign.ray.cache import resolve_uri
-from fgalign.stages import prepare_task
+from fgalign.engine.cache import resolve_uri
+from fgalign.experiment.plan import prepare_task
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@
     conv(["What is in the cup?"], [["coffee"]])           # [["coffee is in the cup"]]
 
 The rule converter normalises each question first (whitespace collapsed, lower case) and
-restates it with each answer by the rules of ``fgalign.tasks.statements`` (lower-cased, numbers
+restates it with each answer by the rules of ``fgalign.tasks.vqa.statements`` (lower-cased, numbers
 written as words, no final period: CLIP-style captions, and the bundled word-level backbone has
 no "." token). A question no rule covers gives "the answer is A" — a sentence, not the question
 with the answer appended. ``RuleConverter.rules`` says which rule made each statement
@@ -19,7 +19,7 @@ from typing import Any
 
 from fgalign.keywords.spacy_extractor import load_spacy
 from fgalign.registry import Registry
-from fgalign.tasks.statements import number_word, statement
+from fgalign.tasks.vqa.statements import number_word, statement
 
 CONVERTERS = Registry("converter")
 __all__ = ["CONVERTERS", "RuleConverter", "T5Converter", "create_converter", "normalize_question",

@@ -4,7 +4,7 @@
     rows = hydrate(rows, records, run.tables)          # + image_emb, region_embs, stmt_embs, ...
 
 No model is built here: everything comes from the ``images`` stage's records and the
-embedding tables (``fgalign.store``), on the CPU, in float32.
+embedding tables (``fgalign.engine.store``), on the CPU, in float32.
 """
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from fgalign.batch import as_list
-from fgalign.ray.cache import SUCCESS, read_table, resolve_uri
-from fgalign.store import EmbeddingTable, region_key, text_keys
+from fgalign.engine.batch import as_list
+from fgalign.engine.cache import SUCCESS, read_table, resolve_uri
+from fgalign.engine.store import EmbeddingTable, region_key, text_keys
 
 
 def statement_texts(statements: Any, keywords: Any, max_keywords: int
@@ -168,7 +168,7 @@ def text_only_view(rows: list[dict[str, Any]], tables: dict[str, str], max_keywo
 def read_rows(path: str) -> list[dict[str, Any]]:
     """Every row of a stage cache, with its embeddings gathered when the cache says how.
 
-    A row-stage cache written by ``fgalign.graph.Runner`` records its tables and image
+    A row-stage cache written by ``fgalign.engine.runner.Runner`` records its tables and image
     records in its ``_SUCCESS`` marker (``hydrate``); its rows come back hydrated (text-only
     caches through ``text_only_view``). Other caches come back as stored.
     """
