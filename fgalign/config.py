@@ -227,6 +227,9 @@ class SNLIVETaskCfg(Section):
     standardize: Literal["domain", "train"] = "domain"  # test features scaled by unlabelled val
     # image statistics (domain) or by the text training statistics (train)
     l2: NonNegative = 1e-3  # L2 penalty of the logistic regression
+    compose_logit: NonNegative = 1.0  # logits per unit of λ_c·δ_c of the count / size / relation
+    # evidence, added to entailment and taken from contradiction (the text-only training has
+    # no boxes, so the classifier cannot weigh them; fgalign.tasks.snli_ve.compose_shift)
     steps: Size = 100  # L-BFGS iterations
 
 
@@ -246,6 +249,10 @@ class TasksCfg(Section):
     vcr: VCRTaskCfg = Field(default_factory=VCRTaskCfg)
 
 
+DEFAULT_WEIGHTS = {"region_word": 2.0, "region_sentence": 1.0, "tag_text": 0.5,
+                   "count": 0.1, "size": 0.1, "relation": 0.1}  # fusion λ (docs/results.md)
+
+
 class AlignCfg(Section):
     tau: Positive = 0.1  # attention temperature over regions (defaults chosen on val of a dev world)
     keyword_weighting: Literal["mean", "idf", "length", "idf_length"] = "length"  # keyword
@@ -256,8 +263,24 @@ class AlignCfg(Section):
     ref_scope: Literal["keyword", "statement"] = "statement"  # VCR refs: restrict only referring
     # keywords to their regions, or every keyword of a statement to the regions it refers to
     weights: dict[ComponentName, Finite] = Field(  # fusion λ per fine component (0/missing = off)
-        default_factory=lambda: {"region_word": 2.0, "region_sentence": 1.0, "tag_text": 0.5}
+        default_factory=lambda: dict(DEFAULT_WEIGHTS)
     )
+    claim_parser: Literal["spacy", "rule"] = "spacy"  # count / size / relation claims of a
+    # statement (fgalign.align.claims): spaCy's dependency parse with the rule fallback, or rules
+    compose: dict[str, Finite] = Field(default_factory=dict)  # scales of the compositional
+    # evidence (fgalign.align.compose.ComposeParams; missing keys keep its defaults)
+
+    @field_validator("compose")
+    @classmethod
+    def _compose_params(cls, v: dict[str, float]) -> dict[str, float]:
+        from fgalign.align.compose import ComposeParams
+
+        try:
+            ComposeParams(**v)
+        except TypeError as e:
+            raise ValueError(f"unknown compose parameter ({e}); known: "
+                             + ", ".join(f.name for f in dataclasses.fields(ComposeParams))) from e
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> AlignCfg:
