@@ -46,7 +46,6 @@ were the sources of the patterns; every pattern has a test in tests/align/test_c
 """
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -324,24 +323,45 @@ def spacy_doc_claims(doc) -> list[Claim]:
     return [c for c in out if all(c.args)]
 
 
-@functools.lru_cache(maxsize=200_000)
-def _spacy_claims(text: str, model: str | None = None) -> tuple[Claim, ...]:
-    from fgalign.keywords.spacy_extractor import load_spacy
-
-    nlp = load_spacy(model)
-    claims = []
-    for clause in re.split(r"(?<=[.;!?])\s+", text.strip()):
-        t = re.sub(r"\s+([.,;!?])", r"\1", clause)
-        got = spacy_doc_claims(nlp(t))
-        if not got:
-            got = rule_claims(t)  # fallback: no parse pattern fired on this clause
-        claims += got
-    return tuple(dict.fromkeys(claims))
+_CACHE: dict[tuple[str, str], tuple[Claim, ...]] = {}  # (text, parser) → claims, per process
+_CACHE_MAX = 500_000
 
 
-@functools.lru_cache(maxsize=200_000)
-def _rule_claims(text: str) -> tuple[Claim, ...]:
-    return tuple(dict.fromkeys(rule_claims(text)))
+def _clauses(text: str) -> list[str]:
+    return [re.sub(r"\s+([.,;!?])", r"\1", c) for c in re.split(r"(?<=[.;!?])\s+", text.strip())
+            if c.strip()]
+
+
+def _remember(key: tuple[str, str], claims: list[Claim]) -> tuple[Claim, ...]:
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[key] = tuple(dict.fromkeys(claims))
+    return _CACHE[key]
+
+
+def prefetch(texts: list[str], parser: str = "spacy", batch_size: int = 256) -> None:
+    """Parse the texts not parsed yet in one batched ``nlp.pipe`` (the spaCy parser; the rule
+    parser needs none), so ``parse_claims`` of each is a cache look-up."""
+    if parser != "spacy":
+        return
+    todo = list(dict.fromkeys(t for t in texts if (t, parser) not in _CACHE))
+    if not todo:
+        return
+    try:
+        from fgalign.keywords.spacy_extractor import load_spacy
+
+        nlp = load_spacy(None)
+    except OSError:
+        return
+    parts = {t: _clauses(t) for t in todo}
+    flat = list(dict.fromkeys(c for cs in parts.values() for c in cs))
+    docs = dict(zip(flat, nlp.pipe(flat, batch_size=batch_size)))
+    for t, cs in parts.items():
+        claims: list[Claim] = []
+        for c in cs:
+            got = spacy_doc_claims(docs[c])
+            claims += got if got else rule_claims(c)  # fallback: no parse pattern fired
+        _remember((t, parser), claims)
 
 
 def parse_claims(text: str, parser: str = "spacy") -> list[Claim]:
@@ -354,11 +374,11 @@ def parse_claims(text: str, parser: str = "spacy") -> list[Claim]:
     Raises:
         ValueError: an unknown parser name.
     """
-    if parser == "rule":
-        return list(_rule_claims(text))
-    if parser != "spacy":
+    if parser not in ("spacy", "rule"):
         raise ValueError(f"unknown claim parser {parser!r}; known: spacy, rule")
-    try:
-        return list(_spacy_claims(text))
-    except OSError:  # no spaCy model installed: the rule parser
-        return list(_rule_claims(text))
+    key = (text, parser)
+    if key not in _CACHE:
+        prefetch([text], parser)
+    if key not in _CACHE:  # the rule parser, or no spaCy model installed
+        _remember(key, rule_claims(text))
+    return list(_CACHE[key])

@@ -289,25 +289,38 @@ def refs_as_brackets(text: str, refs: Sequence[int], names: Sequence[str]) -> st
     return out
 
 
+def claim_texts(statements: Sequence[str], statement_refs: Sequence[Sequence[int]] | None,
+                tags: Sequence[str] | None) -> list[str]:
+    """The texts whose claims are parsed: each statement, its references as "[i]"."""
+    out = []
+    for j, text in enumerate(statements):
+        refs = list(statement_refs[j]) if statement_refs is not None and j < len(statement_refs) \
+            and statement_refs[j] is not None else []
+        out.append(refs_as_brackets(str(text), refs, list(tags)) if refs and tags is not None
+                   else str(text))
+    return out
+
+
 def keyword_alpha(kw_embs: np.ndarray, kw_mask: np.ndarray, region_embs: np.ndarray,
                   kw_region_mask: np.ndarray | None, tau: float) -> np.ndarray | None:
-    """(C, K, R) region-word attention of one row (``fgalign.align.scores.attend``), or None
-    without keywords or regions."""
-    import torch
-
-    from fgalign.align.scores import attend
-
+    """(C, K, R) region-word attention of one row, the α of ``fgalign.align.scores.attend``
+    (softmax of cos / τ over the keyword's regions: its referenced ones when it has any;
+    0 on masked keywords), in numpy (per-row torch calls cost more than the arithmetic here).
+    None without keywords or regions."""
     if kw_embs.size == 0 or len(region_embs) == 0:
         return None
-    sim = torch.einsum("ckd,rd->ckr", torch.from_numpy(kw_embs.astype(np.float32)),
-                       torch.from_numpy(region_embs.astype(np.float32)))
-    mask = torch.ones(sim.shape, dtype=torch.bool)
+    sim = np.asarray(kw_embs, np.float32) @ np.asarray(region_embs, np.float32).T  # (C, K, R)
+    mask = np.ones(sim.shape, bool)
     if kw_region_mask is not None:
-        ref = torch.from_numpy(np.asarray(kw_region_mask, bool))
-        mask = torch.where(ref.any(-1, keepdim=True), ref, mask)
-    mask &= torch.from_numpy(np.asarray(kw_mask, bool))[..., None]
-    _, alpha = attend(sim, mask, tau)
-    return alpha.numpy()
+        ref = np.asarray(kw_region_mask, bool)[:, :, : sim.shape[2]]
+        if ref.shape == sim.shape:
+            mask = np.where(ref.any(-1, keepdims=True), ref, mask)
+    mask &= np.asarray(kw_mask, bool)[..., None]
+    logits = np.where(mask, sim / tau, -np.inf)
+    top = np.max(np.where(mask, logits, -1e30), -1, keepdims=True)
+    e = np.where(mask, np.exp(logits - top), 0.0)
+    den = e.sum(-1, keepdims=True)
+    return np.divide(e, den, out=np.zeros_like(e), where=den > 0).astype(np.float32)
 
 
 def compose_row(statements: Sequence[str], keywords: Sequence[Sequence[str]] | None,
@@ -338,12 +351,8 @@ def compose_row(statements: Sequence[str], keywords: Sequence[Sequence[str]] | N
     geo = RowGeometry(b, list(tags) if tags is not None else [], n_regions)
     if geo.n == 0:
         return delta, has
-    for j, text in enumerate(statements):
-        refs = list(statement_refs[j]) if statement_refs is not None and j < len(statement_refs) \
-            and statement_refs[j] is not None else []
-        if refs and tags is not None:
-            text = refs_as_brackets(str(text), refs, list(tags))
-        claims = parse_claims(str(text), parser)
+    for j, text in enumerate(claim_texts(statements, statement_refs, tags)):
+        claims = parse_claims(text, parser)
         if not claims:
             continue
         kws = [str(k) for k in keywords[j]] if keywords is not None and j < len(keywords) else []

@@ -31,7 +31,8 @@ import numpy as np
 import torch
 
 from fgalign.align.batch import collate, to_array
-from fgalign.align.compose import ComposeParams, compose_row, keyword_alpha
+from fgalign.align.claims import prefetch
+from fgalign.align.compose import ComposeParams, claim_texts, compose_row, keyword_alpha
 from fgalign.align.scores import (
     COMPOSE_KINDS,
     compose_missing,
@@ -111,6 +112,11 @@ def scoring_row(row: dict[str, Any], cfg: AlignCfg) -> dict[str, Any]:
     return row
 
 
+def _refs(row: dict[str, Any]) -> list[list[int]] | None:
+    refs = row.get("statement_refs")
+    return [[int(r) for r in as_list(x)] for x in as_list(refs)] if refs is not None else None
+
+
 def compose_columns(row: dict[str, Any], cfg: AlignCfg, kw_mask: np.ndarray, n_regions: int
                     ) -> dict[str, np.ndarray]:
     """``compose_delta`` / ``compose_mask`` (C, 3) of a row (``fgalign.align.compose``): its
@@ -124,8 +130,7 @@ def compose_columns(row: dict[str, Any], cfg: AlignCfg, kw_mask: np.ndarray, n_r
         kw_embs = to_array(row.get("kw_embs"), 3)
         alpha = keyword_alpha(kw_embs, kw_mask, to_array(row.get("region_embs"), 2),
                               row.get("kw_region_mask"), cfg.tau)
-    refs = row.get("statement_refs")
-    refs = [[int(r) for r in as_list(x)] for x in as_list(refs)] if refs is not None else None
+    refs = _refs(row)
     tags = row.get("region_tags")
     delta, has = compose_row(stmts[:n], kws, row.get("boxes"),
                              None if tags is None else [str(t) for t in as_list(tags)],
@@ -151,6 +156,11 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
         ``EVIDENCE`` keys: ``no_regions`` (bool) and ``no_keywords`` (candidates without a
         keyword), where the components fell back to the global score.
     """
+    if any(c in COMPOSE_KINDS for c in cfg.components):  # parse every statement in one pipe
+        prefetch([t for r in rows for t in claim_texts(
+            [str(x) for x in as_list(r.get("statements"))], _refs(r),
+            None if r.get("region_tags") is None else [str(x) for x in as_list(r["region_tags"])])],
+            cfg.claim_parser)
     rows = [scoring_row(r, cfg) for r in rows]
     variants = variant_names(cfg)
     out = [{} for _ in rows]

@@ -121,3 +121,22 @@ def test_params_are_checked():
         ComposeParams(relation_scale=0)
     with pytest.raises(ValueError, match="unknown compose parameter"):
         AlignCfg(compose={"scale": 1.0})
+
+
+def test_keyword_alpha_matches_attend():
+    import torch
+
+    from fgalign.align.compose import keyword_alpha
+    from fgalign.align.scores import attend
+
+    rng = np.random.default_rng(0)
+    kw, reg = rng.normal(size=(2, 3, 4)).astype(np.float32), rng.normal(size=(5, 4)).astype(np.float32)
+    mask = np.array([[True, True, False], [True, False, False]])
+    ref = np.zeros((2, 3, 5), bool)
+    ref[0, 1, [1, 3]] = True
+    got = keyword_alpha(kw, mask, reg, ref, 0.5)
+    want_mask = torch.from_numpy(np.where(ref.any(-1, keepdims=True), ref, True) & mask[..., None])
+    _, want = attend(torch.einsum("ckd,rd->ckr", torch.from_numpy(kw), torch.from_numpy(reg)),
+                     want_mask, 0.5)
+    assert got == pytest.approx(want.numpy(), abs=1e-6)
+    assert got[0, 1, [0, 2, 4]].tolist() == [0.0, 0.0, 0.0] and got[1, 1].sum() == 0.0
