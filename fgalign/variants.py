@@ -34,7 +34,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-FINE: tuple[str, ...] = ("region_word", "region_sentence", "tag_text")  # fine components
+FINE: tuple[str, ...] = ("region_word", "region_sentence", "tag_text",  # fine components
+                         "count", "size", "relation")  # the last three: fgalign.align.compose
 GLOBAL = "global"  # the coarse component every variant starts from
 ORACLE = "oracle"  # VQA metrics variant: fusion with the best-credit answer the candidate cut dropped
 

@@ -13,7 +13,7 @@ REPO = Path(__file__).parents[1]
 BAD = "align: {weights: {region_wrod: 1}}\n"
 WHY = ("align.weights.region_wrod: unknown fine component 'region_wrod' (did you mean "
        "'region_word'?); known: region_word, "
-       "region_sentence, tag_text")
+       "region_sentence, tag_text, count, size, relation")
 
 
 def _files(tmp_path):

@@ -51,7 +51,11 @@ def test_vqa_with_answers_and_figure(photos, tmp_path):
     assert [c.text for c in p.candidates] == ["coffee", "tea", "milk"]
     assert p.candidates[0].statement == "coffee is in the cup"
     assert set(p.candidates[0].scores) == {"global", "region_word", "region_sentence",
-                                           "tag_text", "fusion"} and finite(p)
+                                           "tag_text", "count", "size", "relation",
+                                           "fusion"} and finite(p)
+    # "coffee is in the cup" makes no count / size / relation claim: no evidence, global
+    for c in ("count", "size", "relation"):
+        assert p.candidates[0].scores[c] == p.candidates[0].scores["global"]
     assert p.alignment and all(0 <= a["region"] and 0 < a["alpha"] <= 1 for a in p.alignment)
     check_figure(p.figure, photos["coffee"])
     json.loads(p.to_json())

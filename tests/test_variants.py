@@ -56,10 +56,12 @@ def test_weights_by_hand():
         Variant.parse("global+region_sentence").weights(a)
     d = build_config({}).align
     assert Variant.parse("fusion").weights(d) == {"region_word": 2.0, "region_sentence": 1.0,
-                                                  "tag_text": 0.5}
+                                                  "tag_text": 0.5, "count": 0.3, "size": 0.3,
+                                                  "relation": 0.3}
     assert [v.name for v in variants_of(d)] == ["global", "global+region_word",
                                                 "global+region_sentence", "global+tag_text",
-                                                "fusion"]
+                                                "global+count", "global+size",
+                                                "global+relation", "fusion"]
 
 
 @pytest.mark.parametrize("case", sorted(ALIGNS))

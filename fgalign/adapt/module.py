@@ -28,6 +28,7 @@ from torch import nn
 
 from fgalign.adapt.geometry import GEOM_DIM
 from fgalign.align import AlignBatch, score_components
+from fgalign.align.scores import COMPOSE_KINDS
 from fgalign.config import AdaptCfg, AlignCfg
 from fgalign.variants import FINE, Variant
 
@@ -80,7 +81,8 @@ class AdaptedScorer(nn.Module):
         adapt: the ``adapt`` config section (rank, inits).
         align: the ``align`` config section (zero-shot τ and fusion weights).
         components: fine components to fuse (default: those of the ``fusion`` variant,
-            ``fgalign.variants``: computed and with a non-zero zero-shot λ).
+            ``fgalign.variants``: computed and with a non-zero zero-shot λ, except ``count``,
+            ``size``, ``relation``, which adaptation batches cannot compute yet).
         use_adapters: False (or ``adapt.rank == 0``) learns only fusion and temperature;
             ``adapt.sides`` says which side(s) get an adapter. ``adapt.box_features`` adds a
             ``BoxAdapter`` on the regions either way (batches must then carry ``region_geom``).
@@ -90,8 +92,11 @@ class AdaptedScorer(nn.Module):
                  components: list[str] | None = None, use_adapters: bool = True):
         super().__init__()
         self.dim = dim
-        if components is None:
-            components = Variant("fusion").components(align)
+        if components is None:  # the compositional components (fgalign.align.compose) need
+            # the score stage's claims and boxes, which adaptation batches do not carry yet:
+            # without them they would be the global score again, so they are left out (issue 20)
+            components = [c for c in Variant("fusion").components(align)
+                          if c not in COMPOSE_KINDS]
         unknown = set(components) - set(FINE)
         if unknown:
             raise ValueError(f"unknown fine components {sorted(unknown)}; known: {FINE}")

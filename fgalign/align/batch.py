@@ -13,6 +13,9 @@ batch with masks. Per row it reads:
     cand_region_mask (C, R)    optional: regions a candidate's statement refers to (VCR)
     region_geom    (R, 5)      optional: normalised box of each region (cx, cy, w, h, area;
                                ``fgalign.adapt.geometry``), zero-padded
+    compose_delta  (C, 3)      optional: compositional evidence δ per candidate of ``count``,
+                               ``size``, ``relation`` (``fgalign.align.compose``), in [-1, 1]
+    compose_mask   (C, 3)      optional: bool, which of those δ are evidence (False: none)
     label          int         optional: gold candidate index (-1 unknown)
     cand_group     (C,) int    optional: candidate group (VCR: 0 answers, 1 rationales)
     labels         list[int]   optional: gold index per group (wins over ``label``)
@@ -50,6 +53,8 @@ class AlignBatch:
     cand_region_mask: torch.Tensor | None = None  # (B, C, R) bool: statement → its regions
     region_geom: torch.Tensor | None = None  # (B, R, 5) float: normalised region boxes
     # (``fgalign.adapt.geometry``; only the adaptation's box features read it)
+    compose_delta: torch.Tensor | None = None  # (B, C, 3) float: count / size / relation δ
+    compose_mask: torch.Tensor | None = None  # (B, C, 3) bool: δ is evidence (False: none)
 
     def to(self, device: str | torch.device) -> AlignBatch:
         """A copy with every tensor moved to ``device``."""
@@ -98,7 +103,9 @@ def _dim(rows: list[dict]) -> int:
 
 
 CANDIDATE_KEYS = ("stmt_embs", "kw_embs", "kw_mask", "kw_region_mask", "kw_weight",
-                  "cand_region_mask")
+                  "cand_region_mask", "compose_delta", "compose_mask")
+CANDIDATE_NDIM = {"stmt_embs": 2, "kw_embs": 3, "kw_mask": 2, "kw_region_mask": 3,
+                  "kw_weight": 2, "cand_region_mask": 2, "compose_delta": 2, "compose_mask": 2}
 
 
 def select_group(row: dict, group: int) -> dict:
@@ -117,8 +124,7 @@ def select_group(row: dict, group: int) -> dict:
     idx = np.flatnonzero(np.asarray(list(groups)) == group)
     for key in CANDIDATE_KEYS:
         if row.get(key) is not None:
-            ndim = {"stmt_embs": 2, "kw_embs": 3, "kw_mask": 2, "kw_region_mask": 3,
-                    "kw_weight": 2, "cand_region_mask": 2}[key]
+            ndim = CANDIDATE_NDIM[key]
             a = to_array(row[key], ndim, bool if "mask" in key else np.float32)
             out[key] = a[idx] if a.size else None
     return out
@@ -161,6 +167,9 @@ def collate(rows: list[dict], group: int = 0) -> AlignBatch:
     region_geom = np.zeros((b, n_r, 5), np.float32) if has_geom else None
     kw_region_mask = np.ones((b, n_c, n_k, n_r), bool) if has_ref else None
     kw_weight = np.ones((b, n_c, n_k), np.float32) if has_w else None
+    has_comp = any(r.get("compose_delta") is not None for r in rows)
+    compose_delta = np.zeros((b, n_c, 3), np.float32) if has_comp else None
+    compose_mask = np.zeros((b, n_c, 3), bool) if has_comp else None
     for i, r in enumerate(rows):
         if img[i].size:
             image[i] = img[i]
@@ -190,6 +199,10 @@ def collate(rows: list[dict], group: int = 0) -> AlignBatch:
                 raise ValueError(f"collate: region_geom of shape {g.shape} for {nr} regions "
                                  "(expected (R, 5))")
             region_geom[i, :nr] = g
+        if has_comp and r.get("compose_delta") is not None and nc:
+            d = _arr(r["compose_delta"], 2).reshape(-1, 3)
+            m = _arr(r["compose_mask"], 2).astype(bool).reshape(-1, 3)
+            compose_delta[i, : len(d)], compose_mask[i, : len(m)] = d, m
         lab = r.get("label")
         label[i] = -1 if lab is None else int(lab)
     t = torch.from_numpy
@@ -200,4 +213,6 @@ def collate(rows: list[dict], group: int = 0) -> AlignBatch:
         kw_weight=None if kw_weight is None else t(kw_weight),
         cand_region_mask=None if cand_region_mask is None else t(cand_region_mask),
         region_geom=None if region_geom is None else t(region_geom),
+        compose_delta=None if compose_delta is None else t(compose_delta),
+        compose_mask=None if compose_mask is None else t(compose_mask),
     )

@@ -14,6 +14,10 @@ Components (registered in ``COMPONENTS``, created by name with their parameters)
     region_sentence  the same attention with the statement as the single query over regions
                      (over the statement's referenced regions when ``cand_region_mask`` is set)
     tag_text         the same attention with the statement over the regions' tag embeddings
+    count, size,     cos(image, statement) + δ, the compositional evidence of the statement's
+    relation         claims on the region boxes (``fgalign.align.compose``; computed by the
+                     score stage into ``compose_delta`` / ``compose_mask``); no evidence
+                     (no such claim, no matching region, no boxes): the global score
 
 Missing evidence is not evidence (documented contract): a component without its evidence
 falls back to the global score, never to 0 — a row with no valid region scores
@@ -132,6 +136,45 @@ def region_sentence_score(batch: AlignBatch, tau: float = 0.05) -> torch.Tensor:
 def tag_text_score(batch: AlignBatch, tau: float = 0.05) -> torch.Tensor:
     """Statement attention-pooled over the regions' tag text embeddings, (B, C)."""
     return _sentence_attention(batch, batch.tags, tau)
+
+
+COMPOSE_KINDS = ("count", "size", "relation")  # = fgalign.align.compose.KINDS (tested)
+
+
+def _compose_score(batch: AlignBatch, kind: str) -> torch.Tensor:
+    """cos(image, statement) + δ_kind where the batch has that evidence, else global: (B, C)."""
+    g = global_score(batch)
+    if batch.compose_delta is None or batch.compose_mask is None:
+        return g
+    j = COMPOSE_KINDS.index(kind)
+    delta, has = batch.compose_delta[..., j], batch.compose_mask[..., j]  # (B, C)
+    return _keep_candidates(torch.where(has, g + delta, g), batch)
+
+
+@COMPONENTS.register("count")
+def count_score(batch: AlignBatch, tau: float = 0.05) -> torch.Tensor:
+    """Count evidence (``fgalign.align.compose``) on top of the global score, (B, C)."""
+    return _compose_score(batch, "count")
+
+
+@COMPONENTS.register("size")
+def size_score(batch: AlignBatch, tau: float = 0.05) -> torch.Tensor:
+    """Size evidence (``fgalign.align.compose``) on top of the global score, (B, C)."""
+    return _compose_score(batch, "size")
+
+
+@COMPONENTS.register("relation")
+def relation_score(batch: AlignBatch, tau: float = 0.05) -> torch.Tensor:
+    """Spatial-relation evidence (``fgalign.align.compose``) on top of the global score, (B, C)."""
+    return _compose_score(batch, "relation")
+
+
+def compose_missing(batch: AlignBatch) -> torch.Tensor:
+    """(B, C, 3) bool: real candidates without count / size / relation evidence."""
+    b, c = batch.cand_mask.shape
+    if batch.compose_mask is None:
+        return batch.cand_mask[..., None].expand(b, c, 3).clone()
+    return batch.cand_mask[..., None] & ~batch.compose_mask
 
 
 def score_components(batch: AlignBatch, names: list[str], tau: float) -> dict[str, torch.Tensor]:

@@ -18,7 +18,10 @@ Adds:   ``scores_<component>`` float32 (C,) for ``global`` and each of ``align.c
         QA→R; -1 elsewhere). Error rows get empty arrays and -1.
         ``no_regions`` bool (the row had no valid region: its region-based components are the
         global score) and ``no_keywords`` int64 (candidates without a keyword: their
-        ``region_word`` is the global score); counted in metrics.json. Error rows: False, 0.
+        ``region_word`` is the global score); counted in metrics.json. ``no_count`` /
+        ``no_size`` / ``no_relation`` int64: candidates without that compositional evidence
+        (``fgalign.align.compose``: no such claim, or no region matched; their component is
+        the global score). Error rows: False, 0.
 """
 from __future__ import annotations
 
@@ -28,9 +31,18 @@ import numpy as np
 import torch
 
 from fgalign.align.batch import collate, to_array
-from fgalign.align.scores import evidence_masks, fuse, keyword_weights, score_components
+from fgalign.align.claims import prefetch
+from fgalign.align.compose import ComposeParams, claim_texts, compose_row, keyword_alpha
+from fgalign.align.scores import (
+    COMPOSE_KINDS,
+    compose_missing,
+    evidence_masks,
+    fuse,
+    keyword_weights,
+    score_components,
+)
 from fgalign.config import AlignCfg
-from fgalign.engine.batch import num_rows, object_column, row_errors
+from fgalign.engine.batch import as_list, num_rows, object_column, row_errors
 from fgalign.engine.gather import ImageRecords, hydrate
 from fgalign.tasks.base import get_task, groups_of
 from fgalign.variants import Variant, score_column, variant_column, variant_names
@@ -41,7 +53,8 @@ ROW_KEYS = ("image_emb", "region_embs", "tag_embs", "stmt_embs", "kw_embs", "kw_
             "error")
 
 
-EVIDENCE = {"no_regions": np.bool_, "no_keywords": np.int64}  # missing-evidence columns
+EVIDENCE = {"no_regions": np.bool_, "no_keywords": np.int64,  # missing-evidence columns
+            "no_count": np.int64, "no_size": np.int64, "no_relation": np.int64}
 
 
 def reference_mask(kw_refs: Any, shape: tuple[int, int], n_regions: int) -> np.ndarray | None:
@@ -78,6 +91,8 @@ def scoring_row(row: dict[str, Any], cfg: AlignCfg) -> dict[str, Any]:
     stmt_mask = statement_region_mask(row.get("statement_refs"), n_regions)  # (C, R)
     row["cand_region_mask"] = stmt_mask
     kw = to_array(kw, 2, bool)
+    if any(c in COMPOSE_KINDS for c in cfg.components):
+        row.update(compose_columns(row, cfg, kw, n_regions))
     if kw.size:
         shape = kw.shape
         ref = reference_mask(row.get("kw_refs"), shape, n_regions)
@@ -97,6 +112,34 @@ def scoring_row(row: dict[str, Any], cfg: AlignCfg) -> dict[str, Any]:
     return row
 
 
+def _refs(row: dict[str, Any]) -> list[list[int]] | None:
+    refs = row.get("statement_refs")
+    return [[int(r) for r in as_list(x)] for x in as_list(refs)] if refs is not None else None
+
+
+def compose_columns(row: dict[str, Any], cfg: AlignCfg, kw_mask: np.ndarray, n_regions: int
+                    ) -> dict[str, np.ndarray]:
+    """``compose_delta`` / ``compose_mask`` (C, 3) of a row (``fgalign.align.compose``): its
+    statements' count / size / relation claims checked on its ``boxes`` and ``region_tags``,
+    arguments found through the keyword attention (τ = ``align.tau``)."""
+    stmts = [str(x) for x in as_list(row.get("statements"))]
+    n = len(to_array(row.get("stmt_embs"), 2)) or len(stmts)
+    kws = [[str(w) for w in as_list(k)] for k in as_list(row.get("keywords"))]
+    alpha = None
+    if kw_mask.size and n_regions:
+        kw_embs = to_array(row.get("kw_embs"), 3)
+        alpha = keyword_alpha(kw_embs, kw_mask, to_array(row.get("region_embs"), 2),
+                              row.get("kw_region_mask"), cfg.tau)
+    refs = _refs(row)
+    tags = row.get("region_tags")
+    delta, has = compose_row(stmts[:n], kws, row.get("boxes"),
+                             None if tags is None else [str(t) for t in as_list(tags)],
+                             n_regions, alpha, refs, cfg.claim_parser, ComposeParams(**cfg.compose))
+    pad = max(0, n - len(delta))
+    return {"compose_delta": np.pad(delta, ((0, pad), (0, 0))),
+            "compose_mask": np.pad(has, ((0, pad), (0, 0)))}
+
+
 def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | None = None
                ) -> list[dict[str, np.ndarray]]:
     """Component and variant scores of error-free rows that hold their embeddings.
@@ -113,6 +156,11 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
         ``EVIDENCE`` keys: ``no_regions`` (bool) and ``no_keywords`` (candidates without a
         keyword), where the components fell back to the global score.
     """
+    if any(c in COMPOSE_KINDS for c in cfg.components):  # parse every statement in one pipe
+        prefetch([t for r in rows for t in claim_texts(
+            [str(x) for x in as_list(r.get("statements"))], _refs(r),
+            None if r.get("region_tags") is None else [str(x) for x in as_list(r["region_tags"])])],
+            cfg.claim_parser)
     rows = [scoring_row(r, cfg) for r in rows]
     variants = variant_names(cfg)
     out = [{} for _ in rows]
@@ -123,12 +171,18 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
         for name in [score_column(c) for c in names] + [variant_column(v) for v in variants]:
             out[j][name] = np.zeros(n, np.float32)
         out[j]["no_regions"], out[j]["no_keywords"] = False, 0
+        for kind in COMPOSE_KINDS:
+            out[j][f"no_{kind}"] = 0
     for g in sorted({int(x) for gr in groups for x in gr}):
         batch = collate(rows, group=g)
         no_regions, no_keywords = evidence_masks(batch)  # (B,), (B, Cg)
         for j in range(len(rows)):
             out[j]["no_regions"] = bool(no_regions[j])
             out[j]["no_keywords"] += int(no_keywords[j].sum())
+        no_compose = compose_missing(batch)  # (B, Cg, 3)
+        for j in range(len(rows)):
+            for k, kind in enumerate(COMPOSE_KINDS):
+                out[j][f"no_{kind}"] += int(no_compose[j, :, k].sum())
         with torch.no_grad():
             comps = score_components(batch, names[1:], cfg.tau)  # (B, Cg) each
             for j in range(len(rows)):
@@ -159,8 +213,9 @@ class AlignmentScorer:
         task_module: the module registering ``task`` (imported in a fresh worker).
     """
 
-    VERSION = 3  # 2: gathers embeddings from the tables (fgalign.engine.gather); 3: missing evidence
-    # falls back to the global score, no_regions / no_keywords columns
+    VERSION = 4  # 2: gathers embeddings from the tables (fgalign.engine.gather); 3: missing evidence
+    # falls back to the global score, no_regions / no_keywords columns; 4: count / size /
+    # relation components (fgalign.align.compose), no_count / no_size / no_relation columns
 
     def __init__(self, task: str, align: dict, ctx: dict | None = None, tag_filter: bool = False,
                  tables: dict[str, str] | None = None, image_records: list[str] | None = None,

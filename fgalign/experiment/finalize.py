@@ -26,8 +26,10 @@ import pyarrow.parquet as pq
 
 from fgalign.align.batch import to_array
 from fgalign.config import Config, config_hash
+from fgalign.data.synth.contrast import read_contrasts
 from fgalign.experiment.outputs import temporary_name
 from fgalign.metrics import paired_bootstrap
+from fgalign.metrics.families import by_family
 from fgalign.tasks import Task, get_task
 from fgalign.variants import ORACLE, variant_column, variant_names
 
@@ -113,6 +115,8 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
     counted = np.zeros(n, bool)  # (N,) labelled or error rows: the scored ones
     # a split is labelled when some row carries its gold label (a first, light pass)
     labelled_any = any(t.is_labelled(r) for r in _iter_rows(scored, ["target"]))
+    table = contrast_table(cfg, t)  # a synthetic world's contrast families (None: none)
+    families: list[str] = ["unknown"] * n
     truncated = 0
     missing = Counter()  # rows whose components fell back to global (fgalign.align.scores)
     keep: list[dict] = []  # the records, when there is no writer
@@ -120,11 +124,15 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
     records: list[dict] = []
     columns = list(LIGHT_COLUMNS) + [variant_column(v) for v in variants
                                      if v not in ("prior", ORACLE)]
+    if table is not None and t.contrast_id not in columns:
+        columns.append(t.contrast_id)
     for row in _iter_rows(scored, columns):
         i = position[str(row["uid"])]
         if row.get("error"):
             errors[str(row["error"])] += 1
         counted[i] = labelled_any and (bool(row.get("error")) or t.is_labelled(row))
+        if table is not None:
+            families[i] = t.contrast_family(row, table)
         truncated += int(row.get("truncated_texts") or 0) > 0
         if not row.get("error"):
             missing["no_regions"] += bool(row.get("no_regions", False))
@@ -161,6 +169,10 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
             entry.update(t.variant_metrics(c, preds[v][counted],
                                            {k: x[counted] for k, x in arrays.items()},
                                            entry["score"]))
+            if table is not None:
+                fam = [f for f, k in zip(families, counted) if k]
+                entry["by_family"] = by_family(fam, c[:, 0], cfg.adapt.bootstrap,
+                                               cfg.experiment.seed)
             out_vars[v] = entry
         boot = paired_bootstrap(credit["global"][counted, 0], credit["fusion"][counted, 0],
                                 cfg.adapt.bootstrap, cfg.experiment.seed)
@@ -184,6 +196,15 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
         if t.results_file:
             result["results"] = [r for r in keep if "uid" not in r]
     return result
+
+
+def contrast_table(cfg: Config, task: Task) -> dict[str, str] | None:
+    """The task's contrast families of ``data.split`` (``fgalign.data.synth.contrast``), or
+    None for a root without a contrast file (a real dataset) or a task without a table."""
+    if not cfg.data.root or not task.contrast_table:
+        return None
+    fams = read_contrasts(cfg.data.root, cfg.data.split)
+    return None if fams is None else fams.get(task.contrast_table, {})
 
 
 def _flush(writer: OutputWriter | None, task: str, records: list[dict], results: list[dict]

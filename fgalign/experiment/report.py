@@ -95,7 +95,22 @@ def _variant_blocks(t: dict) -> list[Block]:
     score = lambda v: f"{v:.2f}" if isinstance(v, (int, float)) else ""
     rows = [[v] + [score(x.get(k) if sub is None else x.get(k, {}).get(sub)) for k, sub in cols]
             for v, x in t["variants"].items()]
-    return [("p", "scores (percent): " + "; ".join(said)), ("table", header, rows)]
+    return [("p", "scores (percent): " + "; ".join(said)), ("table", header, rows)] \
+        + _family_blocks(t)
+
+
+def _family_blocks(t: dict) -> list[Block]:
+    """Per contrast family of a synthetic world (``by_family`` of each variant): one row per
+    variant, one column per family, "score [lo, hi] (n)"; nothing when no variant has them."""
+    fams = sorted({f for x in t["variants"].values() for f in (x.get("by_family") or {})})
+    if not fams:
+        return []
+    cell = lambda e: (f"{e['score']:.2f} [{e['ci95'][0]:.2f}, {e['ci95'][1]:.2f}] (n={e['n']})"
+                      if e else "")
+    rows = [[v] + [cell((x.get("by_family") or {}).get(f)) for f in fams]
+            for v, x in t["variants"].items()]
+    return [("p", "by contrast family (percent, 95% bootstrap interval, n instances):"),
+            ("table", ["variant"] + fams, rows)]
 
 
 def run_blocks(d: Path) -> list[Block]:

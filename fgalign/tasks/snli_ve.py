@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from fgalign.align.batch import to_array
+from fgalign.align.scores import COMPOSE_KINDS
 from fgalign.align.stage import score_rows
 from fgalign.config import Config
 from fgalign.data.snli_ve import read_snli_ve
@@ -95,12 +96,39 @@ REGION_BASED = ("region_word", "region_sentence", "tag_text")  # need regions (f
 
 def missing_components(scored: list[dict], comps: list[str]) -> np.ndarray:
     """(N, m) bool: component j of row i had no evidence (``no_regions``: every region-based
-    component; ``no_keywords``: ``region_word``), so its score is the global fallback."""
+    component; ``no_keywords``: ``region_word``; ``no_<c>``: the compositional component c,
+    ``fgalign.align.compose``), so its score is the global fallback."""
     out = np.zeros((len(scored), len(comps)), bool)
     for i, s in enumerate(scored):
         for j, c in enumerate(comps):
             out[i, j] = (bool(s.get("no_regions", False)) and c in REGION_BASED) or (
-                c == "region_word" and int(s.get("no_keywords", 0) or 0) > 0)
+                c == "region_word" and int(s.get("no_keywords", 0) or 0) > 0) or (
+                c in COMPOSE_KINDS and (bool(s.get("no_regions", False))
+                                        or int(s.get(f"no_{c}", 1) or 0) > 0))
+    return out
+
+
+def compose_shift(scored: list[dict], weights: dict[str, float]) -> np.ndarray:
+    """(N,) Σ_c w_c·δ_c over the compositional components c of ``weights`` that have evidence
+    in row i (δ_c = score_c − global, ``fgalign.align.compose``; 0 without evidence).
+
+    The text-only training rows have no boxes, so the classifier never sees these features;
+    ``classify_rows`` adds this shift to the entailment logit and subtracts it from the
+    contradiction logit instead (training-free; ``w_c`` = λ_c·``compose_logit``).
+    """
+    out = np.zeros(len(scored), np.float32)
+    for c, w in weights.items():
+        for i, s in enumerate(scored):
+            if int(s.get(f"no_{c}", 1) or 0) == 0 and not bool(s.get("no_regions", False)):
+                out[i] += w * (float(s[score_column(c)][0]) - float(s[score_column("global")][0]))
+    return out
+
+
+def shifted(logit: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """(N, 3) logits with ``shift`` added to entailment and taken from contradiction."""
+    out = np.array(logit, np.float32, copy=True)
+    out[:, SNLI_VE_LABELS.index("entailment")] += shift
+    out[:, SNLI_VE_LABELS.index("contradiction")] -= shift
     return out
 
 
@@ -218,6 +246,8 @@ def classify_rows(rows: list[dict], scored: list[dict], variants: list[str], ctx
         else:
             x, mask = masked_features(rows, scored, spec["components"], spec["features"])
             out = logits(x, spec["classifier"], spec["test_stats"], mask)
+            if spec.get("compose"):
+                out = shifted(out, compose_shift(scored, spec["compose"]))
         for j, x in enumerate(scored):
             x[variant_column(v)] = out[j].astype(np.float32)
     return scored
@@ -284,7 +314,9 @@ def _scored_from_columns(rows: list[dict], keys: list[str], variants: list[str])
     names = [score_column(k) for k in keys] + [variant_column(v) for v in variants]
     return [{**{c: np.asarray(r[c], np.float32) for c in names},
              "no_regions": bool(r.get("no_regions", False)),
-             "no_keywords": int(r.get("no_keywords", 0) or 0)} for r in rows]
+             "no_keywords": int(r.get("no_keywords", 0) or 0),
+             **{f"no_{k}": int(r.get(f"no_{k}", 1) if r.get(f"no_{k}") is not None else 1)
+                for k in COMPOSE_KINDS}} for r in rows]
 
 
 def fit_variants(cfg: Config, tr_rows: list[dict], y_tr: np.ndarray, val: list[dict]
@@ -307,11 +339,13 @@ def fit_variants(cfg: Config, tr_rows: list[dict], y_tr: np.ndarray, val: list[d
         st_te = standardizer(x_va, m_va) if vc.standardize == "domain" else st_tr
         s_va = np.asarray([float(s[variant_column(v)][0]) for s in va_scored], np.float32)
         th = fit_thresholds(s_va, y_va)
+        compose = {c: float(cfg.align.weights[c]) * vc.compose_logit for c in comps
+                   if c in COMPOSE_KINDS}
         out["variants"][v] = {"components": comps, "features": vc.features, "classifier": clf,
-                              "test_stats": st_te, "thresholds": th}
+                              "test_stats": st_te, "thresholds": th, "compose": compose}
+        va_logits = shifted(logits(x_va, clf, st_te, m_va), compose_shift(va_scored, compose))
         out["val"][v] = {  # threshold: fitted on these val rows (in-sample)
-            "text_only": round(float(100 * np.mean(
-                logits(x_va, clf, st_te, m_va).argmax(1) == y_va)), 2),
+            "text_only": round(float(100 * np.mean(va_logits.argmax(1) == y_va)), 2),
             "threshold": round(float(100 * np.mean(threshold_logits(s_va, th).argmax(1) == y_va)), 2),
             "train_fit": round(float(100 * np.mean(
                 logits(x_tr, clf, st_tr, m_tr).argmax(1) == y_tr)), 2),

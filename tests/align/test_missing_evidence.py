@@ -9,6 +9,7 @@ from fgalign.config import AlignCfg, build_config
 from fgalign.engine.batch import rows_to_batch
 from fgalign.experiment.finalize import finalize_task
 from fgalign.tasks.snli_ve import feature_mask, missing_components, pair_features, standardize
+from fgalign.variants import variant_names
 
 E1, E2, V = [1.0, 0.0], [0.0, 1.0], [0.6, 0.8]
 ALIGN = {"tau": 1.0, "components": ["region_word", "region_sentence", "tag_text"],
@@ -97,8 +98,7 @@ def test_masked_component_cannot_move_the_classifier():
 def test_metrics_count_rows_without_regions_or_keywords():
     cfg = build_config({"adapt": {"bootstrap": 20}})
     s = {f"vscore_{v}": np.asarray([1.0, 0.0, 1.0, 0.0], np.float32)
-         for v in ["global", "global+region_word", "global+region_sentence", "global+tag_text",
-                   "fusion"]}
+         for v in variant_names(cfg.align)}
     row = {"target": 0, "rationale_label": 0, "cand_group": [0, 0, 1, 1], **s}
     rows = [dict(row, uid="a", error="", no_regions=True, no_keywords=3),
             dict(row, uid="b", error="", no_regions=False, no_keywords=1),
@@ -111,8 +111,7 @@ def test_metrics_count_rows_without_regions_or_keywords():
 def test_metrics_leave_the_counts_out_when_nothing_is_missing():
     cfg = build_config({"adapt": {"bootstrap": 20}})
     s = {f"vscore_{v}": np.asarray([1.0, 0.0, 1.0, 0.0], np.float32)
-         for v in ["global", "global+region_word", "global+region_sentence", "global+tag_text",
-                   "fusion"]}
+         for v in variant_names(cfg.align)}
     row = {"uid": "a", "error": "", "target": 0, "rationale_label": 0,
            "cand_group": [0, 0, 1, 1], "no_regions": False, "no_keywords": 0, **s}
     m = finalize_task(cfg, "vcr", {"prior": [1, 0], "prior_r": [1, 0]}, [row])["metrics"]

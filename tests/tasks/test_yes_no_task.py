@@ -51,7 +51,8 @@ def test_a_new_task_runs_through_the_stage_graph(tmp_path):
     m = metrics["tasks"][NAME]
     assert m["n"] == min(12, len(rows)) and m["labels"] and m["errors"] == {}
     assert set(m["variants"]) == {"prior", "global", "global+region_word",
-                                  "global+region_sentence", "global+tag_text", "fusion"}
+                                  "global+region_sentence", "global+tag_text", "global+count",
+                                  "global+size", "global+relation", "fusion"}
     for e in m["variants"].values():  # accuracy over two choices: a multiple of 100 / n
         assert 0 <= e["score"] <= 100 and abs(e["score"] * m["n"] / 100
                                               - round(e["score"] * m["n"] / 100)) < 0.01
