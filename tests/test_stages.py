@@ -201,3 +201,28 @@ def test_a_damaged_cache_is_recomputed_not_read(world, tmp_path, damage, caplog)
     assert computed == ["score"]
     assert sorted(str(r["uid"]) for r in again.iter_rows()) == sorted(r["uid"] for r in rows)
     assert [str(r["uid"]) for r in again.iter_rows()] == [r["uid"] for r in rows]  # in order
+
+
+def test_two_sets_sharing_a_stage_cache_are_computed_once(world, tmp_path):
+    """The evaluated split is the calibration split (``data.split`` = ``data.val_split``):
+    both input sets reach the same keywords / embed caches in one call. The second set waits
+    for the next execution and reads them; before, both wrote one cache folder at once
+    (FileNotFoundError on its temporary folder)."""
+    from fgalign.engine.runner import RunRequest
+
+    raw = to_dict(world)
+    raw["ray"].update(cache_dir=str(tmp_path / "c"))
+    small = build_config(raw)
+    task = "vcr"
+    rows = load_task_rows(small, task, {"task": task})
+    runner = make_runner(small, LocalExecutor(progress=False))
+    ctx = {"task": task}
+    embed_only, whole = runner.run_sets([RunRequest(task, "val", rows, ctx, stop_after="embed"),
+                                         RunRequest(task, "val", rows, ctx)])
+    assert runner.executions == 3  # images; the whole chain; score of the waiting set only
+    computed = [(r.split, r.stage) for r in runner.records if not r.cached
+                and r.stage not in ("regions", "images")]
+    assert [s for _, s in computed].count("keywords") == 1
+    assert [s for _, s in computed].count("embed") == 1
+    assert sorted(str(r["uid"]) for r in embed_only.iter_rows()) == sorted(r["uid"] for r in rows)
+    assert sorted(str(r["uid"]) for r in whole.iter_rows()) == sorted(r["uid"] for r in rows)

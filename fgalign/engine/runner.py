@@ -297,7 +297,10 @@ class Runner:
         with folder_lock(self.cache.root, "stage cache"):
             self._execute(self._image_plans(requests))
             row_sets = [self._row_set(r, *self._image_state(r)) for r in requests]
-            self._execute(self._row_plans(row_sets))
+            pending = row_sets
+            while pending:  # one execution; more only when two sets share a stage cache
+                plans, pending = self._row_plans(pending)
+                self._execute(plans)
             for table in {t for rs in row_sets for t in rs.tables.values()}:
                 EmbeddingTable(table).compact()  # many small shards (one per batch) -> one
         out = []
@@ -482,25 +485,38 @@ class Runner:
                        [self.cache.path(req.task, s.name, h) for s, h in zip(specs, hashes)],
                        hashes, marker)
 
-    def _row_plans(self, row_sets: list[_RowSet]) -> list[SetPlan]:
+    def _row_plans(self, row_sets: list[_RowSet]) -> tuple[list[SetPlan], list[_RowSet]]:
+        """(plans of one execution, sets deferred to the next).
+
+        A set whose remaining steps write a cache another planned set writes too (the same rows
+        through the same stages, e.g. ``data.split`` = ``data.val_split``: the evaluated split
+        and the calibration set) waits for the next execution, where it finds that cache
+        committed; two sets never write one cache folder at once.
+        """
         plans: dict[str, SetPlan] = {}
+        writing: set[str] = set()
+        deferred: list[_RowSet] = []
         for rs in row_sets:
             r, n = rs.req, len(rs.rows)
             if rs.paths[-1] in plans:  # the same input set twice in one call
                 continue
             force = self._force_for(rs)
             start = plan_start(rs.specs, rs.paths, n, self.cache, force)
+            if writing & set(rs.paths[start:]):
+                deferred.append(rs)
+                continue
             for s, h, p in zip(rs.specs[:start], rs.hashes, rs.paths):
                 self._record(StageRecord(r.task, s.name, h, p, n, True, 0.0, split=r.split))
             if start == len(rs.specs):
                 continue
             steps = [Step(s, p, h) for s, p, h in zip(rs.specs[start:], rs.paths[start:],
                                                        rs.hashes[start:])]
+            writing.update(rs.paths[start:])
             plans[rs.paths[-1]] = SetPlan(
                 len(plans), r.task, r.split, n, steps,
                 rs.rows if start == 0 else rs.paths[start - 1], dict(rs.marker),
                 chunk_rows=max(s.resources.batch_size for s in rs.specs))
-        return list(plans.values())
+        return list(plans.values()), deferred
 
     def _force_for(self, rs: _RowSet) -> str | None:
         """The stage to recompute ``rs`` from (``--force``), once per cache path per runner."""
