@@ -121,13 +121,23 @@ def test_input_errors_are_one_line_for_every_kind(tmp_path, capsys):
     err = capsys.readouterr().err.strip()  # checked before any world is generated
     assert len(err.splitlines()) == 1 and "no source task left for target vqa" in err, err
     assert not (tmp_path / "never-generated").exists()
-    # a run that fails after its folder exists says so there, with no half outputs
+    # a root without the split's files: one line naming them, before any run folder exists
     empty = tmp_path / "empty-root"
     empty.mkdir()
-    assert cli.main(["evaluate", *base, "--set", f"data.root={empty}",
-                     "--set", "data.synth.generate=false", "--set", "data.tasks=[vcr]"]) == 2
+    over = [f"data.root={empty}", "data.synth.generate=false", "data.tasks=[vcr]"]
+    assert cli.main(["evaluate", *base, *[a for o in over for a in ("--set", o)]]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "not found" in err, err
+    assert len(err.splitlines()) == 1 and "missing file test.jsonl" in err, err
+    assert "fgalign data check --task vcr" in err and not (tmp_path / "runs").exists()
+    # a run that fails after its folder exists (here: the library call, which has no
+    # pre-run check) says so there, with no half outputs
+    from fgalign.config import load_config
+    from fgalign.experiment.evaluate import evaluate
+
+    cfg = load_config(REPO / "configs/demo.yaml", [f"experiment.output_dir={tmp_path / 'runs'}",
+                                                   *over])
+    with pytest.raises(FileNotFoundError):
+        evaluate(cfg, figures=False)
     run = next((tmp_path / "runs").glob("*/*"))
     assert (run / "failed.txt").read_text().startswith("FileNotFoundError: ")
     assert not (run / ".predictions").exists() and not (run / "metrics.json").exists()
