@@ -42,14 +42,13 @@ from fgalign.adapt import (
 )
 from fgalign.adapt.caches import needed_keys
 from fgalign.config import (
-    SPECIAL_LOADERS,
     Config,
     ConfigError,
-    SpecFile,
     TaskName,
     read_yaml_mapping,
     validate_as,
 )
+from fgalign.load import SpecFile
 from fgalign.metrics import paired_bootstrap
 from fgalign.numbers import NonNegative
 from fgalign.schema import BUILTIN_TASKS
@@ -129,8 +128,6 @@ def load_ablation_spec(path: str | Path) -> AblationSpec:
                                       f"in {spec.base}") from None
     return spec
 
-
-SPECIAL_LOADERS["ablations"] = load_ablation_spec
 
 
 def mean_ci(scores: np.ndarray, n: int = 1000, seed: int = 0) -> list[float]:

@@ -1,11 +1,13 @@
-"""Typed, validated experiment configs: YAML → pydantic models, ``key=value`` overrides, hash.
+"""The experiment config's schema: pydantic sections, ``key=value`` overrides, hash.
 
 Every section rejects unknown keys (reported with their dotted path); wrong types name the
 key and the expected type. ``config_hash`` is a stable hash of the resolved content, used to
-name run folders and stage caches.
+name run folders and stage caches. Each task owns its ``tasks.<name>`` section (its
+``Task.config_model``, registered into ``TASK_SECTIONS``). Configs are loaded, and their
+registry names checked, by ``fgalign.load``:
 
     cfg = load_config("configs/demo.yaml", overrides=["model.name=ViT-B-32", "data.limit=100"])
-    cfg.data.root, config_hash(cfg)
+    cfg.data.root, cfg.tasks.vqa.k, config_hash(cfg)
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -31,8 +33,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from fgalign.errors import InputError
-from fgalign.names import registry_problems, unknown_name
-from fgalign.numbers import Count, Finite, NonNegative, Positive, Seed, Share, Size, check_kwargs
+from fgalign.names import unknown_name
+from fgalign.numbers import Count, Finite, NonNegative, Positive, Seed, Share, Size
 from fgalign.schema import BUILTIN_TASKS, STAGE_NAMES
 from fgalign.variants import FINE, align_problems
 
@@ -60,9 +62,24 @@ def key_error(path: str, detail: str) -> PydanticCustomError:
     return PydanticCustomError("config_key", "{path}: {detail}", {"path": path, "detail": detail})
 
 
+# Task name → its config section model, filled by ``fgalign.tasks.register_task`` (each task
+# owns its ``tasks.<name>`` section). Why a table here and not a lookup of the task registry:
+# the tasks import this module (``Config``), so this module must not import them, not even in
+# a function or by ``importlib`` (that is an import circle too). The tasks write into the
+# table when they are imported; ``fgalign.load`` (above both) imports the built-in tasks
+# before it validates, and ``data.task_modules`` imports a plug-in's module before ``tasks``
+# and ``data.tasks`` are checked.
+TASK_SECTIONS: dict[str, type[BaseModel]] = {}
+
+
+def register_task_section(name: str, model: type[BaseModel]) -> None:
+    """Register ``model`` as the ``tasks.<name>`` section (``fgalign.tasks.register_task``)."""
+    TASK_SECTIONS[name] = model
+
+
 def _task_names() -> list[str]:
-    # the task registry's modules import this one: looked up when a config is validated
-    return importlib.import_module("fgalign.tasks").task_names()
+    """The registered tasks: the built-ins in ``BUILTIN_TASKS`` order, then the others."""
+    return list(BUILTIN_TASKS) + [t for t in TASK_SECTIONS if t not in BUILTIN_TASKS]
 
 
 TaskName = Annotated[str, _one_of("task", _task_names, BUILTIN_TASKS)]  # a registered task (fgalign.tasks)
@@ -153,29 +170,6 @@ class RegionsCfg(Section):
     context_pad: NonNegative = 0.1  # crop padding, as a fraction of box side
     tag_vocab: str | list[str] = "shapes"  # tag vocabulary name (shapes | coco) or explicit list
 
-    @model_validator(mode="after")
-    def _known_params(self) -> RegionsCfg:
-        """``params`` are keyword arguments of the proposer, of their types and in their bounds
-        (checked when given; values are kept converted: ``"1e1"`` → 10.0)."""
-        if not self.params:
-            return self
-        # the proposer registry imports cv2 / torchvision: only loaded when params are set
-        base = importlib.import_module("fgalign.regions").PROPOSERS
-        if self.proposer not in base:
-            raise key_error("proposer", unknown_name("proposer", self.proposer, base.list()))
-        self.__dict__["params"] = _checked_params(base.get(self.proposer), self.params,
-                                                  f"proposer {self.proposer!r}")
-        return self
-
-
-def _checked_params(factory: Any, params: dict[str, Any], what: str) -> dict[str, Any]:
-    """``fgalign.numbers.check_kwargs``, its error turned into one naming ``params.<key>``."""
-    try:
-        return check_kwargs(factory, params, what)
-    except ValueError as e:
-        key, _, why = str(e).partition(": ")
-        raise key_error(f"params.{key}", why) from None
-
 
 class KeywordsCfg(Section):
     extractor: str = "spacy"  # registry name: spacy | rule
@@ -183,71 +177,68 @@ class KeywordsCfg(Section):
     params: dict[str, Any] = Field(default_factory=dict)  # extractor-specific keyword args
     # (spacy: model, batch_size), checked against the extractor's constructor
 
-    @model_validator(mode="after")
-    def _known_params(self) -> KeywordsCfg:
-        """``params`` are keyword arguments of the extractor, of their types and bounds."""
-        if not self.params:
-            return self
-        base = importlib.import_module("fgalign.keywords").EXTRACTORS
-        if self.extractor not in base:
-            raise key_error("extractor", f"unknown keyword extractor {self.extractor!r}; "
-                            f"known: {', '.join(base.list())}")
-        if "max_keywords" in self.params:
-            raise key_error("params.max_keywords", "set keywords.max_keywords instead")
-        self.__dict__["params"] = _checked_params(base.get(self.extractor), self.params,
-                                                  f"keyword extractor {self.extractor!r}")
-        return self
-
-
-class VQATaskCfg(Section):
-    answer_vocab_size: Size = 100  # top-N train answers as candidates
-    type_filter: bool = True  # keep only candidates of the question's inferred answer type
-    prefix_filter: bool = True  # ... and only answers given in train to the question's prefix
-    # (chosen on val of the dev world, seed 7: VQA fusion 50.51 → 60.78, global 26.04 → 39.92)
-    converter: str = "rule"  # question→statement converter: rule | t5
-    t5_model: str | None = None  # local path / name of T5 weights for converter=t5
-    tag_filter: bool = False  # keep only candidates related to region tags / keywords
-    yes_no: Literal["statements", "threshold"] = "threshold"  # "no" = negated statement, or a
-    # threshold on the affirmative score (quantile of unlabelled val scores at the train prior)
-    val_limit: Count | None = 600  # val rows scored to fit the yes/no thresholds
-    # Retrieve, then rerank (fgalign.tasks.vqa.retrieve): a first pass keeps the top k answers.
-    k: Size = 32  # answers kept per question (statements, keywords, scoring)
-    retrieval_prompt: str = "{answer}"  # text embedded per vocabulary answer for the first pass
-    retrieval_tau: Positive = 0.05  # temperature of cos(image, prompt) in the first pass
-    retrieval_prior_weight: Finite = 1.0  # weight of log P(answer | question prefix)
-    oracle: bool = True  # also score the best-credit answer the cut dropped (oracle variant)
-
-
-class SNLIVETaskCfg(Section):
-    protocol: Literal["text_only", "threshold"] = "text_only"  # TAP-C text-only or training-free
-    train_limit: Count | None = None  # cap on train rows for the text-only classifier
-    val_limit: Count | None = 600  # val rows (through the image stages) for stats / thresholds
-    features: Literal["pair", "scores", "gated"] = "gated"  # [p*h,|p-h|,p,h,cos,comps], [h,cos,
-    # comps], or gated: [h, cos, comps, h ⊗ (cos, comps)] (fgalign.tasks.snli_ve.pair_features)
-    standardize: Literal["domain", "train"] = "domain"  # test features scaled by unlabelled val
-    # image statistics (domain) or by the text training statistics (train)
-    l2: NonNegative = 1e-3  # L2 penalty of the logistic regression
-    compose_logit: NonNegative = 3.0  # logits per unit of λ_c·δ_c of the count / size / relation
-    # evidence, added to entailment and taken from contradiction (the text-only training has
-    # no boxes, so the classifier cannot weigh them; fgalign.tasks.snli_ve.compose_shift;
-    # 1 → 3 chosen on the dev world's val: SNLI-VE relation family 40 → 80 with λ = 0.3)
-    steps: Size = 100  # L-BFGS iterations
-
-
-class VCRTaskCfg(Section):
-    modes: list[Literal["q2a", "qa2r"]] = Field(default_factory=lambda: ["q2a", "qa2r"])
-    proposer: str | None = "dataset"  # region proposer for VCR (None: regions.proposer)
-    # Statement templates (chosen on val of a dev world: the answers and rationales restate the
-    # question's object, and the bundled backbone's vocabulary has no question words).
-    answer_template: str = "{answer}"  # Q→A statement ({question}, {answer})
-    rationale_template: str = "{rationale}"  # QA→R statement ({question}, gold {answer},
-    # {rationale})
-
 
 class TasksCfg(Section):
-    vqa: VQATaskCfg = Field(default_factory=VQATaskCfg)
-    snli_ve: SNLIVETaskCfg = Field(default_factory=SNLIVETaskCfg)
-    vcr: VCRTaskCfg = Field(default_factory=VCRTaskCfg)
+    """``tasks.<name>``: one section per registered task, of the model the task registers
+    (``Task.config_model``, ``TASK_SECTIONS``), read as ``cfg.tasks.<name>``.
+
+    Every built-in task has its section (defaults when the file has none); another task has
+    one when the file gives it or ``data.tasks`` lists the task, so the resolved config (and
+    its hash) depends on the config alone, not on the modules a process imported.
+
+    Raises (as validation errors): ``tasks.<name>`` of a task that is not registered (naming
+    the known tasks), and the section model's own errors at ``tasks.<name>.<key>``.
+    """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True, allow_inf_nan=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _sections(cls, raw: Any, handler: Callable[[Any], TasksCfg]) -> TasksCfg:
+        if isinstance(raw, TasksCfg):
+            return raw
+        if not isinstance(raw, dict):
+            return handler(raw)  # pydantic's own "not a mapping" error
+        missing = [t for t in BUILTIN_TASKS if t not in TASK_SECTIONS]
+        if missing:
+            raise PydanticCustomError(
+                "config_key", "{path}: {detail}",
+                {"path": missing[0], "detail": "the built-in tasks are not imported: load "
+                 "configs with fgalign.load (or import fgalign.tasks first)"})
+        names = list(BUILTIN_TASKS) + [t for t in raw if t not in BUILTIN_TASKS]
+        out, errors = {}, []
+        for name in names:
+            model = TASK_SECTIONS.get(name)
+            if model is None:
+                errors.append({"type": PydanticCustomError("unknown_name", "{why}", {
+                    "why": unknown_name("task", name, _task_names())}),
+                    "loc": (name,), "input": raw[name]})
+                continue
+            try:
+                value = raw.get(name, {})
+                out[name] = value if isinstance(value, model) else model.model_validate(value)
+            except ValidationError as err:
+                errors += [_relocated(e, name) for e in err.errors()]
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return handler(out)
+
+    def add_sections(self, names: list[str]) -> None:
+        """Add the default section of each registered task of ``names`` not present yet
+        (``data.tasks``: a listed task's section is part of the resolved config)."""
+        for name in names:
+            if name in TASK_SECTIONS and name not in (self.__pydantic_extra__ or {}):
+                self.__pydantic_extra__[name] = TASK_SECTIONS[name]()
+
+    def section(self, name: str) -> BaseModel | None:
+        """The ``tasks.<name>`` section, or None (a task without a section in this config)."""
+        return (self.__pydantic_extra__ or {}).get(name)
+
+
+def _relocated(e: dict[str, Any], name: str) -> dict[str, Any]:
+    """One pydantic error of a task section, as an error at ``<name>.<its location>``."""
+    kind = PydanticCustomError(e["type"], "{__msg}", {**(e.get("ctx") or {}), "__msg": e["msg"]})
+    return {"type": kind, "loc": (name, *e["loc"]), "input": e.get("input")}
 
 
 DEFAULT_WEIGHTS = {"region_word": 2.0, "region_sentence": 1.0, "tag_text": 0.5,
@@ -391,6 +382,11 @@ class Config(Section):
     ray: RayCfg = Field(default_factory=RayCfg)
     logging: LoggingCfg = Field(default_factory=LoggingCfg)
 
+    @model_validator(mode="after")
+    def _listed_tasks_have_sections(self) -> Config:
+        self.tasks.add_sections(self.data.tasks)
+        return self
+
 
 class ConfigError(InputError):
     """A config file or override is invalid; the message names every bad key."""
@@ -399,6 +395,9 @@ class ConfigError(InputError):
 def _section_keys(model: type[BaseModel], loc: list[str]) -> list[str] | None:
     """The keys of the section at ``loc`` inside ``model`` (None: not a section)."""
     for part in loc:
+        if model is TasksCfg:  # a task's section: the model its task registered
+            model = TASK_SECTIONS.get(part, BaseModel)
+            continue
         field = model.model_fields.get(part)
         ann = field.annotation if field is not None else None
         if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
@@ -514,35 +513,6 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
     return raw
 
 
-def build_config(raw: dict[str, Any] | None, source: str = "<dict>",
-                 overrides: list[str] | None = None, origin: str = "--set") -> Config:
-    """Validate a raw mapping into a ``Config`` (``ConfigError`` lists every problem).
-
-    After the types, the registry names are checked (``fgalign.names.registry_problems``:
-    backbone and pretrained tag, proposers, keyword extractor), so a typo is one line
-    before any work. ``overrides``: the ``key=value`` strings applied to ``raw``, named in
-    errors as coming from ``origin`` (the command line's ``--set``, or a spec file).
-    """
-    cfg = validate_as(Config, raw or {}, source, overrides=overrides, origin=origin)
-    problems = registry_problems(cfg)
-    if problems:
-        raise ConfigError(format_problems(problems, source, overrides=overrides, origin=origin))
-    return cfg
-
-
-def load_config(path: str | Path | None = None, overrides: list[str] | None = None,
-                origin: str = "--set") -> Config:
-    """Load YAML at ``path`` (or defaults when None), apply overrides, validate (errors name
-    an override as coming from ``origin``)."""
-    raw: dict[str, Any] = {}
-    source = "<defaults>"
-    if path is not None:
-        source = str(path)
-        raw = read_yaml_mapping(path)
-    raw = apply_overrides(raw, overrides or [])
-    return build_config(raw, source, overrides, origin)
-
-
 def to_dict(cfg: BaseModel) -> dict[str, Any]:
     """Resolved config (or section) as plain JSON-able data."""
     return cfg.model_dump(mode="json")
@@ -597,52 +567,3 @@ class TrainBackboneCfg:
     limit_images: int | None = None  # train on the first N images only (smoke tests)
     log_every: int = 50  # steps between logged losses
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)  # provenance (command, world recipe)
-
-
-class SpecFile(Section):
-    """Base of the sweep and ablation spec files: a base experiment config plus overrides.
-
-    ``RESOURCES``: the keys ``resources`` accepts (``RESOURCE_KIND`` names them in errors).
-    """
-
-    RESOURCES: ClassVar[tuple[str, ...]] = ()
-    RESOURCE_KIND: ClassVar[str] = "resource"
-
-    base: str  # experiment config path, relative to the spec file
-    overrides: list[str] = Field(default_factory=list)  # key=value overrides of the base config
-    path: str | None = Field(default=None, exclude=True)  # set by the loader: the spec file
-
-    @field_validator("resources", check_fields=False)
-    @classmethod
-    def _known_resources(cls, resources: dict[str, float]) -> dict[str, float]:
-        for key in resources:
-            if key not in cls.RESOURCES:
-                raise key_error(key, f"unknown {cls.RESOURCE_KIND}; known: "
-                                f"{', '.join(cls.RESOURCES)}")
-        return resources
-
-    def experiment_config(self, extra: list[str] | None = None) -> Config:
-        """The base experiment config (relative to the spec file) with the overrides and
-        ``extra`` overrides applied."""
-        base = Path(self.base)
-        if not base.is_absolute() and self.path:
-            base = Path(self.path).parent / base
-        return load_config(base, self.overrides + list(extra or []),
-                           origin=f"the overrides of {self.path or 'the spec'}:")
-
-
-# Loaders for YAML files under configs/ that are not plain experiment configs
-# (sweeps/, ablations/). Each registers a validator for its sub-folder name.
-SPECIAL_LOADERS: dict[str, Any] = {}
-
-
-def load_any_config(path: str | Path) -> BaseModel:
-    """Validate any file under configs/: experiment configs, or sweep / ablation specs."""
-    path = Path(path)
-    loader = SPECIAL_LOADERS.get(path.parent.name)
-    if loader is None and path.parent.name in ("sweeps", "ablations"):
-        # import the module that registers the loader for this kind of file
-        importlib.import_module({"sweeps": "fgalign.sweep", "ablations": "fgalign.ablate"}
-                                [path.parent.name])
-        loader = SPECIAL_LOADERS[path.parent.name]
-    return (loader or load_config)(path)

@@ -29,17 +29,16 @@ from pydantic import Field, field_validator
 
 from fgalign.adapt import AdaptedScorer, evaluate_target, fit, open_store, save_state, sources_of
 from fgalign.config import (
-    SPECIAL_LOADERS,
     AdaptCfg,
     Config,
     Section,
-    SpecFile,
     TaskName,
     key_error,
     read_yaml_mapping,
     to_dict,
     validate_as,
 )
+from fgalign.load import SpecFile
 from fgalign.logging import wandb_mode
 from fgalign.models.bundle import forbid_models
 from fgalign.numbers import Finite, NonNegative, Seed, Size
@@ -118,8 +117,6 @@ def load_sweep_spec(path: str | Path) -> SweepSpec:
     spec.experiment_config()
     return spec
 
-
-SPECIAL_LOADERS["sweeps"] = load_sweep_spec
 
 
 def apply_params(adapt: AdaptCfg, params: dict[str, Any]) -> AdaptCfg:

@@ -12,7 +12,8 @@ from fgalign.ablate import (
     mean_ci,
     to_markdown,
 )
-from fgalign.config import ConfigError, load_any_config, to_dict
+from fgalign.config import ConfigError, to_dict
+from fgalign.config_files import load_any_config
 
 SPEC = """
 base: ../exp.yaml

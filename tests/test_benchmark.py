@@ -33,11 +33,11 @@ def test_roofline_runs_and_counts_flops():
 
 def test_image_encodes_count_every_image_and_crop_once(tmp_path):
     from fgalign.bench.embed import EmbedInputs, image_encodes
-    from fgalign.config import load_config
     from fgalign.data.synth import generate_world
     from fgalign.engine.batch import rows_to_batch
     from fgalign.engine.runner import run_stages
     from fgalign.experiment.plan import build_image_specs, load_task_rows, prepare_task
+    from fgalign.load import load_config
 
     generate_world(tmp_path / "w", seed=0, images=12, image_size=64, progress=False)
     cfg = load_config("configs/demo.yaml", [f"data.root={tmp_path / 'w'}", "model.name=test-tiny",

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from fgalign.config import Config, ConfigError, build_config, config_hash, load_config
+from fgalign.config import Config, ConfigError, config_hash
+from fgalign.load import build_config, load_config
 
 CONFIGS = sorted((Path(__file__).parents[1] / "configs").rglob("*.yaml"))
 
@@ -12,7 +13,7 @@ CONFIGS = sorted((Path(__file__).parents[1] / "configs").rglob("*.yaml"))
 def test_every_config_file_validates(path):
     # sweep / ablation files hold an experiment config under `base` or are standalone specs;
     # both kinds are validated by their own loaders, registered in fgalign.config.
-    from fgalign.config import load_any_config
+    from fgalign.config_files import load_any_config
 
     load_any_config(path)
 
@@ -96,7 +97,7 @@ def test_known_dict_keys_still_load():
     ("ablations", "components: [global, fusoin]", "  components.1: unknown variant 'fusoin'"),
 ])
 def test_spec_loaders_use_the_config_error_format(tmp_path, kind, body, line):
-    from fgalign.config import load_any_config
+    from fgalign.config_files import load_any_config
 
     (tmp_path / "exp.yaml").write_text("experiment: {name: t}\n")
     p = tmp_path / kind / "s.yaml"
@@ -110,7 +111,7 @@ def test_spec_loaders_use_the_config_error_format(tmp_path, kind, body, line):
 
 
 def test_spec_base_config_errors_name_the_base_file(tmp_path):
-    from fgalign.config import load_any_config
+    from fgalign.config_files import load_any_config
 
     (tmp_path / "exp.yaml").write_text("align: {weights: {region_wrod: 1}}\n")
     p = tmp_path / "sweeps" / "s.yaml"

@@ -5,7 +5,8 @@ config object drives the in-process ``evaluate`` and the Ray ``run``.
 """
 import pytest
 
-from fgalign.config import ConfigError, load_config
+from fgalign.config import ConfigError
+from fgalign.load import load_config
 
 
 @pytest.mark.parametrize("override, line", [

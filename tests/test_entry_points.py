@@ -131,8 +131,8 @@ def test_input_errors_are_one_line_for_every_kind(tmp_path, capsys):
     assert "fgalign data check --task vcr" in err and not (tmp_path / "runs").exists()
     # a run that fails after its folder exists (here: the library call, which has no
     # pre-run check) says so there, with no half outputs
-    from fgalign.config import load_config
     from fgalign.experiment.evaluate import evaluate
+    from fgalign.load import load_config
 
     cfg = load_config(REPO / "configs/demo.yaml", [f"experiment.output_dir={tmp_path / 'runs'}",
                                                    *over])

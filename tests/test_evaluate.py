@@ -5,9 +5,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fgalign.config import build_config
 from fgalign.data.synth.contrast import FAMILIES, read_contrasts
 from fgalign.experiment.finalize import finalize_task
+from fgalign.load import build_config
 from fgalign.metrics.families import by_family
 from fgalign.tasks import get_task
 from fgalign.variants import variant_names

@@ -1,7 +1,8 @@
 """Registry names checked at config load: the light lists, close names, one-line errors."""
 import pytest
 
-from fgalign.config import ConfigError, build_config, load_config
+from fgalign.config import ConfigError
+from fgalign.load import build_config, load_config
 from fgalign.names import BACKBONE_NAMES, EXTRACTOR_NAMES, PROPOSER_NAMES, close_names
 
 
@@ -93,7 +94,7 @@ def test_probe_checks_the_backbone_name_before_loading(capsys):
 
 
 def test_spec_file_overrides_are_named_as_the_spec_s_not_as_set(tmp_path):
-    from fgalign.config import load_any_config
+    from fgalign.config_files import load_any_config
 
     (tmp_path / "exp.yaml").write_text("experiment: {name: t}\n")
     p = tmp_path / "sweeps" / "s.yaml"

@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 
-from fgalign.config import StageResources, build_config
+from fgalign.config import StageResources
 from fgalign.engine.rowguard import RowGuard, StageBroken
 from fgalign.engine.runner import run_stages
 from fgalign.experiment.plan import StageSpec
+from fgalign.load import build_config
 
 
 class Upper:

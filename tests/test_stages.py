@@ -3,7 +3,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from fgalign.config import build_config, to_dict
+from fgalign.config import to_dict
 from fgalign.engine.cache import read_table
 from fgalign.engine.gather import read_rows
 from fgalign.engine.runner import LocalExecutor, run_stages
@@ -15,6 +15,7 @@ from fgalign.experiment.plan import (
     make_runner,
     prepare_task,
 )
+from fgalign.load import build_config
 from fgalign.schema import STAGE_NAMES
 
 pytestmark = pytest.mark.slow

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from fgalign.config import ConfigError, load_any_config
+from fgalign.config import ConfigError
+from fgalign.config_files import load_any_config
 from fgalign.sweep import SweepSpec, apply_params, forbid_clip, load_sweep_spec
 
 SPEC = """

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from fgalign.config import build_config
 from fgalign.experiment.finalize import finalize_task, format_table
 from fgalign.experiment.report import write_report
+from fgalign.load import build_config
 
 CFG = build_config({"align": {"weights": {"region_word": 1.0}, "components": ["region_word"]},
                     "adapt": {"bootstrap": 20}})

@@ -8,8 +8,9 @@ from fgalign.ablate import load_ablation_spec, variant_scorer
 from fgalign.align import collate
 from fgalign.align.scores import COMPONENTS
 from fgalign.align.stage import AlignmentScorer, scoring_row
-from fgalign.config import ConfigError, build_config, to_dict
+from fgalign.config import ConfigError, to_dict
 from fgalign.engine.batch import rows_to_batch
+from fgalign.load import build_config
 from fgalign.variants import (
     ALL_VARIANTS,
     FINE,

@@ -174,7 +174,7 @@ def _ray_benches(results, config, overrides, sizes, work, world, want) -> None:
     import ray
 
     from fgalign.bench import embed as eb
-    from fgalign.config import load_config
+    from fgalign.load import load_config
     from fgalign.ray.runtime import init_ray
 
     ov = bench_overrides(work, world, sizes, "bench-embed") + overrides

@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fgalign.config import load_config
+    from fgalign.load import load_config
 
     cfg = load_config(args.config, args.overrides)  # a typo fails here, before heavy imports
     from fgalign.adapt.run import run_adapt

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     os.environ.setdefault("RAY_DATA_DISABLE_PROGRESS_BARS", "1")
     from fgalign.bench.report import write_benchmarks_md
     from fgalign.bench.runner import command_line, print_results, run_all
-    from fgalign.config import load_config
+    from fgalign.load import load_config
 
     load_config(args.config, args.overrides)  # a bad config fails here, before any bench runs
     mode = "quick" if args.quick else "full"

@@ -65,9 +65,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _read(args: argparse.Namespace):
-    from fgalign.config import load_config
     from fgalign.data import DataFileError
     from fgalign.data.synth.manifest import WorldFormatError
+    from fgalign.load import load_config
     from fgalign.tasks import read_task_report
 
     data_cfg = load_config(args.config, args.overrides).data  # ConfigError → exit 2 in cli
@@ -115,8 +115,8 @@ def run_head(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     """Print each split's report (what is there, what is missing, where the download is);
     exit status 1 when something is missing."""
-    from fgalign.config import load_config
     from fgalign.data.check import check_layout, default_splits
+    from fgalign.load import load_config
 
     data_cfg = load_config(args.config, args.overrides).data
     splits, absent = (args.split, []) if args.split else default_splits(args.task, args.root)

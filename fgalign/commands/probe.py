@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from fgalign.errors import InputError
-    from fgalign.names import backbone_problems
+    from fgalign.load import backbone_problems
 
     for key, why in backbone_problems(args.model, args.pretrained):  # before loading anything
         flag = {"model.name": "--model", "model.pretrained": "--pretrained"}[key]

@@ -34,8 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fgalign.config import load_config
     from fgalign.data.check import check_run_data
+    from fgalign.load import load_config
 
     cfg = load_config(args.config, args.overrides)  # a typo fails here, before heavy imports
     check_run_data(cfg)  # DataLayoutError (one line, exit 2) before any stage or Ray start

@@ -54,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
 
     from fgalign.adapt.caches import embed_seconds, fill_caches, needed_keys
     from fgalign.commands.common import session
-    from fgalign.config import apply_overrides, build_config, dump_yaml, to_dict
+    from fgalign.config import apply_overrides, dump_yaml, to_dict
+    from fgalign.load import build_config
     from fgalign.sweep import load_sweep_spec, run_sweep
 
     spec = load_sweep_spec(args.config)

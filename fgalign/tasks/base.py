@@ -15,8 +15,10 @@ below. The defaults describe a multiple-choice task whose rows carry ``statement
 ``target`` is the gold index (-1 when unannotated): every hook a task does not override
 behaves as for such a task.
 
-Built-in tasks (``vqa``, ``snli_ve``, ``vcr``) register when the registry is first asked
-(``BUILTIN_TASKS``); a task defined elsewhere registers when its module is imported.
+Built-in tasks (``vqa``, ``snli_ve``, ``vcr``) register when ``fgalign.tasks`` is imported
+(its ``__init__`` imports their modules); a task defined elsewhere registers when its module
+is imported. Registering a task also registers its config section (``config_model``, read as
+``cfg.tasks.<name>``) into ``fgalign.config.TASK_SECTIONS``.
 """
 from __future__ import annotations
 
@@ -26,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
-from fgalign.config import Config, DataCfg, require
+from fgalign.config import Config, DataCfg, Section, register_task_section, require
 from fgalign.data.paths import check_row
 from fgalign.data.readers import read_report, usable_or_raise
 from fgalign.data.synth.manifest import world_data_cfg
@@ -48,10 +51,14 @@ TASKS = Registry("task")
 def register_task(cls: type[Task]) -> type[Task]:
     """Class decorator: register one instance of ``cls`` under ``cls.name``.
 
+    Its ``config_model`` becomes the ``tasks.<name>`` config section
+    (``fgalign.config.register_task_section``).
+
     Raises:
         ValueError: the name is empty, is a built-in task's name (outside its module), or
             is taken by another class; or the task does not define ``reader``,
             ``add_statements`` and its row ``fields``.
+        TypeError: ``config_model`` is not a pydantic model.
     """
     name = cls.name
     if not name:
@@ -64,10 +71,14 @@ def register_task(cls: type[Task]) -> type[Task]:
     if missing:
         raise ValueError(f"task {name!r} ({cls.__qualname__}) must define "
                          f"{', '.join(missing)} (see fgalign.tasks.base.Task)")
+    if not (isinstance(cls.config_model, type) and issubclass(cls.config_model, BaseModel)):
+        raise TypeError(f"task {name!r}: config_model must be a pydantic model "
+                         f"(a fgalign.config.Section subclass)")
     old = TASKS.get(name) if name in TASKS else None
     if old is not None and _same_class(type(old), cls):
         return cls  # the same module imported under a second name: keep the first
     TASKS.register(name)(cls())
+    register_task_section(name, cls.config_model)
     return cls
 
 
@@ -77,18 +88,12 @@ def _same_class(a: type, b: type) -> bool:
     return a.__qualname__ == b.__qualname__ and file(a) == file(b)
 
 
-def _builtins() -> None:
-    for name in BUILTIN_TASKS:  # each module registers its task on import
-        importlib.import_module(f"fgalign.tasks.{name}")
-
-
 def get_task(name: str, module: str | None = None) -> Task:
     """The registered task ``name``; ``ValueError`` naming the known tasks.
 
     ``module``: the module that registers it, imported first when the task is not registered
     in this process yet (a Ray worker building a stage of a task defined outside fgalign).
     """
-    _builtins()
     if module and name not in TASKS:
         importlib.import_module(module)
     try:
@@ -99,7 +104,6 @@ def get_task(name: str, module: str | None = None) -> Task:
 
 def task_names() -> list[str]:
     """Registered task names: the built-ins in ``BUILTIN_TASKS`` order, then the others."""
-    _builtins()
     return list(BUILTIN_TASKS) + [t for t in TASKS.list() if t not in BUILTIN_TASKS]
 
 
@@ -157,6 +161,10 @@ def one_hot(label: int, n: int) -> np.ndarray:
     return out
 
 
+class NoSettings(Section):
+    """The config section of a task without settings of its own (``tasks.<name>: {}``)."""
+
+
 class Task:
     """One task: its reader, statements, calibration, prediction, credit and metrics.
 
@@ -167,6 +175,9 @@ class Task:
     """
 
     name: str = ""
+    #: the ``tasks.<name>`` config section (a ``fgalign.config.Section``: unknown keys are
+    #: errors), read as ``cfg.tasks.<name>``
+    config_model: type[BaseModel] = NoSettings
     #: ``(root, split, data_cfg) -> rows`` or ``(rows, skipped)``: unified rows
     #: (fgalign.schema section 1) and ``{reason: count}`` of records that are not rows
     reader: Callable[..., Any] = None

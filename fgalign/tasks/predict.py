@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from fgalign.align.batch import to_array
-from fgalign.config import Config, build_config, load_config, to_dict
+from fgalign.config import Config, to_dict
 from fgalign.data.paths import RowError, base_row, clean_text
 from fgalign.data.synth import resolve_world
 from fgalign.engine.gather import ImageRecords, hydrate
@@ -47,6 +47,7 @@ from fgalign.errors import InputError
 from fgalign.experiment.figures import keyword_regions, overlay_figure
 from fgalign.experiment.plan import make_runner, prepare_task
 from fgalign.experiment.prepare import cached_context, prepare_cached
+from fgalign.load import build_config, load_config
 from fgalign.metrics import normalize_answer
 from fgalign.regions.crops import ImageLoadError, load_rgb
 from fgalign.schema import SNLI_VE_LABELS

@@ -18,11 +18,12 @@ answer / rationale position.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
-from fgalign.config import Config
+from fgalign.config import Config, Section
 from fgalign.data.vcr import read_vcr
 from fgalign.tasks.base import Task, register_task
 
@@ -68,11 +69,24 @@ def add_vcr_statements(rows: list[dict], modes=("q2a", "qa2r"),
     return rows
 
 
+class VCRTaskCfg(Section):
+    """``tasks.vcr``: the modes, the region proposer and the statement templates."""
+
+    modes: list[Literal["q2a", "qa2r"]] = Field(default_factory=lambda: ["q2a", "qa2r"])
+    proposer: str | None = "dataset"  # region proposer for VCR (None: regions.proposer)
+    # Statement templates (chosen on val of a dev world: the answers and rationales restate the
+    # question's object, and the bundled backbone's vocabulary has no question words).
+    answer_template: str = "{answer}"  # Q→A statement ({question}, {answer})
+    rationale_template: str = "{rationale}"  # QA→R statement ({question}, gold {answer},
+    # {rationale})
+
+
 @register_task
 class VCR(Task):
     """VCR (see the module docstring)."""
 
     name = "vcr"
+    config_model = VCRTaskCfg
     reader = staticmethod(read_vcr)
     n_choices = 4
     contrast_table, contrast_id = "vcr_q2a", "annot_id"  # its wrong answers' family

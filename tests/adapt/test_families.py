@@ -5,8 +5,8 @@ from toy_world import make_rows
 
 from fgalign.adapt import TaskStore
 from fgalign.adapt.protocol import family_groups
-from fgalign.config import build_config
 from fgalign.data.synth.contrast import read_contrasts
+from fgalign.load import build_config
 
 LETTERS = "enc"  # SNLI-VE labels 0, 1, 2 → pairID suffix
 

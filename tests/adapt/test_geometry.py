@@ -10,7 +10,7 @@ from fgalign.adapt.data import TRAIN_TEXT
 from fgalign.adapt.geometry import box_geometry, image_size_reader, with_geometry
 from fgalign.adapt.module import AdaptedScorer
 from fgalign.align import collate
-from fgalign.config import build_config
+from fgalign.load import build_config
 from fgalign.regions.crops import ImageLoadError
 
 SIZES = {"train": 150, "val": 60, "test": 120}

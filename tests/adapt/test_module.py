@@ -2,7 +2,8 @@ import torch
 
 from fgalign.adapt import AdaptedScorer, ResidualAdapter, zero_shot_model
 from fgalign.align import collate, fuse, score_components
-from fgalign.config import AdaptCfg, AlignCfg, build_config
+from fgalign.config import AdaptCfg, AlignCfg
+from fgalign.load import build_config
 
 
 def test_adapter_is_identity_at_init_and_keeps_padding_zero():

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from fgalign.adapt import TaskStore, fit, leave_one_out, protocol
-from fgalign.config import build_config
+from fgalign.load import build_config
 
 SIZES = {"train": 150, "val": 60, "test": 120}
 TASKS = ("vqa", "snli_ve", "vcr")

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from fgalign.align.stage import AlignmentScorer, score_rows
-from fgalign.config import AlignCfg, build_config
+from fgalign.config import AlignCfg
 from fgalign.engine.batch import rows_to_batch
 from fgalign.experiment.finalize import finalize_task
+from fgalign.load import build_config
 from fgalign.tasks.snli_ve import feature_mask, missing_components, pair_features, standardize
 from fgalign.variants import variant_names
 

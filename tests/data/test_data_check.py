@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from fgalign.config import load_config
 from fgalign.data.check import DataLayoutError, check_layout, check_run_data
+from fgalign.load import load_config
 
 CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "demo.yaml")
 # (photo set, task, split, file named by the split's reader)

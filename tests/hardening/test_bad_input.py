@@ -17,7 +17,7 @@ import pytest
 from hardening_support import REPO, SECRET
 from hardening_world import REASON
 
-from fgalign.config import load_config
+from fgalign.load import load_config
 from fgalign.schema import BUILTIN_TASKS as TASKS
 from fgalign.tasks import read_task
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hardening_support import FAST, REPO
 
-from fgalign.config import load_config
+from fgalign.load import load_config
 
 
 def test_two_inprocess_runs_write_identical_metrics(tmp_path):

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from fgalign.config import ConfigError, load_any_config, load_config
+from fgalign.config import ConfigError
+from fgalign.config_files import load_any_config
+from fgalign.load import load_config
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*(REPO / "fgalign").rglob("*.py"), *(REPO / "pipelines").rglob("*.py")])

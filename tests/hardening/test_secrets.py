@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from fgalign.config import Config, build_config, dump_yaml, to_dict
+from fgalign.config import Config, dump_yaml, to_dict
+from fgalign.load import build_config
 
 SECRET = "fgalign-test-secret-0123456789abcdef0123456789abcdef"
 SECRET_NAME = re.compile(r"(api_?key|token|secret|password|credential)", re.IGNORECASE)

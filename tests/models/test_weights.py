@@ -1,8 +1,8 @@
 """Backbone weights are checked before any stage: one line naming what to download."""
 import pytest
 
-from fgalign.config import build_config
 from fgalign.errors import InputError
+from fgalign.load import build_config
 from fgalign.models import weights
 from fgalign.models.weights import WeightsUnavailableError, check_weights
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fgalign.config import load_config
+from fgalign.load import load_config
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 ROOT = Path(__file__).parents[2]

@@ -129,7 +129,8 @@ def test_old_format_world_is_refused_with_rebuild_command(tmp_path):
 def test_resolve_world_layout_identity_in_hash(tmp_path):
     """A world made with seed 5 is read by a config asking for seed 0 (demo layout or not);
     the resolved config carries the world's identity, so the hash follows the world."""
-    from fgalign.config import config_hash, load_config
+    from fgalign.config import config_hash
+    from fgalign.load import load_config
 
     a, b = tmp_path / "a", tmp_path / "b"
     generate_world(a, seed=5, images=6, image_size=48, progress=False)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from yes_no_task import NAME, YesNoVQA  # registers the task (tests/tasks is on sys.path)
 
-from fgalign.config import ConfigError, build_config
+from fgalign.config import ConfigError
 from fgalign.data.synth import DATA_PATHS, ensure_world
 from fgalign.experiment.evaluate import evaluate
+from fgalign.load import build_config
 from fgalign.tasks import Task, get_task, read_task, register_task, task_names
 
 pytestmark = pytest.mark.slow
