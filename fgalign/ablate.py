@@ -37,6 +37,7 @@ from fgalign.adapt import (
     TaskStore,
     leave_one_out,
     open_store,
+    tag_filters,
     target_scores,
     zero_shot_model,
 )
@@ -169,7 +170,7 @@ def evaluate_cell(cfg_json: dict[str, Any], cell: Cell, caches: dict[str, str]
         result, _ = leave_one_out(cfg, cell.task, open_store(cfg, caches, cell.task))
         scores = result["per_instance"]["adapted"]
     else:
-        store = TaskStore.from_parquet(caches, cfg.align, tag_filter=cfg.tasks.vqa.tag_filter)
+        store = TaskStore.from_parquet(caches, cfg.align, tag_filter=tag_filters(cfg))
         first = store.rows(cell.task, cfg.data.split)
         dim = next(len(r["image_emb"]) for r in first if not r.get("error")
                    and r.get("image_emb") is not None and len(r["image_emb"]))

@@ -11,6 +11,7 @@ from fgalign.adapt.protocol import (
                                     evaluate_target,
                                     leave_one_out,
                                     open_store,
+                                    tag_filters,
                                     target_scores,
                                     zero_shot_model,
 )
@@ -19,6 +20,6 @@ from fgalign.adapt.train import FitResult, fit, instance_scores, save_state, sou
 __all__ = [
     "AdaptedScorer", "FitResult", "ResidualAdapter", "TargetAccessError", "TaskData",
     "TaskStore", "candidate_nce", "evaluate_target", "fit", "in_batch_nce", "instance_scores",
-    "leave_one_out", "open_store", "read_rows", "save_state", "sources_of", "target_scores",
-    "zero_shot_model",
+    "leave_one_out", "open_store", "read_rows", "save_state", "sources_of", "tag_filters",
+    "target_scores", "zero_shot_model",
 ]

@@ -25,7 +25,7 @@ evaluation of the leave-one-task-out protocol — and every access is logged in 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,14 +172,16 @@ class TaskStore:
         loader: ``loader(task, split) -> rows`` (reads caches; called at most once per key).
         align: the ``align`` config (scoring masks and weights of the items).
         forbidden: held-out tasks.
-        tag_filter: apply the VQA tag filter to candidates (``tasks.vqa.tag_filter``).
+        tag_filter: mask the candidates a task's ``candidate_keep`` drops (the VQA tag
+            filter): one bool for every task, or per task (``fgalign.adapt.tag_filters``).
         image_size: ``image_path -> (W, H)``; when given, every row but the text-only ones
             (split ``TRAIN_TEXT``) gets ``region_geom`` (``fgalign.adapt.geometry``), which
             ``adapt.box_features`` needs.
     """
 
     def __init__(self, loader: Loader, align: AlignCfg, forbidden: Iterable[str] = (),
-                 tag_filter: bool = False, image_size: ImageSize | None = None):
+                 tag_filter: bool | Mapping[str, bool] = False,
+                 image_size: ImageSize | None = None):
         if image_size is not None:
             loader = _geometry_loader(loader, image_size)
         self._loader, self.align, self.tag_filter = loader, align, tag_filter
@@ -189,7 +191,8 @@ class TaskStore:
 
     @classmethod
     def from_parquet(cls, paths: dict[str, str], align: AlignCfg, forbidden: Iterable[str] = (),
-                     tag_filter: bool = False, image_size: ImageSize | None = None) -> TaskStore:
+                     tag_filter: bool | Mapping[str, bool] = False,
+                     image_size: ImageSize | None = None) -> TaskStore:
         """A store over Parquet caches of embedded rows, keyed ``"task/split"``."""
         return cls(lambda task, split: read_rows(_path(paths, task, split)), align, forbidden,
                    tag_filter, image_size)
@@ -203,8 +206,10 @@ class TaskStore:
         self._check(task, split)
         if (task, split) not in self._cache:
             rows = self._loader(task, split)
+            tag_filter = self.tag_filter if isinstance(self.tag_filter, bool) else \
+                bool(self.tag_filter.get(task, False))
             self._cache[(task, split)] = TaskData.from_rows(task, split, rows, self.align,
-                                                            self.tag_filter)
+                                                            tag_filter)
         return self._cache[(task, split)]
 
     def _check(self, task: str, split: str) -> None:

@@ -23,7 +23,7 @@ from fgalign.adapt.train import FitResult, fit, instance_scores, sources_of, tor
 from fgalign.config import Config, require
 from fgalign.data.synth.contrast import read_contrasts
 from fgalign.metrics import paired_bootstrap
-from fgalign.tasks import get_task
+from fgalign.tasks import get_task, task_names
 
 
 def zero_shot_model(cfg: Config, dim: int, components: list[str] | None = None) -> AdaptedScorer:
@@ -43,7 +43,13 @@ def open_store(cfg: Config, caches: dict[str, str], target: str,
     box = cfg.adapt.box_features if box_features is None else box_features
     size = image_size_reader(require(cfg.data.root, "data.root")) if box else None
     return TaskStore.from_parquet(caches, cfg.align, forbidden=[target],
-                                  tag_filter=cfg.tasks.vqa.tag_filter, image_size=size)
+                                  tag_filter=tag_filters(cfg), image_size=size)
+
+
+def tag_filters(cfg: Config) -> dict[str, bool]:
+    """Per registered task, whether its candidates are masked by ``Task.candidate_keep``
+    (``Task.tag_filter``: VQA's ``tasks.vqa.tag_filter``)."""
+    return {t: get_task(t).tag_filter(cfg) for t in task_names()}
 
 
 def target_scores(cfg: Config, model: AdaptedScorer, store: TaskStore, target: str

@@ -58,11 +58,16 @@ def variant_preds(task: Task, row: dict, variant: str, ctx: dict) -> tuple[int, 
     return task.predict(row, s)
 
 
-LIGHT_COLUMNS = ("uid", "error", "candidates", "target", "answer_type", "rationale_label",
-                 "cand_group", "question_id", "oracle_index", "gold_rank", "pool_size",
-                 "truncated_texts", "no_regions", "no_keywords")  # what finalize reads
-# besides the variant scores
+LIGHT_COLUMNS = ("uid", "error", "candidates", "target", "cand_group", "truncated_texts",
+                 "no_regions", "no_keywords")  # what finalize reads of every task's rows,
+# besides the variant scores and the task's own ``Task.prediction_columns``
 CHUNK = 4096  # rows per streamed batch and per predictions part
+
+
+def light_columns(tasks: list[Task]) -> list[str]:
+    """The scored-row columns finalize reads, besides the variant scores: ``LIGHT_COLUMNS``
+    and the union of the tasks' ``prediction_columns`` (in order, each once)."""
+    return list(dict.fromkeys([*LIGHT_COLUMNS, *(c for t in tasks for c in t.prediction_columns)]))
 
 
 def _iter_rows(scored: Any, columns: list[str]) -> Iterator[dict]:
@@ -122,8 +127,8 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
     keep: list[dict] = []  # the records, when there is no writer
     results: list[dict] = []
     records: list[dict] = []
-    columns = list(LIGHT_COLUMNS) + [variant_column(v) for v in variants
-                                     if v not in ("prior", ORACLE)]
+    columns = light_columns([t]) + [variant_column(v) for v in variants
+                                    if v not in ("prior", ORACLE)]
     if table is not None and t.contrast_id not in columns:
         columns.append(t.contrast_id)
     for row in _iter_rows(scored, columns):

@@ -192,6 +192,10 @@ class Task:
     metric: str = "accuracy"
     #: the other scores of a variant: (metrics.json key, name) pairs (report.md shows each)
     metric_parts: tuple[tuple[str, str], ...] = ()
+    #: the task's own columns of scored rows that its prediction and metric hooks read
+    #: (``credit``, ``record``, ``variant_record``, ``row_stats``, ``official_result``);
+    #: finalize reads these besides the common ones (``fgalign.experiment.finalize``)
+    prediction_columns: tuple[str, ...] = ()
 
     @property
     def fields(self) -> tuple[str, ...]:

@@ -87,6 +87,7 @@ class VCR(Task):
 
     name = "vcr"
     config_model = VCRTaskCfg
+    prediction_columns = ("rationale_label",)
     reader = staticmethod(read_vcr)
     n_choices = 4
     contrast_table, contrast_id = "vcr_q2a", "annot_id"  # its wrong answers' family

@@ -68,6 +68,7 @@ class VQA(Task):
 
     name = "vqa"
     config_model = VQATaskCfg
+    prediction_columns = ("answer_type", "question_id", "oracle_index", "gold_rank", "pool_size")
     reader = staticmethod(read_vqa)
     results_file = "vqa_results.json"
     contrast_table, contrast_id = "vqa", "question_id"
