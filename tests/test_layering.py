@@ -59,9 +59,20 @@ def _imports(name: str, path: Path, mods: dict[str, Path], every: bool = False) 
     return out
 
 
+def _with_packages(m: str, deps: set[str], mods: dict[str, Path]) -> set[str]:
+    """``deps`` plus the packages above each one that ``m`` is not inside: importing
+    ``a.b.c`` runs ``a/b/__init__.py`` first (whose imports can lead back to ``m``)."""
+    out = set(deps)
+    for d in deps:
+        parts = d.split(".")
+        out.update(p for p in (".".join(parts[:i]) for i in range(2, len(parts)))
+                   if p in mods and p != m and not m.startswith(p + "."))
+    return out
+
+
 def _cycles(every: bool) -> tuple[int, list[list[str]]]:
     mods = _modules()
-    graph = {m: _imports(m, p, mods, every) for m, p in mods.items()}
+    graph = {m: _with_packages(m, _imports(m, p, mods, every), mods) for m, p in mods.items()}
     # a module's own package __init__ importing it back is a re-export, not a cycle
     graph = {m: {d for d in deps if not (m.startswith(d + ".") and mods[d].name == "__init__.py")}
              for m, deps in graph.items()}

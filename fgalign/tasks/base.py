@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from fgalign.align.rows import groups_of
 from fgalign.config import Config, DataCfg, Section, register_task_section, require
 from fgalign.data.paths import check_row
 from fgalign.data.readers import read_report, usable_or_raise
@@ -137,12 +138,6 @@ def read_task(task: str, root: str | Path, split: str, data_cfg: DataCfg | None 
               ) -> list[dict]:
     """Unified rows (fgalign.schema section 1) of one task split; bad rows carry ``error``."""
     return read_split(task, root, split, data_cfg)[0]
-
-
-def groups_of(row: dict, n: int) -> np.ndarray:
-    """(n,) candidate group of each candidate (zeros when the row has no ``cand_group``)."""
-    g = row.get("cand_group")
-    return np.zeros(n, int) if g is None or len(g) == 0 else np.asarray(list(g), int)
 
 
 def group_argmax(scores: np.ndarray, groups: np.ndarray, g: int) -> int:

@@ -42,8 +42,8 @@ import numpy as np
 import torch
 
 from fgalign.align.batch import to_array
+from fgalign.align.rows import score_rows
 from fgalign.align.scores import COMPOSE_KINDS
-from fgalign.align.stage import score_rows
 from fgalign.config import Config, Section
 from fgalign.data.snli_ve import read_snli_ve
 from fgalign.engine.gather import ImageRecords, hydrate, text_only_view
