@@ -11,9 +11,9 @@ import importlib
 import re
 import sys
 
+from fgalign.config import registered_task_names
 from fgalign.errors import InputError
 from fgalign.schema import BUILTIN_TASKS
-from fgalign.tasks import task_names
 
 # Subcommand modules, in help order.
 COMMANDS = [
@@ -69,11 +69,11 @@ def tidy_help(parser: argparse.ArgumentParser, summary: str | None = None) -> No
 
 
 def task_arg(name: str) -> str:
-    """argparse ``type``: a registered task name. The task modules load when an argument is
-    parsed, not when the parser is built (``fgalign --help`` imports no model code)."""
-    if name not in task_names():
+    """argparse ``type``: a built-in task or one registered in this process (the names of
+    ``fgalign.config``'s task sections: ``fgalign --help`` imports no task or model code)."""
+    if name not in registered_task_names():
         raise argparse.ArgumentTypeError(f"unknown task {name!r}; known: "
-                                         f"{', '.join(task_names())}")
+                                         f"{', '.join(registered_task_names())}")
     return name
 
 

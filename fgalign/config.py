@@ -77,12 +77,13 @@ def register_task_section(name: str, model: type[BaseModel]) -> None:
     TASK_SECTIONS[name] = model
 
 
-def _task_names() -> list[str]:
-    """The registered tasks: the built-ins in ``BUILTIN_TASKS`` order, then the others."""
+def registered_task_names() -> list[str]:
+    """The task names a config accepts: the built-ins in ``BUILTIN_TASKS`` order, then the
+    tasks registered so far (``fgalign.tasks.task_names`` once the tasks are imported)."""
     return list(BUILTIN_TASKS) + [t for t in TASK_SECTIONS if t not in BUILTIN_TASKS]
 
 
-TaskName = Annotated[str, _one_of("task", _task_names, BUILTIN_TASKS)]  # a registered task (fgalign.tasks)
+TaskName = Annotated[str, _one_of("task", registered_task_names, BUILTIN_TASKS)]  # a registered task (fgalign.tasks)
 StageName = Annotated[str, _one_of("stage", STAGE_NAMES)]  # a stage of the graph
 ComponentName = Annotated[str, _one_of("fine component", FINE)]  # fgalign.variants.FINE
 
@@ -211,7 +212,7 @@ class TasksCfg(Section):
             model = TASK_SECTIONS.get(name)
             if model is None:
                 errors.append({"type": PydanticCustomError("unknown_name", "{why}", {
-                    "why": unknown_name("task", name, _task_names())}),
+                    "why": unknown_name("task", name, registered_task_names())}),
                     "loc": (name,), "input": raw[name]})
                 continue
             try:

@@ -94,7 +94,7 @@ def test_no_module_outside_fgalign_tasks_names_a_task():
 def test_a_config_alone_registers_its_tasks(tmp_path):
     """``data.task_modules`` imports the module that registers the task (a fresh process,
     as ``fgalign evaluate --set 'data.task_modules=[...]'`` or a Ray worker starts)."""
-    code = ("from fgalign.config import build_config\n"
+    code = ("from fgalign.load import build_config\n"
             "cfg = build_config({'data': {'task_modules': ['yes_no_task'], "
             "'tasks': ['vqa_yes_no', 'vqa']}})\n"
             "print(cfg.data.tasks)")
