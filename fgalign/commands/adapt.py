@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from fgalign.load import load_config
 
-    cfg = load_config(args.config, args.overrides)  # a typo fails here, before heavy imports
+    cfg = load_config(args.config, args.overrides)  # a typo fails here, before any stage runs
     from fgalign.adapt.run import run_adapt
     from fgalign.models.weights import check_weights
 

@@ -29,7 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from fgalign.load import load_config
 
-    cfg = load_config(args.config, args.overrides)  # a typo fails here, before heavy imports
+    cfg = load_config(args.config, args.overrides)  # a typo fails here, before any stage runs
     from fgalign.data.check import check_run_data
     from fgalign.models.weights import check_weights
 

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from fgalign.data.check import check_run_data
     from fgalign.load import load_config
 
-    cfg = load_config(args.config, args.overrides)  # a typo fails here, before heavy imports
+    cfg = load_config(args.config, args.overrides)  # a typo fails here, before any stage runs
     check_run_data(cfg)  # DataLayoutError (one line, exit 2) before any stage or Ray start
     if cfg.ray.address is None:  # a local cluster sees this machine's files and network
         from fgalign.models.weights import check_weights
