@@ -160,44 +160,23 @@ class NoSettings(Section):
     """The config section of a task without settings of its own (``tasks.<name>: {}``)."""
 
 
-class Task:
-    """One task: its reader, statements, calibration, prediction, credit and metrics.
+# The Task contract in five small roles; a task overrides the hooks of the roles it needs.
 
-    Subclasses set ``name``, ``reader`` and (for a task that is not built in) ``fields``, the
-    row columns of its reader's format (``fgalign.schema.TASK_FIELDS``), and override
-    ``add_statements``; the other hooks have multiple-choice defaults (see the module
-    docstring). ``register_task`` checks all three.
-    """
 
-    name: str = ""
-    #: the ``tasks.<name>`` config section (a ``fgalign.config.Section``: unknown keys are
-    #: errors), read as ``cfg.tasks.<name>``
-    config_model: type[BaseModel] = NoSettings
+class Reading:
+    """Reading a split into unified rows and adding their statements (the task's data)."""
+
+    name: str
+
     #: ``(root, split, data_cfg) -> rows`` or ``(rows, skipped)``: unified rows
     #: (fgalign.schema section 1) and ``{reason: count}`` of records that are not rows
     reader: Callable[..., Any] = None
-    #: label names of a classification task (its candidates are classes scored from one
-    #: statement, e.g. SNLI-VE), or () for a task whose candidates are statements
-    label_classes: tuple[str, ...] = ()
-    #: number of answer choices (size of the train answer-position prior)
-    n_choices: int = 4
-    #: official results file written next to predictions.parquet (VQA), or None
-    results_file: str | None = None
-    #: the name of the headline score (``variants.<v>.score`` in metrics.json)
-    metric: str = "accuracy"
-    #: the other scores of a variant: (metrics.json key, name) pairs (report.md shows each)
-    metric_parts: tuple[tuple[str, str], ...] = ()
-    #: the task's own columns of scored rows that its prediction and metric hooks read
-    #: (``credit``, ``record``, ``variant_record``, ``row_stats``, ``official_result``);
-    #: finalize reads these besides the common ones (``fgalign.experiment.finalize``)
-    prediction_columns: tuple[str, ...] = ()
 
     @property
     def fields(self) -> tuple[str, ...]:
         """The task's own row columns (``fgalign.schema.TASK_FIELDS``)."""
         return TASK_FIELDS[self.name]
 
-    # ---- reading --------------------------------------------------------------------------
     def read_split(self, root: str | Path, split: str, data_cfg: DataCfg | None = None
                    ) -> tuple[list[dict], dict[str, int]]:
         """Rows of one split and the records the reader skipped, by reason.
@@ -253,7 +232,15 @@ class Task:
         """Add ``statements``, ``cand_group``, ``labels`` (and task extras) to ``rows``."""
         raise NotImplementedError(f"{self.name}: a task defines add_statements (register_task checks)")
 
-    # ---- preparation and calibration -------------------------------------------------------
+
+class Calibration:
+    """Train statistics, the input sets calibration scores, the fits, and applying them."""
+
+    name: str
+
+    #: number of answer choices (size of the train answer-position prior)
+    n_choices: int = 4
+
     def train_context(self, cfg: Config, train: list[dict]) -> dict[str, Any]:
         """Train-split statistics the statements and the ``prior`` variant need."""
         return {"prior": np.bincount([r["target"] for r in train if r["target"] >= 0],
@@ -276,6 +263,21 @@ class Task:
     def calibrate(self, cfg: Config, ctx: dict, train: list[dict], runner: Any) -> None:
         """Fit the calibration into ``ctx`` from rows scored by ``runner`` (pure fits)."""
 
+    def calibrated_scores(self, rows: list[dict], scored: list[dict], variants: list[str],
+                          ctx: dict) -> list[dict]:
+        """Apply the fitted calibration to each row's variant scores (``variant_column``)."""
+        return scored
+
+    def text_only_set(self, cfg: Config, train: list[dict]) -> tuple[str, list[dict]]:
+        """The text-only training input set of a classification task: (name, rows)."""
+        raise NotImplementedError(f"{self.name} has no text-only protocol")
+
+
+class Scoring:
+    """What the stage graph asks of a task: proposer, row stages, candidate filter, prediction."""
+
+    name: str
+
     def proposer(self, cfg: Config) -> str:
         """The region proposer of this task."""
         return cfg.regions.proposer
@@ -288,7 +290,6 @@ class Task:
         """Texts the row stages look up in the text table (embedded before them)."""
         return []
 
-    # ---- scoring ----------------------------------------------------------------------------
     def tag_filter(self, cfg: Config) -> bool:
         """Whether the scorer masks candidates with ``candidate_keep``."""
         return False
@@ -296,11 +297,6 @@ class Task:
     def candidate_keep(self, row: dict) -> np.ndarray | None:
         """(C,) bool: candidates the scorer may pick (None: all)."""
         return None
-
-    def calibrated_scores(self, rows: list[dict], scored: list[dict], variants: list[str],
-                          ctx: dict) -> list[dict]:
-        """Apply the fitted calibration to each row's variant scores (``variant_column``)."""
-        return scored
 
     def predict(self, row: dict, scores: np.ndarray) -> tuple[int, int]:
         """(prediction, QA→R prediction or -1) from one row's scores: best per group."""
@@ -311,7 +307,30 @@ class Task:
         """The ``prior`` variant: the most frequent train answer position(s)."""
         return int(np.argmax(ctx["prior"])), int(np.argmax(ctx.get("prior_r", [0])))
 
-    # ---- credit and metrics --------------------------------------------------------------
+
+class Metrics:
+    """Credit per instance, prediction records and the metrics of a split."""
+
+    name: str
+
+    #: label names of a classification task (its candidates are classes scored from one
+    #: statement, e.g. SNLI-VE), or () for a task whose candidates are statements
+    label_classes: tuple[str, ...] = ()
+
+    #: official results file written next to predictions.parquet (VQA), or None
+    results_file: str | None = None
+
+    #: the name of the headline score (``variants.<v>.score`` in metrics.json)
+    metric: str = "accuracy"
+
+    #: the other scores of a variant: (metrics.json key, name) pairs (report.md shows each)
+    metric_parts: tuple[tuple[str, str], ...] = ()
+
+    #: the task's own columns of scored rows that its prediction and metric hooks read
+    #: (``credit``, ``record``, ``variant_record``, ``row_stats``, ``official_result``);
+    #: finalize reads these besides the common ones (``fgalign.experiment.finalize``)
+    prediction_columns: tuple[str, ...] = ()
+
     def is_labelled(self, row: dict) -> bool:
         """Whether ``row`` carries its gold label."""
         target = row.get("target")
@@ -369,11 +388,12 @@ class Task:
         """Task entries of the split's metrics (``stats`` over every row)."""
         return {}
 
-    def text_only_set(self, cfg: Config, train: list[dict]) -> tuple[str, list[dict]]:
-        """The text-only training input set of a classification task: (name, rows)."""
-        raise NotImplementedError(f"{self.name} has no text-only protocol")
 
-    # ---- adaptation --------------------------------------------------------------------------
+class Adaptation:
+    """The contrastive target and the groupings of the adaptation's results."""
+
+    name: str
+
     def candidate_credit(self, row: dict, group: int, n: int) -> np.ndarray:
         """(n,) credit of each candidate of ``group`` (the contrastive target)."""
         labels = [int(x) for x in (row.get("labels") if row.get("labels") is not None else [])]
@@ -382,6 +402,7 @@ class Task:
     #: the synthetic world's contrast table of this task (``contrasts_<split>.jsonl``, key
     #: ``fgalign.data.synth.contrast``) and the row field that names an instance in it
     contrast_table: str | None = None
+
     contrast_id: str = ""
 
     def contrast_family(self, row: dict, table: dict[str, str]) -> str:
@@ -392,3 +413,19 @@ class Task:
     def question_group(self, text: str) -> str | None:
         """The ``by_question`` group of an instance (its question's first two words)."""
         return question_prefix(text)
+
+
+class Task(Reading, Calibration, Scoring, Metrics, Adaptation):
+    """One task: its name and config section, and the five roles above (``Reading``,
+    ``Calibration``, ``Scoring``, ``Metrics``, ``Adaptation``), each a few hooks.
+
+    Subclasses set ``name``, ``reader`` and (for a task that is not built in) ``fields``, the
+    row columns of its reader's format (``fgalign.schema.TASK_FIELDS``), and override
+    ``add_statements``; the other hooks have multiple-choice defaults (see the module
+    docstring). ``register_task`` checks all three.
+    """
+
+    name: str = ""
+    #: the ``tasks.<name>`` config section (a ``fgalign.config.Section``: unknown keys are
+    #: errors), read as ``cfg.tasks.<name>``
+    config_model: type[BaseModel] = NoSettings
