@@ -287,9 +287,17 @@ class Task:
         """(C,) bool: candidates the scorer may pick (None: all)."""
         return None
 
+    calibration_embeddings = False  # calibrated_scores reads the rows' embeddings (hydrated)
+
+    def fitted(self, ctx: dict) -> bool:
+        """Whether ``ctx`` holds a fitted calibration for ``calibrated_scores`` to apply."""
+        return False
+
     def calibrated_scores(self, rows: list[dict], scored: list[dict], variants: list[str],
                           ctx: dict) -> list[dict]:
-        """Apply the fitted calibration to each row's variant scores (``variant_column``)."""
+        """Apply the fitted calibration to each row's variant scores (``variant_column``);
+        called on the score cache's rows after scoring (``fgalign.align.stage.calibrate_rows``),
+        never inside the stage, so scores do not depend on the fit."""
         return scored
 
     def predict(self, row: dict, scores: np.ndarray) -> tuple[int, int]:
