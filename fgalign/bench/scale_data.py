@@ -5,7 +5,7 @@
     stats["vqa"]["val2014"]["questions"], stats["snli_ve"]["test"]["images"]
 
 One root serves ``configs/vqav2.yaml``, ``configs/snli_ve.yaml`` and ``configs/vcr.yaml``
-(default ``DataCfg`` paths), read by ``fgalign.data`` like the real downloads::
+(default ``DataCfg`` paths), written by ``fgalign.data.formats`` and read like the real downloads::
 
     v2_OpenEnded_mscoco_{train2014,val2014}_questions.json, v2_mscoco_{...}_annotations.json
     {train2014,val2014}/COCO_{split}_{image_id:012d}.jpg

@@ -40,10 +40,10 @@ In every file the rows are interleaved across photos (``round_robin``), so the f
 of a split cover min(N, photos) photos: ``data.limit=13`` (VQAv2 val2014), ``5`` (SNLI-VE
 test) or ``5`` (VCR val) reads every photo and variant of that split.
 
-The texts are written by hand about what each photo shows (``fgalign/assets/photo_sets.json``,
-its layout in its ``_about``); they are small (13 photos,
-~130 VQA questions, ~80 SNLI-VE pairs, ~25 VCR questions) and meant for end-to-end runs of
-``configs/{vqav2,snli_ve,vcr}.yaml``, not for measuring accuracy.
+The texts are written by hand about what each photo shows, in ``fgalign/assets/photo_sets.json``
+(its layout: the file's ``_about``); they are small (13 photos, ~130 VQA questions, ~80 SNLI-VE
+pairs, ~25 VCR questions) and meant for end-to-end runs of ``configs/{vqav2,snli_ve,vcr}.yaml``,
+not for measuring accuracy.
 """
 from __future__ import annotations
 

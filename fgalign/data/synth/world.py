@@ -15,6 +15,7 @@ Layout of a world root ``DIR`` (splits train / val / test = 70 / 10 / 20 % of th
                                                  seed, size, fingerprint), counts, priors,
                                                  contrast table (fgalign.data.synth.contrast)
 
+The three task layouts are written by ``fgalign.data.formats`` (``jsonio.SORTED`` style).
 Every random choice comes from ``np.random.default_rng([seed, image_id, stream])``, files are
 written with sorted keys and no timestamps, so the same seed gives byte-identical files.
 """
