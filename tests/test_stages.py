@@ -3,9 +3,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from fgalign.align.stage import calibrate_rows
 from fgalign.config import to_dict
 from fgalign.engine.cache import read_table
-from fgalign.engine.gather import read_rows
+from fgalign.engine.gather import ImageRecords, hydrate, read_rows
 from fgalign.engine.runner import LocalExecutor, run_stages
 from fgalign.engine.store import EmbeddingTable
 from fgalign.experiment.plan import (
@@ -53,16 +54,22 @@ def _run(cfg, task, rows=None, **kw):
 
 @pytest.mark.parametrize("task", ["vqa", "snli_ve", "vcr"])
 def test_rows_in_equal_rows_out_and_columns(world, task):
-    _, run, rows = _run(world, task)
-    out = list(run.iter_rows())
-    assert len(out) == len(rows) == 6 and not any(r["error"] for r in out)
-    assert sorted(str(r["uid"]) for r in out) == sorted(r["uid"] for r in rows)
+    runner, run, rows = _run(world, task)
+    cached = list(run.iter_rows())
+    assert len(cached) == len(rows) == 6 and not any(r["error"] for r in cached)
+    assert sorted(str(r["uid"]) for r in cached) == sorted(r["uid"] for r in rows)
+    for r in cached:  # the score stage applies no fit: one fused score per statement
+        assert len(r["vscore_fusion"]) == len(r["statements"])
+        assert "stmt_embs" not in r and "kw_embs" not in r  # no embedding in a row cache
+    ctx = prepare_task(world, task, runner)  # the fit, from the cached calibration sets
+    out = calibrate_rows(task, world.align, ctx, hydrate(cached, ImageRecords(run.image_records),
+                                                         run.tables))
+    assert [r["uid"] for r in out] == [r["uid"] for r in cached]
     for r in out:
         assert r["pred"] >= 0 and np.isfinite(np.asarray(r["scores_global"])).all()
-        n = 3 if task == "snli_ve" else len(r["statements"])
+        n = 3 if task == "snli_ve" else len(r["statements"])  # SNLI-VE: class logits
         assert len(r["vscore_fusion"]) == n
         assert np.allclose(r["score"], r["vscore_fusion"])
-        assert "stmt_embs" not in r and "kw_embs" not in r  # no embedding in a row cache
     if task == "vcr":
         assert all(r["pred_r"] >= 0 for r in out)
 

@@ -185,3 +185,16 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
                     idx = np.flatnonzero(groups[j] == g)
                     out[j][variant_column(v)][idx] = fused[j, : len(idx)].numpy()
     return out
+
+
+def scored_columns(rows: list[dict], align: AlignCfg) -> list[dict[str, Any]]:
+    """The score columns of rows read from a score cache, as ``score_rows`` returns them:
+    ``scores_<component>`` and ``vscore_<variant>`` float32 arrays, ``no_regions``,
+    ``no_keywords`` and ``no_<count|size|relation>`` (a missing column reads as no evidence)."""
+    names = [score_column(c) for c in ["global"] + [c for c in align.components if c != "global"]]
+    names += [variant_column(v) for v in variant_names(align)]
+    return [{**{c: np.asarray(r[c], np.float32) for c in names},
+             "no_regions": bool(r.get("no_regions", False)),
+             "no_keywords": int(r.get("no_keywords", 0) or 0),
+             **{f"no_{k}": int(r[f"no_{k}"]) if r.get(f"no_{k}") is not None else 1
+                for k in COMPOSE_KINDS}} for r in rows]

@@ -148,10 +148,10 @@ def run_cli(verb: str, config: str, overrides: list[str], log: Path) -> dict[str
 
 
 def busy_share(run: dict[str, Any], stage: str = "embed") -> float:
-    """Seconds spent inside ``stage``'s batches / wall seconds of the run's stage rounds."""
+    """Seconds spent inside ``stage``'s batches / wall seconds of the run's stage pass."""
     busy = sum(r["seconds"] for r in run["stages"] if r["stage"] == stage and not r["cached"])
     t = run["timings"]
-    wall = t.get("round1_s", 0.0) + t.get("round2_s", 0.0)
+    wall = t.get("stages_s", 0.0)
     return busy / wall if wall else 0.0
 
 
@@ -196,5 +196,5 @@ def bench_engine(config: str, overrides: list[str], work: Path, log: Path) -> li
         Measurement("embed_busy_share", "Engine: embed pool busy / stage wall time (Ray, cold)",
                     share, "",
                     "seconds inside the embed stage's batches / wall time of the run's stage "
-                    "rounds", extra={"share": share}),
+                    "pass", extra={"share": share}),
     ]

@@ -5,7 +5,7 @@
     stats["vqa"]["val2014"]["questions"], stats["snli_ve"]["test"]["images"]
 
 One root serves ``configs/vqav2.yaml``, ``configs/snli_ve.yaml`` and ``configs/vcr.yaml``
-(default ``DataCfg`` paths), read by ``fgalign.data`` like the real downloads::
+(default ``DataCfg`` paths), written by ``fgalign.data.formats`` and read like the real downloads::
 
     v2_OpenEnded_mscoco_{train2014,val2014}_questions.json, v2_mscoco_{...}_annotations.json
     {train2014,val2014}/COCO_{split}_{image_id:012d}.jpg
@@ -50,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from fgalign.data.formats import snli_ve, vcr, vqav2
 from fgalign.data.synth.render import render_scene, visible_fractions
 from fgalign.data.synth.scene import sample_scene
 
@@ -58,7 +59,6 @@ VQA_Q_PER_IMAGE = 214_354 / 40_504  # VQAv2 val2014
 VCR_Q_PER_IMAGE = 26_534 / 9_929  # VCR val
 SNLI_PREMISES, SNLI_LABELS = 6, ("entailment", "neutral", "contradiction")  # 6 × 3 = 18 / image
 ANSWER_TYPE_MIX = {"yes/no": 0.38, "number": 0.12, "other": 0.50}
-TYPES_FILE = Path(__file__).resolve().parents[1] / "assets" / "vqav2_question_types.txt"
 YES_NO_WORDS = {"is", "are", "was", "were", "do", "does", "did", "can", "could", "has", "have"}
 COLORS = ("white", "black", "red", "blue", "green", "brown", "yellow", "gray", "orange", "pink",
           "purple", "tan", "silver", "beige")
@@ -142,10 +142,7 @@ def question_types() -> dict[str, list[str]]:
     """Official VQAv2 question types grouped by the answer type they ask for (most frequent
     first): ``{"yes/no", "number", "color", "other"}`` ("color": the "what color" types)."""
     groups: dict[str, list[str]] = {"yes/no": [], "number": [], "color": [], "other": []}
-    for t in TYPES_FILE.read_text().splitlines():
-        t = t.strip()
-        if not t:
-            continue
+    for t in vqav2.question_types():
         if t.startswith(("how many", "what number")):
             groups["number"].append(t)
         elif t.split()[0] in YES_NO_WORDS:
@@ -211,12 +208,9 @@ def _vqa_question(spec, split, index, image_id, group, answer, vocab, types):
     pool = vocab[group]
     answers = human_answers(answer, pool, rng)
     qid = image_id * 1000 + index % 1000
-    question = {"image_id": image_id, "question": text, "question_id": qid}
-    ann = {"question_id": qid, "image_id": image_id, "question_type": qtype,
-           "answer_type": "other" if group == "color" else group,
-           "multiple_choice_answer": answer,
-           "answers": [{"answer": a, "answer_confidence": "yes" if a == answer else "maybe",
-                        "answer_id": j + 1} for j, a in enumerate(answers)]}
+    question = vqav2.question(qid, image_id, text)
+    ann = vqav2.annotation(qid, image_id, qtype, "other" if group == "color" else group, answer,
+                           answers, ["yes" if a == answer else "maybe" for a in answers])
     return question, ann
 
 
@@ -255,7 +249,7 @@ def write_vqa(root: Path, spec: ScaleSpec, split: str, images: int, questions: i
     for i, n in enumerate(per_image):
         image_id = base + i
         rng = _rng(spec, "vqa", split, i, 0)
-        _write_image(root / split / f"COCO_{split}_{image_id:012d}.jpg", spec, rng, image_id)
+        _write_image(root / vqav2.image_relpath(split, image_id), spec, rng, image_id)
         for _ in range(n):
             group, answer = picks[index]
             q, a = _vqa_question(spec, split, index, image_id, group, answer, vocab, types)
@@ -263,12 +257,7 @@ def write_vqa(root: Path, spec: ScaleSpec, split: str, images: int, questions: i
             anns.append(a)
             counts[a["answer_type"]] += 1
             index += 1
-    head = {"info": {"description": "fgalign scale data (VQAv2 layout)", "version": "2.0"},
-            "license": {}, "data_type": "mscoco", "data_subtype": split}
-    (root / f"v2_OpenEnded_mscoco_{split}_questions.json").write_text(json.dumps(
-        {**head, "task_type": "Open-Ended", "questions": qs}))
-    (root / f"v2_mscoco_{split}_annotations.json").write_text(json.dumps(
-        {**head, "annotations": anns}))
+    vqav2.write_split(root, split, qs, anns, description="fgalign scale data (VQAv2 layout)")
     return {"images": images, "questions": n_q, "answer_types": counts,
             "distinct_answers": len({a["multiple_choice_answer"] for a in anns})}
 
@@ -284,7 +273,7 @@ def write_snli_ve(root: Path, spec: ScaleSpec, split: str, images: int) -> dict[
     for i in range(images):
         flickr = 1_000_000_000 + _SPLIT[split] * 1_000_000 + i
         rng = _rng(spec, "snli_ve", split, i, 0)
-        scene = _write_image(root / "flickr30k_images" / f"{flickr}.jpg", spec, rng, flickr)
+        scene = _write_image(root / snli_ve.image_relpath(f"{flickr}.jpg"), spec, rng, flickr)
         objs = scene["objects"]
         for c in range(SNLI_PREMISES):
             a, b = objs[c % len(objs)], objs[(c + 1) % len(objs)]
@@ -294,12 +283,9 @@ def write_snli_ve(root: Path, spec: ScaleSpec, split: str, images: int) -> dict[
             hyps = {"entailment": f"There is a {a['color']} {a['shape']} near the {place}.",
                     "neutral": f"The {a['shape']} was put there by a {rng.choice(NOUNS)} owner.",
                     "contradiction": f"There is only a {wrong} {b['shape']} in the picture."}
-            for label in SNLI_LABELS:
-                lines.append({"Flikr30kID": f"{flickr}.jpg", "sentence1": premise,
-                              "sentence2": hyps[label], "gold_label": label,
-                              "annotator_labels": [label], "captionID": f"{flickr}.jpg#{c}",
-                              "pairID": f"{flickr}.jpg#{c}r1{label[0]}"})
-    (root / f"snli_ve_{split}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+            lines += [snli_ve.pair(f"{flickr}.jpg", c, 1, premise, hyps[label], label)
+                      for label in SNLI_LABELS]
+    snli_ve.write_split(root, split, lines)
     return {"images": images, "pairs": len(lines),
             "labels": {lab: sum(x["gold_label"] == lab for x in lines) for lab in SNLI_LABELS}}
 
@@ -322,13 +308,13 @@ def write_vcr(root: Path, spec: ScaleSpec, split: str, images: int) -> dict[str,
         movie = f"{1000 + i // 10}_Synthetic_movie"
         stem = f"lsmdc_{movie}/{movie}_{i:05d}@0"
         rng = _rng(spec, "vcr", split, i, 0)
-        scene = _write_image(root / "vcr1images" / f"{stem}.jpg", spec, rng, i)
+        scene = _write_image(root / vcr.IMAGES_DIR / f"{stem}.jpg", spec, rng, i)
         objs = scene["objects"]
         names = [str(rng.choice(VCR_CLASSES)) for _ in objs]
-        meta = {"boxes": [[*o["box"], round(float(rng.uniform(0.5, 1.0)), 3)] for o in objs],
-                "segms": [[o["polygon"]] for o in objs], "names": names,
-                "width": spec.image_size, "height": spec.image_size}
-        (root / "vcr1images" / f"{stem}.json").write_text(json.dumps(meta))
+        scores = [round(float(rng.uniform(0.5, 1.0)), 3) for _ in objs]
+        vcr.write_metadata(root / vcr.IMAGES_DIR, f"{stem}.json", vcr.metadata(
+            [o["box"] for o in objs], scores, [[o["polygon"]] for o in objs], names,
+            spec.image_size, spec.image_size))
         for q in range(n):
             k = len(lines)
             a, b = (int(x) for x in rng.choice(len(objs), 2, replace=False))
@@ -336,14 +322,13 @@ def write_vcr(root: Path, spec: ScaleSpec, split: str, images: int) -> dict[str,
             answers = [_vcr_choice(rng, len(objs)) for _ in range(4)]
             rationales = [_vcr_choice(rng, len(objs)) for _ in range(4)]
             refs += sum(isinstance(t, list) for c in [question, *answers, *rationales] for t in c)
-            lines.append({"movie": movie, "objects": names, "img_fn": f"{stem}.jpg",
-                          "metadata_fn": f"{stem}.json", "question": question,
-                          "answer_choices": answers, "answer_label": int(rng.integers(4)),
-                          "rationale_choices": rationales,
-                          "rationale_label": int(rng.integers(4)), "img_id": f"{split}-{i}",
-                          "question_number": q, "annot_id": f"{split}-{k}",
-                          "match_fold": f"{split}-{k}", "match_index": k})
-    (root / f"{split}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+            lines.append(vcr.annotation(
+                movie=movie, objects=names, img_fn=f"{stem}.jpg", metadata_fn=f"{stem}.json",
+                question=question, answer_choices=answers, answer_label=int(rng.integers(4)),
+                rationale_choices=rationales, rationale_label=int(rng.integers(4)),
+                img_id=f"{split}-{i}", question_number=q, annot_id=f"{split}-{k}",
+                match_fold=f"{split}-{k}", match_index=k))
+    vcr.write_split(root, split, lines)
     return {"images": images, "questions": n_q, "references": refs}
 
 

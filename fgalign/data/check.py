@@ -4,8 +4,8 @@
     print(report.format()); report.ok                         # missing things → not ok
     check_run_data(cfg)        # fgalign run: InputError (one line) before any stage
 
-The official layouts are those the readers read (``fgalign.data.vqa`` / ``snli_ve`` / ``vcr``;
-image folders and file names from the ``data`` config section); a synthetic world (a root with
+The official layouts are those the readers read (file names: ``fgalign.data.formats``; image
+folders and file names from the ``data`` config section); a synthetic world (a root with
 ``world.json``, ``fgalign synth``) is checked with the layout its manifest records.
 
 What is checked (``full=True``, ``fgalign data check``):
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fgalign.config import DataCfg
+from fgalign.data.formats import snli_ve, vcr, vqav2
 from fgalign.data.synth.manifest import fingerprint, read_manifest, rebuild_command, world_data_cfg
 from fgalign.errors import InputError
 
@@ -89,6 +90,14 @@ class CheckReport:
                 "notes": self.notes, "checked": self.checked, "source": self.source()}
 
 
+def _listing(task: str, split: str) -> tuple[str, tuple[str, ...]]:
+    """The file that lists a split's records (VQA: the questions) and the official
+    sub-folders it may sit in besides the root."""
+    if task == "vqa":
+        return vqav2.QUESTIONS_FILE.format(split=split), (vqav2.QUESTIONS_DIR,)
+    return (snli_ve if task == "snli_ve" else vcr).FILE.format(split=split), ()
+
+
 def _first(root: Path, name: str, subdirs: tuple[str, ...]) -> Path | None:
     for d in ("", *subdirs):
         if (root / d / name).is_file():
@@ -107,13 +116,12 @@ def _files(task: str, root: Path, split: str, cfg: DataCfg, rep: CheckReport, fu
     answers runs unlabelled ("no labels", predictions and vqa_results.json written).
     """
     if task == "vqa":
-        q = f"v2_OpenEnded_mscoco_{split}_questions.json"
-        a = f"v2_mscoco_{split}_annotations.json"
-        need = [(q, ("Questions",), True),
-                (a, ("Annotations",), full and (world or not split.startswith("test")))]
+        a = vqav2.ANNOTATIONS_FILE.format(split=split)
+        need = [(*_listing(task, split), True),
+                (a, (vqav2.ANNOTATIONS_DIR,), full and (world or not split.startswith("test")))]
         images = cfg.vqa_images_dir.format(split=split)
     else:
-        need = [(f"snli_ve_{split}.jsonl" if task == "snli_ve" else f"{split}.jsonl", (), True)]
+        need = [(*_listing(task, split), True)]
         images = cfg.snli_ve_images_dir if task == "snli_ve" else cfg.vcr_images_dir
     listing = None
     for name, subdirs, required in need:
@@ -223,10 +231,8 @@ def default_splits(task: str, root: str | Path) -> tuple[list[str], list[str]]:
     if world is not None and world.get("counts"):
         return sorted(world["counts"]), []
     official = [s for t, s in OFFICIAL_SIZES if t == task]
-    names = {"vqa": ("v2_OpenEnded_mscoco_{}_questions.json", ("Questions",)),
-             "snli_ve": ("snli_ve_{}.jsonl", ()), "vcr": ("{}.jsonl", ())}[task]
     present = [s for s in official if Path(root).is_dir()
-               and _first(Path(root), names[0].format(s), names[1]) is not None]
+               and _first(Path(root), *_listing(task, s)) is not None]
     return (present, [s for s in official if s not in present]) if present else (official, [])
 
 

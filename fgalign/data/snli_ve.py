@@ -1,9 +1,9 @@
 """SNLI-VE reader: ``snli_ve_{split}.jsonl`` → unified rows.
 
-One JSON object per line: sentence1 (premise caption), sentence2 (hypothesis), gold_label
-(entailment / neutral / contradiction), pairID, captionID, and the Flickr30k image id under
-either spelling found in the wild: ``Flikr30kID`` ("123.jpg", original release) or
-``Flickr30K_ID`` ("123", newer generator; ".jpg" is appended unless it has an extension).
+The file and its fields: ``fgalign.data.formats.snli_ve`` (read through its ``read_split``).
+The Flickr30k image id is read under either spelling found in the wild: ``Flikr30kID``
+("123.jpg", original release) or ``Flickr30K_ID`` ("123", newer generator; ".jpg" is
+appended unless it has an extension).
 Images: ``{snli_ve_images_dir}/<id>.jpg`` relative to the root.
 
 Lines with gold_label "-" (no annotator majority) are skipped and counted, as the dataset
@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from fgalign.config import DataCfg
+from fgalign.data.formats import snli_ve
 from fgalign.data.paths import (
     RowError,
     base_row,
     clean_record,
     error_row,
-    iter_jsonl,
     need,
     need_text,
     safe_relpath,
@@ -33,8 +33,8 @@ from fgalign.data.paths import (
 from fgalign.schema import SNLI_VE_LABELS
 
 TASK = "snli_ve"
-SKIP_NO_MAJORITY = "gold_label '-'"  # skip reason: no annotator majority
-IMAGE_ID_KEYS = ("Flikr30kID", "Flickr30K_ID")
+SKIP_NO_MAJORITY = f"gold_label '{snli_ve.NO_MAJORITY}'"  # skip reason: no annotator majority
+IMAGE_ID_KEYS = snli_ve.IMAGE_ID_KEYS
 
 
 def image_file_name(obj: dict) -> str:
@@ -80,11 +80,11 @@ def read_snli_ve(root: str | Path, split: str,
     """
     root, cfg = Path(root), data_cfg or DataCfg()
     rows, skipped = [], 0  # lines with gold_label "-"
-    for lineno, obj in iter_jsonl(root / f"snli_ve_{split}.jsonl"):
+    for lineno, obj in snli_ve.read_split(root, split):
         if obj is None:
             rows.append(error_row(TASK, split, f"line{lineno}", "malformed_json"))
             continue
-        if obj.get("gold_label") == "-":
+        if obj.get("gold_label") == snli_ve.NO_MAJORITY:
             skipped += 1
             continue
         try:

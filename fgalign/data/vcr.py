@@ -1,11 +1,11 @@
 """VCR reader: ``{split}.jsonl`` + per-image metadata JSON → unified rows.
 
-Annotation lines: movie, objects (class names), img_fn, metadata_fn, question,
-answer_choices[4], answer_label, rationale_choices[4], rationale_label, annot_id, ...
-Texts are token lists in which an object reference is a list of 0-based indices into
-``objects`` (``["Why", "is", [0], "smiling", "?"]``). The test split has no labels (→ -1).
-Image and metadata live at ``{vcr_images_dir}/<img_fn>`` and ``{vcr_images_dir}/<metadata_fn>``;
-the metadata ``boxes`` are ``[x1, y1, x2, y2, score]``, one per object.
+The files and their fields: ``fgalign.data.formats.vcr`` (read through its ``read_split`` and
+``read_metadata``). Texts are token lists in which an object reference is a list of 0-based
+indices into ``objects`` (``["Why", "is", [0], "smiling", "?"]``). The test split has no
+labels (→ -1). Image and metadata live at ``{vcr_images_dir}/<img_fn>`` and
+``{vcr_images_dir}/<metadata_fn>``; the metadata ``boxes`` are ``[x1, y1, x2, y2, score]``,
+one per object.
 
 References are rendered readably, with one numbering of objects everywhere (text, figures,
 the dataset's own ``*_orig`` texts): object ``i`` of ``objects`` is number ``i + 1``. The
@@ -24,7 +24,6 @@ bad_metadata.
 """
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -33,18 +32,19 @@ from typing import Any
 from tqdm import tqdm
 
 from fgalign.config import DataCfg
+from fgalign.data.formats import vcr
 from fgalign.data.paths import (
+    DataFileError,
     RowError,
     base_row,
     clean_record,
     error_row,
-    iter_jsonl,
     need,
     safe_relpath,
 )
 
 TASK = "vcr"
-N_CHOICES = 4
+N_CHOICES = vcr.N_CHOICES
 
 
 def object_number(index: int) -> int:
@@ -105,9 +105,9 @@ def _load_boxes(path: Path, n_objects: int) -> list[list[float]]:
     if not path.is_file():
         raise RowError("missing_metadata")
     try:
-        boxes = json.loads(path.read_text(encoding="utf-8"))["boxes"]
+        boxes = vcr.read_metadata(path)["boxes"]
         out = [[float(v) for v in b[:4]] for b in boxes]  # (n_objects, 4)
-    except (ValueError, KeyError, TypeError, IndexError):
+    except (DataFileError, ValueError, KeyError, TypeError, IndexError):
         raise RowError("bad_metadata") from None
     if len(out) < n_objects or any(len(b) != 4 for b in out):
         raise RowError("bad_metadata")
@@ -148,7 +148,7 @@ def read_vcr(root: str | Path, split: str, data_cfg: DataCfg | None = None) -> l
     """
     root, cfg = Path(root), data_cfg or DataCfg()
     rows = []
-    for lineno, obj in tqdm(iter_jsonl(root / f"{split}.jsonl"), desc=f"read vcr:{split}",
+    for lineno, obj in tqdm(vcr.read_split(root, split), desc=f"read vcr:{split}",
                             unit="row", disable=None, leave=False):
         if obj is None:
             rows.append(error_row(TASK, split, f"line{lineno}", "malformed_json"))

@@ -1,10 +1,6 @@
 """VQAv2 reader: official questions / annotations JSON → unified rows.
 
-Files under the dataset root (or its ``Questions/`` / ``Annotations/`` sub-folders, the
-layout of the official download scripts):
-    v2_OpenEnded_mscoco_{split}_questions.json   {"questions": [{question_id, image_id, question}]}
-    v2_mscoco_{split}_annotations.json           {"annotations": [{question_id, image_id,
-        question_type, answer_type, multiple_choice_answer, answers: [{answer, ...}] x 10}]}
+The files and their fields: ``fgalign.data.formats.vqav2`` (read through its ``read_split``).
 Images: ``{vqa_images_dir}/{vqa_image_template}`` relative to the root (DataCfg), e.g.
 ``val2014/COCO_val2014_000000000042.jpg``. Test splits ship no annotations file: their rows
 have ``target == []`` and empty ``question_type`` / ``answer_type`` (unlabelled, not errors);
@@ -18,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from fgalign.config import DataCfg
+from fgalign.data.formats import vqav2
 from fgalign.data.paths import (
     DataFileError,
     RowError,
     base_row,
     clean_record,
     error_row,
-    load_json,
     need,
     need_text,
     safe_relpath,
@@ -32,24 +28,6 @@ from fgalign.data.paths import (
 from fgalign.metrics.vqa import id_mismatch
 
 TASK = "vqa"
-
-
-def vqa_files(root: Path, split: str) -> tuple[Path, Path]:
-    """Paths of the questions and annotations files (root first, then the official sub-folders)."""
-    q_name = f"v2_OpenEnded_mscoco_{split}_questions.json"
-    a_name = f"v2_mscoco_{split}_annotations.json"
-    q_path, a_path = root / q_name, root / a_name
-    if not q_path.is_file() and (root / "Questions" / q_name).is_file():
-        q_path = root / "Questions" / q_name
-    if not a_path.is_file() and (root / "Annotations" / a_name).is_file():
-        a_path = root / "Annotations" / a_name
-    return q_path, a_path
-
-
-def _records(data: Any, key: str, path: Path) -> list:
-    if not isinstance(data, dict) or not isinstance(data.get(key), list):
-        raise DataFileError(f"{path}: expected a JSON object with a {key!r} list")
-    return data[key]
 
 
 def _parse(q: Any, ann_by_id: dict | None, split: str, cfg: DataCfg) -> dict[str, Any]:
@@ -102,14 +80,13 @@ def read_vqa(root: str | Path, split: str, data_cfg: DataCfg | None = None) -> l
         DataFileError: a file is not JSON or lacks its top-level list, or the annotations'
             question ids match the questions' only as text (another type: ``"7"`` vs 7).
     """
-    root, cfg = Path(root), data_cfg or DataCfg()
-    q_path, a_path = vqa_files(root, split)
-    questions = _records(load_json(q_path), "questions", q_path)
-    ann_by_id = None
-    if a_path.is_file():
-        anns = _records(load_json(a_path), "annotations", a_path)
-        ann_by_id = {a["question_id"]: a for a in anns if isinstance(a, dict) and "question_id" in a}
-        _check_id_types(questions, ann_by_id, q_path, a_path)
+    cfg = data_cfg or DataCfg()
+    files = vqav2.read_split(root, split)
+    questions, ann_by_id = files.questions, None
+    if files.annotations is not None:
+        ann_by_id = {a["question_id"]: a for a in files.annotations
+                     if isinstance(a, dict) and "question_id" in a}
+        _check_id_types(questions, ann_by_id, files.questions_path, files.annotations_path)
     rows = []
     for i, q in enumerate(questions):
         try:

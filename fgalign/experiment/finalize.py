@@ -2,7 +2,8 @@
 
     result = finalize_task(cfg, task, ctx, run, writer)     # run: fgalign.engine.runner.SplitRun
 
-``finalize_task`` streams the score cache and gives each variant — ``prior`` (train answer
+``finalize_task`` streams the score cache, applies the task's fitted calibration to it
+(``calibration``: the score stage applies none), and gives each variant — ``prior`` (train answer
 prior), ``global``, ``global+<component>`` for each active component, ``fusion``, and the
 task's own (VQA ``oracle``) — its per-instance credit (``Task.credit``), the headline score
 (VQA accuracy, SNLI-VE accuracy, VCR Q→A accuracy, in percent, with the task's breakdowns) and
@@ -16,7 +17,7 @@ import json
 import os
 import shutil
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fgalign.align.batch import to_array
+from fgalign.align.stage import calibrate_rows
 from fgalign.config import Config, config_hash
 from fgalign.data.synth.contrast import read_contrasts
+from fgalign.engine.gather import ImageRecords, hydrate
 from fgalign.experiment.outputs import temporary_name
 from fgalign.metrics import paired_bootstrap
 from fgalign.metrics.families import by_family
@@ -70,15 +73,40 @@ def light_columns(tasks: list[Task]) -> list[str]:
     return list(dict.fromkeys([*LIGHT_COLUMNS, *(c for t in tasks for c in t.prediction_columns)]))
 
 
-def _iter_rows(scored: Any, columns: list[str]) -> Iterator[dict]:
-    """Rows of a ``SplitRun`` (streamed from its cache) or of a list of dicts."""
+CALIBRATE_CHUNK = 512  # rows per batch when the fit is applied (hydrated embeddings)
+
+
+def _iter_rows(scored: Any, columns: list[str] | None,
+               apply: Callable[[list[dict]], list[dict]] | None = None) -> Iterator[dict]:
+    """Rows of a ``SplitRun`` (streamed from its cache) or of a list of dicts; ``apply``
+    maps each batch of rows (all columns are read then: the calibration's inputs)."""
     if isinstance(scored, list):
-        yield from scored
+        yield from (apply(scored) if apply is not None else scored)
         return
-    for batch in scored.iter_batches(columns, CHUNK):
+    for batch in scored.iter_batches(None if apply else columns,
+                                     CALIBRATE_CHUNK if apply else CHUNK):
         n = len(next(iter(batch.values())))
-        for i in range(n):
-            yield {k: v[i] for k, v in batch.items()}
+        rows = [{k: v[i] for k, v in batch.items()} for i in range(n)]
+        yield from (apply(rows) if apply is not None else rows)
+
+
+def calibration(cfg: Config, task: str, ctx: dict, scored: Any
+                ) -> Callable[[list[dict]], list[dict]] | None:
+    """The function that applies ``task``'s fit in ``ctx`` to a batch of score-cache rows
+    (``fgalign.align.stage.calibrate_rows``; rows hydrated from ``scored``'s tables when the
+    fit reads embeddings), or None when ``ctx`` holds no fit."""
+    t = get_task(task)
+    if not t.fitted(ctx):
+        return None
+    gather = t.calibration_embeddings and not isinstance(scored, list)
+
+    def apply(rows: list[dict]) -> list[dict]:
+        if gather:
+            rows = hydrate(rows, ImageRecords(scored.image_records), scored.tables,
+                           cfg.keywords.max_keywords)
+        return calibrate_rows(task, cfg.align, ctx, rows)
+
+    return apply
 
 
 def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
@@ -131,7 +159,7 @@ def finalize_task(cfg: Config, task: str, ctx: dict, scored: Any,
                                     if v not in ("prior", ORACLE)]
     if table is not None and t.contrast_id not in columns:
         columns.append(t.contrast_id)
-    for row in _iter_rows(scored, columns):
+    for row in _iter_rows(scored, columns, calibration(cfg, task, ctx, scored)):
         i = position[str(row["uid"])]
         if row.get("error"):
             errors[str(row["error"])] += 1

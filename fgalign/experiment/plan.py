@@ -124,7 +124,7 @@ def build_row_specs(cfg: Config, task: str, ctx: dict, tables: dict[str, str],
                                                       **dict(cfg.keywords.params)}),
         text_embed_spec(cfg, tables),
         make_spec(cfg, "score", AlignmentScorer, {
-            "task": task, "task_module": type(t).__module__, "align": to_dict(cfg.align), "ctx": ctx,
+            "task": task, "task_module": type(t).__module__, "align": to_dict(cfg.align),
             "tag_filter": t.tag_filter(cfg), "tables": tables,
             "image_records": list(image_records or []),
             "max_keywords": cfg.keywords.max_keywords}),

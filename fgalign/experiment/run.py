@@ -3,13 +3,16 @@
     result = run_pipeline(load_config("configs/demo.yaml"), force=None, use_wandb=False)
     result["metrics"]["tasks"]["vqa"]["variants"]["fusion"]["score"], result["run_dir"]
 
-Per task (``cfg.data.tasks``): ``prepare_task`` (calibration through the same runner; its
-context cached by ``fgalign.experiment.prepare``), ``load_task_rows``, the stage graph
-(``fgalign.engine.runner.Runner``: images once each, then keywords → embed → score, each stage read
-from its cache when its inputs are unchanged), then the streaming ``finalize_task``. The
-executor is Ray Data actor pools (``run_pipeline``; Ray starts only before the first stage
-that is not cached) or this process (``fgalign evaluate``); the driver builds no model in
-either. Writes into ``runs/<experiment>/<config hash>/``: ``config.yaml``, ``metrics.json``,
+A run is one pass of the stage graph over every input set of every task together
+(``input_sets``; ``fgalign.engine.runner.Runner``: one execution for the images, once each,
+one for the rows: candidates → keywords → embed → score; each stage read from its cache when
+its inputs are unchanged), then per task (``cfg.data.tasks``) the fit of its calibration
+from the cached calibration sets (``prepare_cached``: VQA yes/no thresholds, SNLI-VE's
+text-only classifier; pure functions, in this driver) and the streaming ``finalize_task``,
+which applies the fit to the evaluated split's scores. The score stage applies no fit, so
+no second pass waits for it. The executor is Ray Data actor pools (``run_pipeline``; Ray
+starts only before the first stage that is not cached) or this process (``fgalign
+evaluate``); the driver builds no model in either. Writes into ``runs/<experiment>/<config hash>/``: ``config.yaml``, ``metrics.json``,
 ``predictions.parquet``, ``vqa_results.json``, ``figures/<task>_alignment.png``,
 ``stages.json`` (cache path, hash, rows, seconds and operators of every stage run, calibration
 included), ``timings.json``, ``command.txt``, ``report.md`` / ``report.html``. Stage caches
@@ -26,6 +29,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from fgalign.align.stage import calibrate_rows
 from fgalign.config import Config, config_hash, dump_yaml, require, to_dict
 from fgalign.data import EmptySplitError
 from fgalign.data.synth import resolve_world
@@ -54,29 +58,36 @@ from fgalign.logging import create_logger
 from fgalign.ray.runtime import LazyRay
 from fgalign.tasks import get_task
 
-__all__ = ["cache_root", "first_round", "run_experiment", "run_pipeline", "stage_table"]
+__all__ = ["cache_root", "input_sets", "run_experiment", "run_pipeline", "stage_table"]
 
 
-def figure_rows(run: SplitRun, n: int, max_keywords: int) -> list[dict[str, Any]]:
-    """The first ``n`` scored rows of a run with their embeddings gathered (for figures)."""
+def figure_rows(cfg: Config, task: str, ctx: dict, run: SplitRun, n: int) -> list[dict[str, Any]]:
+    """The first ``n`` scored rows of a run, embeddings gathered and the fit applied (figures)."""
     rows = []
     for row in run.iter_rows():
         rows.append(row)
         if len(rows) >= n:
             break
-    return hydrate(rows, ImageRecords(run.image_records), run.tables, max_keywords)
+    rows = hydrate(rows, ImageRecords(run.image_records), run.tables, cfg.keywords.max_keywords)
+    return calibrate_rows(task, cfg.align, ctx, rows)
 
 
-def first_round(cfg: Config, root: str, force: bool, empty: dict[str, EmptySplitError]
-                ) -> list[RunRequest]:
-    """The input sets of a run's first round: every task's calibration sets and its
-    evaluated split (through ``embed`` when the task still has to calibrate, so its score
-    stage waits for the fit; whole when its context is cached or it does not calibrate).
+def input_sets(cfg: Config, root: str, force: bool, empty: dict[str, EmptySplitError]
+               ) -> tuple[list[RunRequest], dict[str, int]]:
+    """Every input set of a run: each task's calibration sets (when its fit is not cached)
+    and its evaluated split; returns the requests and, per task, the index of its evaluated
+    split among them.
+
+    All of them go through the stages together (``Runner.run_sets``: one execution for the
+    images, one for the rows); the score stage applies no fit, so the evaluated split is
+    scored in the same pass as the sets its task calibrates on, and the fit is applied to
+    its cached scores afterwards (``fgalign.experiment.finalize.calibration``).
 
     A task with an empty split has no input set; its ``EmptySplitError`` goes into ``empty``
     (task → error), so the task loop names and skips it without preparing it.
     """
-    out = []
+    out: list[RunRequest] = []
+    evaluated: dict[str, int] = {}
     for task in cfg.data.tasks:
         try:
             t = get_task(task)
@@ -85,14 +96,13 @@ def first_round(cfg: Config, root: str, force: bool, empty: dict[str, EmptySplit
                 train = t.read_rows(cfg, cfg.data.train_split, None)
                 ctx = {"task": task, **t.train_context(cfg, train)}
                 out += [RunRequest(task, **r) for r in t.calibration_runs(cfg, ctx, train)]
-                out.append(RunRequest(task, cfg.data.split, load_task_rows(cfg, task, ctx), ctx,
-                                      stop_after="embed"))
-                continue
             ctx = ctx if ctx is not None else prepare_task(cfg, task, calibrate=False)
-            out.append(RunRequest(task, cfg.data.split, load_task_rows(cfg, task, ctx), ctx))
+            rows = load_task_rows(cfg, task, ctx)  # EmptySplitError: no input set
+            evaluated[task] = len(out)
+            out.append(RunRequest(task, cfg.data.split, rows, ctx))
         except EmptySplitError as e:
             empty[task] = e
-    return out
+    return out, evaluated
 
 
 def stage_table(records: list[StageRecord]) -> str:
@@ -157,12 +167,14 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
                                    "tasks": {}}
         figs, timings = [], {"tasks": {}}
         empty: dict[str, EmptySplitError] = {}
-        # Round 1: every input set of every task together (images once, then rows).
+        # Every input set of every task in one pass (images once, then rows).
         t0 = time.perf_counter()
-        runner.run_sets(first_round(cfg, runner.cache.root, force is not None, empty))
-        timings["round1_s"] = round(time.perf_counter() - t0, 2)
-        # The fits read what round 1 computed (their run_split calls find it cached).
-        tasks, ready, ctxs = [], [], {}
+        sets, evaluated = input_sets(cfg, runner.cache.root, force is not None, empty)
+        done = runner.run_sets(sets)
+        runs = {task: done[i] for task, i in evaluated.items()}
+        del sets, done
+        timings["stages_s"] = round(time.perf_counter() - t0, 2)
+        # The fits read what that pass computed (their run_split calls find it cached).
         for task in cfg.data.tasks:
             t0 = time.perf_counter()
             try:
@@ -170,27 +182,19 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
                     raise empty[task]
                 ctx, ctx_cached = prepare_cached(cfg, task, runner.cache.root,
                                                  force=force is not None, runner=runner)
-                ready.append(RunRequest(task, cfg.data.split, load_task_rows(cfg, task, ctx),
-                                        ctx))
-                tasks.append(task)
-                ctxs[task] = ctx
                 timings["tasks"][task] = {"prepare_s": round(time.perf_counter() - t0, 2),
                                           "prepare_cached": ctx_cached}
             except EmptySplitError as e:  # named, not scored; the other tasks still run
                 print(f"fgalign: task {task} skipped: {e}", file=sys.stderr, flush=True)
                 metrics["tasks"][task] = skipped_task(cfg, e)
-        # Round 2: the score stage of the tasks that calibrated (the rest is cached).
-        t0 = time.perf_counter()
-        runs = runner.run_sets(ready)
-        timings["round2_s"] = round(time.perf_counter() - t0, 2)
-        del ready
-        for task, run in zip(tasks, runs):
+                continue
             t0 = time.perf_counter()
-            metrics["tasks"][task] = finalize_task(cfg, task, ctxs[task], run, writer)["metrics"]
+            run = runs[task]
+            metrics["tasks"][task] = finalize_task(cfg, task, ctx, run, writer)["metrics"]
             timings["tasks"][task]["finalize_s"] = round(time.perf_counter() - t0, 2)
             if figures and cfg.logging.figures:
-                fig = alignment_figure(cfg, task, figure_rows(run, cfg.logging.figures,
-                                                              cfg.keywords.max_keywords),
+                fig = alignment_figure(cfg, task, figure_rows(cfg, task, ctx, run,
+                                                              cfg.logging.figures),
                                        out / "figures" / f"{task}_alignment.png")
                 figs += [fig] if fig else []
         writer.close()

@@ -263,9 +263,17 @@ class Calibration:
     def calibrate(self, cfg: Config, ctx: dict, train: list[dict], runner: Any) -> None:
         """Fit the calibration into ``ctx`` from rows scored by ``runner`` (pure fits)."""
 
+    calibration_embeddings = False  # calibrated_scores reads the rows' embeddings (hydrated)
+
+    def fitted(self, ctx: dict) -> bool:
+        """Whether ``ctx`` holds a fitted calibration for ``calibrated_scores`` to apply."""
+        return False
+
     def calibrated_scores(self, rows: list[dict], scored: list[dict], variants: list[str],
                           ctx: dict) -> list[dict]:
-        """Apply the fitted calibration to each row's variant scores (``variant_column``)."""
+        """Apply the fitted calibration to each row's variant scores (``variant_column``);
+        called on the score cache's rows after scoring (``fgalign.align.stage.calibrate_rows``),
+        never inside the stage, so scores do not depend on the fit."""
         return scored
 
     def text_only_set(self, cfg: Config, train: list[dict]) -> tuple[str, list[dict]]:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from fgalign.align.batch import to_array
+from fgalign.align.stage import calibrate_rows
 from fgalign.config import Config, to_dict
 from fgalign.data.paths import RowError, base_row, clean_text
 from fgalign.data.synth import resolve_world
@@ -295,8 +296,9 @@ def predict(image: str | Path, question: str | None = None, *, hypothesis: str |
         rows = t.add_statements(pcfg, ctx, [input_row(task, path.parent, path.name, text,
                                                       options)])
         run = runner_of(pcfg).run_split(task, "predict", rows, ctx)
-        row = hydrate(list(run.iter_rows()), ImageRecords(run.image_records), run.tables,
-                      pcfg.keywords.max_keywords)[0]
+        row = calibrate_rows(task, pcfg.align, ctx, hydrate(
+            list(run.iter_rows()), ImageRecords(run.image_records), run.tables,
+            pcfg.keywords.max_keywords))[0]
         if row.get("error"):
             raise InputError(f"{image}: the image could not be scored ({row['error']})")
         best_text, cands, best = collect(task, row, pcfg, has_fit)

@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from fgalign.align.batch import to_array
-from fgalign.align.rows import score_rows
+from fgalign.align.rows import score_rows, scored_columns
 from fgalign.align.scores import COMPOSE_KINDS
 from fgalign.config import Config, Section
 from fgalign.data.snli_ve import read_snli_ve
@@ -310,24 +310,13 @@ def fit_snli_ve(cfg: Config, runner: Any, train: list[dict],
     return fit_variants(cfg, tr_rows, y_tr, val)
 
 
-def _scored_from_columns(rows: list[dict], keys: list[str], variants: list[str]) -> list[dict]:
-    """The score columns of rows read from a score cache, as ``score_rows`` returns them."""
-    names = [score_column(k) for k in keys] + [variant_column(v) for v in variants]
-    return [{**{c: np.asarray(r[c], np.float32) for c in names},
-             "no_regions": bool(r.get("no_regions", False)),
-             "no_keywords": int(r.get("no_keywords", 0) or 0),
-             **{f"no_{k}": int(r.get(f"no_{k}", 1) if r.get(f"no_{k}") is not None else 1)
-                for k in COMPOSE_KINDS}} for r in rows]
-
-
 def fit_variants(cfg: Config, tr_rows: list[dict], y_tr: np.ndarray, val: list[dict]
                  ) -> dict[str, Any]:
     """Fit every variant from text-only train rows and val rows that went through the stages."""
     vc = cfg.tasks.snli_ve
     variants = variant_names(cfg.align)
-    keys = ["global"] + [c for c in cfg.align.components if c != "global"]
     tr_scored = score_rows(tr_rows, cfg.align)
-    va_scored = _scored_from_columns(val, keys, variants)
+    va_scored = scored_columns(val, cfg.align)
     y_va = np.asarray([r["target"] for r in val])
     out: dict[str, Any] = {"protocol": vc.protocol, "variants": {}, "val": {}}
     for v in variants:
@@ -403,6 +392,11 @@ class SNLIVE(Task):
 
     def text_only_set(self, cfg: Config, train: list[dict]) -> tuple[str, list[dict]]:
         return text_only_set(cfg, train)
+
+    calibration_embeddings = True  # the text-only classifier reads the hypothesis embedding
+
+    def fitted(self, ctx: dict) -> bool:
+        return bool(ctx.get("snli_ve"))
 
     def calibrated_scores(self, rows: list[dict], scored: list[dict], variants: list[str],
                           ctx: dict) -> list[dict]:

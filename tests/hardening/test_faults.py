@@ -13,12 +13,15 @@ run: same rows, same predictions and credit per row, same VQA metrics.
   (Killing it after its first output file raced with the end of the stage on a quiet
   machine: a pool already released by Ray Data is not restarted.)
 - Driver: the pipeline runs in a subprocess joined to the test cluster; SIGKILL it once the
-  test split's embed stage cache is complete, re-run: regions, images, candidates, keywords
-  and embed are read from cache (not recomputed) and the results match.
+  rows execution has written its first score chunk (the images execution is committed by
+  then; a set's row stages commit together when its last chunk is through, and the test
+  split's chunks come after its calibration set's), re-run: regions and images are read from
+  cache (not recomputed), the row stages of the test split are recomputed, and the results
+  match.
 
-Both faults share one run because each costs a whole Ray pipeline run (about ten Ray Data
-executions); they hit different moments (the first images actor; the end of the test split's
-embed stage) and the actor's restart must have completed for the driver kill to happen.
+Both faults share one run because each costs a whole Ray pipeline run (two Ray Data
+executions); they hit different moments (the first images actor; the first score chunk of
+the rows execution) and the actor's restart must have completed for the driver kill to happen.
 """
 from __future__ import annotations
 
@@ -82,14 +85,6 @@ def found(out: Path, pattern: str) -> list[Path]:
     return []
 
 
-def read_json(path: Path) -> dict:
-    """A JSON file that may vanish or be half-written while the run goes on ({} then)."""
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 def vqa_results(out: Path) -> tuple[dict, dict[str, dict]]:
     """(VQA metrics, VQA prediction rows by uid) of the run under ``out``."""
     run = run_dir(out)
@@ -137,13 +132,12 @@ def faulted(bad_run, bad_world, slow_bundle, full_main, ray_session, tmp_path_fa
     killer.start()
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.time() + 900  # the test split comes after the calibration input sets
+        deadline = time.time() + 900
         while proc.poll() is None and time.time() < deadline:
-            if any(read_json(m).get("split") == "test"
-                   for m in found(out, "vqa/embed-*/_SUCCESS")):
+            if found(out, "vqa/score-*.tmp-*/*.parquet"):  # the rows execution is under way
                 proc.send_signal(signal.SIGKILL)
                 break
-            time.sleep(0.05)
+            time.sleep(0.02)
         driver_exit = proc.wait(timeout=30)
     finally:
         killer.done.set()
@@ -164,7 +158,7 @@ def test_killed_embed_actor_is_restarted_and_results_match(faulted, bad_run):
     assert killer.killed is not None, "the images actor finished before it could be killed"
     assert killer.seen - {killer.killed}, "no images actor process after the kill"
     # the run went on after the kill: the killed actor's stage completed (restarted actor) and
-    # the test split's embed stage after it, so the driver was still alive to be killed there
+    # the rows execution after it began, so the driver was still alive to be killed there
     assert faulted.images_done_before_resume, "the images stage did not complete after the kill"
     assert faulted.driver_exit == -signal.SIGKILL, "the driver ended before the kill"
     assert faulted.records["images"], "the resumed run recomputed the images stage"
@@ -175,6 +169,6 @@ def test_killed_driver_resumes_from_completed_stages(faulted, bad_run):
     assert faulted.driver_exit == -signal.SIGKILL, "the driver ended before the kill"
     assert not faulted.metrics_before_resume, "the killed run got to the end"
     assert faulted.resumed_exit == 0
-    assert faulted.records == {"regions": True, "images": True, "candidates": True,
-                               "keywords": True, "embed": True, "score": False}
+    assert faulted.records == {"regions": True, "images": True, "candidates": False,
+                               "keywords": False, "embed": False, "score": False}
     assert_same_as_baseline(faulted.out, bad_run)

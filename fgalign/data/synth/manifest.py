@@ -20,13 +20,14 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from fgalign.data.formats import vqav2
 from fgalign.errors import InputError
 
 FORMAT_VERSION = 2  # bump when the generated content changes for the same seed
 # 1: issue-12 era generators; 2: contrast-balanced tasks (issue 14), layout + identity manifest
 MANIFEST = "world.json"
 IMAGES_DIR = "images"
-IMAGE_TEMPLATE = "COCO_{split}_{image_id:012d}.png"
+IMAGE_TEMPLATE = vqav2.image_template("png")  # COCO_{split}_{image_id:012d}.png
 LAYOUT_KEYS = ("vqa_images_dir", "vqa_image_template", "snli_ve_images_dir", "vcr_images_dir")
 LAYOUT = {"vqa_images_dir": IMAGES_DIR, "vqa_image_template": IMAGE_TEMPLATE,
           "snli_ve_images_dir": IMAGES_DIR, "vcr_images_dir": IMAGES_DIR}

@@ -15,12 +15,12 @@ Layout of a world root ``DIR`` (splits train / val / test = 70 / 10 / 20 % of th
                                                  seed, size, fingerprint), counts, priors,
                                                  contrast table (fgalign.data.synth.contrast)
 
+The three task layouts are written by ``fgalign.data.formats`` (``jsonio.SORTED`` style).
 Every random choice comes from ``np.random.default_rng([seed, image_id, stream])``, files are
 written with sorted keys and no timestamps, so the same seed gives byte-identical files.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
@@ -28,6 +28,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from fgalign.data.formats import snli_ve as snli_ve_format
+from fgalign.data.formats import vcr as vcr_format
+from fgalign.data.formats import vqav2
+from fgalign.data.formats.jsonio import SORTED, write_json, write_jsonl
 from fgalign.data.synth.captions import caption_rows
 from fgalign.data.synth.contrast import FAMILIES, MIN_SHARE, snli_ve_family, table, vqa_family
 from fgalign.data.synth.manifest import (
@@ -65,11 +69,11 @@ def split_sizes(images: int) -> dict[str, int]:
 
 
 def _dump(path: Path, obj) -> None:
-    path.write_text(json.dumps(obj, sort_keys=True) + "\n")
+    write_json(path, obj, SORTED)
 
 
 def _dump_lines(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+    write_jsonl(path, rows, SORTED)
 
 
 def _write_split(out: Path, split: str, scenes: list[dict], seed: int) -> dict:
@@ -92,14 +96,12 @@ def _write_split(out: Path, split: str, scenes: list[dict], seed: int) -> dict:
                       for r in pairs if r["gold_label"] == "contradiction"]
         vcr += make_vcr(scene, rng, split, start=len(vcr), balancer=vcr_bal, contrasts=contrasts)
         captions += caption_rows(scene, rng)
-        _dump(out / "images" / scene["file"].replace(".png", ".json"), metadata(scene))
-    head = {"info": {"description": "fgalign synthetic world (VQAv2 layout)", "version": "2.0"},
-            "license": {}, "data_type": "mscoco", "data_subtype": split}
-    _dump(out / f"v2_OpenEnded_mscoco_{split}_questions.json",
-          {**head, "task_type": "Open-Ended", "questions": questions})
-    _dump(out / f"v2_mscoco_{split}_annotations.json", {**head, "annotations": annotations})
-    _dump_lines(out / f"snli_ve_{split}.jsonl", snli)
-    _dump_lines(out / f"{split}.jsonl", vcr)
+        vcr_format.write_metadata(out / IMAGES_DIR, scene["file"].replace(".png", ".json"),
+                                  metadata(scene), SORTED)
+    vqav2.write_split(out, split, questions, annotations,
+                      description="fgalign synthetic world (VQAv2 layout)", style=SORTED)
+    snli_ve_format.write_split(out, split, snli, SORTED)
+    vcr_format.write_split(out, split, vcr, SORTED)
     _dump_lines(out / f"captions_{split}.jsonl", captions)
     _dump(out / f"scenes_{split}.json", scenes)
     _dump_lines(out / f"contrasts_{split}.jsonl", contrasts)

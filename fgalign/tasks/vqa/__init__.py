@@ -6,7 +6,8 @@
   and turns each into a statement; the driver only adds ``answer_type_inferred`` and
   ``question_prefix``.
 - Calibration (``tasks.vqa.yes_no="threshold"``): the yes/no thresholds θ fitted on the
-  scored, *unlabelled* yes/no val questions (``fit_yes_no``); applied by the scorer.
+  scored, *unlabelled* yes/no val questions (``fit_yes_no``); applied to the scored rows
+  (``fgalign.align.stage.calibrate_rows``).
 - Credit: the official VQA accuracy of the predicted raw answer string (min(#humans / 3, 1),
   averaged over the 10 choose 9 subsets; Antol et al., ICCV 2015). Metrics add
   ``perAnswerType``, ``retrieval`` (recall@k of the candidate cut) and the ``oracle``
@@ -133,6 +134,9 @@ class VQA(Task):
         return tag_filter_mask([str(c) for c in row["candidates"]],
                                str(row.get("answer_type_inferred", "")),
                                [str(t) for t in (row.get("region_tags") or [])])
+
+    def fitted(self, ctx: dict) -> bool:
+        return bool((ctx.get("vqa") or {}).get("yes_no"))
 
     def calibrated_scores(self, rows: list[dict], scored: list[dict], variants: list[str],
                           ctx: dict) -> list[dict]:

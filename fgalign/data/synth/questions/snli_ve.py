@@ -26,6 +26,7 @@ from collections import Counter
 
 import numpy as np
 
+from fgalign.data.formats import snli_ve as snli_ve_format
 from fgalign.data.synth.captions import list_phrase
 from fgalign.data.synth.contrast import FAMILIES, mismatch
 from fgalign.data.synth.questions.vqa import NUMBER_WORDS, PLURAL, REL_PHRASE
@@ -176,15 +177,11 @@ def make_snli_ve(scene: dict, rng: np.random.Generator, balancer: FamilyBalancer
     balancer = balancer or FamilyBalancer()
     rows = []
     for k in range(per_image):
-        caption_id = f"{scene['file']}#{k}"
         s1 = premise(scene, rng)
         entailed, contradicted = hypothesis_pair(scene, rng, balancer)
         texts = {"entailment": entailed, "neutral": neutral(scene, rng),
                  "contradiction": contradicted}
-        for label, tag in (("entailment", "e"), ("neutral", "n"), ("contradiction", "c")):
-            rows.append({"Flikr30kID": scene["file"], "sentence1": s1,
-                         "sentence2": texts[label], "gold_label": label,
-                         "annotator_labels": [label], "captionID": caption_id,
-                         "pairID": f"{caption_id}r1{tag}"})
+        for label in ("entailment", "neutral", "contradiction"):
+            rows.append(snli_ve_format.pair(scene["file"], k, 1, s1, texts[label], label))
     return rows
 

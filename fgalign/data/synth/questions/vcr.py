@@ -34,6 +34,7 @@ from collections import Counter
 
 import numpy as np
 
+from fgalign.data.formats import vcr as vcr_format
 from fgalign.data.synth.contrast import FAMILIES
 from fgalign.data.synth.questions.vqa import REL_PHRASE
 from fgalign.data.synth.scene import COLORS, RELATIONS, SHAPES, related
@@ -329,25 +330,24 @@ def make_vcr(scene: dict, rng: np.random.Generator, split: str, start: int,
             contrasts += [{"task": "vcr_q2a", "id": annot_id, "family": qfam}] * 3
             contrasts += [{"task": "vcr_qa2r", "id": annot_id, "family": rfam}] * 3
         stem = scene["file"].rsplit(".", 1)[0]
-        rows.append({
-            "movie": "synth_shapes", "objects": [o["shape"] for o in objs],
-            "interesting_scores": [0], "answer_likelihood": "likely",
-            "img_fn": scene["file"], "metadata_fn": f"{stem}.json",
-            "question": tokens(question), "question_orig": orig(question),
-            "answer_choices": [tokens(a) for a in a_choices],
-            "answer_label": a_label, "answer_orig": orig(answers[0]),
-            "rationale_choices": [tokens(r) for r in r_choices],
-            "rationale_label": r_label, "rationale_orig": orig(rationales[0]),
-            "img_id": f"{split}-{scene['image_id']}", "question_number": len(rows),
-            "annot_id": annot_id, "match_fold": f"{split}-{n % 5}", "match_index": len(rows),
-        })
+        rows.append(vcr_format.annotation(
+            movie="synth_shapes", objects=[o["shape"] for o in objs],
+            interesting_scores=[0], answer_likelihood="likely",
+            img_fn=scene["file"], metadata_fn=f"{stem}.json",
+            question=tokens(question), question_orig=orig(question),
+            answer_choices=[tokens(a) for a in a_choices],
+            answer_label=a_label, answer_orig=orig(answers[0]),
+            rationale_choices=[tokens(r) for r in r_choices],
+            rationale_label=r_label, rationale_orig=orig(rationales[0]),
+            img_id=f"{split}-{scene['image_id']}", question_number=len(rows),
+            annot_id=annot_id, match_fold=f"{split}-{n % 5}", match_index=len(rows),
+        ))
     return rows
 
 
 def metadata(scene: dict) -> dict:
     """Per-image VCR metadata: boxes [x1, y1, x2, y2, score], polygon segms, names, size."""
     objs = scene["objects"]
-    return {"boxes": [o["box"] + [1.0] for o in objs],
-            "segms": [[o["polygon"]] for o in objs],
-            "names": [o["shape"] for o in objs],
-            "width": scene["width"], "height": scene["height"]}
+    return vcr_format.metadata([o["box"] for o in objs], [1.0] * len(objs),
+                               [[o["polygon"]] for o in objs], [o["shape"] for o in objs],
+                               scene["width"], scene["height"])

@@ -25,6 +25,7 @@ from collections import Counter
 
 import numpy as np
 
+from fgalign.data.formats import vqav2
 from fgalign.data.synth.scene import COLORS, SHAPES, SIZES, describe, related
 
 FAMILIES = ("color", "shape", "count", "exist", "relation", "size")
@@ -124,8 +125,9 @@ def candidates(scene: dict, family: str) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def human_answers(gold: str, rng: np.random.Generator) -> list[dict]:
-    """Ten answers in the official layout: gold with a few synonyms and wrong neighbours."""
+def human_answers(gold: str, rng: np.random.Generator) -> tuple[list[str], list[str]]:
+    """Ten human answers and their ``answer_confidence``: gold with a few synonyms ("yes")
+    and wrong neighbours ("maybe")."""
     answers = [gold] * 10
     confidence = ["yes"] * 10
     n_noise = int(NOISE_COUNTS[int(rng.integers(len(NOISE_COUNTS)))])
@@ -139,8 +141,7 @@ def human_answers(gold: str, rng: np.random.Generator) -> list[dict]:
         pool = syn if use_syn else wrong
         answers[k] = pool[int(rng.integers(len(pool)))]
         confidence[k] = "yes" if use_syn else "maybe"
-    return [{"answer": a, "answer_confidence": c, "answer_id": i + 1}
-            for i, (a, c) in enumerate(zip(answers, confidence))]
+    return answers, confidence
 
 
 def make_vqa(scene: dict, rng: np.random.Generator, balancer: AnswerBalancer,
@@ -156,8 +157,7 @@ def make_vqa(scene: dict, rng: np.random.Generator, balancer: AnswerBalancer,
         q, a, qtype, atype = balancer.pick(family, cands, rng)
         seen.add(q)
         qid = scene["image_id"] * 1000 + len(questions)
-        questions.append({"image_id": scene["image_id"], "question": q, "question_id": qid})
-        annotations.append({"question_id": qid, "image_id": scene["image_id"],
-                            "question_type": qtype, "answer_type": atype,
-                            "multiple_choice_answer": a, "answers": human_answers(a, rng)})
+        questions.append(vqav2.question(qid, scene["image_id"], q))
+        annotations.append(vqav2.annotation(qid, scene["image_id"], qtype, atype, a,
+                                            *human_answers(a, rng)))
     return questions, annotations
