@@ -142,7 +142,7 @@ def test_scale_ratios_from_measured_cases():
                                    400, 500, split=_split(2_500_000, 1_000_000,
                                                           train2014_yes_no=(125_000, 62_500),
                                                           **fixed)),
-                           "vocab": 3129, "k": 128,
+                           "vocab": 3129, "k": 128, "startup_s": 20.0,
                            "candidates": _cands({"q1": [2, 2], "q2": [129, 1670]})},
              "snli_ve": _case("snli_ve", "snli_ve", 54, 50_000, 900.0, 40.0, 60, 3, 12, 15),
              "vcr": _case("vcr", "vcr", 40, 40_000, 900.0, 40.0, 40, 15, 60, 75)}
@@ -171,8 +171,24 @@ def test_scale_ratios_from_measured_cases():
     assert proj.value > 0 and proj.extra["items"]["detector"] == pytest.approx(5.3 * 40_504)
     assert proj.extra["cache_bytes"] == pytest.approx((2_500_000 + 1_000_000 * 15) / 500
                                                       * 214_354 + wide_fixed)
-    # driver: (work − stages − the other sets' stages − preparation 0) per row × rows + 5 s once
-    assert proj.extra["driver_s"] == pytest.approx((800 - 400 - 5) / 500 * 214_354 + 5)
+    # driver: (work − stages − the other sets' stages − preparation 0 − pool start-up 20 s)
+    # per row × rows + 5 s once; the start-up is paid once per run
+    assert proj.extra["driver_s"] == pytest.approx((800 - 400 - 5 - 20) / 500 * 214_354 + 5)
+    assert proj.extra["startup_s"] == 20.0
+    # overlap: the text encoder's GPU time runs alongside the CPU stages (4 GPUs, 32 vCPU)
+    n_txt, n_det = 10 * 214_354, 5.3 * 40_504
+    n_img = proj.extra["items"]["image"]
+    img_rate = min(1500.0, 137.0 * 32 / 4)
+    gpu_img = (n_det / 26.0 + n_img / img_rate) / 4
+    cpu = proj.extra["cpu_s"]
+    assert proj.value == pytest.approx((gpu_img + max(n_txt / 2220.0 / 4, cpu)
+                                        + proj.extra["driver_s"] + 20.0) / 3600)
+    assert proj.extra["serial_hours"] == pytest.approx(
+        (proj.extra["gpu_s"] + cpu + proj.extra["driver_s"] + 20.0) / 3600)
+    assert proj.extra["serial_hours"] >= proj.value
+    h100 = by["scale_projection_vqa_8xh100"]  # 8 GPUs, 24 vCPU each: less GPU time, same driver
+    assert h100.extra["gpu_s"] < proj.extra["gpu_s"] and "8× H100" in h100.title
+    assert h100.extra["driver_s"] == proj.extra["driver_s"]
     assert any("cluster.yaml: 4 × gpu_worker" in a for a in info["assumptions"])
 
 

@@ -177,6 +177,8 @@ def bench_engine(config: str, overrides: list[str], work: Path, log: Path) -> li
     (ray_cold, ray_warm), (loc_cold, loc_warm) = runs["run"], runs["evaluate"]
     ex = ray_cold["timings"].get("executions")
     share = busy_share(ray_cold)
+    timeline = ray_cold["timings"].get("execution_timeline", [])
+    startup = sum(e["startup_s"] for e in timeline) / max(len(timeline), 1)
     return [
         Measurement("ray_vs_inprocess_cold", "Engine: fgalign run (Ray) / evaluate, cold",
                     ray_cold["seconds"] / loc_cold["seconds"], "<= 1.2",
@@ -193,6 +195,14 @@ def bench_engine(config: str, overrides: list[str], work: Path, log: Path) -> li
                     float(ex or 0), "<= 7",
                     f"{ex} executions over {len(ray_cold['stages'])} stage records",
                     extra={"executions": ex}),
+        Measurement("ray_execution_startup", "Engine: pool start-up per Ray execution (cold), s",
+                    startup, "",
+                    "seconds from an execution's start to its first chunk back, less that "
+                    "chunk's stage seconds (actor processes, imports, models), mean over "
+                    + "; ".join(f"{e['operators']}: start-up {e['startup_s']:.1f} s, wall "
+                                f"{e['wall_s']:.1f} s, in stages {e['busy_s']:.1f} s"
+                                for e in timeline),
+                    extra={"timeline": timeline}),
         Measurement("embed_busy_share", "Engine: embed pool busy / stage wall time (Ray, cold)",
                     share, "",
                     "seconds inside the embed stage's batches / wall time of the run's stage "

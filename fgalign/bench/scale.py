@@ -352,11 +352,12 @@ def run_case(name: str, task: str, root: Path, rows: int, work: Path, overrides:
     if "total_s" in timings:
         work_s = timings["total_s"] - timings.get("ray_init_s", 0.0)
     prepare_s = sum(t.get("prepare_s", 0.0) for t in timings.get("tasks", {}).values())
+    startup_s = sum(e.get("startup_s", 0.0) for e in timings.get("execution_timeline", []))
     cuda = any(str(e.get("device", "")).startswith("cuda")
                for e in read_events(case / "counters") if e["kind"] == "image_encoder")
     return {"name": name, "task": task, "rows": rows, "wall_s": run["seconds"],
             "device": "cuda" if cuda else "cpu",
-            "work_s": work_s, "prepare_s": prepare_s, "peak_mb": run["peak_mb"], "baseline_mb": run["baseline_mb"],
+            "work_s": work_s, "prepare_s": prepare_s, "startup_s": startup_s, "peak_mb": run["peak_mb"], "baseline_mb": run["baseline_mb"],
             "pid": run.get("pid"), "cache": cache_sizes(case / "cache", SPLIT[task]),
             "candidates": candidate_stats(case / "cache", SPLIT[task]),
             "counters": summarize(case / "counters", run.get("pid")),

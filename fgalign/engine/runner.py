@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import gc
 import math
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -238,6 +239,7 @@ class Runner:
         self.records: list[StageRecord] = []  # one per (task, input set, stage)
         self._recorded: set[tuple[str, str, str]] = set()
         self.executions = 0  # executions this runner started (computed something)
+        self.timeline: list[dict[str, Any]] = []  # one entry per execution (``_execute``)
         self._forced_done: set[str] = set()  # force applies once per path, not per call
 
     def _record(self, record: StageRecord) -> None:
@@ -527,9 +529,17 @@ class Runner:
         return None
 
     def _execute(self, plans: list[SetPlan]) -> None:
-        """Run ``plans`` through the executor and commit each set as it completes."""
+        """Run ``plans`` through the executor and commit each set as it completes; an
+        execution that ran adds ``{operators, wall_s, busy_s, startup_s}`` to ``timeline``
+        (``busy_s``: seconds inside its stages; ``startup_s``: the executor's, 0 in process)."""
+        t0, before = time.perf_counter(), len(self.records)
         if execute_plans(self.cache, self.executor, plans, self._record):
             self.executions += 1
+            self.timeline.append({
+                "operators": self.executor.operators,
+                "wall_s": round(time.perf_counter() - t0, 2),
+                "busy_s": round(sum(r.seconds for r in self.records[before:]), 2),
+                "startup_s": round(float(getattr(self.executor, "startup_s", 0.0)), 2)})
 
 
 def execute_plans(cache: StageCache, executor: Executor, plans: list[SetPlan],

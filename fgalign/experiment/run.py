@@ -200,6 +200,8 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
         writer.close()
         timings["ray_init_s"] = round(lazy_ray.init_s, 2)  # 0: every stage was cached
         timings["executions"] = runner.executions  # executions that computed something
+        timings["execution_timeline"] = runner.timeline  # wall (the first: with the Ray start,
+        # ray_init_s), seconds in stages, pool start-up, per execution
         timings["total_s"] = round(time.perf_counter() - t_start, 2)
         records = runner.records
         write_outputs(out, metrics, records, timings, command)

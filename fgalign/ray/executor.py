@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import gc
 import re
+import time
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -64,6 +65,8 @@ class RayExecutor:
 
     def __init__(self, ray_cfg: Any, before_compute: Callable[[], None] | None = None):
         self.ray_cfg, self.before_compute, self.operators = ray_cfg, before_compute, ""
+        self.startup_s = 0.0  # last execution: seconds until its first chunk was back, less
+        # that chunk's stage seconds (pool start-up: actor processes, imports, models)
 
     def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None]
                 ) -> None:
@@ -89,8 +92,13 @@ class RayExecutor:
         got: Counter = Counter()
         times: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         stages = {p.key: p.stages for p in plans}
+        start, first = time.perf_counter(), True
         try:
             for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+                if first:
+                    busy = sum(float(batch[f"t_{s}"][i]) for i, key in
+                               enumerate(batch["set"].tolist()) for s in stages[key])
+                    self.startup_s, first = max(time.perf_counter() - start - busy, 0.0), False
                 for i, key in enumerate(batch["set"].tolist()):
                     got[key] += 1
                     for s in stages[key]:

@@ -119,3 +119,36 @@ def test_missing_root_names_the_key(capsys):
     main = run_path(str(ROOT / "pipelines/full.py"))["main"]
     assert main(["--config", str(ROOT / "configs/vqav2.yaml"), "--no-wandb"]) == 2
     assert "data.root must be set" in capsys.readouterr().err
+
+
+def test_demo_config_snli_ve_same_metrics_on_both_executors_and_batch_sizes(
+        ray_session, tmp_path):
+    """The demo config as shipped (bundled backbone, spaCy keywords and claims, every
+    component, SNLI-VE's text-only fit) on a 40-scene world: ``fgalign run`` with the
+    config's batch sizes and ``fgalign evaluate`` with other ones give the same metrics.json
+    and the same predictions (SNLI-VE is where batch composition reached the numbers)."""
+    from runpy import run_path
+
+    from fgalign.data.synth import generate_world
+    from fgalign.experiment.evaluate import evaluate
+
+    generate_world(tmp_path / "world", seed=11, images=40, image_size=64, progress=False)
+    common = [f"data.root={tmp_path / 'world'}", "data.synth.generate=false",
+              "data.tasks=[snli_ve]", "logging.figures=0"]
+    main = run_path(str(ROOT / "pipelines/full.py"))["main"]
+    args = ["--config", str(ROOT / "configs/demo.yaml"), "--no-wandb"]
+    for o in common + [f"experiment.output_dir={tmp_path / 'ray'}"]:
+        args += ["--set", o]
+    assert main(args) == 0
+    ray_dir = next((tmp_path / "ray/demo").glob("[0-9a-f]*"))
+    cfg = load_config(ROOT / "configs/demo.yaml", common + [
+        f"experiment.output_dir={tmp_path / 'local'}", "model.batch_size=7",
+        "ray.stages.keywords.batch_size=5", "ray.stages.embed.batch_size=9",
+        "ray.stages.score.batch_size=3", "ray.rows_per_file=16"])
+    local = evaluate(cfg, figures=False)
+    ray_metrics = json.loads((ray_dir / "metrics.json").read_text())
+    assert ray_metrics["tasks"]["snli_ve"]["n"] > 20
+    assert local["tasks"] == ray_metrics["tasks"]
+    ref = pd.read_parquet(Path(local["run_dir"]) / "predictions.parquet").sort_values("uid")
+    got = pd.read_parquet(ray_dir / "predictions.parquet").sort_values("uid")
+    assert got.reset_index(drop=True).equals(ref.reset_index(drop=True))
