@@ -142,7 +142,7 @@ def test_scale_ratios_from_measured_cases():
                                    400, 500, split=_split(2_500_000, 1_000_000,
                                                           train2014_yes_no=(125_000, 62_500),
                                                           **fixed)),
-                           "vocab": 3129, "k": 128, "startup_s": 20.0,
+                           "vocab": 3129, "k": 128, "startup_s": 20.0, "exec_s": 425.0,
                            "candidates": _cands({"q1": [2, 2], "q2": [129, 1670]})},
              "snli_ve": _case("snli_ve", "snli_ve", 54, 50_000, 900.0, 40.0, 60, 3, 12, 15),
              "vcr": _case("vcr", "vcr", 40, 40_000, 900.0, 40.0, 40, 15, 60, 75)}
@@ -171,9 +171,9 @@ def test_scale_ratios_from_measured_cases():
     assert proj.value > 0 and proj.extra["items"]["detector"] == pytest.approx(5.3 * 40_504)
     assert proj.extra["cache_bytes"] == pytest.approx((2_500_000 + 1_000_000 * 15) / 500
                                                       * 214_354 + wide_fixed)
-    # driver: (work − stages − the other sets' stages − preparation 0 − pool start-up 20 s)
-    # per row × rows + 5 s once; the start-up is paid once per run
-    assert proj.extra["driver_s"] == pytest.approx((800 - 400 - 5 - 20) / 500 * 214_354 + 5)
+    # driver: (work − seconds inside the executions 425 − preparation 0) per row × rows + the
+    # other sets' stages 5 s once; the executions' fixed cost (20 s) is paid once per run
+    assert proj.extra["driver_s"] == pytest.approx((800 - 425) / 500 * 214_354 + 5)
     assert proj.extra["startup_s"] == 20.0
     # overlap: the text encoder's GPU time runs alongside the CPU stages (4 GPUs, 32 vCPU)
     n_txt, n_det = 10 * 214_354, 5.3 * 40_504

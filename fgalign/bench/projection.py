@@ -9,13 +9,14 @@ Model of one run (two Ray Data executions, each may use the whole cluster):
                workers (the first execution: regions → images, GPU pools)
     text     = text items × t_txt, divided by the GPU workers (the second execution: its GPU
                pool, embed, streams at the same time as its CPU pools: the overlap)
-    start-up = the measured pool start-up of the run's executions (``timings.json``
-               ``execution_timeline``: actor processes, imports, models), once per run
+    start-up = the run's executions' wall minus their stages' seconds (``timings.json``
+               ``execution_timeline``: pool start-up — actor processes, imports, models —
+               scheduling and commits), once per run
     CPU s    = (stage seconds − model seconds inside the actors) per row × rows, divided by
                the workers' vCPUs (keywords, scoring, image decoding, Parquet I/O)
-    driver s = (driver time − task preparation − the other sets' stages − start-up) per row ×
-               rows + task preparation and the other sets' stages (calibration, answer
-               prompts) as measured
+    driver s = (driver time outside the executions − task preparation) per row × rows +
+               task preparation and the other sets' stages (calibration, answer prompts) as
+               measured
                (``timings.json`` ``prepare_s``: reads the train split and runs the
                calibration the current driver does itself; it does not grow with the
                evaluated rows, but with the train split, which is not projected)
@@ -126,8 +127,9 @@ def project(task: str, c: dict[str, Any], cluster: dict[str, Any], dim: int) -> 
     drv_model = sum(_k(c, k, "seconds", "driver")
                     for k in ("proposer", "image_encoder", "text_encoder"))
     prep = float(c.get("prepare_s", 0.0))  # the task preparation: train split + calibration
-    startup_s = float(c.get("startup_s", 0.0))  # pool start-up of the run's executions: once
-    drv_rest = max(c["work_s"] - stage_s - fixed_s - max(prep, drv_model) - startup_s, 0.0)
+    startup_s = float(c.get("startup_s", 0.0))  # the executions' fixed cost: once per run
+    inside = c.get("exec_s", stage_s + fixed_s + startup_s)  # seconds inside the executions
+    drv_rest = max(c["work_s"] - inside - max(prep, drv_model), 0.0)
     driver_s = drv_rest / c["rows"] * rows + max(prep, drv_model) + fixed_s
     cache = c["cache"]
     scale_dim = dim and TARGET_DIM / dim
@@ -178,7 +180,9 @@ def project_all(cases: dict[str, dict], cluster_yaml: str | Path, overrides: lis
         *[f"  {k}: {v:g} items/s per GPU worker — {src}" for k, (v, src) in ANCHORS.items()],
         ("overlap: the images execution (detector, image encoder) runs before the rows "
          "execution, whose GPU pool (text encoder) streams at the same time as its CPU pools; "
-         "the pool start-up of both executions is paid once per run, as measured here"),
+         "the executions' fixed cost (their wall minus their stages' seconds: pool start-up, "
+         "scheduling, commits) is paid once per run, as measured here (on 2 busy CPU cores: "
+         "larger than on the cluster's nodes)"),
         ("8 × H100 (p5.48xlarge, 192 vCPU): the same per-GPU anchors (an upper bound on an "
          "H100's GPU time; NVIDIA NeMo's CLIP benchmark gives DGX H100 1.7× DGX A100), image "
          "preprocessing on 24 vCPU per GPU; the driver is the head node's, as on cluster.yaml"),

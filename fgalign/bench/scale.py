@@ -352,16 +352,26 @@ def run_case(name: str, task: str, root: Path, rows: int, work: Path, overrides:
     if "total_s" in timings:
         work_s = timings["total_s"] - timings.get("ray_init_s", 0.0)
     prepare_s = sum(t.get("prepare_s", 0.0) for t in timings.get("tasks", {}).values())
-    startup_s = sum(e.get("startup_s", 0.0) for e in timings.get("execution_timeline", []))
     cuda = any(str(e.get("device", "")).startswith("cuda")
                for e in read_events(case / "counters") if e["kind"] == "image_encoder")
     return {"name": name, "task": task, "rows": rows, "wall_s": run["seconds"],
             "device": "cuda" if cuda else "cpu",
-            "work_s": work_s, "prepare_s": prepare_s, "startup_s": startup_s, "peak_mb": run["peak_mb"], "baseline_mb": run["baseline_mb"],
+            "work_s": work_s, "prepare_s": prepare_s, **execution_costs(timings), "peak_mb": run["peak_mb"], "baseline_mb": run["baseline_mb"],
             "pid": run.get("pid"), "cache": cache_sizes(case / "cache", SPLIT[task]),
             "candidates": candidate_stats(case / "cache", SPLIT[task]),
             "counters": summarize(case / "counters", run.get("pid")),
             **stage_seconds(stages, SPLIT[task])}
+
+
+def execution_costs(timings: dict[str, Any]) -> dict[str, float]:
+    """``{"exec_s", "startup_s"}`` of a run's ``timings.json``: its executions' wall (Ray's
+    start taken out) and their fixed cost, the wall they spent outside their stages (pool
+    start-up, scheduling, commits), paid once per run; {} for a run without a timeline."""
+    timeline = timings.get("execution_timeline", [])
+    if not timeline:
+        return {}
+    exec_s = sum(e["wall_s"] for e in timeline) - timings.get("ray_init_s", 0.0)
+    return {"exec_s": exec_s, "startup_s": max(exec_s - sum(e["busy_s"] for e in timeline), 0.0)}
 
 
 def stage_seconds(stages: list[dict], evaluated: str) -> dict[str, dict[str, float]]:
@@ -603,6 +613,7 @@ def remeasure(work: str | Path) -> tuple[list[Measurement], dict[str, Any]]:
         c["cache"] = cache_sizes(case / "cache", split)
         c["candidates"] = candidate_stats(case / "cache", split)
         c.update(stage_seconds(_json(case / "runs", "stages.json") or [], split))
+        c.update(execution_costs(_json(case / "runs", "timings.json") or {}))
     return measure(run)
 
 
