@@ -330,6 +330,8 @@ class AdaptCfg(Section):
     compose: bool = True  # fuse count / size / relation (fgalign.align.compose) as the zero-shot
     # fusion does, their λ learned (false: the adapted fusion of before issue 20, without them)
     fusion_anchor_weight: NonNegative = 1.0  # weight of Σ (λ − λ_zero-shot)² (a priori, not tuned)
+    compose_delta_only: bool = False  # learned λ of count / size / relation weighs their evidence δ
+    # alone; their global copy (no evidence) keeps the zero-shot λ (fgalign.adapt.module)
     pairwise: bool = False  # learned pairwise region term over (keyword pair, their regions' relative
     # boxes) added to the score (fgalign.adapt.module.PairwiseRegionTerm), zero at init; choose it
     # by source val like box_features

@@ -15,7 +15,11 @@ functions (``fgalign.align.score_components``). What it learns:
                   the compositional ``count`` / ``size`` / ``relation`` included: their δ
                   (``compose_delta``, from the frozen boxes and claims) is added to the adapted
                   global score, so only their λ is learned; ``adapt.fusion_anchor_weight``
-                  pulls every λ toward its zero-shot value (``fusion_anchor``)
+                  pulls every λ toward its zero-shot value (``fusion_anchor``).
+                  ``adapt.compose_delta_only``: a compositional component is global + δ and
+                  global where it has no evidence, so its λ also re-weights the global score on
+                  every row without evidence; with this option the global copy keeps λ⁰ and
+                  the learned λ weighs δ alone (equal at initialisation)
     pairwise      (``adapt.pairwise``) a learned score over pairs of keywords of a statement and
                   the relative geometry of the regions they attend to (``PairwiseRegionTerm``),
                   added to the fused score; its output layer is zero-init, so it starts at 0
@@ -178,6 +182,7 @@ class AdaptedScorer(nn.Module):
                              persistent=False)
         self.pairwise = PairwiseRegionTerm(dim, adapt.pairwise_hidden) if adapt.pairwise \
             else None
+        self.compose_delta_only = adapt.compose_delta_only
         tau = adapt.temperature_init if adapt.temperature_init is not None else align.tau
         self.log_tau = nn.Parameter(torch.tensor(math.log(tau)))
         self.log_scale = nn.Parameter(torch.tensor(math.log(adapt.logit_scale_init)))
@@ -230,8 +235,13 @@ class AdaptedScorer(nn.Module):
         comps, ab = self.component_scores(batch)  # name → (B, C)
         # fgalign.align.fuse casts λ to float; with learnable λ the same sum is written here.
         fused = comps["global"]
-        for lam, name in zip(self.fusion, self.components):
-            fused = fused + lam * comps[name]
+        for lam, lam0, name in zip(self.fusion, self.fusion_zero_shot, self.components):
+            if self.compose_delta_only and name in COMPOSE_KINDS:
+                # component = global + δ (δ = 0 without evidence): its global copy keeps the
+                # zero-shot λ⁰, only the evidence's weight is learned
+                fused = fused + lam0 * comps["global"] + lam * (comps[name] - comps["global"])
+            else:
+                fused = fused + lam * comps[name]
         pair = self.pair_term(ab)
         if pair is not None:
             fused = fused + pair

@@ -126,3 +126,19 @@ def test_anchor_loss_is_zero_at_identity_and_ignores_padding(toy_rows):
     kws[0, 0, 0] = -kws[0, 0, 0]
     assert anchor_loss(padded, replace(padded, kws=kws)).item() < 1e-6
     assert anchor_loss(batch, replace(batch, kws=kws)).item() > 1e-3  # counted when real
+
+
+def test_compose_delta_only_starts_equal_and_moves_only_evidence_rows(toy_rows):
+    cfg = build_config({})
+    rows = _with_compose(toy_rows("vcr", 6, seed=4))
+    rows[0]["compose_mask"][:] = False  # a row without any compositional evidence
+    batch = collate(rows)
+    a = AdaptedScorer(16, AdaptCfg(rank=0), cfg.align)
+    b = AdaptedScorer(16, AdaptCfg(rank=0, compose_delta_only=True), cfg.align)
+    with torch.no_grad():
+        assert torch.allclose(a(batch)[0], b(batch)[0], atol=1e-6)
+        before = b(batch)[0]
+        b.fusion[b.components.index("count")] += 1.0
+        after = b(batch)[0]
+    assert torch.equal(before[0], after[0])  # no evidence: the score does not move
+    assert not torch.equal(before, after)
