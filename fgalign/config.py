@@ -319,6 +319,15 @@ class AdaptCfg(Section):
     box_features: bool = False  # add each region's normalised box (cx, cy, w, h, area) to its
     # embedding through a zero-init MLP (fgalign.adapt.module.BoxAdapter): size and position,
     # which resized crops lose; choose it by source val like any other hyperparameter
+    compose: bool = True  # fuse count / size / relation (fgalign.align.compose) as the zero-shot
+    # fusion does, their λ learned (false: the adapted fusion of before issue 20, without them)
+    fusion_anchor_weight: NonNegative = 1.0  # weight of Σ (λ − λ_zero-shot)² (a priori, not tuned)
+    compose_delta_only: bool = False  # learned λ of count / size / relation weighs their evidence δ
+    # alone; their global copy (no evidence) keeps the zero-shot λ (fgalign.adapt.module)
+    pairwise: bool = False  # learned pairwise region term over (keyword pair, their regions' relative
+    # boxes) added to the score (fgalign.adapt.module.PairwiseRegionTerm), zero at init; choose it
+    # by source val like box_features
+    pairwise_hidden: Size = 32  # width of the pairwise term's MLP
     bootstrap: Size = 1000  # paired bootstrap resamples for CIs
     num_threads: Size | None = 1  # torch threads while adapting (small ops: 1 is fastest on CPU)
 

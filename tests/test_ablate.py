@@ -102,3 +102,23 @@ def test_grid_runs_as_ray_tasks_and_writes_outputs(spec_path, caches, tmp_path, 
         assert len(list(csv.DictReader(f))) == 4
     assert (out / "ablation.png").exists() and (out / "ablation.md").exists()
     assert list((out / "wandb").glob("offline-run-*"))  # the W&B table, offline
+
+
+def test_grid_runs_in_process_without_ray(spec_path, caches, tmp_path):
+    from fgalign.commands.ablate import run_grid
+
+    spec = load_ablation_spec(spec_path).model_copy(
+        update={"components": ["global", "global+count", "fusion"], "tasks": ["vqa", "vcr"]})
+    cfgs = {("segment", "shapes-tiny"): spec.cell_config()}
+    out = tmp_path / "ablation"
+    out.mkdir()
+    rows = run_grid(spec, cfgs, {k: caches for k in cfgs}, out, use_wandb=False,
+                    in_process=True)
+    assert len(rows) == 6 and {r["component"] for r in rows} == {"global", "global+count",
+                                                                "fusion"}
+    assert (out / "ablation.md").exists()
+
+
+def test_demo_grid_has_a_row_per_compositional_component():
+    spec = load_ablation_spec("configs/ablations/demo.yaml")
+    assert {"global+count", "global+size", "global+relation"} <= set(spec.components)

@@ -16,7 +16,9 @@ each candidate (what the task metric gives if it is predicted):
              train and select (source val); scoring SNLI-VE as a *target* goes through its
              3-way classifier instead (``fgalign.adapt.snli_ve``).
 
-Masks and weights come from the scorer's own ``scoring_row`` (VCR references, IDF weights),
+Masks and weights come from the scorer's own ``scoring_row`` (VCR references, IDF weights,
+and, when ``align.components`` holds ``count`` / ``size`` / ``relation``, the compositional
+evidence ``compose_delta`` / ``compose_mask`` from the rows' statements, boxes and region tags),
 so an item scores exactly as the score stage scores that candidate group.
 
 ``TaskStore`` is the only way the adaptation code reaches data. Tasks listed as ``forbidden``
@@ -35,8 +37,12 @@ import torch
 from fgalign.adapt.geometry import ImageSize, with_geometry
 from fgalign.align import AlignBatch, collate
 from fgalign.align.batch import select_group, to_array
-from fgalign.align.stage import scoring_row
+from fgalign.align.claims import prefetch
+from fgalign.align.compose import claim_texts
+from fgalign.align.scores import COMPOSE_KINDS
+from fgalign.align.stage import _refs, scoring_row
 from fgalign.config import AlignCfg
+from fgalign.engine.batch import as_list
 from fgalign.engine.gather import read_rows as read_cache
 from fgalign.tasks import get_task
 from fgalign.tasks.base import one_hot
@@ -83,10 +89,30 @@ def _pair_view(first: dict, second: dict) -> dict:
     for j, (e, r) in enumerate(zip(kws, pair)):
         kw_embs[j, : e.shape[1]] = e[0]
         kw_mask[j, : e.shape[1]] = to_array(r["kw_mask"], 2, bool).reshape(1, -1)[0]
-    row = {key: first.get(key) for key in ("image_emb", "region_embs", "tag_embs", "region_geom")}
+    row = {key: first.get(key) for key in ("image_emb", "region_embs", "tag_embs", "region_geom",
+                                           "boxes", "region_tags")}
     row.update(stmt_embs=np.concatenate(stmts), kw_embs=kw_embs, kw_mask=kw_mask,
-               keywords=[_first_keywords(r) for r in pair])
+               keywords=[_first_keywords(r) for r in pair],
+               statements=[_first_statement(r) for r in pair])  # compose claims (score stage)
     return row
+
+
+def _first_statement(row: dict) -> str:
+    stmts = row.get("statements")
+    return str(stmts[0]) if stmts is not None and len(stmts) else ""
+
+
+def _prefetch_claims(rows: list[dict], align: AlignCfg) -> None:
+    """Parse every statement's claims in one spaCy pipe, as the score stage does (the items'
+    ``compose_delta`` then reads them from the parser's cache)."""
+    if not any(c in COMPOSE_KINDS for c in align.components):
+        return
+    texts = []
+    for r in rows:
+        tags = r.get("region_tags")
+        texts += claim_texts([str(x) for x in as_list(r.get("statements"))], _refs(r),
+                             None if tags is None else [str(x) for x in as_list(tags)])
+    prefetch(texts, align.claim_parser)
 
 
 @dataclass
@@ -107,6 +133,8 @@ class TaskData:
                   tag_filter: bool = False) -> TaskData:
         data = cls(task, split, [], [], [])
         ok = []
+        rows = list(rows)
+        _prefetch_claims([r for r in rows if not r.get("error")], align)
         for r in rows:
             if r.get("error") or r.get("stmt_embs") is None or len(r["stmt_embs"]) == 0:
                 data.n_errors += 1

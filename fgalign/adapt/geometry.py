@@ -104,3 +104,37 @@ def with_geometry(rows: Iterable[dict], image_size: ImageSize) -> list[dict]:
             row["region_geom"] = box_geometry(boxes, w, h)
         out.append(row)
     return out
+
+
+PAIR_DIM = 5  # dx, dy, log area ratio, IoU, same region
+
+
+def pair_geometry(geom, eps: float = 1e-4):
+    """Relative geometry of every ordered pair of regions, from ``region_geom``.
+
+    Args:
+        geom: (B, R, 5) torch tensor ``[cx, cy, w, h, area]`` (``box_geometry``; zero padding).
+
+    Returns:
+        (B, R, R, 4) ``[dx, dy, log area ratio, IoU]`` of the pair (r1, r2): dx = cx₂ − cx₁,
+        dy = cy₂ − cy₁ (y downwards, so dy > 0: r2 is below r1), ln((a₁ + ε)/(a₂ + ε)) clipped
+        to [−5, 5], and the boxes' intersection over union. These are the pairwise box
+        features of relation networks over detector boxes (e.g. Hu et al., "Relation networks
+        for object detection", CVPR 2018, which use log-ratios of centre offsets and sizes);
+        here in normalised image units.
+    """
+    import torch
+
+    cx, cy, w, h, a = geom.unbind(-1)  # (B, R) each
+    dx = cx[:, None, :] - cx[:, :, None]  # (B, R1, R2): cx2 − cx1
+    dy = cy[:, None, :] - cy[:, :, None]
+    lar = (torch.log(a[:, :, None] + eps) - torch.log(a[:, None, :] + eps)).clamp(-5.0, 5.0)
+    x1, x2, y1, y2 = cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2
+    ix = (torch.minimum(x2[:, :, None], x2[:, None, :])
+          - torch.maximum(x1[:, :, None], x1[:, None, :])).clamp(min=0)
+    iy = (torch.minimum(y2[:, :, None], y2[:, None, :])
+          - torch.maximum(y1[:, :, None], y1[:, None, :])).clamp(min=0)
+    inter = ix * iy
+    union = (w * h)[:, :, None] + (w * h)[:, None, :] - inter
+    iou = torch.where(union > 0, inter / union.clamp(min=1e-12), torch.zeros_like(inter))
+    return torch.stack([dx, dy, lar, iou], -1)

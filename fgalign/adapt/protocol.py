@@ -28,7 +28,8 @@ from fgalign.tasks import get_task, task_names
 
 def zero_shot_model(cfg: Config, dim: int, components: list[str] | None = None) -> AdaptedScorer:
     """The untrained scorer: exactly the zero-shot fusion of ``cfg.align``."""
-    adapt = cfg.adapt.model_copy(update={"temperature_init": None, "fusion_init": None})
+    adapt = cfg.adapt.model_copy(update={"temperature_init": None, "fusion_init": None,
+                                         "box_features": False, "pairwise": False})
     return AdaptedScorer(dim, adapt, cfg.align, components)
 
 
@@ -41,6 +42,7 @@ def open_store(cfg: Config, caches: dict[str, str], target: str,
     (``fgalign.adapt.geometry``).
     """
     box = cfg.adapt.box_features if box_features is None else box_features
+    box = box or cfg.adapt.pairwise  # the pairwise term reads region_geom too
     size = image_size_reader(require(cfg.data.root, "data.root")) if box else None
     return TaskStore.from_parquet(caches, cfg.align, forbidden=[target],
                                   tag_filter=tag_filters(cfg), image_size=size)

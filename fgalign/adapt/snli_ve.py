@@ -22,9 +22,17 @@ import torch
 from fgalign.adapt.data import TRAIN_TEXT, TaskStore
 from fgalign.adapt.module import AdaptedScorer
 from fgalign.align import collate
+from fgalign.align.scores import COMPOSE_KINDS
 from fgalign.align.stage import scoring_row
 from fgalign.config import Config
-from fgalign.tasks.snli_ve import fit_logreg, logits, pair_features, standardize, standardizer
+from fgalign.tasks.snli_ve import (
+    fit_logreg,
+    logits,
+    pair_features,
+    shifted,
+    standardize,
+    standardizer,
+)
 
 
 def usable(rows: list[dict]) -> list[dict]:
@@ -35,18 +43,38 @@ def usable(rows: list[dict]) -> list[dict]:
 
 @torch.no_grad()
 def features(model: AdaptedScorer, cfg: Config, rows: list[dict], text_premise: bool = False,
-             batch_size: int = 256) -> np.ndarray:
-    """Classifier features of SNLI-VE rows under ``model``: (N, F)."""
+             batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Classifier features of SNLI-VE rows under ``model``, (N, F), and the entailment-logit
+    shift (N,) of the compositional components and the pairwise term.
+
+    As in the zero-shot protocol (``fgalign.tasks.snli_ve.compose_shift``), ``count`` /
+    ``size`` / ``relation`` are not classifier features (the text-only training rows have no
+    boxes, so they would never carry evidence there): λ_c·``compose_logit``·δ_c, with the
+    model's λ_c, shifts the logits instead; the pairwise term (a score on the statement like
+    δ_c) is shifted the same way, ``compose_logit``·term. Text-premise rows get no shift.
+    """
     model.eval()
-    out = []
+    out, shift = [], []
+    feats = [k for k in model.components if k not in COMPOSE_KINDS]
+    lam = dict(zip(model.components, model.fusion.tolist()))
+    scale = cfg.tasks.snli_ve.compose_logit
     for start in range(0, len(rows), batch_size):
         batch = collate([scoring_row(r, cfg.align) for r in rows[start:start + batch_size]])
         comps, ab = model.component_scores(batch, text_premise)
         p, h = ab.image.numpy(), ab.stmts[:, 0].numpy()  # (B, D), (B, D)
-        c = np.stack([comps[k][:, 0].numpy() for k in model.components], 1) \
-            if model.components else np.zeros((len(p), 0), np.float32)  # (B, m)
+        c = np.stack([comps[k][:, 0].numpy() for k in feats], 1) \
+            if feats else np.zeros((len(p), 0), np.float32)  # (B, m)
         out.append(pair_features(p, h, c, cfg.tasks.snli_ve.features))
-    return np.concatenate(out)
+        s = np.zeros(len(p), np.float32)
+        if not text_premise:
+            for k in model.components:
+                if k in COMPOSE_KINDS:  # δ_k = component − global (0 without evidence)
+                    s += lam[k] * scale * (comps[k][:, 0] - comps["global"][:, 0]).numpy()
+            pair = model.pair_term(ab)
+            if pair is not None:
+                s += scale * pair[:, 0].numpy()
+        shift.append(s)
+    return np.concatenate(out), np.concatenate(shift)
 
 
 def snli_ve_scores(cfg: Config, model: AdaptedScorer, store: TaskStore, target: str
@@ -60,12 +88,13 @@ def snli_ve_scores(cfg: Config, model: AdaptedScorer, store: TaskStore, target: 
     test = usable(store.rows(target, cfg.data.split))
     if not train or not test:
         raise ValueError("SNLI-VE target: no usable text-only train rows or test rows")
-    x_tr = features(model, cfg, train, text_premise=True)
+    x_tr, _ = features(model, cfg, train, text_premise=True)
     y_tr = np.asarray([int(r["target"]) for r in train])
     st_tr = standardizer(x_tr)
     clf = fit_logreg(standardize(x_tr, st_tr), y_tr, vc.l2, vc.steps, cfg.experiment.seed)
-    st_te = standardizer(features(model, cfg, val)) if vc.standardize == "domain" and val \
+    st_te = standardizer(features(model, cfg, val)[0]) if vc.standardize == "domain" and val \
         else st_tr
-    pred = logits(features(model, cfg, test), clf, st_te).argmax(1)  # (N,)
+    x_te, shift = features(model, cfg, test)
+    pred = shifted(logits(x_te, clf, st_te), shift).argmax(1)  # (N,)
     y_te = np.asarray([int(r["target"]) for r in test])
     return (100.0 * (pred == y_te)).astype(np.float32)

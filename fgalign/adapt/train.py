@@ -6,6 +6,7 @@ batch of its train rows, and minimises
     InfoNCE over each instance's candidates (soft target = candidate credit)
     + adapt.in_batch_weight · in-batch image↔true-statement InfoNCE
     + adapt.anchor_weight · mean (1 − cos(adapted, frozen)) over every real embedding
+    + adapt.fusion_anchor_weight · Σ (λ − λ_zero-shot)²  (the fusion weights' anchor)
 
 with AdamW. After every epoch the mean source-val score (percent) decides the best state and
 early stopping (``adapt.patience``). Deterministic given the seed: one ``numpy`` generator drives
@@ -93,6 +94,8 @@ def step_loss(model: AdaptedScorer, batch, credit: torch.Tensor, adapt: AdaptCfg
                                                            model.logit_scale)
     if adapt.anchor_weight:
         loss = loss + adapt.anchor_weight * anchor_loss(batch, ab)
+    if adapt.fusion_anchor_weight:
+        loss = loss + adapt.fusion_anchor_weight * model.fusion_anchor()
     return loss
 
 

@@ -22,6 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", help="output folder (default runs/<experiment>/ablations/...)")
     p.add_argument("--caches", choices=("ray", "inprocess"), default="ray",
                    help="how missing embedding caches are computed (default: Ray Data)")
+    p.add_argument("--cells", choices=("ray", "inprocess"), default="ray",
+                   help="run the cells as Ray tasks (default) or one after the other in this "
+                        "process (no Ray; with --caches inprocess Ray never starts)")
     p.add_argument("--no-wandb", action="store_true", help="do not log to W&B")
 
 
@@ -55,16 +58,19 @@ def run(args: argparse.Namespace) -> int:
     with session(first, out) as lazy_ray:
         (out / "ablation.yaml").write_text(yaml.safe_dump(spec.model_dump(mode="json"),
                                                           sort_keys=False))
-        lazy_ray.ensure()
+        if args.caches == "ray" or args.cells == "ray":
+            lazy_ray.ensure()
         caches = {s: fill_caches(c, keys_for(spec, c), use_ray=args.caches == "ray")[0]
                   for s, c in cfgs.items()}
-        rows = run_grid(spec, cfgs, caches, out, use_wandb=not args.no_wandb)
+        rows = run_grid(spec, cfgs, caches, out, use_wandb=not args.no_wandb,
+                        in_process=args.cells == "inprocess")
     print(to_markdown(rows))
     print(out.resolve())
     return 0
 
 
-def run_grid(spec, cfgs: dict, caches: dict, out: Path, use_wandb: bool = True) -> list[dict]:
+def run_grid(spec, cfgs: dict, caches: dict, out: Path, use_wandb: bool = True,
+             in_process: bool = False) -> list[dict]:
     """Every cell as a Ray task on cached embeddings, then the table, chart and W&B table.
 
     Args:
@@ -73,22 +79,30 @@ def run_grid(spec, cfgs: dict, caches: dict, out: Path, use_wandb: bool = True) 
         caches: ``(proposer, backbone) → {"task/split": cache path}``.
         out: output folder.
         use_wandb: log the table and chart to W&B (when the config and spec allow it).
+        in_process: run the cells one after the other here instead (same function, same
+            numbers; no Ray).
     """
-    import ray
     from tqdm import tqdm
 
     from fgalign.ablate import build_table, evaluate_cell
     from fgalign.config import to_dict
 
-    task = ray.remote(num_cpus=spec.resources.get("num_cpus", 1.0),
-                      num_gpus=spec.resources.get("num_gpus", 0.0))(evaluate_cell)
-    futures = [task.remote(to_dict(cfgs[c.setting]), c, caches[c.setting]) for c in spec.cells()]
     results = []
-    with tqdm(total=len(futures), desc="cells", disable=None) as bar:
-        while futures:
-            done, futures = ray.wait(futures)
-            results += ray.get(done)
-            bar.update(len(done))
+    if in_process:
+        for c in tqdm(spec.cells(), desc="cells", disable=None):
+            results.append(evaluate_cell(to_dict(cfgs[c.setting]), c, caches[c.setting]))
+    else:
+        import ray
+
+        task = ray.remote(num_cpus=spec.resources.get("num_cpus", 1.0),
+                          num_gpus=spec.resources.get("num_gpus", 0.0))(evaluate_cell)
+        futures = [task.remote(to_dict(cfgs[c.setting]), c, caches[c.setting])
+                   for c in spec.cells()]
+        with tqdm(total=len(futures), desc="cells", disable=None) as bar:
+            while futures:
+                done, futures = ray.wait(futures)
+                results += ray.get(done)
+                bar.update(len(done))
     first = next(iter(cfgs.values()))
     rows = build_table(results, first.adapt.bootstrap, first.experiment.seed)
     write_outputs(out, rows, results)
