@@ -39,8 +39,8 @@ from fgalign.align import AlignBatch, collate
 from fgalign.align.batch import select_group, to_array
 from fgalign.align.claims import prefetch
 from fgalign.align.compose import claim_texts
+from fgalign.align.rows import _refs, scoring_row
 from fgalign.align.scores import COMPOSE_KINDS
-from fgalign.align.stage import _refs, scoring_row
 from fgalign.config import AlignCfg
 from fgalign.engine.batch import as_list
 from fgalign.engine.gather import read_rows as read_cache
