@@ -393,8 +393,7 @@ def _where_who_why_how(q: _Q, a: str) -> tuple[str, str] | None:
         if aux in DO:
             if not tail:
                 return None
-            verbs = [third_person(tail[0])] if aux == "does" else [tail[0]] if aux == "do" \
-                else ["did", tail[0]]
+            verbs = do_support(aux, tail[0])
             return join(subj + verbs + tail[1:] + [place]), "where"
         return join(subj + [aux] + tail + [place]), "where"
     if w[0] == "why":
@@ -402,18 +401,22 @@ def _where_who_why_how(q: _Q, a: str) -> tuple[str, str] | None:
         if aux in DO:
             if not tail:
                 return None
-            verbs = [third_person(tail[0])] if aux == "does" else [tail[0]] if aux == "do" \
-                else ["did", tail[0]]
+            verbs = do_support(aux, tail[0])
             return join(subj + verbs + tail[1:] + [reason]), "why"
         return join(subj + [aux] + tail + [reason]), "why"
     if w[0] == "how":
         if aux in DO and tail:  # how does the food taste → the food tastes good
-            verbs = [third_person(tail[0])] if aux == "does" else [tail[0]] if aux == "do" \
-                else ["did", tail[0]]
+            verbs = do_support(aux, tail[0])
             return join(subj + verbs + tail[1:] + [a]), "how"
         if aux in BE:
             return join(subj + [aux] + tail + [a]), "how"
     return None
+
+
+def do_support(aux: str, verb: str) -> list[str]:
+    """The verb of a do-support question in its statement: "does" → third person ("taste" →
+    "tastes"), "do" → as it is, "did" → kept before it ("did go")."""
+    return [third_person(verb)] if aux == "does" else [verb] if aux == "do" else ["did", verb]
 
 
 def statement(doc, answer: str) -> tuple[str, str]:
