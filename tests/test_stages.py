@@ -216,7 +216,7 @@ def test_two_sets_sharing_a_stage_cache_are_computed_once(world, tmp_path):
     both input sets reach the same keywords / embed caches in one call. The second set waits
     for the next execution and reads them; before, both wrote one cache folder at once
     (FileNotFoundError on its temporary folder)."""
-    from fgalign.engine.runner import RunRequest
+    from fgalign.experiment.plan import RunRequest
 
     raw = to_dict(world)
     raw["ray"].update(cache_dir=str(tmp_path / "c"))
@@ -234,3 +234,29 @@ def test_two_sets_sharing_a_stage_cache_are_computed_once(world, tmp_path):
     assert [s for _, s in computed].count("embed") == 1
     assert sorted(str(r["uid"]) for r in embed_only.iter_rows()) == sorted(r["uid"] for r in rows)
     assert sorted(str(r["uid"]) for r in whole.iter_rows()) == sorted(r["uid"] for r in rows)
+
+
+def test_the_config_never_climbs_back_up(world, tmp_path):
+    """Issue 18: ``fgalign evaluate`` traced (``docs/config_walk.py``): no config-carrying
+    call returns into a package the walk left (the engine is handed finished specs, tasks
+    never call a runner, the data check is handed its splits); the one call up the layers
+    is the executor calling the stage object its spec names."""
+    import importlib.util
+    from pathlib import Path
+
+    from fgalign.cli import main
+    from fgalign.config import dump_yaml
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "config_walk.py"
+    spec = importlib.util.spec_from_file_location("config_walk", path)
+    config_walk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(config_walk)
+    (tmp_path / "c.yaml").write_text(dump_yaml(world))
+    code, w = config_walk.walk(main, ["evaluate", "--config", str(tmp_path / "c.yaml"),
+                                      "--set", "data.limit=3", "--set", "ray.cache_dir=" +
+                                      str(tmp_path / "stages"), "--no-figures"])
+    assert code == 0
+    assert sum(w.calls.values()) > 100  # the walk was traced (runner, plan, tasks, stages)
+    assert ("fgalign.experiment.plan", "fgalign.engine.runner") in w.calls
+    assert not w.climbs_back, w.climbs_back
+    assert {k for k, _ in w.layer_climbs} <= {"fgalign.engine.rowguard -> fgalign.align.stage"}

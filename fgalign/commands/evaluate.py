@@ -31,9 +31,10 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.overrides)  # a typo fails here, before any stage runs
     from fgalign.data.check import check_run_data
+    from fgalign.experiment.plan import run_splits
     from fgalign.models.weights import check_weights
 
-    check_run_data(cfg)  # the files every split reads, as fgalign run: one line, exit 2
+    check_run_data(cfg, run_splits(cfg))  # the files every split reads: one line, exit 2
 
     check_weights(cfg.model)  # weights that cannot be had: one line, before any stage
     from fgalign.experiment.evaluate import evaluate

@@ -35,10 +35,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fgalign.data.check import check_run_data
+    from fgalign.experiment.plan import run_splits
     from fgalign.load import load_config
 
     cfg = load_config(args.config, args.overrides)  # a typo fails here, before any stage runs
-    check_run_data(cfg)  # DataLayoutError (one line, exit 2) before any stage or Ray start
+    check_run_data(cfg, run_splits(cfg))  # DataLayoutError (one line, exit 2) before any stage or Ray start
     if cfg.ray.address is None:  # a local cluster sees this machine's files and network
         from fgalign.models.weights import check_weights
 

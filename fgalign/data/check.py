@@ -236,23 +236,10 @@ def default_splits(task: str, root: str | Path) -> tuple[list[str], list[str]]:
     return (present, [s for s in official if s not in present]) if present else (official, [])
 
 
-def run_splits(cfg) -> list[tuple[str, str]]:
-    """(task, split) pairs a run reads: the evaluated split, train (statistics) and val when
-    the task calibrates (``Task.calibrates``)."""
-    # the tasks import the data readers (they sit above data/)
-    from fgalign.tasks import get_task
-
-    out = []
-    for task in cfg.data.tasks:
-        splits = [cfg.data.split, cfg.data.train_split]
-        if get_task(task).calibrates(cfg):
-            splits.append(cfg.data.val_split)
-        out += [(task, s) for s in dict.fromkeys(splits)]
-    return out
-
-
-def check_run_data(cfg) -> None:
+def check_run_data(cfg, pairs: list[tuple[str, str]]) -> None:
     """Before ``fgalign run``: the files each split of the run needs (``full=False``).
+
+    ``pairs``: the (task, split) pairs the run reads (``fgalign.experiment.plan.run_splits``).
 
     A root that a run would generate (missing, ``data.synth.generate`` on), a task this module
     has no layout for (a registered task of a user's) and a root without ``data.root`` (the
@@ -265,7 +252,7 @@ def check_run_data(cfg) -> None:
     root = cfg.data.root
     if root is None or "://" in str(root) or (cfg.data.synth.generate and not Path(root).exists()):
         return
-    pairs = [(t, s) for t, s in run_splits(cfg) if t in ("vqa", "snli_ve", "vcr")]
+    pairs = [(t, s) for t, s in pairs if t in ("vqa", "snli_ve", "vcr")]
     if pairs and not Path(root).is_dir():
         raise DataLayoutError(f"data.root {root} does not exist (download: "
                               f"{SOURCES[pairs[0][0]]}; or {SOURCES['world']})")

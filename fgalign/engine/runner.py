@@ -1,12 +1,15 @@
 """One stage graph, two executors: every run of the method goes through ``Runner``.
 
-    runner = Runner(cfg, LocalExecutor(), StagePlan(cfg))     # in this process (evaluate)
-    runner = Runner(cfg, RayExecutor(cfg.ray, lazy.ensure), StagePlan(cfg))  # Ray Data pools
-    runs = runner.run_sets([RunRequest("vqa", "val", val, ctx), RunRequest("vcr", ...)])
-    run = runner.run_split("vqa", "test", rows, ctx)          # one request: run_sets([...])[0]
-    for batch in run.iter_batches(["uid", "vscore_fusion"]): ...
+    runner = Runner(cache_root, LocalExecutor())          # in this process (evaluate)
+    runner = Runner(cache_root, RayExecutor(cfg.ray, lazy.ensure))   # Ray Data pools
+    runs = runner.run([StageSet("vqa", "val", rows, data_root, specs, images, ...), ...])
+    for batch in runs[0].iter_batches(["uid", "vscore_fusion"]): ...
 
-``run_sets`` computes every request of a call together, in two **executions** (one pass of
+The runner is handed finished ``StageSet`` s (rows plus their stage specs, built above the
+engine by ``fgalign.experiment.plan``) and asks nothing back: it knows stages, caches and
+executors, not tasks or configs. The one input it fills in itself is the ``image_records``
+keyword of a row stage (the ``images`` shards it resolves; unhashed, ``fgalign.engine.spec``).
+``run`` computes every set of a call together, in two **executions** (one pass of
 ``executor.execute`` over many input sets, ``fgalign.engine.chunks``):
 
 1. **Images, once each.** The distinct ``image_key`` s of every request go through
@@ -40,7 +43,7 @@ import gc
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
 from fgalign.config import Config, config_hash
@@ -64,7 +67,6 @@ from fgalign.engine.chunks import (
     set_chunks,
     stage_steps,
 )
-from fgalign.engine.gather import table_dirs
 from fgalign.engine.locks import folder_lock
 from fgalign.engine.spec import StageSpec
 from fgalign.engine.store import EmbeddingTable
@@ -109,28 +111,6 @@ class Executor(Protocol):
                 ) -> None: ...
 
 
-class Plan(Protocol):
-    """What the runner runs for a task, built above the engine (``fgalign.experiment.plan.
-    StagePlan``): the runner knows stages, caches and executors, not tasks."""
-
-    def image_specs(self, task: str, tables: dict[str, str]) -> list[StageSpec]:
-        """The per-image stages (``regions``, ``images``)."""
-        ...
-
-    def row_specs(self, task: str, ctx: dict, tables: dict[str, str],
-                  image_records: list[str]) -> list[StageSpec]:
-        """The per-row stages, ending with ``score``."""
-        ...
-
-    def embed_spec(self, tables: dict[str, str]) -> StageSpec:
-        """The ``embed`` stage (texts into the text table)."""
-        ...
-
-    def prompt_texts(self, task: str, ctx: dict) -> list[str]:
-        """Texts the row stages look up, embedded with the images (VQA: answer prompts)."""
-        ...
-
-
 class LocalExecutor:
     """Runs every chunk through every stage in this process, set by set (the reference)."""
 
@@ -170,15 +150,32 @@ def chunk_rows(chunk: dict[str, Any]) -> int:
 
 
 @dataclass
-class RunRequest:
-    """One input set for ``Runner.run_sets`` (arguments of ``Runner.run_split``)."""
+class StageSet:
+    """One input set with its finished stage specs (built by ``fgalign.experiment.plan``).
+
+    ``specs``: the row stages in order, ending with the last one to run (``score``, or
+    ``embed`` for calibration / adaptation caches); a spec with an ``image_records`` keyword
+    gets the ``images`` shards this runner resolves. ``images``: the per-image stages
+    (``regions``, ``images``), ``[]`` for rows without an image (text-only). ``prompts``:
+    texts the row stages look up, embedded by ``prompt_spec`` in the images execution.
+    ``hydrate``: what ``fgalign.engine.gather.read_rows`` needs besides the image shards
+    (``tables``, ``max_keywords``), kept in each committed cache's ``_SUCCESS``.
+    """
 
     task: str
     split: str  # the input set's name (split, or split plus a calibration tag)
-    rows: list[dict]  # unified rows with statements (``fgalign.experiment.plan.load_task_rows``)
-    ctx: dict  # the task context (the scorer's calibration data)
-    stop_after: str = "score"  # the last row stage (``embed`` for calibration / adaptation)
-    text_only: bool = False  # rows without an image (SNLI-VE text-only training): no image stage
+    rows: list[dict]  # unified rows with statements
+    source: str | None  # the data root the rows come from (in their fingerprint)
+    specs: list[StageSpec]
+    images: list[StageSpec] = field(default_factory=list)
+    tables: dict[str, str] = field(default_factory=dict)
+    prompts: list[str] = field(default_factory=list)
+    prompt_spec: StageSpec | None = None
+    hydrate: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text_only(self) -> bool:
+        return not self.images
 
 
 @dataclass
@@ -209,9 +206,9 @@ class SplitRun:
 
 @dataclass
 class _RowSet:
-    """What ``run_sets`` knows of one request once its images are done."""
+    """What ``run`` knows of one set once its images are done."""
 
-    req: RunRequest
+    req: StageSet
     rows: list[dict]
     tables: dict[str, str]
     shards: list[str]
@@ -222,20 +219,19 @@ class _RowSet:
 
 
 class Runner:
-    """The method's graph over any executor, writing through one ``StageCache``.
+    """Stage sets over any executor, writing through one ``StageCache``.
 
     Args:
-        cfg: the experiment config.
+        root: the stage-cache root (``cache_root``).
         executor: ``LocalExecutor`` or ``fgalign.ray.executor.RayExecutor``.
-        plan: the stage specs per task (``fgalign.experiment.plan.StagePlan``).
         force: recompute from this stage on (``fgalign.schema.STAGE_NAMES``).
     """
 
-    def __init__(self, cfg: Config, executor: Executor, plan: Plan, force: str | None = None):
+    def __init__(self, root: str, executor: Executor, force: str | None = None):
         if force is not None and force not in STAGE_NAMES:
             raise ValueError(f"--force {force!r}: not a stage ({', '.join(STAGE_NAMES)})")
-        self.cfg, self.executor, self.plan, self.force = cfg, executor, plan, force
-        self.cache = StageCache(cache_root(cfg))
+        self.executor, self.force = executor, force
+        self.cache = StageCache(root)
         self.records: list[StageRecord] = []  # one per (task, input set, stage)
         self._recorded: set[tuple[str, str, str]] = set()
         self.executions = 0  # executions this runner started (computed something)
@@ -254,12 +250,6 @@ class Runner:
         return self.force is not None and STAGE_NAMES.index(stage) >= \
             STAGE_NAMES.index(self.force)
 
-    def tables(self, task: str) -> dict[str, str]:
-        """Embedding table directories of ``task`` (text: backbone; image: + region config)."""
-        specs = self.plan.image_specs(task, {})
-        return table_dirs(self.cache.root, chain_hash(specs[0].hash, specs[1].hash),
-                          self.plan.embed_spec({}).hash)
-
     # -- stores ---------------------------------------------------------------------------
     def _shards(self, store: str) -> list[str]:
         """Committed shard directories of an image store, oldest first."""
@@ -276,22 +266,22 @@ class Runner:
         return {str(k) for s in shards for b in read_table(s, ["image_key"])
                 for k in b["image_key"]}
 
-    def _stores(self, task: str) -> tuple[list[StageSpec], str, str, str]:
-        regions, images = self.plan.image_specs(task, self.tables(task))
+    def _stores(self, specs: list[StageSpec]) -> tuple[list[StageSpec], str, str, str]:
+        regions, images = specs
         h_images = chain_hash(regions.hash, images.hash)
         return ([regions, images], h_images, f"{self.cache.root}/images/regions-{regions.hash}",
                 f"{self.cache.root}/images/images-{h_images}")
 
-    def region_shards(self, task: str) -> list[str]:
-        """Committed shards of ``task``'s ``regions`` store (one row per image)."""
-        return self._shards(self._stores(task)[2])
+    def regions_of(self, images: list[StageSpec]) -> list[str]:
+        """Committed shards of the ``regions`` store of ``images`` (regions, images specs)."""
+        return self._shards(self._stores(images)[2])
 
     # -- the two executions -----------------------------------------------------------------
-    def run_sets(self, requests: list[RunRequest]) -> list[SplitRun]:
-        """Every stage of every request, in at most two executions (module docstring).
+    def run(self, requests: list[StageSet]) -> list[SplitRun]:
+        """Every stage of every set, in at most two executions (module docstring).
 
         Returns:
-            One ``SplitRun`` per request, in order.
+            One ``SplitRun`` per set, in order.
 
         Raises:
             StageError: a stage failed as a whole (completed stage outputs stay committed).
@@ -315,41 +305,18 @@ class Runner:
                                 image_records=rs.shards, tables=rs.tables))
         return out
 
-    def run_split(self, task: str, split: str, rows: list[dict], ctx: dict,
-                  stop_after: str = "score", text_only: bool = False) -> SplitRun:
-        """Every stage of ``task`` over ``rows`` (one input set named ``split``).
-
-        Args:
-            task: task name.
-            split: the input set's name (split, or split plus a calibration tag).
-            rows: unified rows with statements (``fgalign.experiment.plan.load_task_rows``).
-            ctx: the task context (the scorer's calibration data).
-            stop_after: the last row stage to run (``embed`` for the adaptation caches).
-            text_only: rows without an image (SNLI-VE's text-only training rows): no image
-                stage runs.
+    def run_image_set(self, req: StageSet) -> tuple[list[str], dict[str, str]]:
+        """Propose and embed the images of ``req`` that no shard holds yet (no prompts).
 
         Returns:
-            The ``SplitRun`` of the last stage run.
-
-        Raises:
-            StageError: a stage failed as a whole.
-        """
-        return self.run_sets([RunRequest(task, split, rows, ctx, stop_after, text_only)])[0]
-
-    def run_images(self, task: str, split: str, rows: list[dict]
-                   ) -> tuple[list[str], dict[str, str]]:
-        """Propose and embed the images of ``rows`` that no shard holds yet.
-
-        Returns:
-            The ``images`` shards covering every image of ``rows``, and ``{image_key: error}``
+            The ``images`` shards covering every image of ``req``, and ``{image_key: error}``
             of the images that failed.
         """
         with folder_lock(self.cache.root, "stage cache"):
-            req = RunRequest(task, split, rows, {"task": task}, stop_after="embed")
             self._execute(self._image_plans([req], prompts=False))
             return self._image_state(req)
 
-    def _image_plans(self, requests: list[RunRequest], prompts: bool = True
+    def _image_plans(self, requests: list[StageSet], prompts: bool = True
                      ) -> list[SetPlan]:
         """The image sets of ``requests`` (distinct images no shard holds, per image store)
         and, with ``prompts``, their prompt sets. A computed image set is recorded under the
@@ -359,19 +326,20 @@ class Runner:
         for r in requests:
             if r.text_only:
                 continue
-            _, wanted = groups.setdefault(self._stores(r.task)[3], [(r.task, r.split), {}])
+            _, wanted = groups.setdefault(self._stores(r.images)[3], [(r.images, r.task, r.split),
+                                                                      {}])
             for row in r.rows:
                 if not row.get("error") and row["image_key"] not in wanted:
                     wanted[row["image_key"]] = {
                         "image_key": row["image_key"], "image_path": row.get("image_path") or "",
                         "given_boxes": row.get("given_boxes"),
                         "object_names": row.get("object_names"), "error": ""}
-        for (task, split), wanted in groups.values():
-            plans += self._image_set_plans(task, split, wanted, len(plans))
+        for (images, task, split), wanted in groups.values():
+            plans += self._image_set_plans(images, task, split, wanted, len(plans))
         owners = {(p.task, p.split) for p in plans}
         for r in requests:
             if not r.text_only and (r.task, r.split) not in owners:
-                (regions, _), h_images, r_store, i_store = self._stores(r.task)
+                (regions, _), h_images, r_store, i_store = self._stores(r.images)
                 n = len({row["image_key"] for row in r.rows if not row.get("error")})
                 for name, store, h in (("regions", r_store, regions.hash),
                                        ("images", i_store, h_images)):
@@ -380,10 +348,10 @@ class Runner:
             plans += self._prompt_plans(requests, len(plans))
         return plans
 
-    def _image_state(self, req: RunRequest) -> tuple[list[str], dict[str, str]]:
+    def _image_state(self, req: StageSet) -> tuple[list[str], dict[str, str]]:
         if req.text_only:
             return [], {}
-        _, _, _, i_store = self._stores(req.task)
+        _, _, _, i_store = self._stores(req.images)
         keys = {row["image_key"] for row in req.rows if not row.get("error")}
         shards = self._shards(i_store)
         errors: dict[str, str] = {}
@@ -394,11 +362,11 @@ class Runner:
                         errors[str(k)] = str(e or "")
         return shards, {k: e for k, e in errors.items() if e}
 
-    def _image_set_plans(self, task: str, label: str, wanted: dict[str, dict], first: int
-                         ) -> list[SetPlan]:
+    def _image_set_plans(self, specs: list[StageSpec], task: str, label: str,
+                         wanted: dict[str, dict], first: int) -> list[SetPlan]:
         """Sets for the images of ``wanted`` no ``images`` shard holds: those without
         proposals go through ``regions`` → ``images``, those with through ``images``."""
-        (regions, images), h_images, r_store, i_store = self._stores(task)
+        (regions, images), h_images, r_store, i_store = self._stores(specs)
         forced_regions = self._forced("regions") and r_store not in self._forced_done
         forced_images = self._forced("images") and i_store not in self._forced_done
         self._forced_done |= {r_store, i_store}
@@ -431,15 +399,14 @@ class Runner:
                 [found[k] for k in found_keys], chunk_rows=images.resources.batch_size))
         return plans
 
-    def _prompt_plans(self, requests: list[RunRequest], first: int) -> list[SetPlan]:
-        """Texts the row stages look up (``Task.prompt_texts``; VQA: the retrieval prompts of
+    def _prompt_plans(self, requests: list[StageSet], first: int) -> list[SetPlan]:
+        """Texts the row stages look up (``StageSet.prompts``; VQA: the retrieval prompts of
         the answer vocabulary) into the text table, one cached input set per distinct list."""
         plans: dict[str, SetPlan] = {}
         for r in requests:
-            texts = [] if r.text_only else self.plan.prompt_texts(r.task, r.ctx)
-            if not texts:
+            texts, spec = ([], None) if r.text_only else (r.prompts, r.prompt_spec)
+            if not texts or spec is None:
                 continue
-            spec = self.plan.embed_spec(self.tables(r.task))
             h = chain_hash(config_hash({"prompts": texts}), spec.hash)
             path = self.cache.path(r.task, spec.name, h)
             if path in plans or self._reuse(path, len(texts), "embed"):
@@ -463,27 +430,24 @@ class Runner:
             return False
         return self.cache.rows(path) == n
 
-    def _row_set(self, req: RunRequest, shards: list[str], img_errors: dict[str, str]
+    def _row_set(self, req: StageSet, shards: list[str], img_errors: dict[str, str]
                  ) -> _RowSet:
         rows = req.rows
         if img_errors:
             rows = [dict(r, error=img_errors[r["image_key"]])
                     if not r.get("error") and r["image_key"] in img_errors else r for r in rows]
-        tables = self.tables(req.task)
-        specs = self.plan.row_specs(req.task, req.ctx, tables, shards)
-        specs = specs[: [s.name for s in specs].index(req.stop_after) + 1]
-        images = self.plan.image_specs(req.task, tables)
-        up = dataset_fingerprint(self.cfg.data.root, req.split, None, req.task, rows)
-        up = chain_hash(up, "text-only" if req.text_only else chain_hash(images[0].hash,
-                                                                         images[1].hash))
+        specs = [replace(s, kwargs={**s.kwargs, "image_records": list(shards)})
+                 if "image_records" in s.kwargs else s for s in req.specs]
+        up = dataset_fingerprint(req.source, req.split, None, req.task, rows)
+        up = chain_hash(up, "text-only" if req.text_only else chain_hash(req.images[0].hash,
+                                                                         req.images[1].hash))
         hashes = []
         for spec in specs:
             up = chain_hash(up, spec.hash)
             hashes.append(up)
-        marker = {"hydrate": {"tables": tables, "image_records": shards,  # gather.read_rows
-                              "text_only": req.text_only,
-                              "max_keywords": self.cfg.keywords.max_keywords}}
-        return _RowSet(req, rows, tables, shards, specs,
+        marker = {"hydrate": {**req.hydrate, "tables": req.tables,  # gather.read_rows
+                              "image_records": shards, "text_only": req.text_only}}
+        return _RowSet(req, rows, req.tables, shards, specs,
                        [self.cache.path(req.task, s.name, h) for s, h in zip(specs, hashes)],
                        hashes, marker)
 
@@ -735,5 +699,5 @@ def blocks(n: int, block_rows: int, max_blocks: int) -> int:
     return max(block_rows, math.ceil(n / max_blocks), 1)
 
 
-__all__ = ["Executor", "LocalExecutor", "Plan", "Runner", "SplitRun", "StageError", "StageRecord",
+__all__ = ["Executor", "LocalExecutor", "Runner", "SplitRun", "StageError", "StageRecord", "StageSet",
            "cache_files", "cache_root"]

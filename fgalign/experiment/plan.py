@@ -5,6 +5,10 @@
     run = runner.run_split(task, cfg.data.split, load_task_rows(cfg, task, ctx), ctx)
     result = finalize(cfg, task, ctx, run)          # fgalign.experiment.finalize: streams run.path
 
+``TaskRunner`` is the engine's ``Runner`` with this module's plan: it turns each
+``RunRequest`` (task, rows, context) into a ``StageSet`` of finished specs and hands those
+down; the engine never calls back up for a spec.
+
 Stages (``fgalign.schema.STAGE_NAMES``), each a plain callable over numpy dict-batches:
 
 - once per **distinct image** (rows refer to it by ``image_key``, ``fgalign.engine.store``):
@@ -21,10 +25,11 @@ row stages of its own before ``keywords`` (VQA: ``candidates``). ``StageSpec`` a
 
 - A stage never drops or reorders rows; a row with a non-empty ``error`` passes through untouched
   (new columns get empty values); a row failing inside a stage gets ``error="<stage>:<reason>"``.
-- ``prepare_task`` builds no model: the calibration it needs (VQA yes/no thresholds on
-  unlabelled val, the SNLI-VE text-only fit and its val statistics) runs through the
-  ``Runner`` it is given, i.e. through the same executor, actors and caches as evaluation; the
-  fits are pure functions of the scored rows.
+- ``prepare_task`` builds no model: the calibration input sets the task names
+  (``Task.calibration_runs``: VQA yes/no questions of unlabelled val, the SNLI-VE text-only
+  train rows and val) run through the ``TaskRunner`` it is given, i.e. through the same
+  executor, actors and caches as evaluation; ``Task.calibrate`` fits from the scored sets
+  (pure functions of the rows); the task never calls a runner.
 
 Columns ``load_task_rows`` adds (besides the unified row): ``image_key`` and what the task's
 ``add_statements`` adds: ``statements`` (C,), ``cand_group`` (C,) (VCR: 0 answers,
@@ -40,15 +45,30 @@ from typing import Any
 from fgalign.align.stage import AlignmentScorer
 from fgalign.config import Config, require, to_dict
 from fgalign.embed import TextEmbedder
-from fgalign.engine.runner import Executor, Runner
+from fgalign.engine.gather import table_dirs
+from fgalign.engine.cache import chain_hash
+from fgalign.engine.runner import Executor, Runner, SplitRun, StageSet, cache_root
 from fgalign.engine.spec import UNHASHED, StageSpec, make_spec  # noqa: F401  (re-exported)
 from fgalign.keywords.stage import KeywordExtractor
 from fgalign.schema import STAGE_NAMES  # noqa: F401  (re-exported)
 from fgalign.tasks import get_task
 
 
-def prepare_task(cfg: Config, task: str, runner: Runner | None = None, calibrate: bool = True
-                 ) -> dict[str, Any]:
+@dataclass
+class RunRequest:
+    """One input set of a task for ``TaskRunner.run_sets`` (``Task.calibration_runs`` gives
+    these fields as a dict)."""
+
+    task: str
+    split: str  # the input set's name (split, or split plus a calibration tag)
+    rows: list[dict]  # unified rows with statements (``load_task_rows``)
+    ctx: dict  # the task context (train statistics; VQA: the answer vocabulary)
+    stop_after: str = "score"  # the last row stage (``embed`` for calibration / adaptation)
+    text_only: bool = False  # rows without an image (SNLI-VE text-only training): no image stage
+
+
+def prepare_task(cfg: Config, task: str, runner: TaskRunner | None = None,
+                 calibrate: bool = True) -> dict[str, Any]:
     """Once per task: plain data the stages and ``finalize`` need; builds no model.
 
     The train split's statistics (``Task.train_context``: VQA's answer vocabulary, the answer
@@ -69,8 +89,23 @@ def prepare_task(cfg: Config, task: str, runner: Runner | None = None, calibrate
     if calibrate and t.calibrates(cfg):
         if runner is None:
             raise ValueError(f"prepare_task({task!r}): calibration runs need a Runner")
-        t.calibrate(cfg, ctx, train, runner)
+        runs = runner.run_sets([RunRequest(task, **r)
+                                for r in t.calibration_runs(cfg, ctx, train)])
+        t.calibrate(cfg, ctx, train, runs)
     return ctx
+
+
+def run_splits(cfg: Config) -> list[tuple[str, str]]:
+    """(task, split) pairs a run reads: the evaluated split, train (statistics) and val when
+    the task calibrates (``Task.calibrates``); ``fgalign.data.check.check_run_data`` checks
+    their files before a run."""
+    out = []
+    for task in cfg.data.tasks:
+        splits = [cfg.data.split, cfg.data.train_split]
+        if get_task(task).calibrates(cfg):
+            splits.append(cfg.data.val_split)
+        out += [(task, s) for s in dict.fromkeys(splits)]
+    return out
 
 
 def calibration_rows(cfg: Config, task: str) -> list[tuple[str, list[dict]]]:
@@ -131,28 +166,62 @@ def build_row_specs(cfg: Config, task: str, ctx: dict, tables: dict[str, str],
     ]
 
 
-@dataclass
-class StagePlan:
-    """The stage specs of ``cfg``'s tasks, handed to the ``Runner`` (``fgalign.engine.runner.
-    Plan``): the engine runs specs, this module says which."""
+class TaskRunner(Runner):
+    """The engine's ``Runner`` with ``cfg``'s plan: requests of tasks in, ``SplitRun`` s out.
 
-    cfg: Config
+    Args:
+        cfg: the experiment config (stage specs, data root, cache root).
+        executor: ``LocalExecutor`` or ``fgalign.ray.executor.RayExecutor``.
+        force: recompute from this stage on (``fgalign.schema.STAGE_NAMES``).
+    """
 
-    def image_specs(self, task: str, tables: dict[str, str]) -> list[StageSpec]:
-        return build_image_specs(self.cfg, task, tables)
+    def __init__(self, cfg: Config, executor: Executor, force: str | None = None):
+        super().__init__(cache_root(cfg), executor, force)
+        self.cfg = cfg
 
-    def row_specs(self, task: str, ctx: dict, tables: dict[str, str],
-                  image_records: list[str]) -> list[StageSpec]:
-        return build_row_specs(self.cfg, task, ctx, tables, image_records)
+    def tables(self, task: str) -> dict[str, str]:
+        """Embedding table directories of ``task`` (text: backbone; image: + region config)."""
+        regions, images = build_image_specs(self.cfg, task, {})
+        return table_dirs(self.cache.root, chain_hash(regions.hash, images.hash),
+                          text_embed_spec(self.cfg, {}).hash)
 
-    def embed_spec(self, tables: dict[str, str]) -> StageSpec:
-        return text_embed_spec(self.cfg, tables)
+    def stage_set(self, req: RunRequest) -> StageSet:
+        """``req`` with its finished specs (row stages up to ``req.stop_after``)."""
+        tables = self.tables(req.task)
+        specs = build_row_specs(self.cfg, req.task, req.ctx, tables)
+        specs = specs[: [s.name for s in specs].index(req.stop_after) + 1]
+        images = [] if req.text_only else build_image_specs(self.cfg, req.task, tables)
+        prompts = [] if req.text_only else get_task(req.task).prompt_texts(self.cfg, req.ctx)
+        return StageSet(req.task, req.split, req.rows, self.cfg.data.root, specs, images, tables,
+                        prompts, text_embed_spec(self.cfg, tables) if prompts else None,
+                        {"max_keywords": self.cfg.keywords.max_keywords})
 
-    def prompt_texts(self, task: str, ctx: dict) -> list[str]:
-        return get_task(task).prompt_texts(self.cfg, ctx)
+    def run_sets(self, requests: list[RunRequest]) -> list[SplitRun]:
+        """Every stage of every request, in at most two executions (``Runner.run``).
+
+        Raises:
+            StageError: a stage failed as a whole (completed stage outputs stay committed).
+        """
+        return self.run([self.stage_set(r) for r in requests])
+
+    def run_split(self, task: str, split: str, rows: list[dict], ctx: dict,
+                  stop_after: str = "score", text_only: bool = False) -> SplitRun:
+        """One input set (``run_sets`` of one ``RunRequest``)."""
+        return self.run_sets([RunRequest(task, split, rows, ctx, stop_after, text_only)])[0]
+
+    def run_images(self, task: str, split: str, rows: list[dict]
+                   ) -> tuple[list[str], dict[str, str]]:
+        """The ``images`` shards covering every image of ``rows`` (computed when missing),
+        and ``{image_key: error}`` of the images that failed (``Runner.run_image_set``)."""
+        req = RunRequest(task, split, rows, {"task": task}, stop_after="embed")
+        return self.run_image_set(self.stage_set(req))
+
+    def region_shards(self, task: str) -> list[str]:
+        """Committed shards of ``task``'s ``regions`` store (one row per image)."""
+        return self.regions_of(build_image_specs(self.cfg, task, {}))
 
 
-def make_runner(cfg: Config, executor: Executor, force: str | None = None) -> Runner:
-    """A ``Runner`` of ``cfg``'s stage graph over ``executor`` (``force``: recompute from
+def make_runner(cfg: Config, executor: Executor, force: str | None = None) -> TaskRunner:
+    """A ``TaskRunner`` of ``cfg``'s stage graph over ``executor`` (``force``: recompute from
     this stage on)."""
-    return Runner(cfg, executor, StagePlan(cfg), force)
+    return TaskRunner(cfg, executor, force)

@@ -35,13 +35,7 @@ from fgalign.data import EmptySplitError
 from fgalign.data.synth import resolve_world
 from fgalign.engine.gather import ImageRecords, hydrate
 from fgalign.engine.locks import folder_lock
-from fgalign.engine.runner import (
-    LocalExecutor,
-    RunRequest,
-    SplitRun,
-    StageRecord,
-    cache_root,
-)
+from fgalign.engine.runner import LocalExecutor, SplitRun, StageRecord, cache_root
 from fgalign.experiment.figures import alignment_figure
 from fgalign.experiment.finalize import (
     OutputWriter,
@@ -51,7 +45,7 @@ from fgalign.experiment.finalize import (
     skipped_task,
 )
 from fgalign.experiment.outputs import atomic_write_text, remove_results, write_failure
-from fgalign.experiment.plan import load_task_rows, make_runner, prepare_task
+from fgalign.experiment.plan import RunRequest, load_task_rows, make_runner, prepare_task
 from fgalign.experiment.prepare import cached_context, prepare_cached
 from fgalign.experiment.report import write_report
 from fgalign.logging import create_logger
@@ -78,7 +72,7 @@ def input_sets(cfg: Config, root: str, force: bool, empty: dict[str, EmptySplitE
     and its evaluated split; returns the requests and, per task, the index of its evaluated
     split among them.
 
-    All of them go through the stages together (``Runner.run_sets``: one execution for the
+    All of them go through the stages together (``TaskRunner.run_sets``: one execution for the
     images, one for the rows); the score stage applies no fit, so the evaluated split is
     scored in the same pass as the sets its task calibrates on, and the fit is applied to
     its cached scores afterwards (``fgalign.experiment.finalize.calibration``).
@@ -174,7 +168,7 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
         runs = {task: done[i] for task, i in evaluated.items()}
         del sets, done
         timings["stages_s"] = round(time.perf_counter() - t0, 2)
-        # The fits read what that pass computed (their run_split calls find it cached).
+        # The fits read what that pass computed (prepare_task's run_sets finds it cached).
         for task in cfg.data.tasks:
             t0 = time.perf_counter()
             try:

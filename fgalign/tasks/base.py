@@ -3,7 +3,7 @@
     task = get_task("vcr")                         # a registered Task (built-ins load lazily)
     rows = task.load_rows(cfg, ctx, "val")          # reader → unified rows → statements
     ctx = task.train_context(cfg, train_rows)       # train statistics (answer vocabulary, ...)
-    task.calibrate(cfg, ctx, train_rows, runner)    # calibration fits, when task.calibrates(cfg)
+    task.calibrate(cfg, ctx, train_rows, runs)      # fits from the scored calibration_runs
     credit = task.credit(row, pred, pred_r)         # per-instance credit (headline, QA→R, Q→AR)
 
 A task is one class, registered by name (``@register_task``), in one module
@@ -255,13 +255,15 @@ class Calibration:
         return []
 
     def calibration_runs(self, cfg: Config, ctx: dict, train: list[dict]) -> list[dict]:
-        """The input sets ``calibrate`` scores, as ``Runner.run_split`` keyword arguments
-        (``split``, ``rows``, ``ctx``, optional ``stop_after``, ``text_only``), so a run can
-        compute them together with its other input sets before ``calibrate`` reads them."""
+        """The input sets ``calibrate`` fits from, as ``fgalign.experiment.plan.RunRequest``
+        fields (``split``, ``rows``, ``ctx``, optional ``stop_after``, ``text_only``): the
+        experiment scores them (together with a run's other input sets) and hands the
+        ``SplitRun`` s to ``calibrate``; a task never runs stages itself."""
         return []
 
-    def calibrate(self, cfg: Config, ctx: dict, train: list[dict], runner: Any) -> None:
-        """Fit the calibration into ``ctx`` from rows scored by ``runner`` (pure fits)."""
+    def calibrate(self, cfg: Config, ctx: dict, train: list[dict], runs: list[Any]) -> None:
+        """Fit the calibration into ``ctx`` from ``runs`` (one ``fgalign.engine.runner.
+        SplitRun`` per ``calibration_runs`` entry, in order; pure fits of the scored rows)."""
 
     calibration_embeddings = False  # calibrated_scores reads the rows' embeddings (hydrated)
 

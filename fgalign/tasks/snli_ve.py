@@ -275,7 +275,7 @@ def text_only_set(cfg: Config, train: list[dict]) -> tuple[str, list[dict]]:
 
 def calibration_runs(cfg: Config, train: list[dict], val_sets: list[tuple[str, list[dict]]]
                      ) -> list[dict]:
-    """The two input sets the fit scores (``Runner.run_split`` keyword arguments): the
+    """The two input sets the fit scores (``fgalign.experiment.plan.RunRequest`` fields): the
     text-only train rows through ``embed``, and the val rows through the whole graph."""
     split, inputs = text_only_set(cfg, train)
     (vsplit, val), = val_sets
@@ -284,25 +284,22 @@ def calibration_runs(cfg: Config, train: list[dict], val_sets: list[tuple[str, l
             {"split": vsplit, "rows": val, "ctx": {"task": "snli_ve"}}]
 
 
-def fit_snli_ve(cfg: Config, runner: Any, train: list[dict],
-                val_sets: list[tuple[str, list[dict]]]) -> dict[str, Any]:
+def fit_snli_ve(cfg: Config, runs: list[Any]) -> dict[str, Any]:
     """Classifiers / thresholds per variant for SNLI-VE (see "Calibration" above).
 
-    ``runner`` (``fgalign.engine.runner.Runner``) runs the text-only train rows through ``keywords``
-    and ``embed`` and the val rows (``val_sets``: one input set, ``SNLIVE.calibration_sets``)
-    through the whole graph; the fit itself reads the scored rows and the tables only.
+    ``runs``: the two ``fgalign.engine.runner.SplitRun`` s of ``calibration_runs`` (the
+    text-only train rows through ``keywords`` and ``embed``, the val rows through the whole
+    graph; ``SNLIVE.calibration_sets``); the fit reads the scored rows and the tables only.
 
     Raises:
         ValueError: no labelled train row, or no labelled val row made it through the stages.
     """
-    text_only, val_run = calibration_runs(cfg, train, val_sets)
-    if not text_only["rows"]:
+    if len(runs) != 2 or not runs[0].n:
         raise ValueError("SNLI-VE text-only protocol: no labelled train row")
-    run = runner.run_split("snli_ve", **text_only)
+    run, vrun = runs
     tr_rows = [r for r in text_only_view(list(run.iter_rows()), run.tables,
                                          cfg.keywords.max_keywords) if not r["error"]]
     y_tr = np.asarray([r["target"] for r in tr_rows])
-    vrun = runner.run_split("snli_ve", **val_run)
     val = [r for r in vrun.iter_rows() if not r["error"] and int(r["target"]) >= 0]
     if not val:
         raise ValueError("SNLI-VE: no labelled val row made it through the stages")
@@ -387,8 +384,8 @@ class SNLIVE(Task):
         runs = calibration_runs(cfg, train, self.calibration_sets(cfg))
         return runs if runs[0]["rows"] else []
 
-    def calibrate(self, cfg: Config, ctx: dict, train: list[dict], runner: Any) -> None:
-        ctx["snli_ve"] = fit_snli_ve(cfg, runner, train, self.calibration_sets(cfg))
+    def calibrate(self, cfg: Config, ctx: dict, train: list[dict], runs: list[Any]) -> None:
+        ctx["snli_ve"] = fit_snli_ve(cfg, runs)
 
     def text_only_set(self, cfg: Config, train: list[dict]) -> tuple[str, list[dict]]:
         return text_only_set(cfg, train)

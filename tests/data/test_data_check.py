@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from fgalign.data.check import DataLayoutError, check_layout, check_run_data
+from fgalign.experiment.plan import run_splits
 from fgalign.load import load_config
 
 CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "demo.yaml")
@@ -14,6 +15,11 @@ CONFIG = str(Path(__file__).resolve().parents[2] / "configs" / "demo.yaml")
 LAYOUTS = [("vqav2", "vqa", "val2014", "v2_OpenEnded_mscoco_val2014_questions.json"),
            ("snli_ve", "snli_ve", "test", "snli_ve_test.jsonl"),
            ("vcr", "vcr", "val", "val.jsonl")]
+
+
+def check_run(cfg):
+    """``check_run_data`` on the splits a run of ``cfg`` reads (as the commands call it)."""
+    check_run_data(cfg, run_splits(cfg))
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +128,7 @@ def test_run_stops_before_any_stage(sets, tmp_path, capsys):
     over = [f"data.root={root}", "data.tasks=[snli_ve]", "data.synth.generate=false",
             "data.val_split=dev", f"experiment.output_dir={tmp_path / 'runs'}"]
     with pytest.raises(DataLayoutError, match="snli_ve train: missing file snli_ve_train.jsonl"):
-        check_run_data(load_config(CONFIG, over))
+        check_run(load_config(CONFIG, over))
     argv = ["run", "--config", CONFIG, "--no-wandb"] + [a for o in over for a in ("--set", o)]
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
@@ -131,12 +137,12 @@ def test_run_stops_before_any_stage(sets, tmp_path, capsys):
 
 
 def test_run_check_passes_complete_roots_and_roots_a_run_generates(world, sets, tmp_path):
-    check_run_data(load_config(CONFIG, [f"data.root={world}"]))
-    check_run_data(load_config(CONFIG, [f"data.root={tmp_path / 'generated-by-the-run'}"]))
+    check_run(load_config(CONFIG, [f"data.root={world}"]))
+    check_run(load_config(CONFIG, [f"data.root={tmp_path / 'generated-by-the-run'}"]))
     vqav2 = CONFIG.replace("demo.yaml", "vqav2.yaml")  # the official layout's folders
-    check_run_data(load_config(vqav2, [f"data.root={sets['vqav2']['root']}"]))
+    check_run(load_config(vqav2, [f"data.root={sets['vqav2']['root']}"]))
     with pytest.raises(DataLayoutError, match="does not exist"):
-        check_run_data(load_config(CONFIG, [f"data.root={tmp_path / 'absent'}",
+        check_run(load_config(CONFIG, [f"data.root={tmp_path / 'absent'}",
                                             "data.synth.generate=false"]))
 
 
@@ -167,4 +173,4 @@ def test_world_without_its_vqa_answers_is_reported(world, tmp_path):
     rep = check_layout("vqa", root, "test")
     assert any(m.startswith("file v2_mscoco_test_annotations.json") for m in rep.missing)
     assert check_layout("vqa", root, "test", full=False).ok
-    check_run_data(load_config(CONFIG, [f"data.root={root}", "data.tasks=[vqa]"]))
+    check_run(load_config(CONFIG, [f"data.root={root}", "data.tasks=[vqa]"]))

@@ -104,8 +104,8 @@ class VQA(Task):
         return [{"split": split, "rows": val, "ctx": ctx}
                 for split, val in self.calibration_sets(cfg)]
 
-    def calibrate(self, cfg: Config, ctx: dict, train: list[dict], runner: Any) -> None:
-        run = runner.run_split(self.name, **self.calibration_runs(cfg, ctx, train)[0])
+    def calibrate(self, cfg: Config, ctx: dict, train: list[dict], runs: list[Any]) -> None:
+        run, = runs
         variants = variant_names(cfg.align)
         cols = ["error", "candidates", "answer_type_inferred", "question_prefix"] + [
             variant_column(v) for v in variants]
