@@ -45,8 +45,8 @@ from typing import Any
 from fgalign.align.stage import AlignmentScorer
 from fgalign.config import Config, require, to_dict
 from fgalign.embed import TextEmbedder
-from fgalign.engine.gather import table_dirs
 from fgalign.engine.cache import chain_hash
+from fgalign.engine.gather import table_dirs
 from fgalign.engine.runner import Executor, Runner, SplitRun, StageSet, cache_root
 from fgalign.engine.spec import UNHASHED, StageSpec, make_spec  # noqa: F401  (re-exported)
 from fgalign.keywords.stage import KeywordExtractor
