@@ -109,6 +109,12 @@ class TextEmbedder:
 
     VERSION = 2  # 2: writes the text table instead of per-row (C, K, D) arrays
 
+    @staticmethod
+    def warm(model: dict, **_: Any) -> None:
+        """Build the backbone (memoised per process) ahead of the stage, which may have to
+        wait for the text table (``fgalign.engine.chunks.ChunkStage.prepare``)."""
+        backbone_of(model)
+
     def __init__(self, model: dict, tables: dict[str, str], max_keywords: int = 8):
         self.backbone, self.batch_size = backbone_of(model)
         self.texts = EmbeddingTable(tables["text"], self.backbone.embed_dim)

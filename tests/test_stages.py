@@ -260,3 +260,64 @@ def test_the_config_never_climbs_back_up(world, tmp_path):
     assert ("fgalign.experiment.plan", "fgalign.engine.runner") in w.calls
     assert not w.climbs_back, w.climbs_back
     assert {k for k, _ in w.layer_climbs} <= {"fgalign.engine.rowguard -> fgalign.align.stage"}
+
+
+class OverlapLocal(LocalExecutor):
+    """The in-process executor, asked to overlap the images and the rows executions (as
+    ``RayExecutor.schedule`` does when both fit): two threads, the rows wait at a gate."""
+
+    def schedule(self, first, second):
+        return "overlap"
+
+
+def _with_cache(cfg, root):
+    return cfg.model_copy(update={"ray": cfg.ray.model_copy(update={"cache_dir": str(root)})})
+
+
+def test_rows_overlapping_the_images_wait_at_the_gate_and_match(world, tmp_path):
+    """Rows started while the images execution runs give the same scores as one after the
+    other (their chunks wait at the gate, then read the committed images and prompts)."""
+    out = {}
+    for name, executor in (("sequential", LocalExecutor(progress=False)),
+                           ("overlap", OverlapLocal(progress=False))):
+        cfg = _with_cache(world, tmp_path / name)
+        runner = make_runner(cfg, executor)
+        ctx = prepare_task(cfg, "vqa", calibrate=False)
+        run = runner.run_split("vqa", cfg.data.split, load_task_rows(cfg, "vqa", ctx), ctx)
+        assert runner.executions == 2
+        out[name] = list(run.iter_rows(["uid", "error", "vscore_fusion", "candidates"]))
+    assert len(out["overlap"]) == len(out["sequential"]) == 6
+    for a, b in zip(out["sequential"], out["overlap"]):
+        assert a["uid"] == b["uid"] and a["error"] == b["error"]
+        assert list(a["candidates"]) == list(b["candidates"])
+        np.testing.assert_array_equal(a["vscore_fusion"], b["vscore_fusion"])
+
+
+def test_a_failed_images_execution_releases_the_waiting_rows(world, tmp_path, monkeypatch):
+    """The images fail while the rows wait at their gate: the images' error is raised, the
+    rows do not wait forever, and no abort file is left behind."""
+    from fgalign.engine.runner import StageError
+    from fgalign.regions.embed import ImageEmbedder
+
+    def broken(self, *a, **k):
+        raise RuntimeError("no image model today")
+
+    monkeypatch.setattr(ImageEmbedder, "__init__", broken)
+    cfg = _with_cache(world, tmp_path / "stages")
+    runner = make_runner(cfg, OverlapLocal(progress=False))
+    ctx = prepare_task(cfg, "vcr", calibrate=False)
+    with pytest.raises(StageError, match="no image model today"):
+        runner.run_split("vcr", cfg.data.split, load_task_rows(cfg, "vcr", ctx), ctx)
+    assert not list((tmp_path / "stages").glob(".abort-*"))
+
+
+def test_gate_waits_for_commits_and_stops_on_abort(tmp_path):
+    from fgalign.engine.chunks import Gate, GateAborted, wait_gate
+
+    done, never = tmp_path / "done", tmp_path / "never"
+    done.mkdir()
+    (done / "_SUCCESS").write_text("{}")
+    wait_gate(Gate(paths=[str(done)]))  # committed: returns at once
+    (tmp_path / "abort").write_text("failed")
+    with pytest.raises(GateAborted, match="never"):
+        wait_gate(Gate(paths=[str(done), str(never)], abort=str(tmp_path / "abort")))

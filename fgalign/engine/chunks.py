@@ -26,6 +26,15 @@ through one ``ChunkStage`` per stage kind:
 
 Batches never mix sets, and a chunk is computed identically whatever executor runs it, so the
 in-process and the Ray executor write the same caches.
+
+**Gates.** A row set's steps may carry a ``Gate``: the cache directories that must be
+committed before any of its chunks is computed (the images and prompts the row stages read,
+computed by an execution that runs at the same time, ``fgalign.engine.runner``), an abort
+file whose appearance means they never will be, and the ``images`` shards whose ``error``
+column is copied onto the set's input rows (a row whose image failed carries that error
+through every stage). A ``ChunkStage`` waits at the gate before its first chunk of the set
+and builds that set's stage object only then (a stage may read the gated caches when built);
+``warm`` does the expensive, gate-free part of building it (models) ahead of time.
 """
 from __future__ import annotations
 
@@ -43,6 +52,61 @@ from fgalign.schema import STAGE_NAMES
 
 
 @dataclass
+class Gate:
+    """What a row set's chunks wait for (module docstring, "Gates").
+
+    ``paths``: cache directories that must hold ``_SUCCESS`` first; ``abort``: a file whose
+    existence means they will not (the execution writing them failed); ``errors_from``:
+    ``images`` shards whose ``error`` column is copied onto the input rows (by ``image_key``)
+    of a chunk that comes from the driver.
+    """
+
+    paths: list[str] = field(default_factory=list)
+    abort: str = ""
+    errors_from: list[str] = field(default_factory=list)
+    poll_s: float = 0.2
+
+
+class GateAborted(RuntimeError):
+    """The caches a gate waits for will not be written (their execution failed)."""
+
+
+def _exists(path: str) -> bool:
+    import pyarrow.fs as pafs
+
+    fs, where = resolve_uri(path)
+    return fs.get_file_info(where).type != pafs.FileType.NotFound
+
+
+def wait_gate(gate: Gate) -> None:
+    """Block until every path of ``gate`` is committed.
+
+    Raises:
+        GateAborted: ``gate.abort`` appeared first.
+    """
+    todo = list(gate.paths)
+    while todo:
+        todo = [p for p in todo if not _exists(f"{p}/_SUCCESS")]
+        if not todo:
+            return
+        if gate.abort and _exists(gate.abort):
+            raise GateAborted(f"the execution writing {todo[0]} failed")
+        time.sleep(gate.poll_s)
+
+
+def image_errors(shards: list[str]) -> dict[str, str]:
+    """``{image_key: error}`` of the failed images in ``images`` shards (later shards win)."""
+    from fgalign.engine.cache import read_table
+
+    errors: dict[str, str] = {}
+    for shard in shards:
+        for b in read_table(shard, ["image_key", "error"]):
+            for k, e in zip(b["image_key"], b["error"]):
+                errors[str(k)] = str(e or "")
+    return {k: e for k, e in errors.items() if e}
+
+
+@dataclass
 class Step:
     """One stage of one input set: its spec, the cache it commits and where it writes first."""
 
@@ -51,6 +115,7 @@ class Step:
     hash: str  # chain hash (row stages) or store hash (image stages)
     tmp: str = ""  # the temporary directory the executor writes (``StageCache.begin``)
     operator: str = ""  # the pool that runs it (default: its own stage's)
+    gate: Gate | None = None  # what its chunks wait for (module docstring)
 
     @property
     def op(self) -> str:
@@ -174,6 +239,41 @@ class ChunkStage:
         self.name, self.steps = stage, steps
         self._stages: dict[bytes, Any] = {}
         self._guards: dict[int, RowGuard] = {}
+        self._passed: set[int] = set()  # sets whose gate this stage passed
+        self._errors: dict[int, dict[str, str]] = {}  # set -> image errors (its gate's)
+
+    def prepare(self) -> None:
+        """Build now what needs no gate: the stage objects of ungated steps and, for gated
+        ones, what the stage class's ``warm(**kwargs)`` loads (its model), so that the first
+        chunk after the gate does not wait for it."""
+        for step in self.steps.values():
+            if step.gate is None:
+                self._stage(step)
+            elif hasattr(step.spec.cls, "warm"):
+                step.spec.cls.warm(**step.spec.kwargs)
+
+    def _gate(self, key: int, step: Step, chunk: dict[str, Any], batch: dict[str, Any]
+              ) -> dict[str, Any]:
+        """Wait at ``step.gate`` (once per set); copy image errors onto driver rows."""
+        gate = step.gate
+        if gate is None:
+            return batch
+        if key not in self._passed:
+            wait_gate(gate)
+            self._passed.add(key)
+        if not gate.errors_from or not chunk["data"] or "image_key" not in batch:
+            return batch  # rows from a cache already carry their image errors
+        if key not in self._errors:
+            self._errors[key] = image_errors(gate.errors_from)
+        errors = self._errors[key]
+        if not errors:
+            return batch
+        import numpy as np
+
+        own = batch.get("error")
+        new = [str(own[i]) if own is not None and own[i] else errors.get(str(k), "")
+               for i, k in enumerate(batch["image_key"])]
+        return dict(batch, error=np.array(new, dtype=object))
 
     def _stage(self, step: Step) -> Any:
         key = pickle.dumps((step.spec.cls.__module__, step.spec.cls.__qualname__,
@@ -187,8 +287,12 @@ class ChunkStage:
         step = self.steps.get(key)
         if step is None:
             return chunk
-        t0 = time.perf_counter()
-        batch = read_chunk(chunk)
+        try:
+            batch = self._gate(key, step, chunk, read_chunk(chunk)) if step.gate else None
+        except GateAborted as e:
+            raise ChunkStageFailed(f"[stage {self.name} set {key}] {e}") from e
+        t0 = time.perf_counter()  # the stage's time starts after the gate
+        batch = read_chunk(chunk) if batch is None else batch
         stage = self._stage(step)
         if key not in self._guards:  # counts this stage's rows and failures, per set
             rf = step.spec.row_failures

@@ -58,6 +58,7 @@ from fgalign.engine.cache import (
 )
 from fgalign.engine.chunks import (
     ChunkStage,
+    Gate,
     SetPlan,
     Step,
     failed_at,
@@ -237,6 +238,7 @@ class Runner:
         self.executions = 0  # executions this runner started (computed something)
         self.timeline: list[dict[str, Any]] = []  # one entry per execution (``_execute``)
         self._forced_done: set[str] = set()  # force applies once per path, not per call
+        self._t0: float | None = None  # when this runner's first execution began
 
     def _record(self, record: StageRecord) -> None:
         """Keep ``record`` unless this runner already recorded that stage of that input set
@@ -287,10 +289,17 @@ class Runner:
             StageError: a stage failed as a whole (completed stage outputs stay committed).
         """
         with folder_lock(self.cache.root, "stage cache"):
-            self._execute(self._image_plans(requests))
-            row_sets = [self._row_set(r, *self._image_state(r)) for r in requests]
-            pending = row_sets
-            while pending:  # one execution; more only when two sets share a stage cache
+            images = self._image_plans(requests)
+            row_sets = [self._row_set(r, self._planned_shards(r, images)) for r in requests]
+            plans, pending = self._row_plans(row_sets)
+            schedule = getattr(self.executor, "schedule", None)  # (LocalExecutor: none)
+            how = schedule(images, plans) if images and plans and schedule else "sequential"
+            if how == "overlap":
+                self._overlap(images, plans)
+            else:
+                self._execute(images)
+                self._execute(plans)
+            while pending:  # more only when two sets share a stage cache
                 plans, pending = self._row_plans(pending)
                 self._execute(plans)
             for table in {t for rs in row_sets for t in rs.tables.values()}:
@@ -362,6 +371,57 @@ class Runner:
                         errors[str(k)] = str(e or "")
         return shards, {k: e for k, e in errors.items() if e}
 
+    def _planned_shards(self, req: StageSet, images: list[SetPlan]) -> list[str]:
+        """The ``images`` shards of ``req``'s store once ``images`` is committed: those
+        committed now, then those ``images`` writes (later shards win)."""
+        if req.text_only:
+            return []
+        i_store = self._stores(req.images)[3]
+        new = [s.path for p in images for s in p.steps
+               if s.spec.name == "images" and s.path.startswith(i_store + "/")]
+        return list(dict.fromkeys(self._shards(i_store) + new))
+
+    def _overlap(self, images: list[SetPlan], rows: list[SetPlan]) -> None:
+        """The images execution and the rows execution at the same time (module docstring):
+        the images in a thread, the rows here; every row set waits at a ``Gate`` for the
+        image and prompt caches before its first chunk, while its pools start and load their
+        models. A failed images execution writes the gate's abort file, so no row set waits
+        for caches that will not come; its error is the one raised."""
+        import copy
+        import threading
+        import uuid
+
+        abort = f"{self.cache.root}/.abort-{uuid.uuid4().hex[:12]}"
+        wait = [s.path for p in images for s in p.steps]
+        for p in rows:
+            for step in p.steps:
+                step.gate = replace(step.gate or Gate(), paths=wait, abort=abort)
+        failure: list[BaseException] = []
+
+        def run_images() -> None:
+            try:
+                self._execute(images, copy.copy(self.executor))
+            except BaseException as e:  # noqa: BLE001 - re-raised below, after the rows
+                failure.append(e)
+                fs, where = resolve_uri(abort)
+                with fs.open_output_stream(where) as f:
+                    f.write(b"images execution failed")
+
+        thread = threading.Thread(target=run_images, name="fgalign-images", daemon=True)
+        thread.start()
+        rows_error: StageError | None = None
+        try:
+            self._execute(rows)
+        except StageError as e:  # (an interrupt does not wait for the images)
+            rows_error = e
+        thread.join()
+        if failure:
+            fs, where = resolve_uri(abort)
+            fs.delete_file(where)
+            raise failure[0]
+        if rows_error is not None:
+            raise rows_error
+
     def _image_set_plans(self, specs: list[StageSpec], task: str, label: str,
                          wanted: dict[str, dict], first: int) -> list[SetPlan]:
         """Sets for the images of ``wanted`` no ``images`` shard holds: those without
@@ -430,12 +490,8 @@ class Runner:
             return False
         return self.cache.rows(path) == n
 
-    def _row_set(self, req: StageSet, shards: list[str], img_errors: dict[str, str]
-                 ) -> _RowSet:
-        rows = req.rows
-        if img_errors:
-            rows = [dict(r, error=img_errors[r["image_key"]])
-                    if not r.get("error") and r["image_key"] in img_errors else r for r in rows]
+    def _row_set(self, req: StageSet, shards: list[str]) -> _RowSet:
+        rows = req.rows  # image errors are copied on in the first stage (``Gate``)
         specs = [replace(s, kwargs={**s.kwargs, "image_records": list(shards)})
                  if "image_records" in s.kwargs else s for s in req.specs]
         up = dataset_fingerprint(req.source, req.split, None, req.task, rows)
@@ -475,8 +531,10 @@ class Runner:
                 self._record(StageRecord(r.task, s.name, h, p, n, True, 0.0, split=r.split))
             if start == len(rs.specs):
                 continue
-            steps = [Step(s, p, h) for s, p, h in zip(rs.specs[start:], rs.paths[start:],
-                                                       rs.hashes[start:])]
+            gate = Gate(errors_from=rs.shards) if start == 0 and rs.shards else None
+            steps = [Step(s, p, h, gate=gate) for s, p, h in zip(rs.specs[start:],
+                                                                  rs.paths[start:],
+                                                                  rs.hashes[start:])]
             writing.update(rs.paths[start:])
             plans[rs.paths[-1]] = SetPlan(
                 len(plans), r.task, r.split, n, steps,
@@ -492,18 +550,27 @@ class Runner:
                 return spec.name
         return None
 
-    def _execute(self, plans: list[SetPlan]) -> None:
+    def _execute(self, plans: list[SetPlan], executor: Executor | None = None) -> None:
         """Run ``plans`` through the executor and commit each set as it completes; an
-        execution that ran adds ``{operators, wall_s, busy_s, startup_s}`` to ``timeline``
-        (``busy_s``: seconds inside its stages; ``startup_s``: the executor's, 0 in process)."""
-        t0, before = time.perf_counter(), len(self.records)
-        if execute_plans(self.cache, self.executor, plans, self._record):
+        execution that ran adds ``{operators, start_s, wall_s, busy_s, startup_s}`` to
+        ``timeline`` (``start_s``: seconds after this runner's first execution began;
+        ``busy_s``: seconds inside its stages; ``startup_s``: the executor's, 0 in process)."""
+        executor = executor or self.executor
+        t0, mine = time.perf_counter(), []
+        self._t0 = self._t0 if self._t0 is not None else t0
+
+        def record(r: StageRecord) -> None:
+            mine.append(r)
+            self._record(r)
+
+        if execute_plans(self.cache, executor, plans, record):
             self.executions += 1
             self.timeline.append({
-                "operators": self.executor.operators,
+                "operators": executor.operators,
+                "start_s": round(t0 - self._t0, 2),
                 "wall_s": round(time.perf_counter() - t0, 2),
-                "busy_s": round(sum(r.seconds for r in self.records[before:]), 2),
-                "startup_s": round(float(getattr(self.executor, "startup_s", 0.0)), 2)})
+                "busy_s": round(sum(r.seconds for r in mine), 2),
+                "startup_s": round(float(getattr(executor, "startup_s", 0.0)), 2)})
 
 
 def execute_plans(cache: StageCache, executor: Executor, plans: list[SetPlan],

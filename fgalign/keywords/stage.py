@@ -23,6 +23,12 @@ from fgalign.keywords.base import create_extractor
 class KeywordExtractor:
     """Stage callable: ``batch -> batch`` with keywords added (see module docstring)."""
 
+    @classmethod
+    def warm(cls, **kwargs: Any) -> None:
+        """Load the extractor's model ahead of the stage (spaCy pipelines are cached per
+        process; ``fgalign.engine.chunks.ChunkStage.prepare``)."""
+        cls(**kwargs)
+
     def __init__(self, extractor: str = "spacy", max_keywords: int = 8, **params: Any):
         """Args:
             extractor: registry name (``list_extractors()``): spacy | rule.

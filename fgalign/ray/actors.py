@@ -40,8 +40,7 @@ def make_chunk_actor(stages: tuple[str, ...]) -> type:
         def __init__(self, steps: dict[str, dict[int, Step]]):
             self.stages = [ChunkStage(stage, steps[stage]) for stage in stages]
             for chunk_stage in self.stages:  # build the models now, not on the first chunk
-                for step in chunk_stage.steps.values():
-                    chunk_stage._stage(step)
+                chunk_stage.prepare()  # (a gated step's stage: its model now, itself after)
 
         def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
             import numpy as np

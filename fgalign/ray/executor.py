@@ -46,7 +46,7 @@ from fgalign.engine.chunks import (
 )
 from fgalign.engine.runner import StageError, StageRecord, plan_start, run_chain, written_rows
 from fgalign.ray.actors import make_chunk_actor, pool_name
-from fgalign.ray.runtime import check_execution_resources, fuse_pools
+from fgalign.ray.runtime import check_execution_resources, fuse_pools, pool_totals
 
 __all__ = ["RayExecutor", "StageError", "StageRecord", "check_execution_resources",
            "fuse_pools", "operator_chain", "plan_start", "run_task_graph"]
@@ -63,19 +63,49 @@ class RayExecutor:
             a fully cached run never starts it).
     """
 
+
     def __init__(self, ray_cfg: Any, before_compute: Callable[[], None] | None = None):
         self.ray_cfg, self.before_compute, self.operators = ray_cfg, before_compute, ""
         self.startup_s = 0.0  # last execution: seconds until its first chunk was back, less
         # that chunk's stage seconds (pool start-up: actor processes, imports, models)
+
+    def schedule(self, first: list[SetPlan], second: list[SetPlan]) -> str:
+        """How the executions of ``first`` (images) and ``second`` (rows, which wait at a
+        gate for ``first``'s caches) run, for ``fgalign.engine.runner.Runner``:
+
+        - ``"overlap"``: two executions at the same time, when the pools of both fit the
+          local cluster's CPUs and GPUs together, or on a cluster at ``ray.address`` (its
+          autoscaler adds nodes): the row pools start and load their models while the
+          images are computed;
+        - ``"sequential"``: one after the other (the pools would wait for each other's
+          resources anyway).
+
+        Starts Ray (``start``).
+        """
+        import ray
+
+        self.start()
+        ops1, ops2 = operator_stages(first), operator_stages(second)
+        if self.ray_cfg.address is not None:
+            return "overlap"
+        (c1, g1), (c2, g2) = pool_totals(self.ray_cfg, ops1), pool_totals(self.ray_cfg, ops2)
+        have = ray.cluster_resources()
+        fits = (c1 + c2 <= have.get("CPU", 0.0) + 1e-9
+                and g1 + g2 <= have.get("GPU", 0.0) + 1e-9)
+        return "overlap" if fits else "sequential"
+
+    def start(self) -> None:
+        """Run ``before_compute`` (start Ray) once, before the first execution."""
+        if self.before_compute is not None:
+            self.before_compute()
+            self.before_compute = None
 
     def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None]
                 ) -> None:
         import ray
         import ray.data
 
-        if self.before_compute is not None:
-            self.before_compute()
-            self.before_compute = None  # once, before the first execution
+        self.start()
         ops = operator_stages(plans)
         if self.ray_cfg.address is None:  # a fixed local cluster: the pools must fit
             check_execution_resources(self.ray_cfg, ops, ray.cluster_resources())

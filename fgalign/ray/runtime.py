@@ -114,6 +114,14 @@ def fuse_pools(stages: list[str] | tuple[str, ...], res: dict[str, Any]
     return pools
 
 
+def pool_totals(ray_cfg: Any, stages: list[str] | tuple[str, ...]) -> tuple[float, float]:
+    """(CPUs, GPUs) the pools of one execution of ``stages`` hold together (``fuse_pools``)."""
+    res = {s: ray_cfg.stages.get(s, StageResources()) for s in stages}
+    pools = fuse_pools(stages, res)
+    return (sum(res[p[0]].num_cpus * res[p[0]].concurrency for p in pools),
+            sum(res[p[0]].num_gpus * res[p[0]].concurrency for p in pools))
+
+
 def check_execution_resources(ray_cfg: Any, stages: list[str] | tuple[str, ...],
                               cluster: dict[str, float]) -> None:
     """Fail early when the pools of one execution cannot all run at once on a fixed cluster.
@@ -128,8 +136,7 @@ def check_execution_resources(ray_cfg: Any, stages: list[str] | tuple[str, ...],
 
     res = {s: ray_cfg.stages.get(s, StageResources()) for s in stages}
     pools = fuse_pools(stages, res)
-    cpus = sum(res[p[0]].num_cpus * res[p[0]].concurrency for p in pools)
-    gpus = sum(res[p[0]].num_gpus * res[p[0]].concurrency for p in pools)
+    cpus, gpus = pool_totals(ray_cfg, stages)
     have_cpu, have_gpu = cluster.get("CPU", 0.0), cluster.get("GPU", 0.0)
     detail = ", ".join(f"{'+'.join(p)} {res[p[0]].concurrency}x{res[p[0]].num_cpus:g} CPU"
                        + (f" {res[p[0]].num_gpus:g} GPU" if res[p[0]].num_gpus else "")
