@@ -333,3 +333,17 @@ def test_cache_split_separates_fixed_shares_from_the_questions(tmp_path):
     assert stats == {"questions": 2, "mean": 2.0, "max": 2, "pool_mean": 5.5, "pool_max": 9,
                      "per_uid": {"q1": [2, 9], "q2": [2, 2]}}
     assert candidate_stats(tmp_path, "test") is None
+
+
+def test_execution_costs_count_overlapping_executions_once():
+    """The projection's fixed cost: the span of a run's executions less their stages'
+    seconds; two executions at the same time (images and rows) count their overlap once."""
+    from fgalign.bench.scale import execution_costs
+
+    both = {"execution_timeline": [{"start_s": 0.0, "wall_s": 10.0, "busy_s": 2.0},
+                                   {"start_s": 0.5, "wall_s": 20.0, "busy_s": 9.0}]}
+    assert execution_costs(both) == {"exec_s": 20.5, "startup_s": 9.5}
+    older = {"ray_init_s": 3.0, "execution_timeline": [{"wall_s": 10.0, "busy_s": 2.0},
+                                                       {"wall_s": 20.0, "busy_s": 9.0}]}
+    assert execution_costs(older) == {"exec_s": 27.0, "startup_s": 16.0}
+    assert execution_costs({}) == {}

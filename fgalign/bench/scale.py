@@ -364,13 +364,19 @@ def run_case(name: str, task: str, root: Path, rows: int, work: Path, overrides:
 
 
 def execution_costs(timings: dict[str, Any]) -> dict[str, float]:
-    """``{"exec_s", "startup_s"}`` of a run's ``timings.json``: its executions' wall (Ray's
-    start taken out) and their fixed cost, the wall they spent outside their stages (pool
-    start-up, scheduling, commits), paid once per run; {} for a run without a timeline."""
+    """``{"exec_s", "startup_s"}`` of a run's ``timings.json``: the wall its executions span
+    (from the first one's start to the last one's end: executions that overlap count once;
+    Ray's start is outside them) and their fixed cost, the part of that span not spent inside
+    their stages (pool start-up, scheduling, commits), paid once per run; {} for a run without
+    a timeline."""
     timeline = timings.get("execution_timeline", [])
     if not timeline:
         return {}
-    exec_s = sum(e["wall_s"] for e in timeline) - timings.get("ray_init_s", 0.0)
+    starts = [float(e.get("start_s", 0.0)) for e in timeline]
+    if "start_s" not in timeline[0]:  # an older timeline: one after the other, Ray's start in
+        exec_s = sum(e["wall_s"] for e in timeline) - timings.get("ray_init_s", 0.0)
+    else:
+        exec_s = max(s + e["wall_s"] for s, e in zip(starts, timeline)) - min(starts)
     return {"exec_s": exec_s, "startup_s": max(exec_s - sum(e["busy_s"] for e in timeline), 0.0)}
 
 

@@ -21,20 +21,33 @@ keyword of a row stage (the ``images`` shards it resolves; unhashed, ``fgalign.e
        <root>/images/images-<h'>/<set>/      their tags and errors (embeddings: tables/image-*)
 
    Only images no earlier shard holds are computed.
-2. **Rows.** Image errors are copied onto their rows, then each request's row stages
-   (the task's own, e.g. VQA ``candidates``; ``keywords`` → ``embed`` → ``score``) run from
-   the first stage whose cache is missing, as a chain of caches
-   ``<root>/<task>/<stage>-<chain hash>/``; the hash chains the rows' fingerprint, the image
-   stages' hashes and each stage's own hash (``force`` recomputes from a stage on).
+2. **Rows.** Each request's row stages (the task's own, e.g. VQA ``candidates``;
+   ``keywords`` → ``embed`` → ``score``) run from the first stage whose cache is missing, as a
+   chain of caches ``<root>/<task>/<stage>-<chain hash>/``; the hash chains the rows'
+   fingerprint, the image stages' hashes and each stage's own hash (``force`` recomputes from
+   a stage on). The first stage copies each failed image's error onto its rows (``Gate``).
 
-The row stages need the images' embeddings (VQA's candidate retrieval, the scorer), so the
-two executions run one after the other; inside each, every stage kind is one operator over
-the chunks of all input sets, and the executor may run them at the same time (Ray). A set
-whose chunks are all through is committed at once: its stages' temporary directories become
-caches (``StageCache.commit``, row counts checked, rows in = rows out). A failed execution
-still commits every stage output that is complete, so a re-run resumes after it.
+Both are planned before either runs: the row stages read the ``images`` shards that exist
+plus those the images execution will commit (their paths are content-addressed), and every
+row set waits at a ``fgalign.engine.chunks.Gate`` until the image and prompt caches it reads
+are committed. So the two executions may run **at the same time** when the executor says so
+(``executor.schedule(images, rows)``: ``RayExecutor`` when both sets of pools fit the
+cluster): the row pools start, import and load their models while the images are computed;
+a failed images execution writes the gate's abort file, so the rows stop instead of waiting.
+Otherwise (``LocalExecutor``) they run one after the other. Inside each execution every
+stage kind is one operator over the chunks of all input sets, and the executor may run them
+at the same time (Ray). A set whose chunks are all through is committed at once: its
+stages' temporary directories become caches (``StageCache.commit``, row counts checked,
+rows in = rows out). A failed execution still commits every stage output that is complete,
+so a re-run resumes after it.
 
-Two runs that share a stage-cache root take turns per ``run_sets`` call
+One execution for both (image chunks first, row chunks gated) was tried and is not used: on
+the demo's single fused pool it hung, the answer-prompt chunk written by the actor but never
+back at the driver (so never committed) while a row chunk waited for it in the same actor.
+The likely cause: Ray Data passes a map task's outputs on in blocks it fills first, so no
+chunk order makes a gate inside one execution safe.
+
+Two runs that share a stage-cache root take turns per ``run`` call
 (``fgalign.engine.locks.folder_lock``): the second finds what the first computed.
 """
 from __future__ import annotations
@@ -556,6 +569,9 @@ class Runner:
         ``timeline`` (``start_s``: seconds after this runner's first execution began;
         ``busy_s``: seconds inside its stages; ``startup_s``: the executor's, 0 in process)."""
         executor = executor or self.executor
+        start = getattr(executor, "start", None)  # (Ray's start is not the execution's time)
+        if start is not None and any(p.n for p in plans):
+            start()
         t0, mine = time.perf_counter(), []
         self._t0 = self._t0 if self._t0 is not None else t0
 
