@@ -42,7 +42,8 @@ def needed_keys(cfg: Config, target: str | None) -> list[tuple[str, str]]:
     keys = [(t, s) for t in sources for s in (d.train_split, d.val_split)]
     if target:
         keys.append((target, d.split))
-    if target and get_task(target).label_classes:  # its classifier: val + text-only train
+    if target and get_task(target).adaptation_protocol() == "text_only_classifier":
+        # its classifier: val + text-only train
         keys += [(target, d.val_split), (target, TRAIN_TEXT)]
     return list(dict.fromkeys(keys))
 

@@ -142,9 +142,10 @@ class TaskData:
                 ok.append(scoring_row(_as_arrays(r), align))
         data.n_rows = len(ok)
         spec = get_task(task)
-        if spec.label_classes:  # classes, not candidate statements: premise pairs
-            data._add_snli_ve_pairs(ok, align)
-        for r in ok if not spec.label_classes else []:
+        pairs = spec.adaptation_protocol() == "text_only_classifier"
+        if pairs:  # classes, not candidate statements: premise pairs
+            data._add_premise_pairs(ok, align)
+        for r in ok if not pairs else []:
             groups = sorted({int(g) for g in r["cand_group"]}) if r.get("cand_group") is not None \
                 and len(r["cand_group"]) else [0]
             for g in groups:
@@ -159,7 +160,7 @@ class TaskData:
                 data.keep.append(keep)
         return data
 
-    def _add_snli_ve_pairs(self, rows: list[dict], align: AlignCfg) -> None:
+    def _add_premise_pairs(self, rows: list[dict], align: AlignCfg) -> None:
         by_premise: dict[tuple[str, str], dict[int, dict]] = {}
         for r in rows:
             key = (str(r.get("image_path")), str(r.get("premise")))

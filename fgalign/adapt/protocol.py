@@ -57,7 +57,7 @@ def tag_filters(cfg: Config) -> dict[str, bool]:
 def target_scores(cfg: Config, model: AdaptedScorer, store: TaskStore, target: str
                   ) -> np.ndarray:
     """Per-instance headline score (percent) of ``model`` on the target's ``data.split``."""
-    if get_task(target).label_classes:  # scored through its classifier, not candidates
+    if get_task(target).adaptation_protocol() == "text_only_classifier":  # its classifier
         return snli_ve_scores(cfg, model, store, target)
     data = store.get(target, cfg.data.split)
     if not data.eval_idx:
@@ -90,7 +90,7 @@ def family_groups(cfg: Config, store: TaskStore, target: str) -> list[str] | Non
     if fams is None or not task.contrast_table:
         return None
     table = fams.get(task.contrast_table, {})
-    if task.label_classes:  # scored per row through its classifier (``target_scores``)
+    if task.adaptation_protocol() == "text_only_classifier":  # per row (``target_scores``)
         rows = usable(store.rows(target, cfg.data.split))
     else:
         data = store.get(target, cfg.data.split)

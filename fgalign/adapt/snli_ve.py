@@ -1,5 +1,10 @@
 """SNLI-VE as the held-out target: the TAP-C text-only classifier over adapted features.
 
+The adaptation protocol ``"text_only_classifier"`` (``Task.adapt_protocol``; SNLI-VE declares
+it): a classification target is read and scored as below, with the settings of its own
+config section (``cfg.tasks.<target>``: ``features``, ``compose_logit``, ``l2``, ``steps``,
+``standardize``, as ``fgalign.tasks.snli_ve.SNLIVECfg``).
+
 SNLI-VE's candidates are its three labels, not statements to rank, so the zero-shot method
 predicts them with a classifier fitted on the *train* premise *captions* (text only) and
 applied with the *image* in the premise's place (``fgalign.tasks.snli_ve``; features
@@ -43,7 +48,7 @@ def usable(rows: list[dict]) -> list[dict]:
 
 @torch.no_grad()
 def features(model: AdaptedScorer, cfg: Config, rows: list[dict], text_premise: bool = False,
-             batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+             batch_size: int = 256, target: str = "snli_ve") -> tuple[np.ndarray, np.ndarray]:
     """Classifier features of SNLI-VE rows under ``model``, (N, F), and the entailment-logit
     shift (N,) of the compositional components and the pairwise term.
 
@@ -57,14 +62,15 @@ def features(model: AdaptedScorer, cfg: Config, rows: list[dict], text_premise: 
     out, shift = [], []
     feats = [k for k in model.components if k not in COMPOSE_KINDS]
     lam = dict(zip(model.components, model.fusion.tolist()))
-    scale = cfg.tasks.snli_ve.compose_logit
+    vc = getattr(cfg.tasks, target)  # the target's section (module docstring)
+    scale = vc.compose_logit
     for start in range(0, len(rows), batch_size):
         batch = collate([scoring_row(r, cfg.align) for r in rows[start:start + batch_size]])
         comps, ab = model.component_scores(batch, text_premise)
         p, h = ab.image.numpy(), ab.stmts[:, 0].numpy()  # (B, D), (B, D)
         c = np.stack([comps[k][:, 0].numpy() for k in feats], 1) \
             if feats else np.zeros((len(p), 0), np.float32)  # (B, m)
-        out.append(pair_features(p, h, c, cfg.tasks.snli_ve.features))
+        out.append(pair_features(p, h, c, vc.features))
         s = np.zeros(len(p), np.float32)
         if not text_premise:
             for k in model.components:
@@ -80,21 +86,22 @@ def features(model: AdaptedScorer, cfg: Config, rows: list[dict], text_premise: 
 def snli_ve_scores(cfg: Config, model: AdaptedScorer, store: TaskStore, target: str
                    ) -> np.ndarray:
     """Per-instance accuracy in percent (N,) on the usable rows of ``data.split`` of the
-    classification ``target`` (SNLI-VE's text-only protocol, ``tasks.snli_ve`` settings)."""
-    vc = cfg.tasks.snli_ve
+    classification ``target`` (the text-only protocol, ``cfg.tasks.<target>`` settings)."""
+    vc = getattr(cfg.tasks, target)
     train = usable(store.rows(target, TRAIN_TEXT))
     val = [r for r in store.rows(target, cfg.data.val_split)
            if not r.get("error") and r.get("stmt_embs") is not None and len(r["stmt_embs"])]
     test = usable(store.rows(target, cfg.data.split))
     if not train or not test:
-        raise ValueError("SNLI-VE target: no usable text-only train rows or test rows")
-    x_tr, _ = features(model, cfg, train, text_premise=True)
+        raise ValueError(f"{target} target: no usable text-only train rows or test rows")
+    x_tr, _ = features(model, cfg, train, text_premise=True, target=target)
     y_tr = np.asarray([int(r["target"]) for r in train])
     st_tr = standardizer(x_tr)
     clf = fit_logreg(standardize(x_tr, st_tr), y_tr, vc.l2, vc.steps, cfg.experiment.seed)
-    st_te = standardizer(features(model, cfg, val)[0]) if vc.standardize == "domain" and val \
+    st_te = standardizer(features(model, cfg, val, target=target)[0]) \
+        if vc.standardize == "domain" and val \
         else st_tr
-    x_te, shift = features(model, cfg, test)
+    x_te, shift = features(model, cfg, test, target=target)
     pred = shifted(logits(x_te, clf, st_te), shift).argmax(1)  # (N,)
     y_te = np.asarray([int(r["target"]) for r in test])
     return (100.0 * (pred == y_te)).astype(np.float32)

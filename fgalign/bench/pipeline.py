@@ -198,10 +198,12 @@ def bench_engine(config: str, overrides: list[str], work: Path, log: Path) -> li
         Measurement("ray_execution_startup", "Engine: pool start-up per Ray execution (cold), s",
                     startup, "",
                     "seconds from an execution's start to its first chunk back, less that "
-                    "chunk's stage seconds (actor processes, imports, models), mean over "
-                    + "; ".join(f"{e['operators']}: start-up {e['startup_s']:.1f} s, wall "
-                                f"{e['wall_s']:.1f} s, in stages {e['busy_s']:.1f} s"
-                                for e in timeline),
+                    "chunk's stage seconds (actor processes, imports, models; for the rows, "
+                    "when they start with the images, also their wait for the images), mean "
+                    "over " + "; ".join(f"{e['operators']}: began at {e.get('start_s', 0):.1f}"
+                                        f" s, start-up {e['startup_s']:.1f} s, wall "
+                                        f"{e['wall_s']:.1f} s, in stages {e['busy_s']:.1f} s"
+                                        for e in timeline),
                     extra={"timeline": timeline}),
         Measurement("embed_busy_share", "Engine: embed pool busy / stage wall time (Ray, cold)",
                     share, "",

@@ -399,10 +399,38 @@ class Metrics:
         return {}
 
 
+#: how the adaptation reads a task (``Adaptation.adapt_protocol``)
+ADAPT_PROTOCOLS = ("candidates", "text_only_classifier")
+
+
 class Adaptation:
     """The contrastive target and the groupings of the adaptation's results."""
 
     name: str
+    label_classes: tuple[str, ...]
+
+    #: how ``fgalign.adapt`` reads this task: ``"candidates"`` (multiple choice: one
+    #: contrastive item per candidate group, ``candidate_credit``) or ``"text_only_classifier"``
+    #: (premise pairs as items, label 0 the true and label 2 the false hypothesis, as
+    #: SNLI-VE's; as a target, scored by a classifier fitted on text-only train rows,
+    #: ``fgalign.adapt.snli_ve``, with this task's config section). None: "candidates"
+    #: for a task without ``label_classes``; a classification task must name one.
+    adapt_protocol: str | None = None
+
+    def adaptation_protocol(self) -> str:
+        """``adapt_protocol`` resolved (class docstring).
+
+        Raises:
+            ValueError: a classification task without one, or an unknown protocol.
+        """
+        p = self.adapt_protocol
+        if p is None and not self.label_classes:
+            p = "candidates"
+        if p not in ADAPT_PROTOCOLS:
+            raise ValueError(f"task {self.name!r} sets no adaptation protocol"
+                             + (f" it can use ({p!r})" if p else "")
+                             + f": set Task.adapt_protocol to one of {', '.join(ADAPT_PROTOCOLS)}")
+        return p
 
     def candidate_credit(self, row: dict, group: int, n: int) -> np.ndarray:
         """(n,) credit of each candidate of ``group`` (the contrastive target)."""

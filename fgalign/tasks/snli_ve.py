@@ -366,6 +366,7 @@ class SNLIVE(Task):
     config_model = SNLIVETaskCfg
     reader = staticmethod(read_snli_ve)
     label_classes = SNLI_VE_LABELS
+    adapt_protocol = "text_only_classifier"  # fgalign.adapt.snli_ve
     n_choices = len(SNLI_VE_LABELS)
     contrast_table, contrast_id = "snli_ve", "pair_id"
 

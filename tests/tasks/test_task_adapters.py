@@ -161,3 +161,25 @@ def test_yes_no_by_verification_threshold():
     assert apply_yes_no(np.array([0.1, 9.0]), row, th).tolist() == pytest.approx([0.1, 0.2])
     other = dict(row, answer_type_inferred="other")
     assert apply_yes_no(np.array([0.1, 9.0]), other, th).tolist() == [0.1, 9.0]
+
+
+def test_adaptation_protocol_is_the_tasks_not_its_label_classes():
+    """The adaptation reads a task by its declared protocol: SNLI-VE's text-only classifier,
+    candidates for multiple choice; a classification task that names none is refused with
+    the protocols it may choose, not routed to SNLI-VE's code."""
+    from fgalign.tasks import get_task
+    from fgalign.tasks.base import ADAPT_PROTOCOLS, Task
+
+    assert get_task("snli_ve").adaptation_protocol() == "text_only_classifier"
+    assert get_task("vqa").adaptation_protocol() == get_task("vcr").adaptation_protocol() \
+        == "candidates"
+
+    class Sentiment(Task):
+        name = "sentiment"
+        label_classes = ("positive", "negative")
+
+    with pytest.raises(ValueError, match="task 'sentiment' sets no adaptation protocol: set "
+                       "Task.adapt_protocol to one of " + ", ".join(ADAPT_PROTOCOLS)):
+        Sentiment().adaptation_protocol()
+    Sentiment.adapt_protocol = "text_only_classifier"
+    assert Sentiment().adaptation_protocol() == "text_only_classifier"
