@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fgalign.engine.arrow import run_batch, to_arrow_table
-from fgalign.engine.cache import cache_files, resolve_uri
+from fgalign.engine.cache import cache_files, read_table, resolve_uri
 from fgalign.engine.rowguard import RowGuard, concat_batches
 from fgalign.schema import STAGE_NAMES
 
@@ -96,8 +96,6 @@ def wait_gate(gate: Gate) -> None:
 
 def image_errors(shards: list[str]) -> dict[str, str]:
     """``{image_key: error}`` of the failed images in ``images`` shards (later shards win)."""
-    from fgalign.engine.cache import read_table
-
     errors: dict[str, str] = {}
     for shard in shards:
         for b in read_table(shard, ["image_key", "error"]):

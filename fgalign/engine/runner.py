@@ -41,11 +41,13 @@ stages' temporary directories become caches (``StageCache.commit``, row counts c
 rows in = rows out). A failed execution still commits every stage output that is complete,
 so a re-run resumes after it.
 
-One execution for both (image chunks first, row chunks gated) was tried and is not used: on
-the demo's single fused pool it hung, the answer-prompt chunk written by the actor but never
-back at the driver (so never committed) while a row chunk waited for it in the same actor.
-The likely cause: Ray Data passes a map task's outputs on in blocks it fills first, so no
-chunk order makes a gate inside one execution safe.
+One execution for both (image chunks first, row chunks gated, one pool start-up when every
+stage fuses into one pool) was tried twice and is not used. First it hung on the demo: Ray
+Data's iterator looks one block ahead, so the last image chunk stayed with Ray Data while the
+next chunk, a gated row chunk, waited for its commit (``prefetch_batches=0`` fixes that, and
+a pool then takes chunks in input order in a small test). It still hung once in the test
+suite, an actor waiting at a gate before any image chunk had run: nothing in Ray Data
+promises that a pool takes chunks in input order, and a gate inside one execution needs it.
 
 Two runs that share a stage-cache root take turns per ``run`` call
 (``fgalign.engine.locks.folder_lock``): the second finds what the first computed.
