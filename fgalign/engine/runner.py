@@ -77,6 +77,7 @@ from fgalign.engine.chunks import (
     SetPlan,
     Step,
     failed_at,
+    image_errors,
     operator_stages,
     plain,
     rows_table,
@@ -375,16 +376,9 @@ class Runner:
     def _image_state(self, req: StageSet) -> tuple[list[str], dict[str, str]]:
         if req.text_only:
             return [], {}
-        _, _, _, i_store = self._stores(req.images)
+        shards = self._shards(self._stores(req.images)[3])
         keys = {row["image_key"] for row in req.rows if not row.get("error")}
-        shards = self._shards(i_store)
-        errors: dict[str, str] = {}
-        for shard in shards:
-            for b in read_table(shard, ["image_key", "error"]):
-                for k, e in zip(b["image_key"], b["error"]):
-                    if str(k) in keys:
-                        errors[str(k)] = str(e or "")
-        return shards, {k: e for k, e in errors.items() if e}
+        return shards, {k: e for k, e in image_errors(shards).items() if k in keys}
 
     def _planned_shards(self, req: StageSet, images: list[SetPlan]) -> list[str]:
         """The ``images`` shards of ``req``'s store once ``images`` is committed: those
