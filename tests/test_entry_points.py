@@ -102,6 +102,22 @@ def test_help_imports_no_model_or_ray_code():
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-500:]
 
 
+def test_the_ray_driver_imports_no_model_library():
+    """What ``fgalign run``'s driver imports to plan and run a pipeline loads no open_clip,
+    torchvision, timm or transformers (about 3.4 s here): it builds no model, and its actor
+    pools start that much sooner (``fgalign.models.bundle``)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport fgalign.commands.run, fgalign.experiment.run, "
+            "fgalign.ray.executor, fgalign.data.check, fgalign.models.weights\n"
+            "print(sorted(m for m in ('open_clip', 'torchvision', 'timm', 'transformers') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-500:]
+
+
 def test_input_errors_are_one_line_for_every_kind(tmp_path, capsys):
     """An InputError of any kind (config, data file, world format) is one line, exit 2; no run
     folder is left behind for a world that cannot be read."""

@@ -282,9 +282,13 @@ def test_rows_overlapping_the_images_wait_at_the_gate_and_match(world, tmp_path)
                            ("overlap", OverlapLocal(progress=False))):
         cfg = _with_cache(world, tmp_path / name)
         runner = make_runner(cfg, executor)
+        committed: list[int] = []  # image shards committed when the after_images hook ran
+        runner.after_images = lambda: committed.append(
+            len(list((tmp_path / name).glob("images/images-*/*/_SUCCESS"))))
         ctx = prepare_task(cfg, "vqa", calibrate=False)
         run = runner.run_split("vqa", cfg.data.split, load_task_rows(cfg, "vqa", ctx), ctx)
         assert runner.executions == 2
+        assert len(committed) == 1 and committed[0] >= 1, committed  # once, images committed
         out[name] = list(run.iter_rows(["uid", "error", "vscore_fusion", "candidates"]))
     assert len(out["overlap"]) == len(out["sequential"]) == 6
     for a, b in zip(out["sequential"], out["overlap"]):
@@ -305,6 +309,7 @@ def test_a_failed_images_execution_releases_the_waiting_rows(world, tmp_path, mo
     monkeypatch.setattr(ImageEmbedder, "__init__", broken)
     cfg = _with_cache(world, tmp_path / "stages")
     runner = make_runner(cfg, OverlapLocal(progress=False))
+    runner.after_images = lambda: pytest.fail("after_images called without committed images")
     ctx = prepare_task(cfg, "vcr", calibrate=False)
     with pytest.raises(StageError, match="no image model today"):
         runner.run_split("vcr", cfg.data.split, load_task_rows(cfg, "vcr", ctx), ctx)

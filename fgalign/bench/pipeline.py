@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -155,42 +156,69 @@ def busy_share(run: dict[str, Any], stage: str = "embed") -> float:
     return busy / wall if wall else 0.0
 
 
-def bench_engine(config: str, overrides: list[str], work: Path, log: Path) -> list[Measurement]:
+def bench_engine(config: str, overrides: list[str], work: Path, log: Path,
+                 repeats: int = 1) -> list[Measurement]:
     """``fgalign run`` (Ray) / ``fgalign evaluate`` (in process), same world, cold and warm.
 
-    Four fresh processes, one after the other: Ray cold, in-process cold (each with its own
-    empty stage cache and output folder), then each again on its own warm cache. Also
-    reports the executions a Ray run started and the busy share of its embed pool.
+    Each repeat is four fresh processes side by side: both cold (each on its own empty stage
+    cache and output folder), then both warm (on their own caches); which path goes first
+    alternates between repeats, so that a machine that gets busier or quieter during the
+    bench does not favour one. The ratio of a repeat is Ray / in process of that repeat;
+    the reported ratio is the median over repeats (a shared machine's noise on one pair is
+    often larger than the difference measured), every pair listed beside it. Also reports
+    the executions a Ray run started and the busy share of its embed pool (median repeat).
     """
     import shutil
 
-    runs = {}
-    for verb in ("run", "evaluate"):
-        shutil.rmtree(work / verb, ignore_errors=True)  # cold: no cache, no run folder
-        ov = [*overrides, f"experiment.output_dir={work / verb}", "experiment.name=engine",
-              f"ray.cache_dir={work / verb / 'stages'}"]
-        runs[verb] = [run_cli(verb, config, ov, log)]
-    for verb in ("run", "evaluate"):
-        ov = [*overrides, f"experiment.output_dir={work / verb}", "experiment.name=engine",
-              f"ray.cache_dir={work / verb / 'stages'}"]
-        runs[verb].append(run_cli(verb, config, ov, log))
-    (ray_cold, ray_warm), (loc_cold, loc_warm) = runs["run"], runs["evaluate"]
+    pairs: list[dict[str, list[dict[str, Any]]]] = []
+    for i in range(repeats):
+        order = ("run", "evaluate") if i % 2 == 0 else ("evaluate", "run")
+        runs: dict[str, list[dict[str, Any]]] = {}
+        ovs = {verb: [*overrides, f"experiment.output_dir={work / verb}",
+                      "experiment.name=engine", f"ray.cache_dir={work / verb / 'stages'}"]
+               for verb in order}
+        for verb in order:
+            shutil.rmtree(work / verb, ignore_errors=True)  # cold: no cache, no run folder
+            runs[verb] = [run_cli(verb, config, ovs[verb], log)]
+        for verb in order:
+            runs[verb].append(run_cli(verb, config, ovs[verb], log))
+        pairs.append(runs)
+
+    def median_pair(k: int) -> tuple[float, dict[str, Any], dict[str, Any], str]:
+        ratios = [p["run"][k]["seconds"] / p["evaluate"][k]["seconds"] for p in pairs]
+        mid = sorted(range(len(pairs)), key=lambda i: ratios[i])[len(pairs) // 2]
+        each = ", ".join(f"{p['run'][k]['seconds']:.1f}/{p['evaluate'][k]['seconds']:.1f} s"
+                         for p in pairs)
+        return (float(statistics.median(ratios)), pairs[mid]["run"][k],
+                pairs[mid]["evaluate"][k], each)
+
+    cold, ray_cold, loc_cold, cold_each = median_pair(0)
+    warm, ray_warm, loc_warm, warm_each = median_pair(1)
+    n = f"median of {repeats} repeats" if repeats > 1 else "one repeat"
     ex = ray_cold["timings"].get("executions")
     share = busy_share(ray_cold)
     timeline = ray_cold["timings"].get("execution_timeline", [])
     startup = sum(e["startup_s"] for e in timeline) / max(len(timeline), 1)
+    t = ray_cold["timings"]
     return [
         Measurement("ray_vs_inprocess_cold", "Engine: fgalign run (Ray) / evaluate, cold",
-                    ray_cold["seconds"] / loc_cold["seconds"], "<= 1.2",
-                    f"Ray {ray_cold['seconds']:.1f} s, in process {loc_cold['seconds']:.1f} s "
-                    f"(fresh processes, empty caches; Ray start "
-                    f"{ray_cold['timings'].get('ray_init_s', 0):.1f} s; {ex} executions)",
-                    extra={"ray": ray_cold["timings"], "local": loc_cold["timings"]}),
+                    cold, "<= 1.2",
+                    f"{n}; median repeat: Ray {ray_cold['seconds']:.1f} s, in process "
+                    f"{loc_cold['seconds']:.1f} s (fresh processes, empty caches; Ray start "
+                    f"{t.get('ray_start_s', t.get('ray_init_s', 0)):.1f} s, the run waited "
+                    f"{t.get('ray_init_s', 0):.1f} s for it; {ex} executions); each repeat, "
+                    f"Ray/in process: {cold_each}",
+                    extra={"ray": ray_cold["timings"], "local": loc_cold["timings"],
+                           "pairs_s": [(p["run"][0]["seconds"], p["evaluate"][0]["seconds"])
+                                       for p in pairs]}),
         Measurement("ray_vs_inprocess_warm", "Engine: fgalign run (Ray) / evaluate, warm",
-                    ray_warm["seconds"] / loc_warm["seconds"], "<= 1.2",
-                    f"Ray {ray_warm['seconds']:.1f} s, in process {loc_warm['seconds']:.1f} s "
-                    "(every stage cached: Ray not started)",
-                    extra={"ray": ray_warm["timings"], "local": loc_warm["timings"]}),
+                    warm, "<= 1.2",
+                    f"{n}; median repeat: Ray {ray_warm['seconds']:.1f} s, in process "
+                    f"{loc_warm['seconds']:.1f} s (every stage cached: Ray not started); each "
+                    f"repeat: {warm_each}",
+                    extra={"ray": ray_warm["timings"], "local": loc_warm["timings"],
+                           "pairs_s": [(p["run"][1]["seconds"], p["evaluate"][1]["seconds"])
+                                       for p in pairs]}),
         Measurement("ray_executions", "Engine: Ray Data executions per run (cold)",
                     float(ex or 0), "<= 7",
                     f"{ex} executions over {len(ray_cold['stages'])} stage records",

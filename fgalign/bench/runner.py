@@ -32,6 +32,7 @@ class BenchSizes:
     scoring: dict[str, int] = field(default_factory=dict)  # B, C, K, R, D of the roofline
     model: str | None = None  # backbone override (None: the config's)
     engine_images: int = 300  # world of the Ray / in-process comparison (seed 4321)
+    engine_repeats: int = 3  # Ray / in-process pairs (median; ``--repeats`` overrides)
 
 
 # Roofline shapes: VQA rows with the default answer vocabulary (C), keywords (K) and regions
@@ -40,7 +41,8 @@ SCORING_SHAPES = {"b": 64, "c": 100, "k": 8, "r": 8, "d": 512}
 MODES = {
     "quick": BenchSizes(images=60, image_size=96, memory_small=6, embed_task="vqa",
                         embed_split="test", pipeline_tasks=["vqa"],
-                        scoring=dict(SCORING_SHAPES), model="test-tiny", engine_images=30),
+                        scoring=dict(SCORING_SHAPES), model="test-tiny", engine_images=30,
+                        engine_repeats=1),
     "full": BenchSizes(images=1500, image_size=128, memory_small=150, embed_task="vqa",
                        embed_split="train", pipeline_tasks=["vqa", "snli_ve", "vcr"],
                        scoring=dict(SCORING_SHAPES)),
@@ -95,7 +97,8 @@ def bench_overrides(work: Path, world: Path, sizes: BenchSizes, name: str,
 
 
 def run_all(config: str, overrides: list[str], mode: str, work: Path,
-            only: list[str] | None = None) -> tuple[list[Measurement], dict[str, Any]]:
+            only: list[str] | None = None, repeats: int | None = None
+            ) -> tuple[list[Measurement], dict[str, Any]]:
     """Every benchmark of ``mode``; returns the measurements and the run info.
 
     Args:
@@ -106,6 +109,8 @@ def run_all(config: str, overrides: list[str], mode: str, work: Path,
         only: names of benchmark groups to run (scoring, pipeline, engine, embed, scaling,
             sweep, gpu, scale); None runs all but ``scale``, which runs only when named (it takes
             five whole-pipeline runs of its own data; ``fgalign.bench.scale``).
+        repeats: Ray / in-process pairs of the engine group (None: the mode's
+            ``engine_repeats``).
     """
     sizes = MODES[mode]
     want = lambda g: (only is None and g != "scale") or (only is not None and g in only)
@@ -134,7 +139,8 @@ def run_all(config: str, overrides: list[str], mode: str, work: Path,
                                 sizes.image_size, seed=4321)
             ov = bench_overrides(work, eworld, sizes, "engine") + overrides
             _guard(results, "engine", "Engine: Ray / in process", "<= 1.2",
-                   lambda: bench_engine(config, ov, work / "engine", log))
+                   lambda: bench_engine(config, ov, work / "engine", log,
+                                        repeats or sizes.engine_repeats))
         if want("embed") or want("scaling") or want("sweep") or want("gpu"):
             _ray_benches(results, config, overrides, sizes, work, world, want)
         if want("scale"):

@@ -38,6 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="scratch folder (default runs/bench-<mode>; worlds are reused)")
     p.add_argument("--out", default=None, help="BENCHMARKS.md to update (full mode default)")
     p.add_argument("--json", default=None, help="also write the results as JSON here")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="engine group: Ray / in-process pairs, median reported (default: 3, "
+                        "quick: 1)")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -60,7 +63,7 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     load_config(args.config, args.overrides)  # a bad config fails here, before any bench runs
     mode = "quick" if args.quick else "full"
     work = Path(args.work or f"runs/bench-{mode}").resolve()
-    results, info = run_all(args.config, args.overrides, mode, work, args.only)
+    results, info = run_all(args.config, args.overrides, mode, work, args.only, args.repeats)
     info["command"] = command_line(args.argv if argv is None else argv)
     print_results(results, info)
     out = args.out or (None if args.quick else "BENCHMARKS.md")

@@ -12,6 +12,7 @@ naming it, the official download and ``fgalign data check`` (exit status 2).
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from fgalign.schema import STAGE_NAMES as STAGES
 
@@ -34,12 +35,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fgalign.data.check import check_run_data
-    from fgalign.experiment.plan import run_splits
+    from fgalign.engine.cache import cache_is_empty
+    from fgalign.engine.runner import cache_root
     from fgalign.load import load_config
+    from fgalign.ray.runtime import LazyRay
 
     cfg = load_config(args.config, args.overrides)  # a typo fails here, before any stage runs
-    check_run_data(cfg, run_splits(cfg))  # DataLayoutError (one line, exit 2) before any stage or Ray start
+    ray_start = LazyRay(cfg.ray)
+    if args.force or cache_is_empty(cache_root(cfg)):  # every stage will run: start Ray now,
+        ray_start.start_early()  # beside the data check, the world and the plan (LazyRay)
+    try:
+        return _run(args, cfg, ray_start)
+    finally:
+        ray_start.shutdown()
+
+
+def _run(args: argparse.Namespace, cfg: Any, ray_start: Any) -> int:
+    from fgalign.data.check import check_run_data
+    from fgalign.experiment.plan import run_splits
+
+    check_run_data(cfg, run_splits(cfg))  # DataLayoutError (one line, exit 2) before any stage
     if cfg.ray.address is None:  # a local cluster sees this machine's files and network
         from fgalign.models.weights import check_weights
 
@@ -50,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_dir(cfg.experiment.output_dir)  # a file / read-only folder: one line, now
     with output_errors(cfg.experiment.output_dir):  # a full disk while writing: one line
-        result = run_pipeline(cfg, force=args.force,
-                              use_wandb=False if args.no_wandb else None, command=command_line())
+        result = run_pipeline(cfg, force=args.force, use_wandb=False if args.no_wandb else None,
+                              command=command_line(), ray=ray_start)
     tasks = result["metrics"]["tasks"].values()
     return 1 if all("skipped" in m for m in tasks) else 0  # every task skipped: nothing run

@@ -61,6 +61,13 @@ def resolve_uri(uri: str) -> tuple[pafs.FileSystem, str]:
     return pafs.LocalFileSystem(), os.path.abspath(uri)
 
 
+def cache_is_empty(root: str) -> bool:
+    """True when the stage cache at ``root`` (local path or URI) holds nothing yet: no
+    folder, or an empty one. Looks at ``root`` itself only (one listing, not a walk)."""
+    fs, where = resolve_uri(root)
+    return not fs.get_file_info(pafs.FileSelector(where, allow_not_found=True))
+
+
 class StageCache:
     """Stage output directories under one root, with atomic-enough commits.
 

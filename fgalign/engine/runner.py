@@ -255,6 +255,9 @@ class Runner:
         self.timeline: list[dict[str, Any]] = []  # one entry per execution (``_execute``)
         self._forced_done: set[str] = set()  # force applies once per path, not per call
         self._t0: float | None = None  # when this runner's first execution began
+        self.after_images: Callable[[], None] | None = None  # called once a ``run``'s images
+        # are committed (or right away when none is computed): the caller's own work that
+        # may then use the CPU the images pool leaves (the Ray driver's warm-up)
 
     def _record(self, record: StageRecord) -> None:
         """Keep ``record`` unless this runner already recorded that stage of that input set
@@ -314,6 +317,7 @@ class Runner:
                 self._overlap(images, plans)
             else:
                 self._execute(images)
+                self._images_committed()
                 self._execute(plans)
             while pending:  # more only when two sets share a stage cache
                 plans, pending = self._row_plans(pending)
@@ -329,6 +333,10 @@ class Runner:
                                          if x.task == r.task and x.split == r.split],
                                 image_records=rs.shards, tables=rs.tables))
         return out
+
+    def _images_committed(self) -> None:
+        if self.after_images is not None:
+            self.after_images()
 
     def run_image_set(self, req: StageSet) -> tuple[list[str], dict[str, str]]:
         """Propose and embed the images of ``req`` that no shard holds yet (no prompts).
@@ -410,6 +418,7 @@ class Runner:
         def run_images() -> None:
             try:
                 self._execute(images, copy.copy(self.executor))
+                self._images_committed()
             except BaseException as e:  # noqa: BLE001 - re-raised below, after the rows
                 failure.append(e)
                 fs, where = resolve_uri(abort)

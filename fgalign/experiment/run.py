@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import threading
 import time
 from contextlib import ExitStack
 from pathlib import Path
@@ -48,11 +49,53 @@ from fgalign.experiment.outputs import atomic_write_text, remove_results, write_
 from fgalign.experiment.plan import RunRequest, load_task_rows, make_runner, prepare_task
 from fgalign.experiment.prepare import cached_context, prepare_cached
 from fgalign.experiment.report import write_report
+from fgalign.keywords.spacy_extractor import load_spacy
 from fgalign.logging import create_logger
 from fgalign.ray.runtime import LazyRay
 from fgalign.tasks import get_task
 
 __all__ = ["cache_root", "input_sets", "run_experiment", "run_pipeline", "stage_table"]
+
+
+class DriverWarmup:
+    """Loads, in a background thread, what this driver's own steps after the stage pass load
+    on first use, while the actor pools compute (``fgalign run`` only: the driver is idle then;
+    in process the stages it runs load the same modules).
+
+    Those steps are the fits (``torch.optim``'s first optimizer imports ``torch._dynamo``:
+    about 3 s on one core here), the claim parse of the re-scored calibration rows and of the
+    figures' rows (``align.claim_parser: spacy``: the spaCy model, 1-2 s) and the figures
+    (``matplotlib.pyplot``). ``start`` is the runner's ``after_images`` hook: the warm-up
+    begins once the images are committed, on the core the images pool no longer uses, not
+    while the pools start. Errors are left to the step that needs the module.
+    """
+
+    def __init__(self, cfg: Config, figures: bool):
+        self.cfg, self.figures = cfg, figures
+        self.thread = threading.Thread(target=self._warm, name="fgalign-warm-driver",
+                                       daemon=True)
+
+    def _warm(self) -> None:
+        try:
+            import torch._dynamo  # noqa: F401
+
+            if self.cfg.align.claim_parser == "spacy":
+                load_spacy(None)
+            if self.figures and self.cfg.logging.figures:
+                import matplotlib
+
+                matplotlib.use("Agg")
+                import matplotlib.pyplot
+        except Exception:  # noqa: BLE001, S110 - the step that needs it raises it there
+            pass
+
+    def start(self) -> None:
+        if self.thread.ident is None:
+            self.thread.start()
+
+    def join(self) -> None:
+        if self.thread.ident is not None:
+            self.thread.join()
 
 
 def figure_rows(cfg: Config, task: str, ctx: dict, run: SplitRun, n: int) -> list[dict[str, Any]]:
@@ -122,7 +165,8 @@ def write_outputs(out: Path, metrics: dict, records: list[StageRecord], timings:
 
 def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
                    use_wandb: bool | None = None, figures: bool = True,
-                   command: str = "python pipelines/full.py") -> dict[str, Any]:
+                   command: str = "python pipelines/full.py",
+                   ray: LazyRay | None = None) -> dict[str, Any]:
     """Run every task of ``cfg``; returns ``{"metrics", "run_dir", "stages", "timings"}``.
 
     Args:
@@ -132,6 +176,8 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
         use_wandb: False turns W&B off; None follows ``cfg.logging.wandb``.
         figures: write the alignment figures (``logging.figures`` examples per task).
         command: the command line, recorded in the run folder.
+        ray: the Ray start to use (``fgalign run`` begins it early, ``LazyRay.start_early``);
+            None: one started before the first stage that is not cached. Shut down here.
     """
     t_start = time.perf_counter()
     require(cfg.data.root, "data.root")
@@ -142,7 +188,7 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
     held.enter_context(folder_lock(str(out), "run folder"))
     (out / FAILED).unlink(missing_ok=True)
     (out / "config.yaml").write_text(dump_yaml(cfg))
-    lazy_ray = LazyRay(cfg.ray)  # started before the first stage that is not cached
+    lazy_ray = ray or LazyRay(cfg.ray)  # started before the first stage that is not cached
     if use_ray:
         # Ray loads only for fgalign run (fgalign evaluate runs without it)
         from fgalign.ray.executor import RayExecutor
@@ -163,10 +209,15 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
         empty: dict[str, EmptySplitError] = {}
         # Every input set of every task in one pass (images once, then rows).
         t0 = time.perf_counter()
+        warm = DriverWarmup(cfg, figures) if use_ray else None
+        runner.after_images = warm.start if warm is not None else None
         sets, evaluated = input_sets(cfg, runner.cache.root, force is not None, empty)
         done = runner.run_sets(sets)
         runs = {task: done[i] for task, i in evaluated.items()}
         del sets, done
+        lazy_ray.shutdown(wait=False)  # the steps below run here; they find their sets cached
+        if warm is not None:
+            warm.join()
         timings["stages_s"] = round(time.perf_counter() - t0, 2)
         # The fits read what that pass computed (prepare_task's run_sets finds it cached).
         for task in cfg.data.tasks:
@@ -192,7 +243,9 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
                                        out / "figures" / f"{task}_alignment.png")
                 figs += [fig] if fig else []
         writer.close()
-        timings["ray_init_s"] = round(lazy_ray.init_s, 2)  # 0: every stage was cached
+        timings["ray_init_s"] = round(lazy_ray.init_s, 2)  # the run's wait for Ray's start (0:
+        # every stage cached); ray_start_s: the start itself (begun early: beside the planning)
+        timings["ray_start_s"] = round(lazy_ray.start_s, 2)
         timings["executions"] = runner.executions  # executions that computed something
         timings["execution_timeline"] = runner.timeline  # wall (the first: with the Ray start,
         # ray_init_s), seconds in stages, pool start-up, per execution
@@ -212,7 +265,8 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
         if use_ray:
             print(format_table(metrics), stage_table(records),
                   f"outputs: {out}  ({timings['total_s']:.0f} s, "
-                  + (f"Ray start {lazy_ray.init_s:.0f} s)" if lazy_ray.up
+                  + (f"Ray start {lazy_ray.start_s:.0f} s, waited {lazy_ray.init_s:.0f} s)"
+                     if lazy_ray.used
                      else "every stage cached: Ray not started)"),
                   sep="\n\n", file=sys.stdout, flush=True)
         return {"metrics": metrics, "run_dir": str(out), "stages": records, "timings": timings}
@@ -248,7 +302,8 @@ def sample_predictions(out: Path, n: int) -> list[dict]:
 
 
 def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None = None,
-                 command: str = "python pipelines/full.py") -> dict[str, Any]:
+                 command: str = "python pipelines/full.py",
+                 ray: LazyRay | None = None) -> dict[str, Any]:
     """Run every task of ``cfg`` on Ray; returns ``{"metrics", "run_dir", "stages", "timings"}``.
 
     Args:
@@ -257,5 +312,7 @@ def run_pipeline(cfg: Config, force: str | None = None, use_wandb: bool | None =
             ``score``).
         use_wandb: False turns W&B off; None follows ``cfg.logging.wandb``.
         command: the command line, recorded in the run folder.
+        ray: a Ray start already begun (``fgalign.commands.run``); None: started when needed.
     """
-    return run_experiment(cfg, use_ray=True, force=force, use_wandb=use_wandb, command=command)
+    return run_experiment(cfg, use_ray=True, force=force, use_wandb=use_wandb, command=command,
+                          ray=ray)

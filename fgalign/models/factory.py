@@ -9,14 +9,13 @@
 
 Resolution order of ``name``: a registered name, an open_clip architecture
 (``open_clip.list_models()``), a path to a bundle (``.safetensors`` with its ``.json``).
+open_clip is imported on use (``fgalign.models.bundle``'s docstring says why).
 Models without weights are never silently random: an open_clip architecture needs a
 ``pretrained`` tag or a ``checkpoint``; only the explicit ``test-tiny`` is random by design.
 """
 from __future__ import annotations
 
 from pathlib import Path
-
-import open_clip
 
 from fgalign import counters
 from fgalign.errors import InputError
@@ -63,6 +62,8 @@ def create_backbone(name: str, pretrained: str | None = None, checkpoint: str | 
         FileNotFoundError: a checkpoint path that does not exist.
         ModelForbiddenError: inside ``forbid_models`` (a sweep trial).
     """
+    import open_clip
+
     check_models_allowed()
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise FileNotFoundError(f"checkpoint not found: {checkpoint}")
@@ -127,6 +128,8 @@ def _test_tiny(pretrained: str | None = None, checkpoint: str | None = None,
     """Randomly initialised (deterministic by ``seed``) tiny CLIP; for tests only."""
     model = build_clip(TEST_TINY_CFG, seed=seed)
     if checkpoint is not None:
+        import open_clip
+
         open_clip.load_checkpoint(model, checkpoint, strict=True, weights_only=True)
     pre = {"size": 32}
     tok = WordTokenizer(TEST_TINY_VOCAB, TEST_TINY_CFG["text_cfg"]["context_length"])
@@ -138,6 +141,8 @@ def _test_tiny(pretrained: str | None = None, checkpoint: str | None = None,
 
 def _create_open_clip(name: str, pretrained: str | None, checkpoint: str | None) -> Backbone:
     """An open_clip architecture with a pretrained tag or local checkpoint (never random)."""
+    import open_clip
+
     tags = open_clip.list_pretrained_tags_by_model(name)
     if pretrained is None and checkpoint is None:
         raise BackboneWeightsError(
@@ -161,6 +166,8 @@ def _create_open_clip(name: str, pretrained: str | None, checkpoint: str | None)
 
 
 def _download_hint(name: str, tag: str, tags: list[str], err: Exception) -> str:
+    import open_clip
+
     cfg = open_clip.get_pretrained_cfg(name, tag) or {}
     source = (f"https://huggingface.co/{cfg['hf_hub'].rstrip('/')}" if cfg.get("hf_hub")
               else cfg.get("url") or f"(unknown tag; known tags for {name}: {tags})")

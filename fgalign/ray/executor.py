@@ -59,8 +59,8 @@ class RayExecutor:
 
     Args:
         ray_cfg: ``cfg.ray`` (``stages``, ``max_restarts``, ``address``).
-        before_compute: called before the first execution (the pipeline starts Ray there, so
-            a fully cached run never starts it).
+        before_compute: called before each execution (the pipeline's ``LazyRay.ensure``,
+            idempotent: a fully cached run never starts Ray).
     """
 
 
@@ -95,10 +95,10 @@ class RayExecutor:
         return "overlap" if fits else "sequential"
 
     def start(self) -> None:
-        """Run ``before_compute`` (start Ray) once, before the first execution."""
+        """Run ``before_compute`` (start Ray, or wait for its start; again after a stop)
+        before each execution."""
         if self.before_compute is not None:
             self.before_compute()
-            self.before_compute = None
 
     def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None]
                 ) -> None:

@@ -176,30 +176,115 @@ class LazyRay:
     """Start (or join) Ray only when first needed: ``ensure()`` before work that needs it.
 
     On the local embedded cluster ``ensure()`` also checks the stage pools fit
-    (``check_stage_resources``). ``up``: Ray was ensured; ``init_s``: seconds that took;
+    (``check_stage_resources``). ``up``: Ray is ensured (``used``: it was); ``init_s``: seconds ``ensure()``
+    waited for it (the run's cost of Ray's start); ``start_s``: seconds the start itself took;
     ``shutdown()`` stops Ray only if this object started it.
+
+    ``start_early()`` begins the start in a background thread, so that Ray's processes come
+    up while the driver imports, reads the data and plans (``fgalign run`` on an empty stage
+    cache, where the cluster is certain to be needed: 3-5 s of a cold demo run on 2 cores,
+    BENCHMARKS.md); ``ensure()`` then waits for that thread and raises its error. Ray sets its
+    SIGTERM handler only from the main thread, so ``start_early()`` (called there) sets the
+    same one: a terminated driver exits through ``sys.exit`` and Ray's shutdown.
     """
 
     def __init__(self, ray_cfg: Any):
-        self.ray_cfg, self.up, self.started, self.init_s = ray_cfg, False, False, 0.0
+        self.ray_cfg, self.up, self.started = ray_cfg, False, False
+        self.used = False  # ensured at least once (``up`` is False again after a shutdown)
+        self.init_s = self.start_s = 0.0
+        self._thread: Any = None
+        self._ready: Any = None
+        self._stop: Any = None
+        self._error: list[BaseException] = []
+        self._stopping: Any = None
 
-    def ensure(self) -> None:
-        if self.up:
-            return
+    def _start(self) -> None:
         import time
 
         import ray
 
         t0 = time.perf_counter()
-        self.started, self.up = init_ray(self.ray_cfg), True
-        if self.ray_cfg.address is None:
-            check_stage_resources(self.ray_cfg, ray.cluster_resources())
-            silence_cpu_warning()  # checked: every pool leaves a CPU for reads and writes
-        self.init_s = time.perf_counter() - t0
+        try:
+            self.started = init_ray(self.ray_cfg)
+            if self.ray_cfg.address is None:
+                check_stage_resources(self.ray_cfg, ray.cluster_resources())
+                silence_cpu_warning()  # checked: every pool leaves a CPU for reads and writes
+        except BaseException as e:  # noqa: BLE001 - raised by ensure(), in the caller's thread
+            self._error.append(e)
+        self.start_s = time.perf_counter() - t0
 
-    def shutdown(self) -> None:
+    def _start_and_hold(self) -> None:
+        self._start()
+        self._ready.set()
+        self._stop.wait()  # Ray's processes die with the thread that started them
+
+    def start_early(self) -> None:
+        """Begin starting Ray in a background thread (class docstring); idempotent.
+
+        The thread lives until ``shutdown()``: Ray starts its local processes with the
+        parent-death signal (``prctl(PR_SET_PDEATHSIG)``), which Linux sends when the *thread*
+        that started them ends, so a thread that returned would take the cluster with it.
+        """
+        import signal
+        import threading
+
+        if self.up or self._thread is not None:
+            return
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(signum))
+        logging.getLogger("ray._private.worker").addFilter(_drop_sigterm_warning)
+        self._ready, self._stop = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._start_and_hold, name="fgalign-ray-start",
+                                        daemon=True)
+        self._thread.start()
+
+    def ensure(self) -> None:
+        if self._stopping is not None:
+            self.shutdown()  # a background stop finishes; Ray starts again below
+        if self.up:
+            return
+        import time
+
+        t0 = time.perf_counter()
+        if self._thread is None:
+            self._start()
+        else:
+            self._ready.wait()
+        self.init_s = time.perf_counter() - t0
+        if self._error:
+            raise self._error.pop()
+        self.up = self.used = True
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop Ray if this object started it (idempotent; a later ``ensure()`` starts it
+        again). ``wait=False`` stops it in a background thread, so the caller goes on while
+        Ray's processes stop (the driver's own steps after the last execution); a later
+        ``shutdown()`` or ``ensure()`` waits for that stop."""
+        import threading
+
+        if self._stopping is not None:  # a background stop under way: it finishes first
+            self._stopping.join()
+            self._stopping = None
+        if wait:
+            self._stop_now()
+        elif self.started or self._thread is not None:
+            self._stopping = threading.Thread(target=self._stop_now, name="fgalign-ray-stop",
+                                              daemon=True)
+            self._stopping.start()
+
+    def _stop_now(self) -> None:
+        if self._thread is not None:
+            self._ready.wait()  # a start still under way finishes before it is undone
         if self.started:
             import ray
 
             ray.shutdown()
-            self.started = self.up = False
+        self.started = self.up = False
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+
+
+def _drop_sigterm_warning(record: logging.LogRecord) -> bool:
+    return "SIGTERM handler is not set" not in str(record.msg)
