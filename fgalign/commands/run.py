@@ -36,18 +36,48 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fgalign.engine.cache import cache_is_empty
-    from fgalign.engine.runner import cache_root
-    from fgalign.load import load_config
     from fgalign.ray.runtime import LazyRay
 
-    cfg = load_config(args.config, args.overrides)  # a typo fails here, before any stage runs
-    ray_start = LazyRay(cfg.ray)
-    if args.force or cache_is_empty(cache_root(cfg)):  # every stage will run: start Ray now,
-        ray_start.start_early()  # beside the data check, the world and the plan (LazyRay)
+    early = early_ray(args.config, args.overrides)
+    ray_start = LazyRay(early[0] if early else None)
+    if early and (args.force or cache_is_empty(early[1])):  # every stage will run: Ray starts
+        ray_start.start_early()  # now, beside the imports, the data check, the world, the plan
     try:
-        return _run(args, cfg, ray_start)
-    finally:
-        ray_start.shutdown()
+        from fgalign.load import load_config
+
+        cfg = load_config(args.config, args.overrides)  # a typo fails here, before any stage
+        ray_start.ray_cfg = cfg.ray  # the same section (early: the file's, unchecked)
+        code = _run(args, cfg, ray_start)
+    except BaseException:  # the error is reported now; Ray's start is undone behind it
+        ray_start.shutdown(wait=False, at_exit=True)
+        raise
+    ray_start.shutdown()
+    return code
+
+
+def early_ray(path: str, overrides: list[str]) -> tuple[Any, str] | None:
+    """``(cfg.ray, stage cache root)`` read from the config file and overrides alone, before
+    ``load_config`` (which imports the tasks, torch among them: 2-3 s here), so that Ray can
+    start meanwhile; None when either section does not validate (``load_config`` then says
+    why, in one line)."""
+    from pydantic import ValidationError
+
+    from fgalign.config import (
+        ConfigError,
+        ExperimentCfg,
+        RayCfg,
+        apply_overrides,
+        read_yaml_mapping,
+    )
+    from fgalign.engine.cache import stage_cache_root
+
+    try:
+        raw = apply_overrides(read_yaml_mapping(path), overrides or [])
+        ray, experiment = (RayCfg.model_validate(raw.get("ray") or {}),
+                           ExperimentCfg.model_validate(raw.get("experiment") or {}))
+    except (ConfigError, ValidationError, OSError, ValueError, TypeError, AttributeError):
+        return None
+    return ray, stage_cache_root(ray, experiment)
 
 
 def _run(args: argparse.Namespace, cfg: Any, ray_start: Any) -> int:

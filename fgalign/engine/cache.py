@@ -61,6 +61,12 @@ def resolve_uri(uri: str) -> tuple[pafs.FileSystem, str]:
     return pafs.LocalFileSystem(), os.path.abspath(uri)
 
 
+def stage_cache_root(ray: Any, experiment: Any) -> str:
+    """``ray.cache_dir``, or ``<experiment.output_dir>/<experiment.name>/stages``: the stage
+    cache of a config's ``ray`` and ``experiment`` sections (shared by its run folders)."""
+    return ray.cache_dir or f"{experiment.output_dir}/{experiment.name}/stages"
+
+
 def cache_is_empty(root: str) -> bool:
     """True when the stage cache at ``root`` (local path or URI) holds nothing yet: no
     folder, or an empty one. Looks at ``root`` itself only (one listing, not a walk)."""

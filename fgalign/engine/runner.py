@@ -70,6 +70,7 @@ from fgalign.engine.cache import (
     dataset_fingerprint,
     read_table,
     resolve_uri,
+    stage_cache_root,
 )
 from fgalign.engine.chunks import (
     ChunkStage,
@@ -779,7 +780,7 @@ def batch_rows(batch: dict[str, Any]) -> list[dict]:
 
 def cache_root(cfg: Config) -> str:
     """``ray.cache_dir``, or ``<output_dir>/<experiment>/stages`` (shared by run folders)."""
-    return cfg.ray.cache_dir or f"{cfg.experiment.output_dir}/{cfg.experiment.name}/stages"
+    return stage_cache_root(cfg.ray, cfg.experiment)
 
 
 def blocks(n: int, block_rows: int, max_blocks: int) -> int:
