@@ -96,3 +96,25 @@ def test_cache_is_empty(tmp_path):
     assert cache_is_empty(str(tmp_path / "stages"))
     (tmp_path / "stages" / "vqa").mkdir()
     assert not cache_is_empty(str(tmp_path / "stages"))
+
+
+def test_early_ray_reads_the_file_and_overrides_alone(tmp_path):
+    """``fgalign run`` reads ``ray`` / ``experiment`` before the full config: cold (empty
+    cache) → start early; a bad section → None (load_config reports it); a file where the
+    output folder should be does not raise here (check_output_dir reports it, in one line)."""
+    from pathlib import Path
+
+    from fgalign.commands.run import early_ray
+
+    demo = str(Path(__file__).parents[1] / "configs" / "demo.yaml")
+    out = tmp_path / "runs"
+    ray, cold = early_ray(demo, [f"experiment.output_dir={out}", "ray.num_cpus=2"])
+    assert ray.num_cpus == 2 and cold
+    (out / "demo" / "stages" / "images").mkdir(parents=True)
+    assert early_ray(demo, [f"experiment.output_dir={out}"])[1] is False
+    assert early_ray(demo, [f"ray.cache_dir={tmp_path / 'elsewhere'}",
+                            f"experiment.output_dir={out}"])[1] is True
+    assert early_ray(demo, ["ray.num_cpus=-3"]) is None
+    assert early_ray(str(tmp_path / "missing.yaml"), []) is None
+    (tmp_path / "a-file").write_text("x")
+    assert early_ray(demo, [f"experiment.output_dir={tmp_path / 'a-file'}"])[1] in (True, False)

@@ -35,13 +35,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fgalign.engine.cache import cache_is_empty
     from fgalign.ray.runtime import LazyRay
 
     early = early_ray(args.config, args.overrides)
     ray_start = LazyRay(early[0] if early else None)
-    if early and (args.force or cache_is_empty(early[1])):  # every stage will run: Ray starts
-        ray_start.start_early()  # now, beside the imports, the data check, the world, the plan
+    if early and (args.force or early[1]):  # every stage will run: Ray starts now, beside
+        ray_start.start_early()  # the imports, the data check, the world and the plan
     try:
         from fgalign.load import load_config
 
@@ -55,11 +54,12 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def early_ray(path: str, overrides: list[str]) -> tuple[Any, str] | None:
-    """``(cfg.ray, stage cache root)`` read from the config file and overrides alone, before
-    ``load_config`` (which imports the tasks, torch among them: 2-3 s here), so that Ray can
-    start meanwhile; None when either section does not validate (``load_config`` then says
-    why, in one line)."""
+def early_ray(path: str, overrides: list[str]) -> tuple[Any, bool] | None:
+    """``(cfg.ray, whether the stage cache is empty)`` read from the config file and
+    overrides alone, before ``load_config`` (which imports the tasks, torch among them: 2-3 s
+    here), so that Ray can start meanwhile; None when either section does not validate
+    (``load_config`` then says why, in one line). A cache that cannot be listed (an object
+    store without credentials yet) counts as not empty: Ray then starts when needed."""
     from pydantic import ValidationError
 
     from fgalign.config import (
@@ -69,7 +69,7 @@ def early_ray(path: str, overrides: list[str]) -> tuple[Any, str] | None:
         apply_overrides,
         read_yaml_mapping,
     )
-    from fgalign.engine.cache import stage_cache_root
+    from fgalign.engine.cache import cache_is_empty, stage_cache_root
 
     try:
         raw = apply_overrides(read_yaml_mapping(path), overrides or [])
@@ -77,7 +77,10 @@ def early_ray(path: str, overrides: list[str]) -> tuple[Any, str] | None:
                            ExperimentCfg.model_validate(raw.get("experiment") or {}))
     except (ConfigError, ValidationError, OSError, ValueError, TypeError, AttributeError):
         return None
-    return ray, stage_cache_root(ray, experiment)
+    try:
+        return ray, cache_is_empty(stage_cache_root(ray, experiment))
+    except Exception:  # noqa: BLE001 - any listing error: start Ray when needed, as before
+        return ray, False
 
 
 def _run(args: argparse.Namespace, cfg: Any, ray_start: Any) -> int:

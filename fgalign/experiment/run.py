@@ -11,8 +11,11 @@ from the cached calibration sets (``prepare_cached``: VQA yes/no thresholds, SNL
 text-only classifier; pure functions, in this driver) and the streaming ``finalize_task``,
 which applies the fit to the evaluated split's scores. The score stage applies no fit, so
 no second pass waits for it. The executor is Ray Data actor pools (``run_pipeline``; Ray
-starts only before the first stage that is not cached) or this process (``fgalign
-evaluate``); the driver builds no model in either. Writes into ``runs/<experiment>/<config hash>/``: ``config.yaml``, ``metrics.json``,
+starts only before the first stage that is not cached, or ``fgalign run`` begins its start
+early, ``LazyRay.start_early``; it is stopped in the background once the stage pass is
+done, while this driver fits, scores and draws, and ``DriverWarmup`` loads those steps'
+modules while the pools compute) or this process (``fgalign evaluate``); the driver builds
+no model in either (and, on Ray, imports no open_clip). Writes into ``runs/<experiment>/<config hash>/``: ``config.yaml``, ``metrics.json``,
 ``predictions.parquet``, ``vqa_results.json``, ``figures/<task>_alignment.png``,
 ``stages.json`` (cache path, hash, rows, seconds and operators of every stage run, calibration
 included), ``timings.json``, ``command.txt``, ``report.md`` / ``report.html``. Stage caches
