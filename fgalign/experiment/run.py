@@ -270,6 +270,7 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
                   f"outputs: {out}  ({timings['total_s']:.0f} s, "
                   + (f"Ray start {lazy_ray.start_s:.0f} s, waited {lazy_ray.init_s:.0f} s)"
                      if lazy_ray.used
+                     else "every stage cached: Ray started early, not used)" if lazy_ray.start_s
                      else "every stage cached: Ray not started)"),
                   sep="\n\n", file=sys.stdout, flush=True)
         return {"metrics": metrics, "run_dir": str(out), "stages": records, "timings": timings}
