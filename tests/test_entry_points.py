@@ -106,9 +106,6 @@ def test_the_ray_driver_imports_no_model_library():
     """What ``fgalign run``'s driver imports to plan and run a pipeline loads no open_clip,
     torchvision, timm or transformers (about 3.4 s here): it builds no model, and its actor
     pools start that much sooner (``fgalign.models.bundle``)."""
-    import subprocess
-    import sys
-
     code = ("import sys\nimport fgalign.commands.run, fgalign.experiment.run, "
             "fgalign.ray.executor, fgalign.data.check, fgalign.models.weights\n"
             "print(sorted(m for m in ('open_clip', 'torchvision', 'timm', 'transformers') "
@@ -116,6 +113,23 @@ def test_the_ray_driver_imports_no_model_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-500:]
+
+
+def test_run_errors_are_one_line_while_ray_starts_early(tmp_path):
+    """``fgalign run`` on an empty cache starts Ray before the config is fully read: an error
+    found then (an unknown key, an output folder that is a file) is still one line, exit 2,
+    and the process ends (Ray's start is undone behind the error)."""
+    (tmp_path / "a-file").write_text("x")
+    for extra in (["--set", "model.nmae=x", "--set",
+                   f"experiment.output_dir={tmp_path / 'runs'}"],
+                  ["--set", f"experiment.output_dir={tmp_path / 'a-file'}"]):
+        out = subprocess.run([sys.executable, "-m", "fgalign", "run", "--config",
+                              str(REPO / "configs/demo.yaml"), "--no-wandb", *extra],
+                             check=False, capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "RAY_AUTH_MODE": "disabled"})
+        err = [ln for ln in out.stderr.splitlines() if ln.startswith("fgalign run: error:")]
+        assert out.returncode == 2 and len(err) == 1 and "Traceback" not in out.stderr, \
+            out.stderr[-2000:]
 
 
 def test_input_errors_are_one_line_for_every_kind(tmp_path, capsys):

@@ -283,8 +283,8 @@ def test_rows_overlapping_the_images_wait_at_the_gate_and_match(world, tmp_path)
         cfg = _with_cache(world, tmp_path / name)
         runner = make_runner(cfg, executor)
         committed: list[int] = []  # image shards committed when the after_images hook ran
-        runner.after_images = lambda: committed.append(
-            len(list((tmp_path / name).glob("images/images-*/*/_SUCCESS"))))
+        runner.after_images = lambda c=committed, d=tmp_path / name: c.append(
+            len(list(d.glob("images/images-*/*/_SUCCESS"))))
         ctx = prepare_task(cfg, "vqa", calibrate=False)
         run = runner.run_split("vqa", cfg.data.split, load_task_rows(cfg, "vqa", ctx), ctx)
         assert runner.executions == 2
