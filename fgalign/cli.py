@@ -108,11 +108,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv[1:]  # the subcommand's own arguments (recorded as provenance)
-    try:
+    args.cleanup = []  # a command's clean-up (fgalign run: undo an early Ray start), run
+    try:  # after its error is printed, so the line comes at once and nothing outlives main
         return int(args.func(args) or 0)
     except (InputError, FileNotFoundError) as e:  # ConfigError, DataFileError, WorldFormatError
         print(f"{prog or 'fgalign ' + args.command}: error: {one_line(e)}", file=sys.stderr)
         return 2
+    finally:
+        for done in args.cleanup:
+            done()
 
 
 if __name__ == "__main__":

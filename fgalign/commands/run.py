@@ -35,30 +35,35 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The command. Ray's start is undone by ``args.cleanup``, which ``fgalign.cli.main``
+    runs after it has printed an error, so the line comes at once and nothing outlives it."""
     from fgalign.ray.runtime import LazyRay
 
+    if not hasattr(args, "cleanup"):  # called directly, not through fgalign.cli.main
+        args.cleanup = []
+        try:
+            return run(args)
+        finally:
+            for done in args.cleanup:
+                done()
     early = early_ray(args.config, args.overrides)
     ray_start = LazyRay(early[0] if early else None)
+    args.cleanup.append(ray_start.shutdown)
     if early and (args.force or early[1]):  # every stage will run: Ray starts now, beside
         ray_start.start_early()  # the imports, the data check, the world and the plan
-    try:
-        from fgalign.load import load_config
+    from fgalign.load import load_config
 
-        cfg = load_config(args.config, args.overrides)  # a typo fails here, before any stage
-        ray_start.ray_cfg = cfg.ray  # the same section (early: the file's, unchecked)
-        code = _run(args, cfg, ray_start)
-    except BaseException:  # the error is reported now; Ray's start is undone behind it
-        ray_start.shutdown(wait=False, at_exit=True)
-        raise
-    ray_start.shutdown()
-    return code
+    cfg = load_config(args.config, args.overrides)  # a typo fails here, before any stage
+    ray_start.ray_cfg = cfg.ray  # the same section (early: the file's, unchecked)
+    return _run(args, cfg, ray_start)
 
 
 def early_ray(path: str, overrides: list[str]) -> tuple[Any, bool] | None:
     """``(cfg.ray, whether the stage cache is empty)`` read from the config file and
     overrides alone, before ``load_config`` (which imports the tasks, torch among them: 2-3 s
     here), so that Ray can start meanwhile; None when either section does not validate
-    (``load_config`` then says why, in one line). A cache that cannot be listed (an object
+    (``load_config`` then says why, in one line), or when the output folder is unusable
+    (``check_output_dir`` says why). A cache that cannot be listed (an object
     store without credentials yet) counts as not empty: Ray then starts when needed."""
     from pydantic import ValidationError
 
@@ -70,12 +75,17 @@ def early_ray(path: str, overrides: list[str]) -> tuple[Any, bool] | None:
         read_yaml_mapping,
     )
     from fgalign.engine.cache import cache_is_empty, stage_cache_root
+    from fgalign.experiment.outputs import check_output_dir
 
     try:
         raw = apply_overrides(read_yaml_mapping(path), overrides or [])
         ray, experiment = (RayCfg.model_validate(raw.get("ray") or {}),
                            ExperimentCfg.model_validate(raw.get("experiment") or {}))
     except (ConfigError, ValidationError, OSError, ValueError, TypeError, AttributeError):
+        return None
+    try:
+        check_output_dir(experiment.output_dir)  # unusable: no Ray (the check names it later)
+    except Exception:  # noqa: BLE001
         return None
     try:
         return ray, cache_is_empty(stage_cache_root(ray, experiment))

@@ -255,13 +255,12 @@ class LazyRay:
             raise self._error.pop()
         self.up = self.used = True
 
-    def shutdown(self, wait: bool = True, at_exit: bool = False) -> None:
+    def shutdown(self, wait: bool = True) -> None:
         """Stop Ray if this object started it (idempotent; a later ``ensure()`` starts it
         again). ``wait=False`` stops it in a background thread, so the caller goes on while
         Ray's processes stop (the driver's own steps after the last execution); a later
-        ``shutdown()`` or ``ensure()`` waits for that stop. ``at_exit``: the interpreter
-        waits for that thread before it exits (an error reported at once while an early
-        start is still under way: Ray's agents outlive a process that exits mid-start)."""
+        ``shutdown()`` or ``ensure()`` waits for that stop. A start still under way is waited
+        for first: Ray's agents outlive a process that exits in the middle of it."""
         import threading
 
         if self._stopping is not None:  # a background stop under way: it finishes first
@@ -271,7 +270,7 @@ class LazyRay:
             self._stop_now()
         elif self.started or self._thread is not None:
             self._stopping = threading.Thread(target=self._stop_now, name="fgalign-ray-stop",
-                                              daemon=not at_exit)
+                                              daemon=True)
             self._stopping.start()
 
     def _stop_now(self) -> None:
