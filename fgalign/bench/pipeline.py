@@ -184,16 +184,21 @@ def bench_engine(config: str, overrides: list[str], work: Path, log: Path,
             runs[verb].append(run_cli(verb, config, ovs[verb], log))
         pairs.append(runs)
 
-    def median_pair(k: int) -> tuple[float, dict[str, Any], dict[str, Any], str]:
+    def median_pair(k: int) -> tuple[float, dict[str, Any], dict[str, Any], str, dict]:
+        """(median ratio, Ray and in-process runs of the median repeat, every pair as text,
+        the measurement's raw numbers) of the ``k``-th run of each repeat (0 cold, 1 warm)."""
         ratios = [p["run"][k]["seconds"] / p["evaluate"][k]["seconds"] for p in pairs]
         mid = sorted(range(len(pairs)), key=lambda i: ratios[i])[len(pairs) // 2]
         each = ", ".join(f"{p['run'][k]['seconds']:.1f}/{p['evaluate'][k]['seconds']:.1f} s"
                          for p in pairs)
-        return (float(statistics.median(ratios)), pairs[mid]["run"][k],
-                pairs[mid]["evaluate"][k], each)
+        ray, local = pairs[mid]["run"][k], pairs[mid]["evaluate"][k]
+        extra = {"ray": ray["timings"], "local": local["timings"],
+                 "pairs_s": [(p["run"][k]["seconds"], p["evaluate"][k]["seconds"])
+                             for p in pairs]}
+        return float(statistics.median(ratios)), ray, local, each, extra
 
-    cold, ray_cold, loc_cold, cold_each = median_pair(0)
-    warm, ray_warm, loc_warm, warm_each = median_pair(1)
+    cold, ray_cold, loc_cold, cold_each, cold_extra = median_pair(0)
+    warm, ray_warm, loc_warm, warm_each, warm_extra = median_pair(1)
     n = f"median of {repeats} repeats" if repeats > 1 else "one repeat"
     ex = ray_cold["timings"].get("executions")
     share = busy_share(ray_cold)
@@ -207,18 +212,12 @@ def bench_engine(config: str, overrides: list[str], work: Path, log: Path,
                     f"{loc_cold['seconds']:.1f} s (fresh processes, empty caches; Ray start "
                     f"{t.get('ray_start_s', t.get('ray_init_s', 0)):.1f} s, the run waited "
                     f"{t.get('ray_init_s', 0):.1f} s for it; {ex} executions); each repeat, "
-                    f"Ray/in process: {cold_each}",
-                    extra={"ray": ray_cold["timings"], "local": loc_cold["timings"],
-                           "pairs_s": [(p["run"][0]["seconds"], p["evaluate"][0]["seconds"])
-                                       for p in pairs]}),
+                    f"Ray/in process: {cold_each}", extra=cold_extra),
         Measurement("ray_vs_inprocess_warm", "Engine: fgalign run (Ray) / evaluate, warm",
                     warm, "<= 1.2",
                     f"{n}; median repeat: Ray {ray_warm['seconds']:.1f} s, in process "
                     f"{loc_warm['seconds']:.1f} s (every stage cached: Ray not started); each "
-                    f"repeat: {warm_each}",
-                    extra={"ray": ray_warm["timings"], "local": loc_warm["timings"],
-                           "pairs_s": [(p["run"][1]["seconds"], p["evaluate"][1]["seconds"])
-                                       for p in pairs]}),
+                    f"repeat: {warm_each}", extra=warm_extra),
         Measurement("ray_executions", "Engine: Ray Data executions per run (cold)",
                     float(ex or 0), "<= 7",
                     f"{ex} executions over {len(ray_cold['stages'])} stage records",

@@ -35,17 +35,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """The command. Ray's start is undone by ``args.cleanup``, which ``fgalign.cli.main``
-    runs after it has printed an error, so the line comes at once and nothing outlives it."""
+    """The command (``fgalign.cli.main`` calls it). Ray's start is undone by ``args.cleanup``,
+    which ``main`` runs after it has printed an error, so the line comes at once and nothing
+    outlives it."""
     from fgalign.ray.runtime import LazyRay
 
-    if not hasattr(args, "cleanup"):  # called directly, not through fgalign.cli.main
-        args.cleanup = []
-        try:
-            return run(args)
-        finally:
-            for done in args.cleanup:
-                done()
     early = early_ray(args.config, args.overrides)
     ray_start = LazyRay(early[0] if early else None)
     args.cleanup.append(ray_start.shutdown)

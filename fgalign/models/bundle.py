@@ -136,10 +136,10 @@ def load_bundle(path: str | Path, checkpoint: str | Path | None = None
         checkpoint: other weights for the same architecture (``.safetensors`` or ``.pt``
             loaded with ``weights_only=True``); default: the bundle's own weights.
     """
+    import open_clip
+
     config = read_bundle_config(path)
     weights = Path(checkpoint) if checkpoint else bundle_paths(path)[0]
     model = build_clip(config["model_cfg"])
-    import open_clip
-
     open_clip.load_checkpoint(model, str(weights), strict=True, weights_only=True)
     return model.eval(), WordTokenizer.from_dict(config["tokenizer"]), config

@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
+import time
 from typing import Any
 
 from fgalign.config import StageResources
@@ -192,15 +194,12 @@ class LazyRay:
         self.ray_cfg, self.up, self.started = ray_cfg, False, False
         self.used = False  # ensured at least once (``up`` is False again after a shutdown)
         self.init_s = self.start_s = 0.0
-        self._thread: Any = None
-        self._ready: Any = None
-        self._stop: Any = None
-        self._error: list[BaseException] = []
-        self._stopping: Any = None
+        self._thread: threading.Thread | None = None  # start_early's: holds Ray's processes
+        self._ready, self._stop = threading.Event(), threading.Event()  # (new: start_early)
+        self._error: BaseException | None = None  # start_early's, raised by ensure()
+        self._stopping: threading.Thread | None = None  # shutdown(wait=False)'s
 
     def _start(self) -> None:
-        import time
-
         import ray
 
         t0 = time.perf_counter()
@@ -210,7 +209,7 @@ class LazyRay:
                 check_stage_resources(self.ray_cfg, ray.cluster_resources())
                 silence_cpu_warning()  # checked: every pool leaves a CPU for reads and writes
         except BaseException as e:  # noqa: BLE001 - raised by ensure(), in the caller's thread
-            self._error.append(e)
+            self._error = e
         self.start_s = time.perf_counter() - t0
 
     def _start_and_hold(self) -> None:
@@ -226,7 +225,6 @@ class LazyRay:
         that started them ends, so a thread that returned would take the cluster with it.
         """
         import signal
-        import threading
 
         if self.up or self._thread is not None:
             return
@@ -243,16 +241,15 @@ class LazyRay:
             self.shutdown()  # a background stop finishes; Ray starts again below
         if self.up:
             return
-        import time
-
         t0 = time.perf_counter()
         if self._thread is None:
             self._start()
         else:
             self._ready.wait()
         self.init_s = time.perf_counter() - t0
-        if self._error:
-            raise self._error.pop()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
         self.up = self.used = True
 
     def shutdown(self, wait: bool = True) -> None:
@@ -261,8 +258,6 @@ class LazyRay:
         Ray's processes stop (the driver's own steps after the last execution); a later
         ``shutdown()`` or ``ensure()`` waits for that stop. A start still under way is waited
         for first: Ray's agents outlive a process that exits in the middle of it."""
-        import threading
-
         if self._stopping is not None:  # a background stop under way: it finishes first
             self._stopping.join()
             self._stopping = None
