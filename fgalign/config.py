@@ -35,7 +35,7 @@ from pydantic_core import PydanticCustomError
 from fgalign.errors import InputError
 from fgalign.names import unknown_name
 from fgalign.numbers import Count, Finite, NonNegative, Positive, Seed, Share, Size
-from fgalign.schema import BUILTIN_TASKS, STAGE_NAMES
+from fgalign.schema import BUILTIN_TASKS, ROW_STAGES, STAGE_NAMES
 from fgalign.variants import FINE, align_problems
 
 
@@ -336,8 +336,11 @@ class StageResources(Section):
     num_cpus: NonNegative = 0.25  # CPUs per actor (logical: the pools of an execution run at
     # once, so their sum must fit the cluster; torch threads come from model.num_threads)
     num_gpus: NonNegative = 0.0  # GPUs per actor (fractional allowed)
-    concurrency: Size = 1  # actors in the pool (fixed size)
+    concurrency: Size = 1  # actors in the pool (fixed size; with rows_per_actor: at most)
     batch_size: Size = 32  # rows per batch
+    rows_per_actor: Size | None = None  # one actor per this many input rows of the execution,
+    # at most `concurrency` (None: always `concurrency`): a pool starts a second actor only
+    # for work that outlasts the actor's start-up (fgalign.ray.runtime.pool_actors)
 
 
 class RowFailureCfg(Section):
@@ -351,18 +354,28 @@ class RowFailureCfg(Section):
     min_rows: Size = 20  # rows seen before the share is judged (fewer: never fails)
 
 
+# The default row pool: up to two actors, the second only from 4000 input rows on. A row
+# actor's start-up (torch, open_clip, spaCy: ~7 s of CPU on the 2-core machine) costs about
+# what one actor spends on 1600 rows, so on two cores a second actor pays off from about
+# twice that; below it, it only competes with the first for the cores (BENCHMARKS.md,
+# "A second row actor for long executions").
+ROW_POOL = {"concurrency": 2, "rows_per_actor": 4000}
+
+
 class RayCfg(Section):
     address: str | None = None  # None: local embedded cluster; "auto": existing cluster
     num_cpus: Size | None = None  # local cluster CPUs (None: all)
     object_store_memory: Size | None = None  # local object store bytes (None: Ray default)
     stages: dict[StageName, StageResources] = Field(  # per-stage actor resources
         default_factory=lambda: {
-            s: StageResources(batch_size=128 if s == "embed" else 32)
+            s: StageResources(batch_size=128 if s == "embed" else 32,
+                              **(ROW_POOL if s in ROW_STAGES else {}))
             # embed: 128 rows per batch amortise Ray Data's per-batch cost (steady-state rate
             # 0.75 → 1.02 of a bare loop at 32 → 128, BENCHMARKS.md) and dedup more images
             for s in STAGE_NAMES
         }
-    )
+    )  # (a `stages` table given in a file or override replaces this one; a stage it does not
+    # list gets StageResources())
     row_failures: RowFailureCfg = Field(default_factory=RowFailureCfg)  # broken-stage limit,
     # used by both execution paths (in-process evaluate and the Ray actors)
     max_restarts: Count = 2  # actor restarts after a crash (and retries of its batches)

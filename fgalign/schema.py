@@ -53,6 +53,7 @@ from __future__ import annotations
 BUILTIN_TASKS = ("vqa", "snli_ve", "vcr")  # fgalign/tasks/<name>.py; every task: fgalign.tasks.task_names()
 STAGE_NAMES = ("regions", "images", "candidates", "keywords", "embed", "score")  # the stage graph, in order
 IMAGE_STAGES = ("regions", "images")  # run once per distinct image, not per row
+ROW_STAGES = ("candidates", "keywords", "embed", "score")  # run per row (input set)
 SNLI_VE_LABELS = ("entailment", "neutral", "contradiction")
 
 COMMON_FIELDS = ("uid", "task", "split", "image_path", "text", "candidates", "target",

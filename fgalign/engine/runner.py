@@ -573,7 +573,8 @@ class Runner:
         """Run ``plans`` through the executor and commit each set as it completes; an
         execution that ran adds ``{operators, start_s, wall_s, busy_s, startup_s}`` to
         ``timeline`` (``start_s``: seconds after this runner's first execution began;
-        ``busy_s``: seconds inside its stages; ``startup_s``: the executor's, 0 in process)."""
+        ``busy_s``: seconds inside its stages; ``startup_s``: the executor's, 0 in process;
+        ``actors``: actors per pool, ``{}`` in process)."""
         executor = executor or self.executor
         start = getattr(executor, "start", None)  # (Ray's start is not the execution's time)
         if start is not None and any(p.n for p in plans):
@@ -592,7 +593,8 @@ class Runner:
                 "start_s": round(t0 - self._t0, 2),
                 "wall_s": round(time.perf_counter() - t0, 2),
                 "busy_s": round(sum(r.seconds for r in mine), 2),
-                "startup_s": round(float(getattr(executor, "startup_s", 0.0)), 2)})
+                "startup_s": round(float(getattr(executor, "startup_s", 0.0)), 2),
+                "actors": dict(getattr(executor, "actors", {}))})
 
 
 def execute_plans(cache: StageCache, executor: Executor, plans: list[SetPlan],

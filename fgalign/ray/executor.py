@@ -19,6 +19,12 @@ and spaCy (3-10 s each on 2 cores, BENCHMARKS.md): where stages need the same re
 separate pools buy overlap only by paying that again, and on a small CPU cluster they compete
 for the same cores anyway.
 
+**Actors per pool.** ``concurrency``, or with ``rows_per_actor`` one actor per that many input
+rows of the execution, at most ``concurrency`` (``pool_actors``): the default row pool
+starts a second actor only for an execution long enough to repay its start-up (the demo's
+1500-scene world, not a 300-scene one; BENCHMARKS.md). ``actors`` and the run's
+``timings.json`` say how many each pool had.
+
 Each pool builds its stages (and models) once, in its actors' ``__init__``, and serves every
 input set of the execution. A chunk's rows move between stages through the Parquet file the
 previous stage wrote into its cache directory (the dataset carries paths, not rows), and the
@@ -46,7 +52,12 @@ from fgalign.engine.chunks import (
 )
 from fgalign.engine.runner import StageError, StageRecord, plan_start, run_chain, written_rows
 from fgalign.ray.actors import make_chunk_actor, pool_name
-from fgalign.ray.runtime import check_execution_resources, fuse_pools, pool_totals
+from fgalign.ray.runtime import (
+    check_execution_resources,
+    fuse_pools,
+    pool_actors,
+    pool_totals,
+)
 
 __all__ = ["RayExecutor", "StageError", "StageRecord", "check_execution_resources",
            "fuse_pools", "operator_chain", "plan_start", "run_task_graph"]
@@ -68,6 +79,7 @@ class RayExecutor:
         self.ray_cfg, self.before_compute, self.operators = ray_cfg, before_compute, ""
         self.startup_s = 0.0  # last execution: seconds until its first chunk was back, less
         # that chunk's stage seconds (pool start-up: actor processes, imports, models)
+        self.actors: dict[str, int] = {}  # last execution: actors per pool (``pool_actors``)
 
     def schedule(self, first: list[SetPlan], second: list[SetPlan]) -> str:
         """How the executions of ``first`` (images) and ``second`` (rows, which wait at a
@@ -114,9 +126,12 @@ class RayExecutor:
         ds = ray.data.from_items(chunks, override_num_blocks=len(chunks))
         steps = {op: stage_steps(plans, op) for op in ops}
         pools = fuse_pools(ops, {op: pool_resources(steps[op]) for op in ops})
+        self.actors = {}
         for pool in pools:
+            rows = sum(p.n for p in plans if set(p.stages) & set(pool))
+            self.actors[pool_name(pool)] = pool_actors(pool_resources(steps[pool[0]]), rows)
             ds = apply_chunk_pool(ds, pool, {op: steps[op] for op in pool},
-                                  self.ray_cfg.max_restarts)
+                                  self.ray_cfg.max_restarts, self.actors[pool_name(pool)])
         self.operators = "->".join(["FromItems"] + [f"MapBatches({pool_name(p)})"
                                                     for p in pools])
         got: Counter = Counter()
@@ -146,7 +161,7 @@ def pool_resources(steps: dict[int, Step]) -> Any:
 
 
 def apply_chunk_pool(ds: Any, stages: tuple[str, ...], steps: dict[str, dict[int, Step]],
-                     max_restarts: int) -> Any:
+                     max_restarts: int, actors: int | None = None) -> Any:
     """``ds.map_batches`` over a fixed-size actor pool running ``stages`` with their resources.
 
     The only place that calls ``map_batches``: resources come from the steps' specs
@@ -160,6 +175,7 @@ def apply_chunk_pool(ds: Any, stages: tuple[str, ...], steps: dict[str, dict[int
         steps: ``{stage: {set key: Step}}`` of the sets this pool computes.
         max_restarts: actor restarts after a crash (``cfg.ray.max_restarts``); each chunk of a
             crashed actor is retried as often (a retried chunk rewrites the same file).
+        actors: the pool's size (``pool_actors``; None: the stages' ``concurrency``).
     """
     import ray.data
 
@@ -171,7 +187,7 @@ def apply_chunk_pool(ds: Any, stages: tuple[str, ...], steps: dict[str, dict[int
         return ds.map_batches(
             make_chunk_actor(stages),
             fn_constructor_kwargs={"steps": steps},
-            compute=ray.data.ActorPoolStrategy(size=res.concurrency),
+            compute=ray.data.ActorPoolStrategy(size=actors or res.concurrency),
             batch_size=1,
             num_cpus=res.num_cpus,
             num_gpus=res.num_gpus,

@@ -21,6 +21,7 @@ import time
 from typing import Any
 
 from fgalign.config import StageResources
+from fgalign.schema import IMAGE_STAGES, ROW_STAGES
 
 
 def progress_enabled(want: bool) -> bool:
@@ -78,13 +79,26 @@ def init_ray(ray_cfg: Any) -> bool:
     return True
 
 
-EXECUTIONS = (("regions", "images"),  # images, and the prompts (fgalign.engine.runner.Runner)
-              ("candidates", "keywords", "embed", "score"))  # rows
+EXECUTIONS = (IMAGE_STAGES,  # images, and the prompts (fgalign.engine.runner.Runner)
+              ROW_STAGES)  # rows
 
 
-def pool_key(res: Any) -> tuple[float, float, int]:
+def pool_key(res: Any) -> tuple[float, float, int, int | None]:
     """What makes two stages' actors interchangeable: CPUs, GPUs and actors per pool."""
-    return (float(res.num_cpus), float(res.num_gpus), int(res.concurrency))
+    return (float(res.num_cpus), float(res.num_gpus), int(res.concurrency), res.rows_per_actor)
+
+
+def pool_actors(res: Any, rows: int) -> int:
+    """Actors of a pool whose execution takes ``rows`` input rows (all its input sets).
+
+    ``res.concurrency`` actors, or with ``res.rows_per_actor`` one per that many rows, at
+    least one and at most ``res.concurrency``. Each actor imports torch, open_clip and spaCy
+    and builds its models before its first chunk (~7 s of CPU on 2 cores), so more actors
+    than the work can use only slow the first one down (BENCHMARKS.md).
+    """
+    if res.rows_per_actor is None:
+        return int(res.concurrency)
+    return max(1, min(int(res.concurrency), -(-int(rows) // int(res.rows_per_actor))))
 
 
 def fuse_pools(stages: list[str] | tuple[str, ...], res: dict[str, Any]
@@ -117,7 +131,8 @@ def fuse_pools(stages: list[str] | tuple[str, ...], res: dict[str, Any]
 
 
 def pool_totals(ray_cfg: Any, stages: list[str] | tuple[str, ...]) -> tuple[float, float]:
-    """(CPUs, GPUs) the pools of one execution of ``stages`` hold together (``fuse_pools``)."""
+    """(CPUs, GPUs) the pools of one execution of ``stages`` hold together (``fuse_pools``),
+    each at its most actors (``concurrency``)."""
     res = {s: ray_cfg.stages.get(s, StageResources()) for s in stages}
     pools = fuse_pools(stages, res)
     return (sum(res[p[0]].num_cpus * res[p[0]].concurrency for p in pools),

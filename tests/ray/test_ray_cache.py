@@ -171,3 +171,23 @@ def test_task_context_cache(tmp_path, monkeypatch):
     (root / "train.jsonl").write_text("{} \n")  # an annotation file changed
     assert prepare_cached(cfg, "vcr", cache)[1] is False
     assert prepare_cached(cfg, "vcr", cache, force=True)[1] is False
+
+
+def test_a_pool_starts_one_actor_per_rows_per_actor_rows():
+    from fgalign.config import RayCfg, StageResources
+    from fgalign.ray.runtime import fuse_pools, pool_actors
+
+    fixed = StageResources(concurrency=3)
+    assert [pool_actors(fixed, n) for n in (0, 1, 10**6)] == [3, 3, 3]
+    scaled = StageResources(concurrency=2, rows_per_actor=4000)
+    assert [pool_actors(scaled, n) for n in (0, 1, 4000, 4001, 8000, 10**6)] == [1, 1, 1, 2, 2, 2]
+    # the default row stages share one pool that may grow to two actors; the image stages
+    # keep one
+    res = RayCfg().stages
+    assert fuse_pools(list(res), res) == [("regions", "images"),
+                                          ("candidates", "keywords", "embed", "score")]
+    assert pool_actors(res["keywords"], 2324) == 1 and pool_actors(res["keywords"], 11244) == 2
+    assert pool_actors(res["images"], 10**6) == 1
+    # rows_per_actor separates pools like any other resource
+    assert fuse_pools(["keywords", "embed"], {"keywords": fixed, "embed": StageResources(
+        concurrency=3, rows_per_actor=10)}) == [("keywords",), ("embed",)]

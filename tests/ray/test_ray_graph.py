@@ -90,3 +90,33 @@ def test_a_damaged_cache_is_recomputed_on_ray(ray_session, tmp_path):
     table, rec = _run(tmp_path, dummy.make_specs())
     assert _computed(rec) == ["score"] and table["uid"].tolist() == [
         f"vqa:test:{i}" for i in range(10)]
+
+
+def test_a_long_execution_gets_a_second_actor_with_the_same_rows(ray_session, tmp_path):
+    """``rows_per_actor``: 10 rows at 4 per actor start ``concurrency`` = 2 actors (not 3),
+    and the rows, their order and every value equal one actor's. (Which actor takes which
+    chunk is Ray Data's choice, so the test does not ask that both took some.)"""
+    import ray.data
+
+    from fgalign.config import StageResources
+    from fgalign.engine.runner import run_chain
+    from fgalign.ray.executor import RayExecutor
+
+    rows = dummy.make_rows(10)
+    outs = {}
+    for name, res in (("one", StageResources()),
+                      ("two", StageResources(concurrency=2, rows_per_actor=4))):
+        specs = dummy.make_specs(batch_size=1)
+        for s in specs:
+            s.resources = res.model_copy(update={"batch_size": 1})
+        executor = RayExecutor(RayCfg(max_input_blocks=10, rows_per_file=1))
+        path, _ = run_chain(rows, specs, "vqa", dataset_fingerprint("r", "t", None, "vqa", rows),
+                            StageCache(str(tmp_path / name)), executor)
+        assert executor.actors == {"RegionsKeywordsEmbedScoreChunks": 1 if name == "one" else 2}
+        table = ray.data.read_parquet(path).to_pandas()
+        order = table["uid"].map(lambda u: int(u.rsplit(":", 1)[1]))
+        outs[name] = table.iloc[order.argsort()].reset_index(drop=True)
+    one, two = outs["one"], outs["two"]
+    assert two["uid"].tolist() == one["uid"].tolist() == [r["uid"] for r in rows]
+    assert two["pred"].tolist() == one["pred"].tolist()
+    assert all(np.array_equal(a, b) for a, b in zip(two["score"], one["score"]))
