@@ -157,7 +157,7 @@ def busy_share(run: dict[str, Any], stage: str = "embed") -> float:
 
 
 def bench_engine(config: str, overrides: list[str], work: Path, log: Path,
-                 repeats: int = 1) -> list[Measurement]:
+                 repeats: int = 1, images: int | None = None) -> list[Measurement]:
     """``fgalign run`` (Ray) / ``fgalign evaluate`` (in process), same world, cold and warm.
 
     Each repeat is four fresh processes side by side: both cold (each on its own empty stage
@@ -167,6 +167,7 @@ def bench_engine(config: str, overrides: list[str], work: Path, log: Path,
     the reported ratio is the median over repeats (a shared machine's noise on one pair is
     often larger than the difference measured), every pair listed beside it. Also reports
     the executions a Ray run started and the busy share of its embed pool (median repeat).
+    ``images``: the world's scenes, named in the result (the caller made the world).
     """
     import shutil
 
@@ -200,6 +201,8 @@ def bench_engine(config: str, overrides: list[str], work: Path, log: Path,
     cold, ray_cold, loc_cold, cold_each, cold_extra = median_pair(0)
     warm, ray_warm, loc_warm, warm_each, warm_extra = median_pair(1)
     n = f"median of {repeats} repeats" if repeats > 1 else "one repeat"
+    if images is not None:
+        n = f"world of {images} scenes, {n}"
     ex = ray_cold["timings"].get("executions")
     share = busy_share(ray_cold)
     timeline = ray_cold["timings"].get("execution_timeline", [])

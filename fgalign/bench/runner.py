@@ -12,7 +12,7 @@ import shlex
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +97,8 @@ def bench_overrides(work: Path, world: Path, sizes: BenchSizes, name: str,
 
 
 def run_all(config: str, overrides: list[str], mode: str, work: Path,
-            only: list[str] | None = None, repeats: int | None = None
-            ) -> tuple[list[Measurement], dict[str, Any]]:
+            only: list[str] | None = None, repeats: int | None = None,
+            engine_images: int | None = None) -> tuple[list[Measurement], dict[str, Any]]:
     """Every benchmark of ``mode``; returns the measurements and the run info.
 
     Args:
@@ -111,8 +111,12 @@ def run_all(config: str, overrides: list[str], mode: str, work: Path,
             five whole-pipeline runs of its own data; ``fgalign.bench.scale``).
         repeats: Ray / in-process pairs of the engine group (None: the mode's
             ``engine_repeats``).
+        engine_images: scenes of the engine group's world (None: the mode's
+            ``engine_images``).
     """
     sizes = MODES[mode]
+    if engine_images is not None:
+        sizes = replace(sizes, engine_images=engine_images)
     want = lambda g: (only is None and g != "scale") or (only is not None and g in only)
     work.mkdir(parents=True, exist_ok=True)
     info: dict[str, Any] = {"mode": mode, "machine": machine_info(),
@@ -140,7 +144,7 @@ def run_all(config: str, overrides: list[str], mode: str, work: Path,
             ov = bench_overrides(work, eworld, sizes, "engine") + overrides
             _guard(results, "engine", "Engine: Ray / in process", "<= 1.2",
                    lambda: bench_engine(config, ov, work / "engine", log,
-                                        repeats or sizes.engine_repeats))
+                                        repeats or sizes.engine_repeats, sizes.engine_images))
         if want("embed") or want("scaling") or want("sweep") or want("gpu"):
             _ray_benches(results, config, overrides, sizes, work, world, want)
         if want("scale"):

@@ -41,6 +41,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeats", type=int, default=None,
                    help="engine group: Ray / in-process pairs, median reported (default: 3, "
                         "quick: 1)")
+    p.add_argument("--engine-images", type=int, default=None,
+                   help="engine group: scenes of its world (default 300, quick: 30; the "
+                        "demo's world has 1500)")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -63,7 +66,8 @@ def run(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     load_config(args.config, args.overrides)  # a bad config fails here, before any bench runs
     mode = "quick" if args.quick else "full"
     work = Path(args.work or f"runs/bench-{mode}").resolve()
-    results, info = run_all(args.config, args.overrides, mode, work, args.only, args.repeats)
+    results, info = run_all(args.config, args.overrides, mode, work, args.only, args.repeats,
+                            args.engine_images)
     info["command"] = command_line(args.argv if argv is None else argv)
     print_results(results, info)
     out = args.out or (None if args.quick else "BENCHMARKS.md")
