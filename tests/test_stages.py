@@ -290,6 +290,10 @@ def test_rows_overlapping_the_images_wait_at_the_gate_and_match(world, tmp_path)
         assert runner.executions == 2
         assert len(committed) == 1 and committed[0] >= 1, committed  # once, images committed
         out[name] = list(run.iter_rows(["uid", "error", "vscore_fusion", "candidates"]))
+        again = make_runner(cfg, executor)  # every cache found: no idle time, no hook
+        again.after_images = lambda: pytest.fail("after_images called in a fully cached run")
+        again.run_split("vqa", cfg.data.split, load_task_rows(cfg, "vqa", ctx), ctx)
+        assert again.executions == 0
     assert len(out["overlap"]) == len(out["sequential"]) == 6
     for a, b in zip(out["sequential"], out["overlap"]):
         assert a["uid"] == b["uid"] and a["error"] == b["error"]

@@ -257,8 +257,9 @@ class Runner:
         self._forced_done: set[str] = set()  # force applies once per path, not per call
         self._t0: float | None = None  # when this runner's first execution began
         self.after_images: Callable[[], None] | None = None  # called once a ``run``'s images
-        # are committed (or right away when none is computed): the caller's own work that
-        # may then use the CPU the images pool leaves (the Ray driver's warm-up)
+        # are committed (right away when none is computed), if rows are still to compute:
+        # the caller's own work that may then use the CPU the images pool leaves (the Ray
+        # driver's warm-up); never in a ``run`` that finds every cache
 
     def _record(self, record: StageRecord) -> None:
         """Keep ``record`` unless this runner already recorded that stage of that input set
@@ -318,7 +319,8 @@ class Runner:
                 self._overlap(images, plans)
             else:
                 self._execute(images)
-                self._images_committed()
+                if plans:  # (a fully cached run has no idle time to fill)
+                    self._images_committed()
                 self._execute(plans)
             while pending:  # more only when two sets share a stage cache
                 plans, pending = self._row_plans(pending)
