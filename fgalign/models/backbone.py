@@ -23,6 +23,7 @@ from PIL import Image
 from fgalign import counters
 
 _AUTOCAST = {"fp16": torch.float16, "bf16": torch.bfloat16}
+TEXT_ROWS = 8  # rows of every text-encoder call are a multiple of this (``encode_texts``)
 
 
 def resolve_device(device: str) -> str:
@@ -91,15 +92,28 @@ class Backbone:
         return _cat(out, self.embed_dim)
 
     def encode_texts(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-        """L2-normalised text embeddings: float32 array (N, D)."""
+        """L2-normalised text embeddings: float32 array (N, D).
+
+        Each call of the text encoder gets a multiple of ``TEXT_ROWS`` rows (the last batch
+        padded with empty texts, whose outputs are dropped), so that a text's embedding does
+        not depend on how many texts it was encoded with. On CPU, batches of 1, 3 or 7 texts
+        take other kernel paths than batches of 8k: about 1e-7 apart in float32, which moves
+        some values by one float16 step in the tables; with two embed actors the texts a call
+        encodes depend on which actor met them first, and a metric moved by 0.4 points.
+        Padded, 60 random subsets of 1-256 of 960 texts gave bit-equal embeddings to one
+        batch (shapes-tiny, CPU; not verified on GPU kernels).
+        """
         if isinstance(texts, str):
             raise TypeError("encode_texts takes a list of strings, not one string")
         out = []
         with counters.timed("text_encoder", len(texts), model=self.name, device=self.device), \
                 torch.inference_mode(), self.autocast():
             for i in range(0, len(texts), batch_size):
-                tokens = self.tokenizer(list(texts[i: i + batch_size])).to(self.device)  # (B, L)
-                out.append(self.model.encode_text(tokens, normalize=True).float().cpu())
+                part = list(texts[i: i + batch_size])
+                pad = [""] * (-len(part) % TEXT_ROWS)
+                tokens = self.tokenizer(part + pad).to(self.device)  # (B + pad, L)
+                emb = self.model.encode_text(tokens, normalize=True).float().cpu()
+                out.append(emb[:len(part)])
         return _cat(out, self.embed_dim)
 
     def truncated(self, texts: Sequence[str]) -> np.ndarray:
