@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from fgalign.config import StageResources
+from fgalign.config import ConfigError, StageResources
 from fgalign.schema import IMAGE_STAGES, ROW_STAGES
 
 
@@ -148,7 +148,8 @@ def check_execution_resources(ray_cfg: Any, stages: list[str] | tuple[str, ...],
     the object store (no read task needs a CPU).
 
     Raises:
-        ValueError: the sum exceeds the cluster's CPUs or GPUs (one line naming every pool).
+        ConfigError: the sum exceeds the cluster's CPUs or GPUs (one line naming every pool;
+            a ``ValueError``, an ``InputError``: the command line prints it as one line).
     """
 
     res = {s: ray_cfg.stages.get(s, StageResources()) for s in stages}
@@ -159,10 +160,10 @@ def check_execution_resources(ray_cfg: Any, stages: list[str] | tuple[str, ...],
                        + (f" {res[p[0]].num_gpus:g} GPU" if res[p[0]].num_gpus else "")
                        for p in pools)
     if cpus > have_cpu + 1e-9:
-        raise ValueError(f"ray.stages: the pools that run together ({detail}) need {cpus:g} "
+        raise ConfigError(f"ray.stages: the pools that run together ({detail}) need {cpus:g} "
                          f"CPUs, the cluster has {have_cpu:g}; lower num_cpus or concurrency")
     if gpus > have_gpu + 1e-9:
-        raise ValueError(f"ray.stages: the pools that run together ({detail}) need {gpus:g} "
+        raise ConfigError(f"ray.stages: the pools that run together ({detail}) need {gpus:g} "
                          f"GPUs, the cluster has {have_gpu:g}; set num_gpus: 0 on a machine "
                          "without GPUs")
 

@@ -108,14 +108,15 @@ def test_concat_batches_ragged_columns():
 
 
 def test_the_pools_of_an_execution_must_fit_together():
-    from fgalign.config import RayCfg
+    from fgalign.config import ConfigError, RayCfg
     from fgalign.ray.runtime import check_stage_resources
 
     ok = RayCfg()  # a quarter CPU per pool: four pools fit two CPUs
     check_stage_resources(ok, {"CPU": 2.0})
     greedy = RayCfg(stages={"embed": {"num_cpus": 1, "concurrency": 2}})
-    # equal neighbours share a pool and count once: candidates+keywords, embed, score
-    with pytest.raises(ValueError, match=r"ray\.stages: the pools that run together "
+    # equal neighbours share a pool and count once: candidates+keywords, embed, score; a
+    # config error (InputError): the command line prints it as one line, exit 2
+    with pytest.raises(ConfigError, match=r"ray\.stages: the pools that run together "
                                          r"\(candidates\+keywords 1x0\.25 CPU, embed 2x1 CPU, "
                                          r"score 1x0\.25 CPU\) need 2\.5 CPUs, the cluster has 2"):
         check_stage_resources(greedy, {"CPU": 2.0})
