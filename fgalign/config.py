@@ -16,6 +16,7 @@ import difflib
 import hashlib
 import importlib
 import json
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -26,6 +27,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -515,10 +517,40 @@ def read_yaml_mapping(path: str | Path, kind: str = "config") -> dict[str, Any]:
     return raw
 
 
+def _default_table(loc: list[str]) -> dict[str, Any] | None:
+    """The default of the table (dict-valued field) at ``loc`` in ``Config``, as JSON data;
+    None when ``loc`` is a section, a scalar or not a field."""
+    model: type[BaseModel] | None = Config
+    for i, part in enumerate(loc):
+        if model is TasksCfg:  # a task's section: the model its task registered
+            model = TASK_SECTIONS.get(part)
+            if model is None:
+                return None
+            continue
+        field = model.model_fields.get(part) if model is not None else None
+        if field is None:
+            return None
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+            continue
+        if i < len(loc) - 1 or typing.get_origin(ann) is not dict:
+            return None
+        default = field.get_default(call_default_factory=True)
+        return TypeAdapter(ann).dump_python(default, mode="json") if default else None
+    return None
+
+
 def _set_dotted(d: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``value`` at ``dotted`` in the raw config ``d``. A table the config does not give
+    yet (``ray.stages``, ``align.weights``) starts as its default, so that
+    ``ray.stages.embed.batch_size=64`` changes one field of one stage, not the whole table
+    (a table given in full, in the file or as ``ray.stages={...}``, replaces the default)."""
     keys = dotted.split(".")
-    for k in keys[:-1]:
-        nxt = d.setdefault(k, {})
+    for i, k in enumerate(keys[:-1]):
+        if k not in d:
+            d[k] = _default_table(keys[: i + 1]) or {}
+        nxt = d[k]
         if not isinstance(nxt, dict):
             raise ConfigError(f"override {dotted!r}: {k!r} is not a section")
         d = nxt

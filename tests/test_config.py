@@ -133,3 +133,23 @@ def test_row_counts_and_task_lists_are_checked(override, message):
     """A negative limit was a Python slice that silently dropped the last rows."""
     with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(Path(__file__).parents[1] / "configs/demo.yaml", [override])
+
+
+def test_a_dotted_override_changes_one_field_of_a_default_table():
+    """``--set ray.stages.embed.batch_size=64`` / ``align.weights.region_word=3`` change one
+    entry; the rest of the default table stays (it used to be replaced by a one-entry table:
+    every other fusion weight 0, every other stage at StageResources())."""
+    from fgalign.config import RayCfg
+    from fgalign.load import load_config
+
+    base = load_config(None, [])
+    c = load_config(None, ["ray.stages.embed.batch_size=64", "align.weights.region_word=3"])
+    assert c.ray.stages["embed"].batch_size == 64
+    assert c.ray.stages["embed"].model_copy(update={"batch_size": 128}) == \
+        base.ray.stages["embed"] == RayCfg().stages["embed"]
+    assert {k: v for k, v in c.ray.stages.items() if k != "embed"} == \
+        {k: v for k, v in base.ray.stages.items() if k != "embed"}
+    assert c.align.weights == {**base.align.weights, "region_word": 3.0}
+    # a whole table still replaces the default one
+    whole = load_config(None, ["ray.stages={embed: {batch_size: 64}}"])
+    assert list(whole.ray.stages) == ["embed"]
