@@ -376,8 +376,8 @@ class RayCfg(Section):
             # 0.75 → 1.02 of a bare loop at 32 → 128, BENCHMARKS.md) and dedup more images
             for s in STAGE_NAMES
         }
-    )  # (a `stages` table given in a file or override replaces this one; a stage it does not
-    # list gets StageResources())
+    )  # (a whole `stages` table, in a file or override, replaces this one; a stage it does
+    # not list gets StageResources(); a dotted override changes one field of this table)
     row_failures: RowFailureCfg = Field(default_factory=RowFailureCfg)  # broken-stage limit,
     # used by both execution paths (in-process evaluate and the Ray actors)
     max_restarts: Count = 2  # actor restarts after a crash (and retries of its batches)
@@ -417,8 +417,8 @@ class ConfigError(InputError):
     """A config file or override is invalid; the message names every bad key."""
 
 
-def _section_keys(model: type[BaseModel], loc: list[str]) -> list[str] | None:
-    """The keys of the section at ``loc`` inside ``model`` (None: not a section)."""
+def _section_at(model: type[BaseModel], loc: list[str]) -> type[BaseModel] | None:
+    """The model of the section at ``loc`` inside ``model`` (None: not a section)."""
     for part in loc:
         if model is TasksCfg:  # a task's section: the model its task registered
             model = TASK_SECTIONS.get(part, BaseModel)
@@ -428,7 +428,13 @@ def _section_keys(model: type[BaseModel], loc: list[str]) -> list[str] | None:
         if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
             return None
         model = ann
-    return list(model.model_fields)
+    return model
+
+
+def _section_keys(model: type[BaseModel], loc: list[str]) -> list[str] | None:
+    """The keys of the section at ``loc`` inside ``model`` (None: not a section)."""
+    section = _section_at(model, loc)
+    return None if section is None else list(section.model_fields)
 
 
 def _problems(err: ValidationError, model: type[BaseModel]) -> list[tuple[str, str]]:
@@ -520,25 +526,12 @@ def read_yaml_mapping(path: str | Path, kind: str = "config") -> dict[str, Any]:
 def _default_table(loc: list[str]) -> dict[str, Any] | None:
     """The default of the table (dict-valued field) at ``loc`` in ``Config``, as JSON data;
     None when ``loc`` is a section, a scalar or not a field."""
-    model: type[BaseModel] | None = Config
-    for i, part in enumerate(loc):
-        if model is TasksCfg:  # a task's section: the model its task registered
-            model = TASK_SECTIONS.get(part)
-            if model is None:
-                return None
-            continue
-        field = model.model_fields.get(part) if model is not None else None
-        if field is None:
-            return None
-        ann = field.annotation
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            model = ann
-            continue
-        if i < len(loc) - 1 or typing.get_origin(ann) is not dict:
-            return None
-        default = field.get_default(call_default_factory=True)
-        return TypeAdapter(ann).dump_python(default, mode="json") if default else None
-    return None
+    section = _section_at(Config, loc[:-1])
+    field = section.model_fields.get(loc[-1]) if section is not None else None
+    if field is None or typing.get_origin(field.annotation) is not dict:
+        return None
+    default = field.get_default(call_default_factory=True)
+    return TypeAdapter(field.annotation).dump_python(default, mode="json") if default else None
 
 
 def _set_dotted(d: dict[str, Any], dotted: str, value: Any) -> None:

@@ -129,9 +129,9 @@ class RayExecutor:
         self.actors = {}
         for pool in pools:
             rows = sum(p.n for p in plans if set(p.stages) & set(pool))
-            self.actors[pool_name(pool)] = pool_actors(pool_resources(steps[pool[0]]), rows)
+            n = self.actors[pool_name(pool)] = pool_actors(pool_resources(steps[pool[0]]), rows)
             ds = apply_chunk_pool(ds, pool, {op: steps[op] for op in pool},
-                                  self.ray_cfg.max_restarts, self.actors[pool_name(pool)])
+                                  self.ray_cfg.max_restarts, n)
         self.operators = "->".join(["FromItems"] + [f"MapBatches({pool_name(p)})"
                                                     for p in pools])
         got: Counter = Counter()
@@ -161,7 +161,7 @@ def pool_resources(steps: dict[int, Step]) -> Any:
 
 
 def apply_chunk_pool(ds: Any, stages: tuple[str, ...], steps: dict[str, dict[int, Step]],
-                     max_restarts: int, actors: int | None = None) -> Any:
+                     max_restarts: int, actors: int) -> Any:
     """``ds.map_batches`` over a fixed-size actor pool running ``stages`` with their resources.
 
     The only place that calls ``map_batches``: resources come from the steps' specs
@@ -175,7 +175,7 @@ def apply_chunk_pool(ds: Any, stages: tuple[str, ...], steps: dict[str, dict[int
         steps: ``{stage: {set key: Step}}`` of the sets this pool computes.
         max_restarts: actor restarts after a crash (``cfg.ray.max_restarts``); each chunk of a
             crashed actor is retried as often (a retried chunk rewrites the same file).
-        actors: the pool's size (``pool_actors``; None: the stages' ``concurrency``).
+        actors: the pool's size (``pool_actors``).
     """
     import ray.data
 
@@ -187,7 +187,7 @@ def apply_chunk_pool(ds: Any, stages: tuple[str, ...], steps: dict[str, dict[int
         return ds.map_batches(
             make_chunk_actor(stages),
             fn_constructor_kwargs={"steps": steps},
-            compute=ray.data.ActorPoolStrategy(size=actors or res.concurrency),
+            compute=ray.data.ActorPoolStrategy(size=actors),
             batch_size=1,
             num_cpus=res.num_cpus,
             num_gpus=res.num_gpus,
