@@ -330,3 +330,43 @@ def test_gate_waits_for_commits_and_stops_on_abort(tmp_path):
     (tmp_path / "abort").write_text("failed")
     with pytest.raises(GateAborted, match="never"):
         wait_gate(Gate(paths=[str(done), str(never)], abort=str(tmp_path / "abort")))
+
+
+def test_each_set_is_handed_over_once_when_ready_and_the_row_order_moves_no_value(world,
+                                                                                  tmp_path):
+    """``Runner.run(on_ready=...)``: each set once, as soon as its last cache is committed
+    (or, in a re-run, found while planning), in the order ``row_order`` gives the rows
+    execution; that order changes no value (batches never mix sets)."""
+    from fgalign.experiment.plan import RunRequest
+
+    ctx = prepare_task(world, "vcr", calibrate=False)
+    rows = load_task_rows(world, "vcr", ctx)
+    reqs = [RunRequest("vcr", "first", rows[:3], ctx), RunRequest("vcr", "second", rows[3:], ctx)]
+    out = {}
+    for name, order in (("given", None), ("reversed", [1, 0])):
+        runner = make_runner(_with_cache(world, tmp_path / name), LocalExecutor(progress=False))
+        seen: list = []
+        runs = runner.run_sets(reqs, on_ready=lambda i, r, s=seen: s.append((i, r)),
+                               row_order=order)
+        assert [i for i, _ in seen] == ([0, 1] if order is None else [1, 0])
+        for i, r in seen:  # what was handed over is what the call returns
+            assert (r.split, r.n, r.path, r.uids) == (runs[i].split, runs[i].n, runs[i].path,
+                                                      runs[i].uids)
+            assert [x.stage for x in r.records][-1] == "score"
+        out[name] = [list(r.iter_rows(["uid", "error", "vscore_fusion"])) for r in runs]
+        again: list = []
+        runner.run_sets(reqs, on_ready=lambda i, r, a=again: a.append(i))
+        assert sorted(again) == [0, 1] and runner.executions == 2  # found, not computed
+        with pytest.raises(ValueError, match="row_order"):
+            runner.run_sets(reqs, row_order=[0, 0])
+    for a_set, b_set in zip(out["given"], out["reversed"]):
+        assert [r["uid"] for r in a_set] == [r["uid"] for r in b_set]
+        for a, b in zip(a_set, b_set):
+            assert a["error"] == b["error"]
+            np.testing.assert_array_equal(a["vscore_fusion"], b["vscore_fusion"])
+
+
+def test_prepare_task_refuses_scored_sets_that_are_not_its_calibration_sets(world):
+    runner = make_runner(world, LocalExecutor(progress=False))
+    with pytest.raises(ValueError, match="not its calibration sets"):
+        prepare_task(world, "snli_ve", runner, runs=[])

@@ -19,11 +19,12 @@ from fgalign.adapt.data import TaskStore
 from fgalign.adapt.geometry import image_size_reader
 from fgalign.adapt.module import AdaptedScorer
 from fgalign.adapt.snli_ve import snli_ve_scores, usable
-from fgalign.adapt.train import FitResult, fit, instance_scores, sources_of, torch_threads
+from fgalign.adapt.train import FitResult, fit, instance_scores, sources_of
 from fgalign.config import Config, require
 from fgalign.data.synth.contrast import read_contrasts
 from fgalign.metrics import paired_bootstrap
 from fgalign.tasks import get_task, task_names
+from fgalign.threads import torch_threads
 
 
 def zero_shot_model(cfg: Config, dim: int, components: list[str] | None = None) -> AdaptedScorer:

@@ -17,8 +17,7 @@ CPU made a step ~30× slower here).
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from fgalign.adapt.losses import candidate_nce, in_batch_nce
 from fgalign.adapt.module import AdaptedScorer
 from fgalign.align import AlignBatch
 from fgalign.config import AdaptCfg, Config, ConfigError
+from fgalign.threads import torch_threads
 
 EpochCallback = Callable[[int, dict[str, Any], dict[str, Any]], None]
 
@@ -43,18 +43,6 @@ class FitResult:
     best_epoch: int
     source_val: float  # best mean source-val score, percent
     history: list[dict[str, Any]] = field(default_factory=list)
-
-
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` torch threads (None: unchanged); restores the old number."""
-    old = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def sources_of(cfg: Config, target: str) -> list[str]:

@@ -38,8 +38,10 @@ Otherwise (``LocalExecutor``) they run one after the other. Inside each executio
 stage kind is one operator over the chunks of all input sets, and the executor may run them
 at the same time (Ray). A set whose chunks are all through is committed at once: its
 stages' temporary directories become caches (``StageCache.commit``, row counts checked,
-rows in = rows out). A failed execution still commits every stage output that is complete,
-so a re-run resumes after it.
+rows in = rows out), and the caller hears of it (``run(on_ready=...)``: the Ray driver
+fits a task's calibration while the pools score the next task; ``row_order`` says which sets
+the rows execution takes first). A failed execution still commits every stage output that is
+complete, so a re-run resumes after it.
 
 One execution for both (image chunks first, row chunks gated, one pool start-up when every
 stage fuses into one pool) was tried twice and is not used. First it hung on the demo: Ray
@@ -256,6 +258,7 @@ class Runner:
         self.timeline: list[dict[str, Any]] = []  # one entry per execution (``_execute``)
         self._forced_done: set[str] = set()  # force applies once per path, not per call
         self._t0: float | None = None  # when this runner's first execution began
+        self._watch: Callable[[StageRecord], None] | None = None  # ``run``'s ``on_ready``
         self.after_images: Callable[[], None] | None = None  # called once a ``run``'s images
         # are committed (right away when none is computed), if rows are still to compute:
         # the caller's own work that may then use the CPU the images pool leaves (the Ray
@@ -263,11 +266,14 @@ class Runner:
 
     def _record(self, record: StageRecord) -> None:
         """Keep ``record`` unless this runner already recorded that stage of that input set
-        (a later call that finds a cache this run computed does not report it again)."""
+        (a later call that finds a cache this run computed does not report it again); a
+        set's last cache makes it ready for ``run``'s ``on_ready``."""
         key = (record.task, record.split, record.stage)
         if key not in self._recorded:
             self._recorded.add(key)
             self.records.append(record)
+        if self._watch is not None:
+            self._watch(record)
 
     def _forced(self, stage: str) -> bool:
         return self.force is not None and STAGE_NAMES.index(stage) >= \
@@ -300,8 +306,23 @@ class Runner:
         return self._shards(self._stores(images)[2])
 
     # -- the two executions -----------------------------------------------------------------
-    def run(self, requests: list[StageSet]) -> list[SplitRun]:
+    def run(self, requests: list[StageSet],
+            on_ready: Callable[[int, SplitRun], None] | None = None,
+            compact: bool = True, row_order: list[int] | None = None) -> list[SplitRun]:
         """Every stage of every set, in at most two executions (module docstring).
+
+        Args:
+            requests: the input sets.
+            on_ready: called as ``on_ready(i, SplitRun)`` as soon as set ``i``'s last cache is
+                committed (or found), while other sets may still compute, from the thread
+                that committed it: the caller's own steps on that set may begin (the Ray
+                driver's fits and metrics, ``fgalign.experiment.run.TaskSteps``). It must
+                return at once and must not call this runner.
+            compact: merge the text tables' small shards at the end (``compact_tables``);
+                False leaves that to the caller, for when nothing reads those tables any more.
+            row_order: the order in which the rows execution takes the sets (indices into
+                ``requests``; default: theirs). Batches never mix sets, so the order changes
+                no value, only which set is ready first.
 
         Returns:
             One ``SplitRun`` per set, in order.
@@ -312,30 +333,66 @@ class Runner:
         with folder_lock(self.cache.root, "stage cache"):
             images = self._image_plans(requests)
             row_sets = [self._row_set(r, self._planned_shards(r, images)) for r in requests]
-            plans, pending = self._row_plans(row_sets)
-            schedule = getattr(self.executor, "schedule", None)  # (LocalExecutor: none)
-            how = schedule(images, plans) if images and plans and schedule else "sequential"
-            if how == "overlap":
-                self._overlap(images, plans)
-            else:
-                self._execute(images)
-                if plans:  # (a fully cached run has no idle time to fill)
-                    self._images_committed()
-                self._execute(plans)
-            while pending:  # more only when two sets share a stage cache
-                plans, pending = self._row_plans(pending)
-                self._execute(plans)
-            for table in {t for rs in row_sets for t in rs.tables.values()}:
-                EmbeddingTable(table).compact()  # many small shards (one per batch) -> one
-        out = []
-        for rs in row_sets:
-            r = rs.req
-            out.append(SplitRun(r.task, r.split, rs.paths[-1], len(rs.rows),
-                                [str(x["uid"]) for x in rs.rows],
-                                records=[x for x in self.records
-                                         if x.task == r.task and x.split == r.split],
-                                image_records=rs.shards, tables=rs.tables))
+            if on_ready is not None:
+                self._watch = self._ready_watch(row_sets, on_ready)
+            try:
+                order = row_order if row_order is not None else range(len(row_sets))
+                if sorted(order) != list(range(len(row_sets))):
+                    raise ValueError(f"row_order {list(order)} is not an order of "
+                                     f"{len(row_sets)} sets")
+                plans, pending = self._row_plans([row_sets[i] for i in order])
+                schedule = getattr(self.executor, "schedule", None)  # (LocalExecutor: none)
+                how = schedule(images, plans) if images and plans and schedule else "sequential"
+                if how == "overlap":
+                    self._overlap(images, plans)
+                else:
+                    self._execute(images)
+                    if plans:  # (a fully cached run has no idle time to fill)
+                        self._images_committed()
+                    self._execute(plans)
+                while pending:  # more only when two sets share a stage cache
+                    plans, pending = self._row_plans(pending)
+                    self._execute(plans)
+            finally:
+                self._watch = None
+            out = [self._split_run(rs) for rs in row_sets]
+            if compact:
+                self.compact_tables(out)
         return out
+
+    @staticmethod
+    def compact_tables(runs: list[SplitRun]) -> None:
+        """Merge the small shards (one per batch) of the text tables ``runs`` wrote into one
+        (``EmbeddingTable.compact``): only while nothing else reads or writes them."""
+        for table in sorted({t for r in runs for t in r.tables.values()}):
+            EmbeddingTable(table).compact()
+
+    def _split_run(self, rs: _RowSet) -> SplitRun:
+        r = rs.req
+        return SplitRun(r.task, r.split, rs.paths[-1], len(rs.rows),
+                        [str(x["uid"]) for x in rs.rows],
+                        records=[x for x in list(self.records)
+                                 if x.task == r.task and x.split == r.split],
+                        image_records=rs.shards, tables=rs.tables)
+
+    def _ready_watch(self, row_sets: list[_RowSet], on_ready: Callable[[int, SplitRun], None]
+                     ) -> Callable[[StageRecord], None]:
+        """``_record``'s hook for ``run``'s ``on_ready``: a record of a set's last cache
+        (committed, or found while planning) makes that set ready, once."""
+        import threading
+
+        waiting: dict[str, list[int]] = {}
+        for i, rs in enumerate(row_sets):
+            waiting.setdefault(rs.paths[-1], []).append(i)
+        lock = threading.Lock()  # the images thread records too
+
+        def watch(record: StageRecord) -> None:
+            with lock:
+                ready = waiting.pop(record.path, [])
+            for i in ready:
+                on_ready(i, self._split_run(row_sets[i]))
+
+        return watch
 
     def _images_committed(self) -> None:
         if self.after_images is not None:

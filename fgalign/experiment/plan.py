@@ -39,6 +39,7 @@ Columns ``load_task_rows`` adds (besides the unified row): ``image_key`` and wha
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +69,7 @@ class RunRequest:
 
 
 def prepare_task(cfg: Config, task: str, runner: TaskRunner | None = None,
-                 calibrate: bool = True) -> dict[str, Any]:
+                 calibrate: bool = True, runs: list[SplitRun] | None = None) -> dict[str, Any]:
     """Once per task: plain data the stages and ``finalize`` need; builds no model.
 
     The train split's statistics (``Task.train_context``: VQA's answer vocabulary, the answer
@@ -77,20 +78,29 @@ def prepare_task(cfg: Config, task: str, runner: TaskRunner | None = None,
     ``runner`` (the executor that evaluates: Ray actors under the pipeline), whose caches keep
     them, and the fits (``Task.calibrate``, pure functions of the scored rows).
 
-    ``calibrate=False`` stops after the train statistics (what statements need).
+    ``calibrate=False`` stops after the train statistics (what statements need). ``runs``:
+    the calibration sets already scored (the experiment's pass over every input set, in
+    ``Task.calibration_runs`` order); then ``runner`` is not used.
 
     Raises:
-        ValueError: unknown task, or calibration is needed and no runner was given.
+        ValueError: unknown task; calibration is needed and neither a runner nor ``runs``
+            was given; ``runs`` are not the task's calibration sets.
         EmptySplitError: the train split has no usable row.
     """
     t = get_task(task)
     train = t.read_rows(cfg, cfg.data.train_split, None)
     ctx: dict[str, Any] = {"task": task, **t.train_context(cfg, train)}
     if calibrate and t.calibrates(cfg):
-        if runner is None:
+        requests = [RunRequest(task, **r) for r in t.calibration_runs(cfg, ctx, train)]
+        if runs is not None:
+            if [r.split for r in runs] != [r.split for r in requests]:
+                raise ValueError(f"prepare_task({task!r}): the scored sets "
+                                 f"{[r.split for r in runs]} are not its calibration sets "
+                                 f"{[r.split for r in requests]}")
+        elif runner is None:
             raise ValueError(f"prepare_task({task!r}): calibration runs need a Runner")
-        runs = runner.run_sets([RunRequest(task, **r)
-                                for r in t.calibration_runs(cfg, ctx, train)])
+        else:
+            runs = runner.run_sets(requests)
         t.calibrate(cfg, ctx, train, runs)
     return ctx
 
@@ -196,13 +206,16 @@ class TaskRunner(Runner):
                         prompts, text_embed_spec(self.cfg, tables) if prompts else None,
                         {"max_keywords": self.cfg.keywords.max_keywords})
 
-    def run_sets(self, requests: list[RunRequest]) -> list[SplitRun]:
-        """Every stage of every request, in at most two executions (``Runner.run``).
+    def run_sets(self, requests: list[RunRequest],
+                 on_ready: Callable[[int, SplitRun], None] | None = None,
+                 compact: bool = True, row_order: list[int] | None = None) -> list[SplitRun]:
+        """Every stage of every request, in at most two executions (``Runner.run``, which
+        says what ``on_ready``, ``compact`` and ``row_order`` do).
 
         Raises:
             StageError: a stage failed as a whole (completed stage outputs stay committed).
         """
-        return self.run([self.stage_set(r) for r in requests])
+        return self.run([self.stage_set(r) for r in requests], on_ready, compact, row_order)
 
     def run_split(self, task: str, split: str, rows: list[dict], ctx: dict,
                   stop_after: str = "score", text_only: bool = False) -> SplitRun:

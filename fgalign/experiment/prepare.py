@@ -69,12 +69,14 @@ def cached_context(cfg: Config, task: str, cache_root: str) -> dict[str, Any] | 
 
 
 def prepare_cached(cfg: Config, task: str, cache_root: str, force: bool = False,
-                   runner: Any = None) -> tuple[dict[str, Any], bool]:
-    """``(ctx, was cached)``: ``prepare_task(cfg, task)``, from cache when its inputs match."""
+                   runner: Any = None, runs: list[Any] | None = None
+                   ) -> tuple[dict[str, Any], bool]:
+    """``(ctx, was cached)``: ``prepare_task(cfg, task, runner, runs=runs)``, from cache when
+    its inputs match."""
     if not force and (ctx := cached_context(cfg, task, cache_root)) is not None:
         return ctx, True
     fs, path = _context_path(cfg, task, cache_root)
-    ctx = prepare_task(cfg, task, runner)
+    ctx = prepare_task(cfg, task, runner, runs=runs)
     try:
         text = json.dumps(ctx)
         exact = json.loads(text) == ctx

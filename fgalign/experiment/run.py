@@ -7,15 +7,18 @@ A run is one pass of the stage graph over every input set of every task together
 (``input_sets``; ``fgalign.engine.runner.Runner``: one execution for the images, once each,
 one for the rows: candidates → keywords → embed → score; each stage read from its cache when
 its inputs are unchanged), then per task (``cfg.data.tasks``) the fit of its calibration
-from the cached calibration sets (``prepare_cached``: VQA yes/no thresholds, SNLI-VE's
+from its scored calibration sets (``prepare_cached``: VQA yes/no thresholds, SNLI-VE's
 text-only classifier; pure functions, in this driver) and the streaming ``finalize_task``,
-which applies the fit to the evaluated split's scores. The score stage applies no fit, so
-no second pass waits for it. The executor is Ray Data actor pools (``run_pipeline``; Ray
-starts only before the first stage that is not cached, or ``fgalign run`` begins its start
-early, ``LazyRay.start_early``; it is stopped in the background once the stage pass is
-done, while this driver fits, scores and draws, and ``DriverWarmup`` loads those steps'
-modules while the pools compute) or this process (``fgalign evaluate``); the driver builds
-no model in either (and, on Ray, imports no open_clip). Writes into ``runs/<experiment>/<config hash>/``: ``config.yaml``, ``metrics.json``,
+which applies the fit to the evaluated split's scores (``TaskSteps``: every task's fit,
+then every task's finalize, in task order). The score stage applies no fit, so no second
+pass waits for it. The executor is Ray Data actor pools (``run_pipeline``; Ray starts only
+before the first stage that is not cached, or ``fgalign run`` begins its start early,
+``LazyRay.start_early``; it is stopped in the background once the stage pass is done, and
+``DriverWarmup`` loads the driver's steps' modules while the pools compute). On Ray the
+rows execution takes the calibration sets first and a thread runs each task's fit and
+finalize as soon as its sets are scored, while the pools score the rest; in process
+(``fgalign evaluate``) they run after the pass. The driver builds no model in either (and,
+on Ray, imports no open_clip). Writes into ``runs/<experiment>/<config hash>/``: ``config.yaml``, ``metrics.json``,
 ``predictions.parquet``, ``vqa_results.json``, ``figures/<task>_alignment.png``,
 ``stages.json`` (cache path, hash, rows, seconds and operators of every stage run, calibration
 included), ``timings.json``, ``command.txt``, ``report.md`` / ``report.html``. Stage caches
@@ -29,6 +32,7 @@ import shutil
 import sys
 import threading
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -101,6 +105,86 @@ class DriverWarmup:
             self.thread.join()
 
 
+class TaskSteps:
+    """Each task's own steps after the stage pass, one at a time, in a fixed order: every
+    task's ``fit`` (its calibration, from its scored calibration sets), then every task's
+    ``finalize`` (its metrics, predictions and figure, from its scored evaluated split).
+
+    ``ready(i, run)`` is the runner's ``on_ready``: input set ``i`` is scored. With
+    ``background`` (the Ray pipeline) a thread runs each step as soon as the sets it reads are
+    scored, while the actor pools score the rest: the driver is otherwise idle then, and the
+    pass takes the calibration sets first (``run_experiment``), so on two cores SNLI-VE's fit
+    (about 4 s here) runs beside the evaluated splits' rows instead of after them
+    (BENCHMARKS.md). In process (the reference) they run after the pass, in the calling
+    thread. The order, and so every output, is the same either way.
+
+    ``finish(runs)`` runs what is left and raises a step's error; ``stop()`` ends the thread
+    when the pass failed (no step starts after it).
+
+    Args:
+        tasks: the tasks in order (``data.tasks``).
+        fit_sets: ``{task: [set index]}``, the calibration sets each task's fit reads.
+        evaluated: ``{task: set index}`` of its evaluated split (absent: none to score).
+        fit: ``fit(task, [SplitRun])``.
+        finalize: ``finalize(task, SplitRun or None)``.
+        background: run the steps in a thread as the sets become ready.
+    """
+
+    def __init__(self, tasks: list[str], fit_sets: dict[str, list[int]],
+                 evaluated: dict[str, int], fit: Callable[[str, list[SplitRun]], None],
+                 finalize: Callable[[str, SplitRun | None], None], background: bool):
+        self.steps: list[tuple[Callable[[str, Any], None], str, list[int]]] = [
+            (lambda t, runs: fit(t, runs), t, list(fit_sets.get(t, []))) for t in tasks]
+        self.steps += [(lambda t, runs: finalize(t, runs[0] if runs else None), t,
+                        [evaluated[t]] if t in evaluated else []) for t in tasks]
+        self.runs: dict[int, SplitRun] = {}
+        self.error: BaseException | None = None
+        self.stopped = False
+        self.cond = threading.Condition()
+        self.thread = (threading.Thread(target=self._loop, name="fgalign-task-steps",
+                                        daemon=True) if background else None)
+        if self.thread is not None:
+            self.thread.start()
+
+    def ready(self, i: int, run: SplitRun) -> None:
+        with self.cond:
+            self.runs[i] = run
+            self.cond.notify_all()
+
+    def _loop(self) -> None:
+        try:
+            for step, task, need in self.steps:
+                with self.cond:
+                    self.cond.wait_for(lambda need=need: self.stopped
+                                       or all(i in self.runs for i in need))
+                    if self.stopped:
+                        return
+                    runs = [self.runs[i] for i in need]
+                step(task, runs)
+        except BaseException as e:  # noqa: BLE001 - raised by finish(), in the caller's thread
+            self.error = e
+
+    def finish(self, runs: list[SplitRun]) -> None:
+        """Every set is scored (``runs``, in order): run the steps left, wait for them, and
+        raise the first error a step raised."""
+        for i, run in enumerate(runs):
+            self.ready(i, run)
+        if self.thread is None:
+            self._loop()
+        else:
+            self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        """The pass failed: no further step starts; a step under way is waited for."""
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
+        if self.thread is not None:
+            self.thread.join()
+
+
 def figure_rows(cfg: Config, task: str, ctx: dict, run: SplitRun, n: int) -> list[dict[str, Any]]:
     """The first ``n`` scored rows of a run, embeddings gathered and the fit applied (figures)."""
     rows = []
@@ -112,7 +196,8 @@ def figure_rows(cfg: Config, task: str, ctx: dict, run: SplitRun, n: int) -> lis
     return calibrate_rows(task, cfg.align, ctx, rows)
 
 
-def input_sets(cfg: Config, root: str, force: bool, empty: dict[str, EmptySplitError]
+def input_sets(cfg: Config, root: str, force: bool, empty: dict[str, EmptySplitError],
+               cached: dict[str, dict] | None = None
                ) -> tuple[list[RunRequest], dict[str, int]]:
     """Every input set of a run: each task's calibration sets (when its fit is not cached)
     and its evaluated split; returns the requests and, per task, the index of its evaluated
@@ -124,7 +209,8 @@ def input_sets(cfg: Config, root: str, force: bool, empty: dict[str, EmptySplitE
     its cached scores afterwards (``fgalign.experiment.finalize.calibration``).
 
     A task with an empty split has no input set; its ``EmptySplitError`` goes into ``empty``
-    (task → error), so the task loop names and skips it without preparing it.
+    (task → error), so the task loop names and skips it without preparing it. A task whose
+    context was cached (``cached_context``: no calibration set) has it in ``cached``.
     """
     out: list[RunRequest] = []
     evaluated: dict[str, int] = {}
@@ -132,6 +218,8 @@ def input_sets(cfg: Config, root: str, force: bool, empty: dict[str, EmptySplitE
         try:
             t = get_task(task)
             ctx = None if force else cached_context(cfg, task, root)
+            if ctx is not None and cached is not None:
+                cached[task] = ctx
             if ctx is None and t.calibrates(cfg):
                 train = t.read_rows(cfg, cfg.data.train_split, None)
                 ctx = {"task": task, **t.train_context(cfg, train)}
@@ -210,41 +298,69 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
                                    "tasks": {}}
         figs, timings = [], {"tasks": {}}
         empty: dict[str, EmptySplitError] = {}
-        # Every input set of every task in one pass (images once, then rows).
+        # Every input set of every task in one pass (images once, then rows); each task's
+        # own steps (fit, metrics, figure) as soon as its sets are scored (TaskSteps).
         t0 = time.perf_counter()
         warm = DriverWarmup(cfg, figures) if use_ray else None
         runner.after_images = warm.start if warm is not None else None
-        sets, evaluated = input_sets(cfg, runner.cache.root, force is not None, empty)
-        done = runner.run_sets(sets)
-        runs = {task: done[i] for task, i in evaluated.items()}
-        del sets, done
-        lazy_ray.shutdown(wait=False)  # the steps below run here; they find their sets cached
-        if warm is not None:
-            warm.join()
-        timings["stages_s"] = round(time.perf_counter() - t0, 2)
-        # The fits read what that pass computed (prepare_task's run_sets finds it cached).
-        for task in cfg.data.tasks:
+        cached: dict[str, dict] = {}
+        sets, evaluated = input_sets(cfg, runner.cache.root, force is not None, empty, cached)
+
+        contexts: dict[str, dict] = {}  # per task, once fitted (absent: skipped)
+
+        def fit(task: str, calibration: list[SplitRun]) -> None:
+            """``task``'s context: its calibration fitted on its scored calibration sets
+            (``prepare_cached``), or cached; an empty split skips the task."""
             t0 = time.perf_counter()
             try:
                 if task in empty:  # named, not prepared: the same error the steps below raise
                     raise empty[task]
-                ctx, ctx_cached = prepare_cached(cfg, task, runner.cache.root,
-                                                 force=force is not None, runner=runner)
+                if task in cached:
+                    ctx, ctx_cached = cached[task], True
+                else:
+                    ctx, ctx_cached = prepare_cached(cfg, task, runner.cache.root,
+                                                     force=force is not None, runs=calibration)
                 timings["tasks"][task] = {"prepare_s": round(time.perf_counter() - t0, 2),
                                           "prepare_cached": ctx_cached}
             except EmptySplitError as e:  # named, not scored; the other tasks still run
                 print(f"fgalign: task {task} skipped: {e}", file=sys.stderr, flush=True)
                 metrics["tasks"][task] = skipped_task(cfg, e)
-                continue
-            t0 = time.perf_counter()
-            run = runs[task]
+                return
+            contexts[task] = ctx
+
+        def finalize(task: str, run: SplitRun | None) -> None:
+            """``task``'s metrics and predictions (the fit applied to its scores), figure."""
+            if task not in contexts:  # skipped
+                return
+            t0, ctx = time.perf_counter(), contexts[task]
             metrics["tasks"][task] = finalize_task(cfg, task, ctx, run, writer)["metrics"]
             timings["tasks"][task]["finalize_s"] = round(time.perf_counter() - t0, 2)
             if figures and cfg.logging.figures:
                 fig = alignment_figure(cfg, task, figure_rows(cfg, task, ctx, run,
                                                               cfg.logging.figures),
                                        out / "figures" / f"{task}_alignment.png")
-                figs += [fig] if fig else []
+                figs.extend([fig] if fig else [])
+
+        scored = set(evaluated.values())
+        fit_sets = {t: [i for i, r in enumerate(sets) if r.task == t and i not in scored]
+                    for t in cfg.data.tasks}
+        steps = TaskSteps(cfg.data.tasks, fit_sets, evaluated, fit, finalize,
+                          background=use_ray)
+        order = [i for i in range(len(sets)) if i not in scored] + sorted(scored)
+        try:  # the calibration sets first: the fits may run while the rest is scored
+            done = runner.run_sets(sets, on_ready=steps.ready, compact=False, row_order=order)
+        except BaseException:
+            steps.stop()
+            raise
+        del sets
+        lazy_ray.shutdown(wait=False)  # the steps below run here or in their thread
+        timings["stages_s"] = round(time.perf_counter() - t0, 2)
+        steps.finish(done)  # the steps not yet run, in task order; a step's error is raised
+        if warm is not None:
+            warm.join()
+        runner.compact_tables(done)  # nothing reads the text tables any more
+        del done
+        metrics["tasks"] = {t: metrics["tasks"][t] for t in cfg.data.tasks}  # (skips: at fit)
         writer.close()
         timings["ray_init_s"] = round(lazy_ray.init_s, 2)  # the run's wait for Ray's start (0:
         # every stage cached); ray_start_s: the start itself (begun early: beside the planning)

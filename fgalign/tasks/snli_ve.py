@@ -51,6 +51,7 @@ from fgalign.metrics import per_class_accuracy
 from fgalign.numbers import Count, NonNegative, Size
 from fgalign.schema import SNLI_VE_LABELS
 from fgalign.tasks.base import Task, register_task
+from fgalign.threads import torch_threads
 from fgalign.variants import Variant, score_column, variant_column, variant_names
 
 
@@ -189,7 +190,11 @@ def standardize(x: np.ndarray, st: dict, mask: np.ndarray | None = None) -> np.n
 
 def fit_logreg(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 100,
                seed: int = 0) -> dict[str, list]:
-    """Multinomial logistic regression on standardised features: ``{"W": (F, 3), "b": (3,)}``."""
+    """Multinomial logistic regression on standardised features: ``{"W": (F, 3), "b": (3,)}``.
+
+    L-BFGS on one torch thread: with other thread counts a reduction takes other paths and
+    the weights move (one feature: by a float32 step), so the metrics would depend on the
+    machine's cores (``fgalign.threads``)."""
     torch.manual_seed(seed)
     xt, yt = torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.int64))
     lin = torch.nn.Linear(x.shape[1], len(SNLI_VE_LABELS))
@@ -203,7 +208,8 @@ def fit_logreg(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 100,
         loss.backward()
         return loss
 
-    opt.step(closure)
+    with torch_threads(1):  # the same weights on every machine (fgalign.threads)
+        opt.step(closure)
     return {"W": lin.weight.detach().T.tolist(), "b": lin.bias.detach().tolist()}
 
 

@@ -129,6 +129,26 @@ def test_logreg_separates_and_is_deterministic():
     assert (logits(x, a, st).argmax(1) == y).mean() > 0.95
 
 
+def test_logreg_weights_do_not_depend_on_the_torch_thread_count():
+    """One feature, 1260 rows (SNLI-VE's single-component fits): L-BFGS on two threads gave
+    other weights than on one, so the metrics depended on the machine's cores; the fit now
+    runs on one thread whatever the caller set, and restores the caller's count."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(1260, 1)).astype(np.float32), rng.integers(0, 3, 1260)
+    old = torch.get_num_threads()
+    try:
+        fits = []
+        for n in (2, 1, 3):
+            torch.set_num_threads(n)
+            fits.append(fit_logreg(x, y, steps=100))
+            assert torch.get_num_threads() == n
+    finally:
+        torch.set_num_threads(old)
+    assert fits[0] == fits[1] == fits[2]
+
+
 def test_thresholds_recover_three_bins():
     s = np.array([0.1, 0.2, 0.5, 0.6, 0.9, 1.0])
     y = np.array([2, 2, 1, 1, 0, 0])  # low → contradiction, mid → neutral, high → entailment
