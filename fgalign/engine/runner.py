@@ -633,7 +633,8 @@ class Runner:
         execution that ran adds ``{operators, start_s, wall_s, busy_s, startup_s}`` to
         ``timeline`` (``start_s``: seconds after this runner's first execution began;
         ``busy_s``: seconds inside its stages; ``startup_s``: the executor's, 0 in process;
-        ``actors``: actors per pool, ``{}`` in process)."""
+        ``actors``: actors per pool, ``{}`` in process; ``threads``: torch threads per actor,
+        None in process)."""
         executor = executor or self.executor
         start = getattr(executor, "start", None)  # (Ray's start is not the execution's time)
         if start is not None and any(p.n for p in plans):
@@ -653,7 +654,8 @@ class Runner:
                 "wall_s": round(time.perf_counter() - t0, 2),
                 "busy_s": round(sum(r.seconds for r in mine), 2),
                 "startup_s": round(float(getattr(executor, "startup_s", 0.0)), 2),
-                "actors": dict(getattr(executor, "actors", {}))})
+                "actors": dict(getattr(executor, "actors", {})),
+                "threads": getattr(executor, "threads", None)})
 
 
 def execute_plans(cache: StageCache, executor: Executor, plans: list[SetPlan],

@@ -30,14 +30,19 @@ def pool_name(stages: tuple[str, ...]) -> str:
 def make_chunk_actor(stages: tuple[str, ...]) -> type:
     """A callable class ``<Stage...>Chunks`` for ``map_batches``.
 
-    Its constructor takes ``steps`` (``{stage: {set key: Step}}``) and builds every stage
-    object (and model) once; each call takes a batch of chunks (``fgalign.engine.chunks``
-    columns as numpy arrays) and runs every chunk through the pool's ``ChunkStage`` s in
-    graph order, returning the same columns.
+    Its constructor takes ``steps`` (``{stage: {set key: Step}}``) and ``threads`` (torch
+    threads, ``fgalign.ray.runtime.actor_threads``; None: as Ray set them) and builds every
+    stage object (and model) once; each call takes a batch of chunks
+    (``fgalign.engine.chunks`` columns as numpy arrays) and runs every chunk through the
+    pool's ``ChunkStage`` s in graph order, returning the same columns.
     """
 
     class ChunkActor:
-        def __init__(self, steps: dict[str, dict[int, Step]]):
+        def __init__(self, steps: dict[str, dict[int, Step]], threads: int | None = None):
+            if threads:  # before the models: ``model.num_threads``, when set, wins
+                import torch
+
+                torch.set_num_threads(threads)
             self.stages = [ChunkStage(stage, steps[stage]) for stage in stages]
             for chunk_stage in self.stages:  # build the models now, not on the first chunk
                 chunk_stage.prepare()  # (a gated step's stage: its model now, itself after)

@@ -23,7 +23,9 @@ for the same cores anyway.
 rows of the execution, at most ``concurrency`` (``pool_actors``): the default row pool
 starts a second actor only for an execution long enough to repay its start-up (the demo's
 1500-scene world, not a 300-scene one; BENCHMARKS.md). ``actors`` and the run's
-``timings.json`` say how many each pool had.
+``timings.json`` say how many each pool had. On the local cluster each actor runs torch on
+its share of the node's CPUs (``actor_threads``), not on the one thread Ray's logical
+``num_cpus`` would give it.
 
 Each pool builds its stages (and models) once, in its actors' ``__init__``, and serves every
 input set of the execution. A chunk's rows move between stages through the Parquet file the
@@ -53,6 +55,7 @@ from fgalign.engine.chunks import (
 from fgalign.engine.runner import StageError, StageRecord, plan_start, run_chain, written_rows
 from fgalign.ray.actors import make_chunk_actor, pool_name
 from fgalign.ray.runtime import (
+    actor_threads,
     check_execution_resources,
     fuse_pools,
     pool_actors,
@@ -80,6 +83,8 @@ class RayExecutor:
         self.startup_s = 0.0  # last execution: seconds until its first chunk was back, less
         # that chunk's stage seconds (pool start-up: actor processes, imports, models)
         self.actors: dict[str, int] = {}  # last execution: actors per pool (``pool_actors``)
+        self.threads: int | None = None  # last execution: torch threads per actor
+        # (``actor_threads``; None on a cluster at ``ray.address``: Ray's default)
 
     def schedule(self, first: list[SetPlan], second: list[SetPlan]) -> str:
         """How the executions of ``first`` (images) and ``second`` (rows, which wait at a
@@ -129,9 +134,14 @@ class RayExecutor:
         self.actors = {}
         for pool in pools:
             rows = sum(p.n for p in plans if set(p.stages) & set(pool))
-            n = self.actors[pool_name(pool)] = pool_actors(pool_resources(steps[pool[0]]), rows)
+            self.actors[pool_name(pool)] = pool_actors(pool_resources(steps[pool[0]]), rows)
+        self.threads = (actor_threads(ray.cluster_resources().get("CPU", 1.0),
+                                      sum(self.actors.values()))
+                        if self.ray_cfg.address is None else None)
+        for pool in pools:
             ds = apply_chunk_pool(ds, pool, {op: steps[op] for op in pool},
-                                  self.ray_cfg.max_restarts, n)
+                                  self.ray_cfg.max_restarts, self.actors[pool_name(pool)],
+                                  self.threads)
         self.operators = "->".join(["FromItems"] + [f"MapBatches({pool_name(p)})"
                                                     for p in pools])
         got: Counter = Counter()
@@ -161,7 +171,7 @@ def pool_resources(steps: dict[int, Step]) -> Any:
 
 
 def apply_chunk_pool(ds: Any, stages: tuple[str, ...], steps: dict[str, dict[int, Step]],
-                     max_restarts: int, actors: int) -> Any:
+                     max_restarts: int, actors: int, threads: int | None = None) -> Any:
     """``ds.map_batches`` over a fixed-size actor pool running ``stages`` with their resources.
 
     The only place that calls ``map_batches``: resources come from the steps' specs
@@ -176,6 +186,7 @@ def apply_chunk_pool(ds: Any, stages: tuple[str, ...], steps: dict[str, dict[int
         max_restarts: actor restarts after a crash (``cfg.ray.max_restarts``); each chunk of a
             crashed actor is retried as often (a retried chunk rewrites the same file).
         actors: the pool's size (``pool_actors``).
+        threads: torch threads per actor (``actor_threads``; None: Ray's default).
     """
     import ray.data
 
@@ -186,7 +197,7 @@ def apply_chunk_pool(ds: Any, stages: tuple[str, ...], steps: dict[str, dict[int
         warnings.filterwarnings("ignore", message=".*ray_remote_args.*deprecated")
         return ds.map_batches(
             make_chunk_actor(stages),
-            fn_constructor_kwargs={"steps": steps},
+            fn_constructor_kwargs={"steps": steps, "threads": threads},
             compute=ray.data.ActorPoolStrategy(size=actors),
             batch_size=1,
             num_cpus=res.num_cpus,

@@ -101,6 +101,20 @@ def pool_actors(res: Any, rows: int) -> int:
     return max(1, min(int(res.concurrency), -(-int(rows) // int(res.rows_per_actor))))
 
 
+def actor_threads(cluster_cpus: float, actors: int) -> int:
+    """Torch threads of each actor of an execution on the local cluster: the node's CPUs
+    shared among the execution's actors (at least one).
+
+    A pool's ``num_cpus`` is a logical reservation, small so that every pool fits at once,
+    and Ray sets ``OMP_NUM_THREADS`` from it: one thread. A lone row actor on two cores then
+    embeds and scores on one while the in-process run uses both (BENCHMARKS.md); two row
+    actors get one each. ``model.num_threads``, when set, still wins (the stage sets it as
+    it builds the model). Thread counts change no value here: every ``metrics.json`` value
+    is the same with one or two threads (BENCHMARKS.md).
+    """
+    return max(1, int(cluster_cpus // max(1, actors)))
+
+
 def fuse_pools(stages: list[str] | tuple[str, ...], res: dict[str, Any]
                ) -> list[tuple[str, ...]]:
     """The actor pools of one execution: consecutive stage kinds whose resources are equal

@@ -189,6 +189,11 @@ def test_a_pool_starts_one_actor_per_rows_per_actor_rows():
                                           ("candidates", "keywords", "embed", "score")]
     assert pool_actors(res["keywords"], 2324) == 1 and pool_actors(res["keywords"], 11244) == 2
     assert pool_actors(res["images"], 10**6) == 1
+    # each actor's torch threads: the node's CPUs over the execution's actors
+    from fgalign.ray.runtime import actor_threads
+
+    assert [actor_threads(2.0, n) for n in (0, 1, 2, 3)] == [2, 2, 1, 1]
+    assert actor_threads(16.0, 3) == 5 and actor_threads(0.5, 1) == 1
     # rows_per_actor separates pools like any other resource
     assert fuse_pools(["keywords", "embed"], {"keywords": fixed, "embed": StageResources(
         concurrency=3, rows_per_actor=10)}) == [("keywords",), ("embed",)]
