@@ -153,7 +153,7 @@ def test_task_context_cache(tmp_path, monkeypatch):
     (root / "train.jsonl").write_text("{}\n")
     calls = []
 
-    def fake_prepare(cfg, task, runner=None):
+    def fake_prepare(cfg, task, runner=None, runs=None):
         calls.append(task)
         return {"task": task, "prior": [1, 2], "w": [[0.1, 0.25]]}
 
