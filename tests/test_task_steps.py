@@ -1,10 +1,10 @@
-"""``fgalign.experiment.run.TaskSteps``: each task's fit and finalize, in one order whether
+"""``fgalign.experiment.steps.TaskSteps``: each task's fit and finalize, in one order whether
 they run in a thread as the sets become ready (Ray) or after the pass (in process)."""
 import threading
 
 import pytest
 
-from fgalign.experiment.run import TaskSteps
+from fgalign.experiment.steps import TaskSteps
 
 WAIT = 120  # seconds: only a hang reaches it (a busy machine may be slow, never this slow)
 

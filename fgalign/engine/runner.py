@@ -316,7 +316,7 @@ class Runner:
             on_ready: called as ``on_ready(i, SplitRun)`` as soon as set ``i``'s last cache is
                 committed (or found), while other sets may still compute, from the thread
                 that committed it: the caller's own steps on that set may begin (the Ray
-                driver's fits and metrics, ``fgalign.experiment.run.TaskSteps``). It must
+                driver's fits and metrics, ``fgalign.experiment.steps.TaskSteps``). It must
                 return at once and must not call this runner.
             compact: merge the text tables' small shards at the end (``compact_tables``);
                 False leaves that to the caller, for when nothing reads those tables any more.
