@@ -72,6 +72,13 @@ def test_rows_in_equal_rows_out_and_columns(world, task):
         assert np.allclose(r["score"], r["vscore_fusion"])
     if task == "vcr":
         assert all(r["pred_r"] >= 0 for r in out)
+    # error rows are left as they are, also when no row of the list is error-free (the first
+    # rows of a split whose image is unreadable: the alignment figure's rows, a metrics chunk)
+    hydrated = hydrate(cached, ImageRecords(run.image_records), run.tables)
+    bad = [dict(r, error="embed:bad_image") for r in hydrated]
+    assert calibrate_rows(task, world.align, ctx, bad) == bad
+    mixed = calibrate_rows(task, world.align, ctx, bad[:2] + hydrated[2:])
+    assert mixed[:2] == bad[:2] and [r["pred"] for r in mixed[2:]] == [r["pred"] for r in out[2:]]
 
 
 def test_specs_contract(world):
@@ -156,6 +163,22 @@ def test_missing_image_becomes_a_row_error(world):
                                                        stop_after="embed").iter_rows()}
     assert out[rows[0]["uid"]]["error"].startswith("regions:")
     assert out[rows[1]["uid"]]["error"] == ""
+
+
+def test_the_figure_draws_the_first_error_free_rows(world):
+    """The first row's image is missing: the alignment figure takes the next rows (before,
+    SNLI-VE's calibration of error rows only raised and the whole run failed)."""
+    from fgalign.experiment.run import figure_rows
+
+    for task in ("vcr", "snli_ve"):
+        runner = make_runner(world, LocalExecutor(progress=False))
+        ctx = prepare_task(world, task, runner)
+        rows = load_task_rows(world, task, ctx)[:3]
+        rows[0] = dict(rows[0], image_path="images/nope.png", image_key="nope")
+        run = runner.run_split(task, "missing-first", rows, ctx)
+        got = figure_rows(world, task, ctx, run, 2)
+        assert [r["uid"] for r in got] == [rows[1]["uid"], rows[2]["uid"]]
+        assert not any(r["error"] for r in got)
 
 
 def test_hydrated_rows_match_the_tables(world):

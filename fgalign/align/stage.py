@@ -149,9 +149,9 @@ def calibrate_rows(task: str, align: AlignCfg, ctx: dict, rows: list[dict]) -> l
         New dicts (the input rows are not modified), same order and number.
     """
     t = get_task(task)
-    if not rows or not t.fitted(ctx):
-        return rows
     ok = [i for i, r in enumerate(rows) if not r.get("error")]
+    if not ok or not t.fitted(ctx):  # (no error-free row: nothing to calibrate)
+        return rows
     variants = variant_names(align)
     scored = t.calibrated_scores([rows[i] for i in ok],
                                  scored_columns([rows[i] for i in ok], align), variants, ctx)

@@ -106,9 +106,12 @@ class DriverWarmup:
 
 
 def figure_rows(cfg: Config, task: str, ctx: dict, run: SplitRun, n: int) -> list[dict[str, Any]]:
-    """The first ``n`` scored rows of a run, embeddings gathered and the fit applied (figures)."""
+    """The first ``n`` error-free scored rows of a run (an unreadable image's rows have
+    nothing to draw), embeddings gathered and the fit applied (figures)."""
     rows = []
     for row in run.iter_rows():
+        if row.get("error"):
+            continue
         rows.append(row)
         if len(rows) >= n:
             break
