@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import gc
 import math
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -379,8 +380,6 @@ class Runner:
                      ) -> Callable[[StageRecord], None]:
         """``_record``'s hook for ``run``'s ``on_ready``: a record of a set's last cache
         (committed, or found while planning) makes that set ready, once."""
-        import threading
-
         waiting: dict[str, list[int]] = {}
         for i, rs in enumerate(row_sets):
             waiting.setdefault(rs.paths[-1], []).append(i)
@@ -465,7 +464,6 @@ class Runner:
         models. A failed images execution writes the gate's abort file, so no row set waits
         for caches that will not come; its error is the one raised."""
         import copy
-        import threading
         import uuid
 
         abort = f"{self.cache.root}/.abort-{uuid.uuid4().hex[:12]}"

@@ -47,7 +47,7 @@ class TaskSteps:
                  evaluated: dict[str, int], fit: Callable[[str, list[SplitRun]], None],
                  finalize: Callable[[str, SplitRun | None], None], background: bool):
         self.steps: list[tuple[Callable[[str, Any], None], str, list[int]]] = [
-            (lambda t, runs: fit(t, runs), t, list(fit_sets.get(t, []))) for t in tasks]
+            (fit, t, list(fit_sets.get(t, []))) for t in tasks]
         self.steps += [(lambda t, runs: finalize(t, runs[0] if runs else None), t,
                         [evaluated[t]] if t in evaluated else []) for t in tasks]
         self.runs: dict[int, SplitRun] = {}

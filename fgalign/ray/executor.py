@@ -171,7 +171,7 @@ def pool_resources(steps: dict[int, Step]) -> Any:
 
 
 def apply_chunk_pool(ds: Any, stages: tuple[str, ...], steps: dict[str, dict[int, Step]],
-                     max_restarts: int, actors: int, threads: int | None = None) -> Any:
+                     max_restarts: int, actors: int, threads: int | None) -> Any:
     """``ds.map_batches`` over a fixed-size actor pool running ``stages`` with their resources.
 
     The only place that calls ``map_batches``: resources come from the steps' specs
