@@ -145,6 +145,8 @@ def test_scale_ratios_from_measured_cases():
                            "vocab": 3129, "k": 128, "startup_s": 20.0, "exec_s": 425.0,
                            "candidates": _cands({"q1": [2, 2], "q2": [129, 1670]})},
              "snli_ve": _case("snli_ve", "snli_ve", 54, 50_000, 900.0, 40.0, 60, 3, 12, 15),
+             "snli_ve-x": {**_case("snli_ve-x", "snli_ve", 540, 500_000, 900.0, 130.0, 600, 30,
+                                   120, 150), "exec_s": 60.0},
              "vcr": _case("vcr", "vcr", 40, 40_000, 900.0, 40.0, 40, 15, 60, 75)}
     results, info = measure({"cases": cases, "factor": 10, "overrides": ["model.name=test-tiny"]})
     by = {r.name: r for r in results}
@@ -171,25 +173,60 @@ def test_scale_ratios_from_measured_cases():
     assert proj.value > 0 and proj.extra["items"]["detector"] == pytest.approx(5.3 * 40_504)
     assert proj.extra["cache_bytes"] == pytest.approx((2_500_000 + 1_000_000 * 15) / 500
                                                       * 214_354 + wide_fixed)
-    # driver: (work − seconds inside the executions 425 − preparation 0) per row × rows + the
-    # other sets' stages 5 s once; the executions' fixed cost (20 s) is paid once per run
-    assert proj.extra["driver_s"] == pytest.approx((800 - 425) / 500 * 214_354 + 5)
-    assert proj.extra["startup_s"] == 20.0
+    # driver: a line through the two sizes of the driver's seconds outside the executions:
+    # vqa-big (no timeline) 100 − stages 50 − other sets 5 = 45 s at 50 rows, vqa-big-x
+    # 800 − 425 = 375 s at 500 rows: 330 / 450 s per row, and the intercept once
+    per_row = 330 / 450
+    assert proj.extra["driver_per_row_s"] == pytest.approx(per_row)
+    assert proj.extra["driver_once_s"] == pytest.approx(375 - per_row * 500)
+    assert proj.extra["driver_s"] == pytest.approx(375 - per_row * 500 + per_row * 214_354)
+    assert proj.extra["driver_fitted"] and "fitted on vqa-big: 50 and vqa-big-x: 500" in proj.detail
+    assert proj.extra["startup_s"] == 20.0 and proj.extra["once_s"] == 5.0
     # overlap: the text encoder's GPU time runs alongside the CPU stages (4 GPUs, 32 vCPU)
     n_txt, n_det = 10 * 214_354, 5.3 * 40_504
     n_img = proj.extra["items"]["image"]
     img_rate = min(1500.0, 137.0 * 32 / 4)
     gpu_img = (n_det / 26.0 + n_img / img_rate) / 4
     cpu = proj.extra["cpu_s"]
+    # CPU: stage seconds less model seconds inside the actors, a line through both sizes
+    cpu_work = lambda c: c["stage_s"]["vqa/embed"] - (c["counters"]["kinds"]["proposer"]["seconds"]
+                                                     + c["counters"]["kinds"]["image_encoder"]["seconds"]
+                                                     + c["counters"]["kinds"]["text_encoder"]["seconds"])
+    slope = (cpu_work(cases["vqa-big-x"]) - cpu_work(cases["vqa-big"])) / 450
+    assert cpu == pytest.approx((cpu_work(cases["vqa-big-x"]) - slope * 500 + slope * 214_354) / 32)
     assert proj.value == pytest.approx((gpu_img + max(n_txt / 2220.0 / 4, cpu)
-                                        + proj.extra["driver_s"] + 20.0) / 3600)
+                                        + proj.extra["driver_s"] + 5.0 + 20.0) / 3600)
     assert proj.extra["serial_hours"] == pytest.approx(
-        (proj.extra["gpu_s"] + cpu + proj.extra["driver_s"] + 20.0) / 3600)
+        (proj.extra["gpu_s"] + cpu + proj.extra["driver_s"] + 5.0 + 20.0) / 3600)
     assert proj.extra["serial_hours"] >= proj.value
+    # SNLI-VE ran at two sizes: projected from snli_ve-x, fitted with snli_ve beside it
+    # (40 − 20 − 5 = 15 s at 54 pairs, 130 − 60 = 70 s at 540)
+    snli = by["scale_projection_snli_ve"]
+    assert snli.extra["driver_per_row_s"] == pytest.approx(55 / 486)
+    assert "fitted on snli_ve: 54 and snli_ve-x: 540" in snli.detail
+    assert by["scale_proposer_calls_snli_ve"].extra["calls"] == 600  # the larger run's counts
+    # VCR ran at one size: every driver second outside the executions counted per row, an
+    # upper bound, and the row says so
+    vcr = by["scale_projection_vcr"]
+    assert vcr.extra["driver_once_s"] == 0 and not vcr.extra["driver_fitted"]
+    assert vcr.extra["driver_per_row_s"] == pytest.approx((40 - 20 - 5) / 40)
+    assert "an upper bound" in vcr.detail
     h100 = by["scale_projection_vqa_8xh100"]  # 8 GPUs, 24 vCPU each: less GPU time, same driver
     assert h100.extra["gpu_s"] < proj.extra["gpu_s"] and "8× H100" in h100.title
     assert h100.extra["driver_s"] == proj.extra["driver_s"]
     assert any("cluster.yaml: 4 × gpu_worker" in a for a in info["assumptions"])
+
+
+def test_linear_fit_of_two_sizes():
+    """Per row and once per run apart; a cost that falls with size is taken as flat (noise),
+    one size only or a non-smaller second run: all of it per row."""
+    from fgalign.bench.projection import linear
+
+    v = lambda c: c["v"]
+    assert linear({"rows": 10, "v": 12.0}, {"rows": 110, "v": 62.0}, v) == (7.0, 0.5, True)
+    assert linear({"rows": 10, "v": 30.0}, {"rows": 110, "v": 20.0}, v) == (20.0, 0.0, True)
+    assert linear(None, {"rows": 100, "v": 20.0}, v) == (0.0, 0.2, False)
+    assert linear({"rows": 100, "v": 1.0}, {"rows": 100, "v": 20.0}, v) == (0.0, 0.2, False)
 
 
 def test_stage_seconds_split_per_row_and_once():

@@ -1,10 +1,11 @@
 """Project measured per-item costs of the scale benchmark to the real datasets on ``cluster.yaml``.
 
-    rows, assumptions = project_all({"vqa": case, "snli_ve": case, "vcr": case}, "cluster.yaml", ov)
+    rows, assumptions = project_all({"vqa": case_10x, "snli_ve": ..., "vcr": ...}, "cluster.yaml",
+                                    ov, small={"vqa": case_1x, ...})
 
 Model of one run (two Ray Data executions, each may use the whole cluster):
 
-    hours    = images GPU s + max(text GPU s, CPU s) + driver s + start-up s
+    hours    = images GPU s + max(text GPU s, CPU s) + driver s + once s + start-up s
     images   = proposer calls × t_det + image-encoder items × t_img, divided by the GPU
                workers (the first execution: regions → images, GPU pools)
     text     = text items × t_txt, divided by the GPU workers (the second execution: its GPU
@@ -13,13 +14,16 @@ Model of one run (two Ray Data executions, each may use the whole cluster):
                ``execution_timeline``: pool start-up — actor processes, imports, models —
                scheduling and commits), once per run
     CPU s    = (stage seconds − model seconds inside the actors) per row × rows, divided by
-               the workers' vCPUs (keywords, scoring, image decoding, Parquet I/O)
-    driver s = (driver time outside the executions − task preparation) per row × rows +
-               task preparation and the other sets' stages (calibration, answer prompts) as
-               measured
-               (``timings.json`` ``prepare_s``: reads the train split and runs the
-               calibration the current driver does itself; it does not grow with the
-               evaluated rows, but with the train split, which is not projected)
+               the workers' vCPUs (keywords, scoring, image decoding, Parquet I/O); per row:
+               the slope between the two sizes when there are two, else the mean
+    driver s = a + b × rows: the driver's time outside the executions (``timings.json``
+               total, less Ray's start, less the executions' span) at two sizes of the same
+               task, b the slope per row and a the intercept (reading, planning, imports,
+               figures: once per run). Each task's preparation and finalize run beside the
+               executions (``fgalign.experiment.steps``), so only what they leave outside the
+               span is in it. With one size only, b = that time / its rows and a = 0: an
+               upper bound, said so in the row
+    once s   = the other input sets' stage seconds (calibration, answer prompts), once per run
     bytes    = the evaluated rows' stage-cache bytes per row × rows + the fixed shares once
                (answer prompts, task context, calibration sets: ``scale.cache_split``), the
                embedding tables' values scaled from the measured backbone width to the
@@ -100,8 +104,41 @@ def _k(c: dict, kind: str, key: str, table: str = "kinds") -> float:
     return float(c["counters"][table].get(kind, {}).get(key, 0))
 
 
-def project(task: str, c: dict[str, Any], cluster: dict[str, Any], dim: int) -> Measurement:
-    """Hours and cache bytes of the real ``task`` split from one measured case."""
+def _outside(c: dict) -> float:
+    """Seconds of a run's driver outside its executions: ``work_s`` (total less Ray's start)
+    less the span of the executions (``exec_s``; stage seconds and start-up for an older
+    run without a timeline)."""
+    inside = c.get("exec_s", sum(c["stage_s"].values())
+                   + sum(c.get("fixed_stage_s", {}).values()) + float(c.get("startup_s", 0.0)))
+    return max(float(c["work_s"]) - inside, 0.0)
+
+
+def _cpu_work(c: dict) -> float:
+    """Stage seconds of the evaluated rows and the image prefetch, less the model seconds
+    inside the actors: the CPU stages' work (keywords, scoring, decoding, I/O)."""
+    model_s = sum(_k(c, k, "seconds") - _k(c, k, "seconds", "driver")
+                  for k in ("proposer", "image_encoder", "text_encoder"))
+    return max(sum(c["stage_s"].values()) - model_s, 0.0)
+
+
+def linear(small: dict | None, big: dict, value) -> tuple[float, float, bool]:
+    """``(a, b, fitted)``: ``value(case) = a + b × rows`` through two sizes of one task.
+
+    With ``small`` (fewer rows, same task and config) the line through both points, slope and
+    intercept clipped at 0 (noise can tip a flat cost); without, ``b = value(big) / rows`` and
+    ``a = 0``: every second counted per row, an upper bound on the per-row cost.
+    """
+    vb, nb = value(big), big["rows"]
+    if small is None or small["rows"] >= nb:
+        return 0.0, vb / nb, False
+    b = max((vb - value(small)) / (nb - small["rows"]), 0.0)
+    return max(vb - b * nb, 0.0), b, True
+
+
+def project(task: str, c: dict[str, Any], cluster: dict[str, Any], dim: int,
+            small: dict[str, Any] | None = None) -> Measurement:
+    """Hours and cache bytes of the real ``task`` split from one measured case ``c``, and the
+    same task at a smaller size ``small`` (per-row and once-per-run costs apart: ``linear``)."""
     label, rows, images = DATASETS[task]
     p = c["counters"]["proposer"]
     distinct, crops = max(p["distinct_images"], 1), p["regions_of_distinct"]
@@ -119,18 +156,16 @@ def project(task: str, c: dict[str, Any], cluster: dict[str, Any], dim: int) -> 
     secs = {k: n * (t if on_gpu else 1.0 / rate[k]) / max(cluster["gpus"], 1)
             for k, (n, t) in per.items()}
     gpu_s = sum(secs.values())
-    model_s = sum(_k(c, k, "seconds") - _k(c, k, "seconds", "driver")
-                  for k in ("proposer", "image_encoder", "text_encoder"))
-    stage_s = sum(c["stage_s"].values())  # the evaluated rows' stages and the image prefetch
-    fixed_s = sum(c.get("fixed_stage_s", {}).values())  # calibration, answer prompts: once
-    cpu_s = max(stage_s - model_s, 0.0) / c["rows"] * rows / max(cluster["cpus"], 1)
-    drv_model = sum(_k(c, k, "seconds", "driver")
-                    for k in ("proposer", "image_encoder", "text_encoder"))
-    prep = float(c.get("prepare_s", 0.0))  # the task preparation: train split + calibration
+    cpu_a, cpu_b, _ = linear(small, c, _cpu_work)
+    cpu_s = (cpu_a + cpu_b * rows) / max(cluster["cpus"], 1)
+    once_s = sum(c.get("fixed_stage_s", {}).values())  # calibration, answer prompts: once
     startup_s = float(c.get("startup_s", 0.0))  # the executions' fixed cost: once per run
-    inside = c.get("exec_s", stage_s + fixed_s + startup_s)  # seconds inside the executions
-    drv_rest = max(c["work_s"] - inside - max(prep, drv_model), 0.0)
-    driver_s = drv_rest / c["rows"] * rows + max(prep, drv_model) + fixed_s
+    drv_a, drv_b, fitted = linear(small, c, _outside)
+    driver_s = drv_a + drv_b * rows
+    how = (f"driver {drv_b * 1e3:.2f} ms per row + {drv_a:.0f} s once (fitted on "
+           f"{small['name']}: {small['rows']} and {c['name']}: {c['rows']} rows)" if fitted else
+           f"driver {drv_b * 1e3:.2f} ms per row, an upper bound (one size measured: every "
+           f"second outside the executions counted per row)")
     cache = c["cache"]
     scale_dim = dim and TARGET_DIM / dim
     split = cache.get("split")
@@ -141,8 +176,8 @@ def project(task: str, c: dict[str, Any], cluster: dict[str, Any], dim: int) -> 
     else:
         per_row = (cache["total"] - cache["float_columns"]
                    + cache["float_columns"] * scale_dim) / c["rows"]
-    serial = (gpu_s + cpu_s + driver_s + startup_s) / 3600
-    hours = (secs["detector"] + secs["image"] + max(secs["text"], cpu_s) + driver_s
+    serial = (gpu_s + cpu_s + driver_s + once_s + startup_s) / 3600
+    hours = (secs["detector"] + secs["image"] + max(secs["text"], cpu_s) + driver_s + once_s
              + startup_s) / 3600
     return Measurement(
         f"scale_projection_{task}", f"Projection: {label} on {cluster['gpus']}× "
@@ -151,22 +186,27 @@ def project(task: str, c: dict[str, Any], cluster: dict[str, Any], dim: int) -> 
         f"{gpu_s / 3600:.2f} h (detector {per['detector'][0]:,.0f} calls, image encoder "
         f"{per['image'][0]:,.0f} items, text encoder {per['text'][0]:,.0f} texts); CPU "
         f"{cpu_s / 3600:.2f} h on {cluster['cpus']} vCPU (the text encoder's GPU time "
-        f"overlaps it); driver {driver_s / 3600:.2f} h; pool start-up {startup_s:.0f} s; "
-        f"{serial:.2f} h without overlap (from {c['name']}: {c['rows']} rows)",
+        f"overlaps it); driver {driver_s / 3600:.2f} h ({how}); other sets' stages {once_s:.0f} s "
+        f"once; pool start-up {startup_s:.0f} s; {serial:.2f} h without overlap",
         extra={"hours": hours, "serial_hours": serial, "gpu_s": gpu_s, "cpu_s": cpu_s,
-               "driver_s": driver_s, "startup_s": startup_s,
+               "driver_s": driver_s, "driver_per_row_s": drv_b, "driver_once_s": drv_a,
+               "driver_fitted": fitted, "once_s": once_s, "startup_s": startup_s,
                "cache_bytes": per_row * rows, "items": {k: n for k, (n, _) in per.items()},
                "gpu_times": "measured" if on_gpu else "anchors"})
 
 
-def project_all(cases: dict[str, dict], cluster_yaml: str | Path, overrides: list[str]
-                ) -> tuple[list[Measurement], list[str]]:
-    """One projection row per task, and the assumptions behind them (text lines)."""
+def project_all(cases: dict[str, dict], cluster_yaml: str | Path, overrides: list[str],
+                small: dict[str, dict] | None = None) -> tuple[list[Measurement], list[str]]:
+    """One projection row per task, and the assumptions behind them (text lines).
+
+    ``cases``: the measured run of each task; ``small``: a smaller run of the same task and
+    config where there is one (``linear``: per-row and once-per-run costs apart)."""
+    small = small or {}
     cluster = read_cluster(cluster_yaml)
     dim = embed_dim(overrides)
-    rows = [project(t, c, cluster, dim) for t, c in cases.items()]
+    rows = [project(t, c, cluster, dim, small.get(t)) for t, c in cases.items()]
     if "vqa" in cases:  # VQAv2 val on 8 × H100 (one p5.48xlarge)
-        h100 = project("vqa", cases["vqa"], H100_NODE, dim)
+        h100 = project("vqa", cases["vqa"], H100_NODE, dim, small.get("vqa"))
         h100.name += "_8xh100"
         rows.append(h100)
     anchors = "anchors" if rows and rows[0].extra["gpu_times"] == "anchors" else "measured"
@@ -190,17 +230,20 @@ def project_all(cases: dict[str, dict], cluster_yaml: str | Path, overrides: lis
         "measured in the runs, times the real split's images and rows; crops per image as "
         "measured (the synthetic scenes have 2–6 objects; a detector with max_regions 16 "
         "may give more)"),
-        ("CPU stages (keywords, scoring, decoding, I/O): measured CPU seconds per row here, "
-        "divided by the workers' vCPUs (perfect scaling assumed)"),
+        ("CPU stages (keywords, scoring, decoding, I/O): measured CPU seconds per row here "
+        "(below), divided by the workers' vCPUs (perfect scaling assumed)"),
         ("CPU and driver time split by stages.json: the evaluated split's stages and the image "
         "prefetch (every set's images) per row, the other input sets' stage runs (calibration, "
-        "answer prompts) once, as measured"),
-        ("driver: measured seconds per row outside the task preparation and the stages "
-        "(reading, statements, finalize) times the rows, plus the preparation as measured here "
-        "(train split of "
-        "6,258 questions, calibration of val_limit rows in the driver; with VQAv2's 443,757 "
-        "train questions and real models on the head node's CPU it would take far longer: "
-        "not projected)"),
+        "answer prompts) once, as measured, added without overlap"),
+        ("per row and once per run apart: where a task ran at two sizes (1× and 10×, same "
+        "config), the CPU stages' seconds and the driver's seconds outside the executions are "
+        "each a line through both runs (slope: per row; intercept: once per run); where it ran "
+        "at one size, all of it is counted per row (an upper bound, said in its row)"),
+        ("driver: the seconds outside the executions (reading, planning, what each task's "
+        "preparation and finalize leave after the last set is scored: they run beside the "
+        "executions); the preparation reads the fitting splits as generated here (6,258 VQA "
+        "train questions); with VQAv2's 443,757 train questions and real models it takes "
+        "longer: not projected"),
         (f"cache bytes: the evaluated rows' share per row × rows, plus the fixed shares (answer "
         f"prompts, task context, calibration sets) once; the embedding tables' values scaled "
         f"by {TARGET_DIM}/{dim} (embedding width of the configs' ViT-B vs the measured model),"

@@ -3,7 +3,7 @@
     results, info = bench_scale(Path("runs/bench-full/scale"), [], "full", log)
 
 Data: ``fgalign.bench.scale_data`` (VQAv2 / SNLI-VE / VCR statistics, official layouts). Five
-or six ``pipelines/full.py`` runs, each a fresh process with a fresh stage cache, on the
+to eight ``pipelines/full.py`` runs, each a fresh process with a fresh stage cache, on the
 real-dataset configs (``configs/vqav2.yaml``, ``snli_ve.yaml``, ``vcr.yaml``) with
 ``CPU_DEFAULTS`` (test-tiny, the weights-free ``segment`` proposer, rule keywords, one CPU actor
 per stage), then the user's ``--set`` overrides (e.g. ``model.name=ViT-B-16
@@ -17,6 +17,8 @@ ray.stages.embed.num_gpus=1`` on a GPU box):
     vqa-big     VQA, 1×,  3,129 answers, the config's k (128)
     vqa-big-x   VQA, 10×, 3,129 answers, the config's k
     snli_ve     SNLI-VE 1×                   vcr   VCR 1×
+    snli_ve-x   SNLI-VE 10×                  vcr-x VCR 10×   (full mode: the projection's
+                                                 second size, per row vs once per run)
 
 Everything is measured from outside the pipeline, so it survives a restructure of its stages:
 stage-cache bytes (files under the run's ``ray.cache_dir``, split by ``cache_split`` into the
@@ -75,6 +77,7 @@ class ScaleSizes:
     extra: list[str] = field(default_factory=list)  # overrides of this mode (before the user's)
     k_bound: int | None = None  # candidate bound of the vocabulary pair (None: the config's k)
     pair_scale: int = 1  # data scale of the vocabulary pair
+    task_pairs: bool = True  # SNLI-VE and VCR at ``factor`` too (projection: per row vs once)
 
 
 SCALE_MODES = {
@@ -87,7 +90,8 @@ SCALE_MODES = {
                                   train_questions=400, snli_ve_train_images=4,
                                   snli_ve_dev_images=2, vcr_train_images=4),
                         vocab_small=30, vocab_big=300, factor=10,
-                        extra=["tasks.vqa.val_limit=60", "tasks.snli_ve.val_limit=30"]),
+                        extra=["tasks.vqa.val_limit=60", "tasks.snli_ve.val_limit=30"],
+                        task_pairs=False),
 }
 
 
@@ -551,7 +555,8 @@ def config_k(overrides: list[str]) -> int | None:
 
 
 def run_cases(work: Path, overrides: list[str], mode: str, log: Path) -> dict[str, Any]:
-    """Generate the data and run the cases (five, six with a vocabulary pair at ``k_bound``);
+    """Generate the data and run the cases (five; six with a vocabulary pair at ``k_bound``;
+    two more with SNLI-VE and VCR at ``factor``);
     also written to ``work/cases.json``."""
     sizes = SCALE_MODES[mode]
     work.mkdir(parents=True, exist_ok=True)
@@ -562,7 +567,9 @@ def run_cases(work: Path, overrides: list[str], mode: str, log: Path) -> dict[st
             *([("vqa-big-k", "vqa", sizes.vocab_big, sizes.pair_scale, pair)] if pair else []),
             ("vqa-big", "vqa", sizes.vocab_big, 1, []),
             ("vqa-big-x", "vqa", sizes.vocab_big, sizes.factor, []),
-            ("snli_ve", "snli_ve", sizes.vocab_big, 1, []), ("vcr", "vcr", sizes.vocab_big, 1, [])]
+            ("snli_ve", "snli_ve", sizes.vocab_big, 1, []), ("vcr", "vcr", sizes.vocab_big, 1, []),
+            *([("snli_ve-x", "snli_ve", sizes.vocab_big, sizes.factor, []),
+               ("vcr-x", "vcr", sizes.vocab_big, sizes.factor, [])] if sizes.task_pairs else [])]
     roots = {}
     for vocab, scale in sorted({(p[2], p[3]) for p in plan}):
         spec = replace(sizes.spec, vocab=vocab, scale=scale)
@@ -599,12 +606,14 @@ def measure(run: dict[str, Any]) -> tuple[list[Measurement], dict[str, Any]]:
                cache_real(cases["vqa-big"], cases["vqa-big-x"], cases["vqa-big-x"].get("k"),
                           dim_scale),
                *scale_ratios(cases["vqa-big"], cases["vqa-big-x"], run["factor"])]
-    for name in ("vqa-big-x", "snli_ve", "vcr"):
-        results += image_ratios(cases[name])
+    # each task's largest run; for the projection with the 1× run beside it where there are
+    # two sizes (``projection.linear``: per-row and once-per-run costs apart)
+    big = {"vqa": cases["vqa-big-x"], **{t: cases.get(f"{t}-x", cases[t]) for t in ("snli_ve", "vcr")}}
+    small = {"vqa": cases["vqa-big"], **{t: cases[t] for t in ("snli_ve", "vcr") if f"{t}-x" in cases}}
+    for c in big.values():
+        results += image_ratios(c)
     results.append(driver_models(list(cases.values())))
-    proj, assumptions = project_all({"vqa": cases["vqa-big-x"], "snli_ve": cases["snli_ve"],
-                                     "vcr": cases["vcr"]}, REPO / "cluster.yaml",
-                                    run["overrides"])
+    proj, assumptions = project_all(big, REPO / "cluster.yaml", run["overrides"], small)
     return results + proj, {"assumptions": assumptions}
 
 
