@@ -389,6 +389,44 @@ def test_each_set_is_handed_over_once_when_ready_and_the_row_order_moves_no_valu
             np.testing.assert_array_equal(a["vscore_fusion"], b["vscore_fusion"])
 
 
+def test_a_cancelled_pass_keeps_what_is_complete_and_resumes(world, tmp_path):
+    """``Runner.run(check=...)``: once ``check`` raises ``Cancelled`` (the Ray driver's step
+    beside the pass failed) the pass ends at the next chunk: the set already scored stays
+    committed, the set half through leaves no temporary folder, ``Cancelled`` comes out as it
+    is (not as a StageError), and a re-run computes the rest, rows in = rows out."""
+    from fgalign.engine.runner import Cancelled, StageError
+    from fgalign.experiment.plan import RunRequest
+
+    ctx = prepare_task(world, "vcr", calibrate=False)
+    rows = load_task_rows(world, "vcr", ctx)
+    reqs = [RunRequest("vcr", "first", rows[:2], ctx), RunRequest("vcr", "second", rows[2:], ctx)]
+    raw = to_dict(world)  # one row per chunk: the second set is cut after its first chunk
+    raw["ray"].update(cache_dir=str(tmp_path / "stages"),
+                      stages={n: {"batch_size": 1} for n in STAGE_NAMES})
+    cfg = build_config(raw)
+    ready: list[int] = []
+    checks: list[list[int]] = []
+
+    def check():
+        checks.append(list(ready))
+        if ready:
+            raise Cancelled("a step failed")
+
+    runner = make_runner(cfg, LocalExecutor(progress=False))
+    with pytest.raises(Cancelled) as caught:
+        runner.run_sets(reqs, on_ready=lambda i, r: ready.append(i), check=check)
+    assert not isinstance(caught.value, StageError)
+    assert ready == [0] and checks[-1] == [0]  # raised at the first chunk after set 0
+    assert not list((tmp_path / "stages").rglob("*.tmp-*"))
+    assert not [r for r in runner.records if r.split == "second" and r.stage == "score"]
+    again = make_runner(cfg, LocalExecutor(progress=False))
+    runs = again.run_sets(reqs)
+    assert [r.n for r in runs] == [2, len(rows) - 2]
+    done = {(r.split, r.stage): r.cached for r in again.records}
+    assert done[("first", "score")] and not done[("second", "score")]
+    assert sorted(u for r in runs for u in r.uids) == sorted(str(r["uid"]) for r in rows)
+
+
 def test_prepare_task_refuses_scored_sets_that_are_not_its_calibration_sets(world):
     runner = make_runner(world, LocalExecutor(progress=False))
     with pytest.raises(ValueError, match="not its calibration sets"):

@@ -64,3 +64,19 @@ def test_stop_ends_the_thread_without_starting_another_step():
     assert not steps.thread.is_alive()
     assert calls in ([], EXPECTED[:1])
     assert steps.error is None
+
+
+def test_check_cancels_the_pass_once_a_step_in_the_thread_failed():
+    """``check`` (the runner's, after every chunk) raises ``Cancelled`` as soon as a step
+    beside the pass has failed, and not before; the step's own error stays in ``error``."""
+    from fgalign.engine.runner import Cancelled
+
+    calls: list = []
+    steps = _steps(True, calls, fail=("fit", "a"))
+    steps.check()  # nothing failed yet: the pass goes on
+    steps.ready(0, "r0")  # a's fit runs in the thread and fails
+    steps.thread.join(WAIT)
+    with pytest.raises(Cancelled, match="fit of a failed"):
+        steps.check()
+    assert isinstance(steps.error, RuntimeError) and calls == []
+    steps.stop()

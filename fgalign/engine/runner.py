@@ -99,6 +99,13 @@ class StageError(RuntimeError):
     """A stage failed as a whole (a bug, or rows lost); completed stages stay cached."""
 
 
+class Cancelled(Exception):
+    """Raised by a pass's ``check`` (``Runner.run``) to end it early, because work of the
+    caller's beside it failed (``fgalign.experiment.steps.TaskSteps.check``). Every complete
+    step is committed, the rest dropped (a re-run resumes from there), and it propagates as
+    it is, not as a ``StageError``."""
+
+
 @dataclass
 class StageRecord:
     """What happened to one stage of one input set (written to stages.json, logged)."""
@@ -120,16 +127,18 @@ class StageRecord:
 class Executor(Protocol):
     """Runs input sets through their steps (``fgalign.engine.chunks``).
 
-    ``execute(plans, done)`` writes each step's chunks into ``step.tmp`` and calls
+    ``execute(plans, done, check)`` writes each step's chunks into ``step.tmp`` and calls
     ``done(set key, {stage: busy seconds})`` as soon as every chunk of a set is through all of
-    its steps; it raises when a stage fails as a whole. ``operators``: the executed plan of the
-    last execution, e.g. ``"Chunks->MapBatches(KeywordsChunks)->MapBatches(EmbedChunks)"``.
+    its steps, and ``check()`` (when given) after every chunk that comes back, whose
+    ``Cancelled`` it lets through; it raises when a stage fails as a whole. ``operators``: the
+    executed plan of the last execution, e.g.
+    ``"Chunks->MapBatches(KeywordsChunks)->MapBatches(EmbedChunks)"``.
     """
 
     operators: str
 
-    def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None]
-                ) -> None: ...
+    def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None],
+                check: Callable[[], None] | None = None) -> None: ...
 
 
 class LocalExecutor:
@@ -138,9 +147,8 @@ class LocalExecutor:
     def __init__(self, progress: bool | None = None):
         self.progress, self.operators = progress, ""
 
-    def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None]
-                ) -> None:
-
+    def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None],
+                check: Callable[[], None] | None = None) -> None:
         ops = operator_stages(plans)
         stages = [ChunkStage(op, stage_steps(plans, op)) for op in ops]
         self.operators = "->".join(["Chunks"] + [f"{op}" for op in ops])
@@ -155,6 +163,8 @@ class LocalExecutor:
                     for s in times:
                         times[s] += float(chunk[f"t_{s}"])
                     bar.update(rows)
+                    if check is not None:
+                        check()
                 done(plan.key, times)
 
 
@@ -260,6 +270,7 @@ class Runner:
         self._forced_done: set[str] = set()  # force applies once per path, not per call
         self._t0: float | None = None  # when this runner's first execution began
         self._watch: Callable[[StageRecord], None] | None = None  # ``run``'s ``on_ready``
+        self._check: Callable[[], None] | None = None  # ``run``'s ``check``
         self.after_images: Callable[[], None] | None = None  # called once a ``run``'s images
         # are committed (right away when none is computed), if rows are still to compute:
         # the caller's own work that may then use the CPU the images pool leaves (the Ray
@@ -309,7 +320,8 @@ class Runner:
     # -- the two executions -----------------------------------------------------------------
     def run(self, requests: list[StageSet],
             on_ready: Callable[[int, SplitRun], None] | None = None,
-            compact: bool = True, row_order: list[int] | None = None) -> list[SplitRun]:
+            compact: bool = True, row_order: list[int] | None = None,
+            check: Callable[[], None] | None = None) -> list[SplitRun]:
         """Every stage of every set, in at most two executions (module docstring).
 
         Args:
@@ -324,18 +336,23 @@ class Runner:
             row_order: the order in which the rows execution takes the sets (indices into
                 ``requests``; default: theirs). Batches never mix sets, so the order changes
                 no value, only which set is ready first.
+            check: called in the driver after every chunk an execution hands back; raising
+                ``Cancelled`` ends the pass at once (the Ray driver's steps beside it failed:
+                their error need not wait for the rest of the pass).
 
         Returns:
             One ``SplitRun`` per set, in order.
 
         Raises:
             StageError: a stage failed as a whole (completed stage outputs stay committed).
+            Cancelled: ``check`` raised it (completed stage outputs stay committed).
         """
         with folder_lock(self.cache.root, "stage cache"):
             images = self._image_plans(requests)
             row_sets = [self._row_set(r, self._planned_shards(r, images)) for r in requests]
             if on_ready is not None:
                 self._watch = self._ready_watch(row_sets, on_ready)
+            self._check = check
             try:
                 order = row_order if row_order is not None else range(len(row_sets))
                 if sorted(order) != list(range(len(row_sets))):
@@ -355,7 +372,7 @@ class Runner:
                     plans, pending = self._row_plans(pending)
                     self._execute(plans)
             finally:
-                self._watch = None
+                self._watch = self._check = None
             out = [self._split_run(rs) for rs in row_sets]
             if compact:
                 self.compact_tables(out)
@@ -485,11 +502,11 @@ class Runner:
 
         thread = threading.Thread(target=run_images, name="fgalign-images", daemon=True)
         thread.start()
-        rows_error: StageError | None = None
+        rows_error: StageError | Cancelled | None = None
         try:
             self._execute(rows)
-        except StageError as e:  # (an interrupt does not wait for the images)
-            rows_error = e
+        except (StageError, Cancelled) as e:  # (an interrupt does not wait for the images;
+            rows_error = e                     # a cancelled pass stops them at their next chunk)
         thread.join()
         if failure:
             fs, where = resolve_uri(abort)
@@ -644,7 +661,7 @@ class Runner:
             mine.append(r)
             self._record(r)
 
-        if execute_plans(self.cache, executor, plans, record):
+        if execute_plans(self.cache, executor, plans, record, self._check):
             self.executions += 1
             self.timeline.append({
                 "operators": executor.operators,
@@ -657,14 +674,17 @@ class Runner:
 
 
 def execute_plans(cache: StageCache, executor: Executor, plans: list[SetPlan],
-                  record: Callable[[StageRecord], None]) -> bool:
+                  record: Callable[[StageRecord], None],
+                  check: Callable[[], None] | None = None) -> bool:
     """Run ``plans`` in one execution, committing each set's steps as soon as it is through.
 
     Empty sets are committed as empty caches without an execution. ``record`` receives the
-    ``StageRecord`` of every committed step. Returns whether an execution ran.
+    ``StageRecord`` of every committed step; ``check`` goes to the executor (``Executor``).
+    Returns whether an execution ran.
 
     Raises:
         StageError: a stage failed as a whole; every complete step is committed first.
+        Cancelled: ``check`` raised it; every complete step is committed first.
     """
     todo = []
     for p in plans:
@@ -689,7 +709,11 @@ def execute_plans(cache: StageCache, executor: Executor, plans: list[SetPlan],
         committed.add(key)
 
     try:
-        executor.execute(todo, done)
+        executor.execute(todo, done, check)
+    except Cancelled:
+        salvage(cache, [p for p in todo if p.key not in committed], record, executor.operators)
+        gc.collect()
+        raise
     except Exception as e:  # noqa: BLE001 - re-raised as StageError
         # Keep the message only: the exception's traceback pins the stage's actor pool (and
         # its CPUs / GPUs) for as long as it lives. Ray Data printed the stack.
@@ -849,5 +873,5 @@ def blocks(n: int, block_rows: int, max_blocks: int) -> int:
     return max(block_rows, math.ceil(n / max_blocks), 1)
 
 
-__all__ = ["Executor", "LocalExecutor", "Runner", "SplitRun", "StageError", "StageRecord", "StageSet",
+__all__ = ["Cancelled", "Executor", "LocalExecutor", "Runner", "SplitRun", "StageError", "StageRecord", "StageSet",
            "cache_files", "cache_root"]

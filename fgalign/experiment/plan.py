@@ -208,14 +208,17 @@ class TaskRunner(Runner):
 
     def run_sets(self, requests: list[RunRequest],
                  on_ready: Callable[[int, SplitRun], None] | None = None,
-                 compact: bool = True, row_order: list[int] | None = None) -> list[SplitRun]:
+                 compact: bool = True, row_order: list[int] | None = None,
+                 check: Callable[[], None] | None = None) -> list[SplitRun]:
         """Every stage of every request, in at most two executions (``Runner.run``, which
-        says what ``on_ready``, ``compact`` and ``row_order`` do).
+        says what ``on_ready``, ``compact``, ``row_order`` and ``check`` do).
 
         Raises:
             StageError: a stage failed as a whole (completed stage outputs stay committed).
+            Cancelled: ``check`` raised it (likewise).
         """
-        return self.run([self.stage_set(r) for r in requests], on_ready, compact, row_order)
+        return self.run([self.stage_set(r) for r in requests], on_ready, compact, row_order,
+                        check)
 
     def run_split(self, task: str, split: str, rows: list[dict], ctx: dict,
                   stop_after: str = "score", text_only: bool = False) -> SplitRun:

@@ -42,7 +42,7 @@ from fgalign.data import EmptySplitError
 from fgalign.data.synth import resolve_world
 from fgalign.engine.gather import ImageRecords, hydrate
 from fgalign.engine.locks import folder_lock
-from fgalign.engine.runner import LocalExecutor, SplitRun, StageRecord, cache_root
+from fgalign.engine.runner import Cancelled, LocalExecutor, SplitRun, StageRecord, cache_root
 from fgalign.experiment.figures import alignment_figure
 from fgalign.experiment.finalize import (
     OutputWriter,
@@ -271,7 +271,13 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
                           background=use_ray)
         order = [i for i in range(len(sets)) if i not in scored] + sorted(scored)
         try:  # the calibration sets first: the fits may run while the rest is scored
-            done = runner.run_sets(sets, on_ready=steps.ready, compact=False, row_order=order)
+            done = runner.run_sets(sets, on_ready=steps.ready, compact=False, row_order=order,
+                                   check=steps.check)
+        except Cancelled:  # a step beside the pass failed: its error, without the rest
+            steps.stop()
+            if steps.error is None:
+                raise
+            raise steps.error from None
         except BaseException:
             steps.stop()
             raise

@@ -2,7 +2,12 @@
 predictions and figure), in one order whether they run beside the pass or after it.
 
     steps = TaskSteps(tasks, fit_sets, evaluated, fit, finalize, background=use_ray)
-    runs = runner.run_sets(sets, on_ready=steps.ready, row_order=calibration_first)
+    try:
+        runs = runner.run_sets(sets, on_ready=steps.ready, row_order=calibration_first,
+                               check=steps.check)
+    except Cancelled:           # a step beside the pass failed: the pass ended at once
+        steps.stop()
+        raise steps.error from None  # (its error, not the cancellation)
     steps.finish(runs)          # the steps not yet run; a step's error is raised here
 
 ``fgalign.experiment.run.run_experiment`` gives the two step functions.
@@ -13,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from fgalign.engine.runner import SplitRun
+from fgalign.engine.runner import Cancelled, SplitRun
 
 __all__ = ["TaskSteps"]
 
@@ -32,7 +37,10 @@ class TaskSteps:
     thread. The order, and so every output, is the same either way.
 
     ``finish(runs)`` runs what is left and raises a step's error; ``stop()`` ends the thread
-    when the pass failed (no step starts after it).
+    when the pass failed (no step starts after it). ``check`` is the runner's ``check``: once
+    a step in the thread has failed it raises ``Cancelled``, so the pass ends at the next
+    chunk instead of scoring every set first (at real scale, hours) for an error it cannot
+    change.
 
     Args:
         tasks: the tasks in order (``data.tasks``).
@@ -63,6 +71,11 @@ class TaskSteps:
         with self.cond:
             self.runs[i] = run
             self.cond.notify_all()
+
+    def check(self) -> None:
+        """Raise ``Cancelled`` if a step has failed (its error: ``error``)."""
+        if self.error is not None:
+            raise Cancelled(f"a task step failed: {type(self.error).__name__}: {self.error}")
 
     def _loop(self) -> None:
         try:

@@ -117,8 +117,8 @@ class RayExecutor:
         if self.before_compute is not None:
             self.before_compute()
 
-    def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None]
-                ) -> None:
+    def execute(self, plans: list[SetPlan], done: Callable[[int, dict[str, float]], None],
+                check: Callable[[], None] | None = None) -> None:
         import ray
         import ray.data
 
@@ -160,6 +160,8 @@ class RayExecutor:
                         times[key][s] += float(batch[f"t_{s}"][i])
                     if got[key] == expected[key]:
                         done(key, dict(times[key]))
+                if check is not None:
+                    check()
         finally:
             del ds
             gc.collect()

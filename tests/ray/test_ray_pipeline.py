@@ -113,6 +113,34 @@ def test_full_pipeline_outputs_wandb_caches_and_parity(ray_session, tiny, monkey
         "vqa/val:yes-no/score"]
 
 
+def test_a_failed_task_step_ends_the_ray_run_with_its_error(ray_session, tiny, tmp_path,
+                                                           monkeypatch):
+    """SNLI-VE's fit fails in the driver's step thread, beside the pass: the run ends with
+    that error (the pass stops at its next chunk instead of scoring every set first), leaves
+    no temporary folder in the stage cache, and a re-run resumes and finishes."""
+    from runpy import run_path
+
+    from fgalign.tasks import snli_ve
+
+    main = run_path(str(ROOT / "pipelines/full.py"))["main"]
+    args = _args(tiny, "--no-wandb", "--set", f"ray.cache_dir={tmp_path / 'stages'}",
+                 "--set", f"experiment.output_dir={tmp_path / 'runs'}")
+
+    def broken(*a, **k):
+        raise RuntimeError("the SNLI-VE fit broke")
+
+    with monkeypatch.context() as m:
+        m.setattr(snli_ve, "fit_snli_ve", broken)
+        with pytest.raises(RuntimeError, match="the SNLI-VE fit broke"):
+            main(args)
+    assert not list((tmp_path / "stages").rglob("*.tmp-*"))
+    assert main(args) == 0
+    run_dir = next((tmp_path / "runs/demo").glob("[0-9a-f]*"))
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert {t: m["n"] for t, m in metrics["tasks"].items()} == {"vqa": 5, "snli_ve": 5,
+                                                                  "vcr": 5}
+
+
 def test_missing_root_names_the_key(capsys):
     from runpy import run_path
 
