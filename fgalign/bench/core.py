@@ -13,6 +13,7 @@ import resource
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -93,6 +94,20 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.s = self.elapsed()
+
+
+def machine_cpu_s() -> float | None:
+    """CPU seconds the whole machine has been busy since boot, over all cores (``/proc/stat``:
+    user, nice, system, irq and softirq time; idle, iowait and steal left out), or None where
+    there is no ``/proc/stat``. The difference over a block of work is the CPU it took, every
+    process of it counted (Ray's workers and daemons too), and anything else the machine ran
+    meanwhile: read it beside the load average."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb() -> float:

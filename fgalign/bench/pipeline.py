@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fgalign.bench.core import Measurement, Timer
+from fgalign.bench.core import Measurement, Timer, machine_cpu_s, skipped
 
 REPO = Path(__file__).resolve().parents[2]
 FULL = REPO / "pipelines" / "full.py"
@@ -128,8 +128,10 @@ def bench_sweep_trial(cfg: Any, config: str, overrides: list[str], target: str,
 
 
 def run_cli(verb: str, config: str, overrides: list[str], log: Path) -> dict[str, Any]:
-    """``fgalign <verb> --config ... --set ...`` in a fresh process: wall seconds and the run
-    folder's ``timings.json`` / ``stages.json`` (the newest run folder it wrote)."""
+    """``fgalign <verb> --config ... --set ...`` in a fresh process: wall seconds, the whole
+    machine's busy CPU seconds meanwhile (``machine_cpu_s``: Ray's processes included; None
+    without ``/proc/stat``) and the run folder's ``timings.json`` / ``stages.json`` (the
+    newest run folder it wrote)."""
     last = {o.split("=", 1)[0]: o.split("=", 1)[1] for o in overrides}  # the last one wins
     out_dir, name = last["experiment.output_dir"], last["experiment.name"]
     args = [sys.executable, "-m", "fgalign", verb, "--config", config]
@@ -138,13 +140,16 @@ def run_cli(verb: str, config: str, overrides: list[str], log: Path) -> dict[str
     if verb == "run":
         args.append("--no-wandb")
     env = {**os.environ, "RAY_DATA_DISABLE_PROGRESS_BARS": "1"}
+    cpu0 = machine_cpu_s()
     with Timer() as t, open(log, "a") as sink:
         proc = subprocess.run(args, cwd=REPO, env=env, stdout=sink, stderr=sink, check=False)
+    cpu1 = machine_cpu_s()
     if proc.returncode != 0:
         raise RuntimeError(f"fgalign {verb} exited {proc.returncode}; log: {log}")
     run = max((p for p in (Path(out_dir) / name).glob("[0-9a-f]*") if p.is_dir()),
               key=lambda p: (p / "timings.json").stat().st_mtime)
-    return {"seconds": t.s, "timings": json.loads((run / "timings.json").read_text()),
+    return {"seconds": t.s, "cpu_s": None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
+            "timings": json.loads((run / "timings.json").read_text()),
             "stages": json.loads((run / "stages.json").read_text())}
 
 
@@ -203,6 +208,19 @@ def bench_engine(config: str, overrides: list[str], work: Path, log: Path,
     n = f"median of {repeats} repeats" if repeats > 1 else "one repeat"
     if images is not None:
         n = f"world of {images} scenes, {n}"
+    cpu = [(p["run"][0]["cpu_s"], p["evaluate"][0]["cpu_s"]) for p in pairs]
+    cpu_ratio = (float(statistics.median(r / e for r, e in cpu)) if all(r and e for r, e in cpu)
+                 else None)
+    cores, title = os.cpu_count() or 1, "Engine: machine CPU seconds, Ray / in process, cold"
+    cpu_row = (Measurement(
+        "ray_cpu_vs_inprocess", title, cpu_ratio, "",
+        "the CPU the whole machine was busy during each run (/proc/stat: every process of the "
+        "run, Ray's workers and daemons too, and anything else running), core-seconds Ray / in "
+        "process: " + ", ".join(f"{r:.0f}/{e:.0f}" for r, e in cpu) + f"; {cores} cores: a run "
+        f"busy on all of them for its whole wall time uses {cores} × its seconds",
+        extra={"cpu_s": cpu, "cores": cores})
+        if cpu_ratio is not None else skipped("ray_cpu_vs_inprocess", title, "",
+                                               "no /proc/stat on this machine"))
     ex = ray_cold["timings"].get("executions")
     share = busy_share(ray_cold)
     timeline = ray_cold["timings"].get("execution_timeline", [])
@@ -221,6 +239,7 @@ def bench_engine(config: str, overrides: list[str], work: Path, log: Path,
                     f"{n}; median repeat: Ray {ray_warm['seconds']:.1f} s, in process "
                     f"{loc_warm['seconds']:.1f} s (every stage cached: Ray not started); each "
                     f"repeat: {warm_each}", extra=warm_extra),
+        cpu_row,
         Measurement("ray_executions", "Engine: Ray Data executions per run (cold)",
                     float(ex or 0), "<= 7",
                     f"{ex} executions over {len(ray_cold['stages'])} stage records",
