@@ -217,6 +217,25 @@ def test_scale_ratios_from_measured_cases():
     assert any("cluster.yaml: 4 × gpu_worker" in a for a in info["assumptions"])
 
 
+def test_machine_cpu_seconds_grow_with_work_and_are_none_without_proc_stat(monkeypatch):
+    from fgalign.bench import core
+
+    before = core.machine_cpu_s()
+    assert before is not None and before > 0  # Linux: seconds since boot, every core
+    sum(i * i for i in range(200_000))
+    assert core.machine_cpu_s() >= before
+
+    class Missing:
+        def __init__(self, *a):
+            pass
+
+        def read_text(self):
+            raise FileNotFoundError("/proc/stat")
+
+    monkeypatch.setattr(core, "Path", Missing)
+    assert core.machine_cpu_s() is None
+
+
 def test_linear_fit_of_two_sizes():
     """Per row and once per run apart; a cost that falls with size is taken as flat (noise),
     one size only or a non-smaller second run: all of it per row."""
