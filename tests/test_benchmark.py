@@ -215,6 +215,11 @@ def test_scale_ratios_from_measured_cases():
     assert h100.extra["gpu_s"] < proj.extra["gpu_s"] and "8× H100" in h100.title
     assert h100.extra["driver_s"] == proj.extra["driver_s"]
     assert any("cluster.yaml: 4 × gpu_worker" in a for a in info["assumptions"])
+    assert not proj.detail.startswith("QUICK MODE")
+    quick, _ = measure({"cases": cases, "factor": 10, "overrides": ["model.name=test-tiny"],
+                        "mode": "quick"})  # tiny sizes: the rows say they are no projection
+    assert all(r.detail.startswith("QUICK MODE, not a projection") for r in quick
+               if r.name.startswith("scale_projection"))
 
 
 def test_machine_cpu_seconds_grow_with_work_and_are_none_without_proc_stat(monkeypatch):
@@ -237,15 +242,23 @@ def test_machine_cpu_seconds_grow_with_work_and_are_none_without_proc_stat(monke
 
 
 def test_linear_fit_of_two_sizes():
-    """Per row and once per run apart; a cost that falls with size is taken as flat (noise),
-    one size only or a non-smaller second run: all of it per row."""
+    """Per row and once per run apart, always through the larger, measured run: a cost that
+    falls with size is flat (noise); one that grows faster than the rows goes through 0; one
+    size only, or a second run that is not smaller: all of it per row; 0 rows: all once."""
     from fgalign.bench.projection import linear
 
     v = lambda c: c["v"]
     assert linear({"rows": 10, "v": 12.0}, {"rows": 110, "v": 62.0}, v) == (7.0, 0.5, True)
     assert linear({"rows": 10, "v": 30.0}, {"rows": 110, "v": 20.0}, v) == (20.0, 0.0, True)
+    a, b, fitted = linear({"rows": 10, "v": 1.0}, {"rows": 100, "v": 100.0}, v)
+    assert (a, fitted) == (0.0, True) and a + b * 100 == pytest.approx(100.0)
     assert linear(None, {"rows": 100, "v": 20.0}, v) == (0.0, 0.2, False)
     assert linear({"rows": 100, "v": 1.0}, {"rows": 100, "v": 20.0}, v) == (0.0, 0.2, False)
+    assert linear({"rows": 0, "v": 1.0}, {"rows": 0, "v": 3.0}, v) == (3.0, 0.0, False)
+    assert linear({"rows": 0, "v": 2.0}, {"rows": 10, "v": 3.0}, v) == (2.0, 0.1, True)
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="not a finite measurement"):
+            linear({"rows": 1, "v": 1.0}, {"rows": 10, "v": bad}, v)
 
 
 def test_stage_seconds_split_per_row_and_once():

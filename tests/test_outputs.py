@@ -64,6 +64,58 @@ def test_atomic_write_keeps_the_old_file_when_the_disk_is_full(tmp_path, monkeyp
         atomic_write_text(p, "new")
 
 
+def test_text_utf8_cannot_hold_is_written_escaped(tmp_path):
+    """A lone surrogate (an argument or file name that was not UTF-8, an escaped emoji half)
+    is written as its backslash escape, not lost with the whole file."""
+    p = atomic_write_text(tmp_path / "command.txt", "fgalign run --set data.root=/d/\udcff \ud83d\n")
+    assert p.read_text(encoding="utf-8") == "fgalign run --set data.root=/d/\\udcff \\ud83d\n"
+
+
+def test_error_text_never_raises():
+    from fgalign.errors import error_text
+
+    class Unprintable(Exception):
+        def __str__(self):
+            raise TypeError("no str")
+
+    class Hopeless(Exception):
+        def __str__(self):
+            raise TypeError("no str")
+
+        def __repr__(self):
+            raise TypeError("no repr")
+
+    assert error_text(ValueError("bad \ud83d")) == "ValueError: bad \ud83d"
+    assert error_text(Unprintable("x")).startswith("Unprintable: Unprintable(")
+    assert error_text(Hopeless()) == "Hopeless: (its message could not be printed)"
+
+
+@pytest.mark.slow
+def test_a_failure_whose_message_utf8_cannot_hold_still_leaves_failed_txt(tmp_path, monkeypatch,
+                                                                          capsys):
+    """The run's own error comes out (not a UnicodeEncodeError while writing failed.txt), and
+    the folder holds failed.txt and no figure or result of the tasks finished before it."""
+    def broken(*a, **k):
+        raise ValueError("statement \ud83d\u202e half an emoji")
+
+    from fgalign.cli import main
+
+    monkeypatch.chdir(REPO)
+    args = ["evaluate", "--config", str(CASE / "config.yaml"), "--set",
+            f"data.root={CASE / 'data'}", "--set", f"experiment.output_dir={tmp_path}",
+            "--set", "logging.figures=2"]
+    assert main(args) == 0  # a first, successful run: results and figures
+    run_dir, = tmp_path.glob("*/[0-9a-f]*")
+    assert list((run_dir / "figures").glob("*.png"))
+    monkeypatch.setattr("fgalign.experiment.run.finalize_task", broken)
+    with pytest.raises(ValueError, match="half an emoji"):
+        main(args)
+    names = {p.name for p in run_dir.iterdir()}
+    assert "failed.txt" in names and not names & {"metrics.json", "figures", "report.md"}
+    assert (run_dir / "failed.txt").read_text(encoding="utf-8") == (
+        "ValueError: statement \\ud83d\u202e half an emoji\n")
+
+
 def test_other_errors_keep_their_traceback(tmp_path):
     with pytest.raises(ValueError), output_errors(tmp_path):
         raise ValueError("a bug")

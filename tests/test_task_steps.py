@@ -80,3 +80,18 @@ def test_check_cancels_the_pass_once_a_step_in_the_thread_failed():
         steps.check()
     assert isinstance(steps.error, RuntimeError) and calls == []
     steps.stop()
+
+
+def test_check_cancels_even_when_the_error_cannot_be_printed():
+    """An exception whose ``str`` raises still ends the pass with ``Cancelled`` (not with the
+    ``TypeError`` of printing it, which the runner would report as a failed stage)."""
+    from fgalign.engine.runner import Cancelled
+
+    class Unprintable(RuntimeError):
+        def __str__(self):
+            raise TypeError("no str")
+
+    steps = _steps(False, [])
+    steps.error = Unprintable()
+    with pytest.raises(Cancelled, match="Unprintable"):
+        steps.check()

@@ -38,6 +38,7 @@ CUDA, in which case the measured seconds are used. Every assumption is returned 
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -124,15 +125,31 @@ def _cpu_work(c: dict) -> float:
 def linear(small: dict | None, big: dict, value) -> tuple[float, float, bool]:
     """``(a, b, fitted)``: ``value(case) = a + b × rows`` through two sizes of one task.
 
-    With ``small`` (fewer rows, same task and config) the line through both points, slope and
-    intercept clipped at 0 (noise can tip a flat cost); without, ``b = value(big) / rows`` and
-    ``a = 0``: every second counted per row, an upper bound on the per-row cost.
+    With ``small`` (fewer rows, same task and config): the line through both points, always
+    through the larger, measured one. A slope at or below 0 (noise on a flat cost) gives
+    ``b = 0, a = value(big)``; an intercept below 0 (a cost that grows faster than the rows)
+    gives the line through 0 and the larger point, ``a = 0``. Without ``small``, or with one
+    that is not smaller: ``b = value(big) / rows``, ``a = 0``, every second counted per row,
+    an upper bound on the per-row cost (``fitted`` False). A run of 0 rows: all of it once.
+
+    Raises:
+        ValueError: a measured value that is not a finite number.
     """
-    vb, nb = value(big), big["rows"]
-    if small is None or small["rows"] >= nb:
+    vb, nb = float(value(big)), int(big["rows"])
+    vs = None if small is None else float(value(small))
+    if not math.isfinite(vb) or (vs is not None and not math.isfinite(vs)):
+        raise ValueError(f"not a finite measurement: {vs} ({small and small.get('name')}), "
+                         f"{vb} ({big.get('name')})")
+    if nb <= 0:
+        return vb, 0.0, False
+    if vs is None or int(small["rows"]) >= nb:
         return 0.0, vb / nb, False
-    b = max((vb - value(small)) / (nb - small["rows"]), 0.0)
-    return max(vb - b * nb, 0.0), b, True
+    slope = (vb - vs) / (nb - int(small["rows"]))
+    if slope <= 0:
+        return vb, 0.0, True
+    if vb - slope * nb < 0:
+        return 0.0, vb / nb, True
+    return vb - slope * nb, slope, True
 
 
 def project(task: str, c: dict[str, Any], cluster: dict[str, Any], dim: int,

@@ -583,7 +583,7 @@ def run_cases(work: Path, overrides: list[str], mode: str, log: Path) -> dict[st
         cases[name] = {**run_case(name, task, root, rows, work, case_ov, log), "vocab": vocab,
                        "scale": scale, "images": stats[task][SPLIT[task]]["images"],
                        "k": config_k(case_ov)}
-    out = {"cases": cases, "overrides": ov, "factor": sizes.factor, "k": config_k(ov),
+    out = {"cases": cases, "overrides": ov, "factor": sizes.factor, "k": config_k(ov), "mode": mode,
            "k_bound": sizes.k_bound, "pair_overrides": pair,
            "sizes": {"spec": sizes.spec.__dict__, "vocab_small": sizes.vocab_small,
                      "vocab_big": sizes.vocab_big, "factor": sizes.factor,
@@ -614,6 +614,11 @@ def measure(run: dict[str, Any]) -> tuple[list[Measurement], dict[str, Any]]:
         results += image_ratios(c)
     results.append(driver_models(list(cases.values())))
     proj, assumptions = project_all(big, REPO / "cluster.yaml", run["overrides"], small)
+    if run.get("mode") == "quick":  # tiny sizes: the harness runs, the hours mean nothing
+        for m in proj:
+            m.detail = ("QUICK MODE, not a projection: a few rows per run, where a second of "
+                        "noise is milliseconds per row (`fgalign bench --only scale` measures "
+                        "10× more); " + m.detail)
     return results + proj, {"assumptions": assumptions}
 
 

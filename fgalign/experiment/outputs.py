@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,11 +99,13 @@ def temporary_name(path: Path) -> Path:
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file and a rename: ``path`` is either
-    the previous file or the whole new one, never a truncated one."""
+    the previous file or the whole new one, never a truncated one. UTF-8; what UTF-8 cannot
+    hold (a lone surrogate, e.g. from an argument or file name that was not UTF-8) is written
+    as its backslash escape instead of failing the write."""
     path = Path(path)
     tmp = temporary_name(path)
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
+        with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
@@ -114,8 +117,9 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 
 def remove_results(out: str | Path) -> None:
-    """Remove the result files of ``out`` (and their temporaries): a failed run leaves only
-    ``failed.txt`` beside its inputs, never a metrics.json, its own or a previous run's."""
+    """Remove the result files of ``out`` (and their temporaries) and its figures: a failed
+    run leaves only ``failed.txt`` beside its inputs, never a metrics.json or a figure, its own
+    or a previous run's."""
     out = Path(out)
     for name in RESULT_FILES:
         for p in (out / name, temporary_name(out / name)):
@@ -123,6 +127,7 @@ def remove_results(out: str | Path) -> None:
                 p.unlink(missing_ok=True)
             except OSError:
                 pass
+    shutil.rmtree(out / "figures", ignore_errors=True)  # drawn by the tasks that finished
 
 
 def write_failure(path: str | Path, text: str) -> None:

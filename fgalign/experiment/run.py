@@ -43,6 +43,7 @@ from fgalign.data.synth import resolve_world
 from fgalign.engine.gather import ImageRecords, hydrate
 from fgalign.engine.locks import folder_lock
 from fgalign.engine.runner import Cancelled, LocalExecutor, SplitRun, StageRecord, cache_root
+from fgalign.errors import error_text
 from fgalign.experiment.figures import alignment_figure
 from fgalign.experiment.finalize import (
     OutputWriter,
@@ -323,7 +324,7 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
         # no metrics.json of this run or a previous one beside failed.txt)
         shutil.rmtree(out / ".predictions", ignore_errors=True)
         remove_results(out)
-        write_failure(out / FAILED, f"{type(e).__name__}: {e}\n")
+        write_failure(out / FAILED, error_text(e) + "\n")
         raise
     finally:
         if logger is not None:

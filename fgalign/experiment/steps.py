@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fgalign.engine.runner import Cancelled, SplitRun
+from fgalign.errors import error_text
 
 __all__ = ["TaskSteps"]
 
@@ -75,7 +76,7 @@ class TaskSteps:
     def check(self) -> None:
         """Raise ``Cancelled`` if a step has failed (its error: ``error``)."""
         if self.error is not None:
-            raise Cancelled(f"a task step failed: {type(self.error).__name__}: {self.error}")
+            raise Cancelled(f"a task step failed: {error_text(self.error)}")
 
     def _loop(self) -> None:
         try:
