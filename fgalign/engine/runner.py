@@ -710,20 +710,18 @@ def execute_plans(cache: StageCache, executor: Executor, plans: list[SetPlan],
 
     try:
         executor.execute(todo, done, check)
-    except Cancelled:
-        salvage(cache, [p for p in todo if p.key not in committed], record, executor.operators)
+    except Exception as e:  # re-raised as StageError (Cancelled: as it is)
+        failed = salvage(cache, [p for p in todo if p.key not in committed], record,
+                         executor.operators)
         gc.collect()
-        raise
-    except Exception as e:  # noqa: BLE001 - re-raised as StageError
+        if isinstance(e, Cancelled):  # the caller stopped the pass: no stage failed
+            raise
         # Keep the message only: the exception's traceback pins the stage's actor pool (and
         # its CPUs / GPUs) for as long as it lives. Ray Data printed the stack.
         failure, where = f"{type(e).__name__}: {e}", failed_at(str(e))
-        failed = salvage(cache, [p for p in todo if p.key not in committed], record,
-                         executor.operators)
         if where is not None:
             stage, key, failure = where
             failed = f"{stage!r} of {where_of(by_key[key])}"
-        gc.collect()
         raise StageError(f"stage {failed} failed: {failure}") from None
     missing = [p for p in todo if p.key not in committed]
     if missing:

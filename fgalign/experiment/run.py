@@ -274,13 +274,10 @@ def run_experiment(cfg: Config, use_ray: bool, force: str | None = None,
         try:  # the calibration sets first: the fits may run while the rest is scored
             done = runner.run_sets(sets, on_ready=steps.ready, compact=False, row_order=order,
                                    check=steps.check)
-        except Cancelled:  # a step beside the pass failed: its error, without the rest
+        except BaseException as e:
             steps.stop()
-            if steps.error is None:
-                raise
-            raise steps.error from None
-        except BaseException:
-            steps.stop()
+            if isinstance(e, Cancelled) and steps.error is not None:
+                raise steps.error from None  # a step beside the pass failed: its own error
             raise
         del sets
         lazy_ray.shutdown(wait=False)  # the steps below run here or in their thread

@@ -5,9 +5,11 @@ predictions and figure), in one order whether they run beside the pass or after 
     try:
         runs = runner.run_sets(sets, on_ready=steps.ready, row_order=calibration_first,
                                check=steps.check)
-    except Cancelled:           # a step beside the pass failed: the pass ended at once
-        steps.stop()
-        raise steps.error from None  # (its error, not the cancellation)
+    except BaseException as e:  # the pass failed, or ended at once (Cancelled) because a
+        steps.stop()            # step beside it failed: then that step's own error
+        if isinstance(e, Cancelled) and steps.error is not None:
+            raise steps.error from None
+        raise
     steps.finish(runs)          # the steps not yet run; a step's error is raised here
 
 ``fgalign.experiment.run.run_experiment`` gives the two step functions.
