@@ -34,14 +34,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 
+from fgalign import models
 from fgalign.config import ModelCfg
 from fgalign.engine.batch import num_rows, row_errors
 from fgalign.engine.gather import statement_texts
 from fgalign.engine.store import EmbeddingTable, text_keys
-from fgalign.models import create_backbone
-from fgalign.models.bundle import check_models_allowed
 
 _BACKBONES: dict[tuple, Any] = {}  # one backbone per process and model config
 
@@ -58,6 +56,13 @@ def _file_ids(*paths: str | None) -> tuple:
     return tuple(out)
 
 
+def create_backbone(*args: Any, **kwargs: Any) -> Any:
+    """``fgalign.models.create_backbone``, looked up on first call: ``fgalign.models`` imports
+    torch only then, so the Ray driver plans (``TextEmbedder`` is a stage spec's class)
+    without it."""
+    return models.create_backbone(*args, **kwargs)
+
+
 def backbone_of(model: dict) -> Any:
     """``(backbone, batch size)`` of the ``model`` config section (a dict).
 
@@ -65,10 +70,12 @@ def backbone_of(model: dict) -> Any:
     in-process run shares one); ``check_models_allowed`` still applies to every call.
     """
 
+    import torch
+
     cfg = ModelCfg(**model)
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    check_models_allowed()
+    models.check_models_allowed()
     key = (cfg.name, cfg.pretrained, cfg.checkpoint, cfg.device, cfg.precision,
            _file_ids(cfg.name, cfg.checkpoint))
     if key not in _BACKBONES:

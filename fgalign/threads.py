@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import torch
-
 
 @contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
     """Run the block with ``n`` torch threads (None: unchanged); restores the old number."""
+    import torch
+
     old = torch.get_num_threads()
     if n:
         torch.set_num_threads(n)

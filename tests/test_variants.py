@@ -6,8 +6,9 @@ from toy_world import make_rows
 
 from fgalign.ablate import load_ablation_spec, variant_scorer
 from fgalign.align import collate
+from fgalign.align.rows import scoring_row
 from fgalign.align.scores import COMPONENTS
-from fgalign.align.stage import AlignmentScorer, scoring_row
+from fgalign.align.stage import AlignmentScorer
 from fgalign.config import ConfigError, to_dict
 from fgalign.engine.batch import rows_to_batch
 from fgalign.load import build_config

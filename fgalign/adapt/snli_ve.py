@@ -27,8 +27,8 @@ import torch
 from fgalign.adapt.data import TRAIN_TEXT, TaskStore
 from fgalign.adapt.module import AdaptedScorer
 from fgalign.align import collate
+from fgalign.align.rows import scoring_row
 from fgalign.align.scores import COMPOSE_KINDS
-from fgalign.align.stage import scoring_row
 from fgalign.config import Config
 from fgalign.tasks.snli_ve import (
     fit_logreg,

@@ -30,9 +30,12 @@ reductions stay well defined (an axis with nothing valid is all-False in its mas
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # torch is imported by ``collate``: ``to_array`` serves the Ray driver's
+    import torch  # plan and results without it (fgalign.align.columns)
 
 
 @dataclass
@@ -205,6 +208,8 @@ def collate(rows: list[dict], group: int = 0) -> AlignBatch:
             compose_delta[i, : len(d)], compose_mask[i, : len(m)] = d, m
         lab = r.get("label")
         label[i] = -1 if lab is None else int(lab)
+    import torch
+
     t = torch.from_numpy
     return AlignBatch(
         image=t(image), regions=t(regions), region_mask=t(region_mask), tags=t(tags),

@@ -3,44 +3,32 @@ variant scores (``score_rows``), and the masks and weights scoring derives from 
 (``scoring_row``). No task knowledge: the ``score`` stage (``fgalign.align.stage``) applies
 the task's candidate filter, calibration and prediction; SNLI-VE's text-only fit
 (``fgalign.tasks.snli_ve``) scores its rows here.
+
+torch and the scoring kernels (``fgalign.align.scores``) load on the first score, not when
+this module is imported: the Ray driver imports it before its executions and should leave the
+cores to Ray's start then (``tests/test_driver_imports.py``, BENCHMARKS.md).
 """
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-import torch
 
 from fgalign.align.batch import collate, to_array
 from fgalign.align.claims import prefetch
+from fgalign.align.columns import COMPOSE_KINDS, groups_of
 from fgalign.align.compose import ComposeParams, claim_texts, compose_row, keyword_alpha
-from fgalign.align.scores import (
-    COMPOSE_KINDS,
-    compose_missing,
-    evidence_masks,
-    fuse,
-    keyword_weights,
-    score_components,
-)
 from fgalign.config import AlignCfg
 from fgalign.engine.batch import as_list
 from fgalign.variants import Variant, score_column, variant_column, variant_names
 
 
-def groups_of(row: dict, n: int) -> np.ndarray:
-    """(n,) candidate group of each candidate (zeros when the row has no ``cand_group``)."""
-    g = row.get("cand_group")
-    return np.zeros(n, int) if g is None or len(g) == 0 else np.asarray(list(g), int)
+def _scores() -> Any:
+    """``fgalign.align.scores``, imported on first use (module docstring)."""
+    # in the function: torch loads with the first score, not when the Ray driver plans
+    from fgalign.align import scores
 
-
-ROW_KEYS = ("image_emb", "region_embs", "tag_embs", "stmt_embs", "kw_embs", "kw_mask",
-            "cand_group", "labels", "keywords", "kw_refs", "candidates", "answer_type_inferred",
-            "region_tags", "statement_refs", "question_prefix", "statements", "image_key",
-            "error")
-
-
-EVIDENCE = {"no_regions": np.bool_, "no_keywords": np.int64,  # missing-evidence columns
-            "no_count": np.int64, "no_size": np.int64, "no_relation": np.int64}
+    return scores
 
 
 def reference_mask(kw_refs: Any, shape: tuple[int, int], n_regions: int) -> np.ndarray | None:
@@ -89,7 +77,7 @@ def scoring_row(row: dict[str, Any], cfg: AlignCfg) -> dict[str, Any]:
             ref[:c] |= plain[:c, :, None] & stmt_mask[:c, None, :]
         row["kw_region_mask"] = ref
         if cfg.keyword_weighting != "mean" and row.get("keywords") is not None:
-            w = keyword_weights([[str(x) for x in k] for k in row["keywords"]],
+            w = _scores().keyword_weights([[str(x) for x in k] for k in row["keywords"]],
                                 cfg.keyword_weighting)  # (C, K')
             full = np.ones(shape, np.float32)
             c, k = min(w.shape[0], shape[0]), min(w.shape[1], shape[1])
@@ -142,6 +130,8 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
         ``EVIDENCE`` keys: ``no_regions`` (bool) and ``no_keywords`` (candidates without a
         keyword), where the components fell back to the global score.
     """
+    import torch
+
     if any(c in COMPOSE_KINDS for c in cfg.components):  # parse every statement in one pipe
         prefetch([t for r in rows for t in claim_texts(
             [str(x) for x in as_list(r.get("statements"))], _refs(r),
@@ -161,16 +151,16 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
             out[j][f"no_{kind}"] = 0
     for g in sorted({int(x) for gr in groups for x in gr}):
         batch = collate(rows, group=g)
-        no_regions, no_keywords = evidence_masks(batch)  # (B,), (B, Cg)
+        no_regions, no_keywords = _scores().evidence_masks(batch)  # (B,), (B, Cg)
         for j in range(len(rows)):
             out[j]["no_regions"] = bool(no_regions[j])
             out[j]["no_keywords"] += int(no_keywords[j].sum())
-        no_compose = compose_missing(batch)  # (B, Cg, 3)
+        no_compose = _scores().compose_missing(batch)  # (B, Cg, 3)
         for j in range(len(rows)):
             for k, kind in enumerate(COMPOSE_KINDS):
                 out[j][f"no_{kind}"] += int(no_compose[j, :, k].sum())
         with torch.no_grad():
-            comps = score_components(batch, names[1:], cfg.tau)  # (B, Cg) each
+            comps = _scores().score_components(batch, names[1:], cfg.tau)  # (B, Cg) each
             for j in range(len(rows)):
                 idx = np.flatnonzero(groups[j] == g)
                 if g == 0 and keep is not None and keep[j] is not None:
@@ -180,21 +170,15 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
                     idx = np.flatnonzero(groups[j] == g)
                     out[j][score_column(name)][idx] = comp[j, : len(idx)].numpy()
             for v in variants:
-                fused = fuse(comps, Variant.parse(v).weights(cfg), batch.cand_mask)
+                fused = _scores().fuse(comps, Variant.parse(v).weights(cfg), batch.cand_mask)
                 for j in range(len(rows)):
                     idx = np.flatnonzero(groups[j] == g)
                     out[j][variant_column(v)][idx] = fused[j, : len(idx)].numpy()
     return out
 
 
-def scored_columns(rows: list[dict], align: AlignCfg) -> list[dict[str, Any]]:
-    """The score columns of rows read from a score cache, as ``score_rows`` returns them:
-    ``scores_<component>`` and ``vscore_<variant>`` float32 arrays, ``no_regions``,
-    ``no_keywords`` and ``no_<count|size|relation>`` (a missing column reads as no evidence)."""
-    names = [score_column(c) for c in ["global"] + [c for c in align.components if c != "global"]]
-    names += [variant_column(v) for v in variant_names(align)]
-    return [{**{c: np.asarray(r[c], np.float32) for c in names},
-             "no_regions": bool(r.get("no_regions", False)),
-             "no_keywords": int(r.get("no_keywords", 0) or 0),
-             **{f"no_{k}": int(r[f"no_{k}"]) if r.get(f"no_{k}") is not None else 1
-                for k in COMPOSE_KINDS}} for r in rows]
+def region_word_attention(row: dict[str, Any], cfg: AlignCfg):
+    """(1, C, K, R) torch tensor: the region-word attention α of one row that holds its
+    embeddings (``scoring_row``, then ``fgalign.align.scores.region_word_alpha`` at
+    ``cfg.tau``): the links of the alignment figures."""
+    return _scores().region_word_alpha(collate([scoring_row(row, cfg)]), cfg.tau)[1]

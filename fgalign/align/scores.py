@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from fgalign.align.batch import AlignBatch
+from fgalign.align.columns import COMPOSE_KINDS  # = fgalign.align.compose.KINDS (tested)
 from fgalign.registry import Registry
 
 COMPONENTS = Registry("score component")
@@ -136,9 +137,6 @@ def region_sentence_score(batch: AlignBatch, tau: float = 0.05) -> torch.Tensor:
 def tag_text_score(batch: AlignBatch, tau: float = 0.05) -> torch.Tensor:
     """Statement attention-pooled over the regions' tag text embeddings, (B, C)."""
     return _sentence_attention(batch, batch.tags, tau)
-
-
-COMPOSE_KINDS = ("count", "size", "relation")  # = fgalign.align.compose.KINDS (tested)
 
 
 def _compose_score(batch: AlignBatch, kind: str) -> torch.Tensor:

@@ -34,25 +34,17 @@ from typing import Any
 
 import numpy as np
 
-from fgalign.align.rows import (  # the stage's scoring, importable from here as before
-    EVIDENCE,
-    ROW_KEYS,
-    compose_columns,
-    reference_mask,
-    score_rows,
-    scored_columns,
-    scoring_row,
-    statement_region_mask,
-)
+from fgalign.align.columns import EVIDENCE, ROW_KEYS, scored_columns
+from fgalign.align.rows import score_rows
 from fgalign.config import AlignCfg
 from fgalign.engine.batch import num_rows, object_column, row_errors
 from fgalign.engine.gather import ImageRecords, hydrate
 from fgalign.tasks.base import get_task
 from fgalign.variants import score_column, variant_column, variant_names
 
-__all__ = ["EVIDENCE", "ROW_KEYS", "AlignmentScorer", "calibrate_rows", "compose_columns",
-           "fused_prediction", "reference_mask", "score_rows", "scored_columns", "scoring_row",
-           "statement_region_mask"]
+__all__ = ["EVIDENCE", "ROW_KEYS", "AlignmentScorer", "calibrate_rows", "fused_prediction",
+           "scored_columns"]
+
 
 class AlignmentScorer:
     """Stage callable: ``batch -> batch`` with scores added (see the module docstring).

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fgalign.align.batch import collate, to_array
-from fgalign.align.scores import region_word_alpha
-from fgalign.align.stage import scoring_row
+from fgalign.align.batch import to_array
+from fgalign.align.rows import region_word_attention
 from fgalign.config import AlignCfg, Config
 from fgalign.data.vcr import object_number
 from fgalign.experiment.outputs import temporary_name
@@ -77,8 +76,7 @@ def _panel(fig, ax_img, ax_txt, image, row: dict, tau: float, ref_scope: str) ->
                 transform=ax_txt.transAxes)
     if not (0 <= pred < len(stmts)) or len(boxes) == 0:
         return
-    batch = collate([scoring_row(row, AlignCfg(tau=tau, ref_scope=ref_scope))])
-    _, alpha = region_word_alpha(batch, tau)  # (1, C, K, R)
+    alpha = region_word_attention(row, AlignCfg(tau=tau, ref_scope=ref_scope))  # (1, C, K, R)
     kws = _keywords(row, pred)
     for k, word in enumerate(kws):
         a = alpha[0, pred, k, : len(boxes)].numpy()
@@ -132,8 +130,7 @@ def keyword_regions(row: dict, c: int, tau: float, ref_scope: str = "keyword"
     boxes = to_array(row.get("boxes"), 2).reshape(-1, 4)
     if len(boxes) == 0 or row.get("kw_embs") is None:
         return []
-    batch = collate([scoring_row(row, AlignCfg(tau=tau, ref_scope=ref_scope))])
-    _, alpha = region_word_alpha(batch, tau)  # (1, C, K, R)
+    alpha = region_word_attention(row, AlignCfg(tau=tau, ref_scope=ref_scope))  # (1, C, K, R)
     out = []
     for k, word in enumerate(_keywords(row, c)[: alpha.shape[2]]):
         a = alpha[0, c, k, : len(boxes)].numpy()  # (R,)

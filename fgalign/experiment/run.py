@@ -70,7 +70,8 @@ class DriverWarmup:
     on first use, while the actor pools compute (``fgalign run`` only: the driver is idle then;
     in process the stages it runs load the same modules).
 
-    Those steps are the fits (``torch.optim``'s first optimizer imports ``torch._dynamo``:
+    Those steps are the fits (torch itself: the plan before the executions does not import
+    it, ``fgalign.align.columns``; ``torch.optim``'s first optimizer imports ``torch._dynamo``:
     about 3 s on one core here), the claim parse of the re-scored calibration rows and of the
     figures' rows (``align.claim_parser: spacy``: the spaCy model, 1-2 s) and the figures
     (``matplotlib.pyplot``). ``start`` is the runner's ``after_images`` hook: the warm-up

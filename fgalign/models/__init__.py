@@ -7,10 +7,22 @@ Public API::
     bb.encode_images(pil_images)   # (N, D) float32, L2-normalised
     bb.encode_texts(["a red circle"])
 """
-from fgalign.models.backbone import Backbone, resolve_device
-from fgalign.models.bundle import ModelForbiddenError, forbid_models
-from fgalign.models.factory import BACKBONES, BackboneWeightsError, create_backbone, list_backbones
-from fgalign.models.tokenizer import WordTokenizer
+import importlib
+from typing import Any
+
+_HOME = {"Backbone": "backbone", "resolve_device": "backbone", "ModelForbiddenError": "bundle",
+         "check_models_allowed": "bundle", "forbid_models": "bundle",
+         "WordTokenizer": "tokenizer"}  # the rest: factory
+
+
+def __getattr__(name: str) -> Any:
+    """The names below, imported on first use: ``fgalign.models.weights`` (the run's weight
+    check) and ``fgalign.embed`` (a stage spec's class) then load without torch, which the
+    Ray driver imports only beside its pools (``tests/test_driver_imports.py``)."""
+    if name not in __all__:
+        raise AttributeError(f"module 'fgalign.models' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"fgalign.models.{_HOME.get(name, 'factory')}"), name)
+
 
 __all__ = [
            "BACKBONES",
@@ -18,6 +30,7 @@ __all__ = [
            "BackboneWeightsError",
            "ModelForbiddenError",
            "WordTokenizer",
+           "check_models_allowed",
            "create_backbone",
            "forbid_models",
            "list_backbones",

@@ -215,7 +215,9 @@ class LazyRay:
     ``start_early()`` begins the start in a background thread, so that Ray's processes come
     up while the driver imports, reads the data and plans (``fgalign run`` on an empty stage
     cache, where the cluster is certain to be needed: 3-5 s of a cold demo run on 2 cores,
-    BENCHMARKS.md); ``ensure()`` then waits for that thread and raises its error. Ray sets its
+    BENCHMARKS.md); ``ensure()`` then imports Ray Data while it waits for that thread, and
+    raises the thread's error. The driver's plan does not import torch
+    (``fgalign.align.columns``), so it leaves the cores to Ray's start. Ray sets its
     SIGTERM handler only from the main thread, so ``start_early()`` (called there) sets the
     same one: a terminated driver exits through ``sys.exit`` and Ray's shutdown.
     """
@@ -275,6 +277,8 @@ class LazyRay:
         if self._thread is None:
             self._start()
         else:
+            if not self._ready.is_set():  # Ray Data's import (~0.7 s) beside Ray's start,
+                import ray.data  # noqa: F401 - not after it in the start thread
             self._ready.wait()
         self.init_s = time.perf_counter() - t0
         if self._error is not None:

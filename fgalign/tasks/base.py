@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from fgalign.align.rows import groups_of
+from fgalign.align.columns import groups_of
 from fgalign.config import Config, DataCfg, Section, register_task_section, require
 from fgalign.data.paths import check_row
 from fgalign.data.readers import read_report, usable_or_raise

@@ -39,11 +39,10 @@ import itertools
 from typing import Any, Literal
 
 import numpy as np
-import torch
 
 from fgalign.align.batch import to_array
-from fgalign.align.rows import score_rows, scored_columns
-from fgalign.align.scores import COMPOSE_KINDS
+from fgalign.align.columns import COMPOSE_KINDS, scored_columns
+from fgalign.align.rows import score_rows
 from fgalign.config import Config, Section
 from fgalign.data.snli_ve import read_snli_ve
 from fgalign.engine.gather import ImageRecords, hydrate, text_only_view
@@ -195,6 +194,8 @@ def fit_logreg(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 100,
     L-BFGS on one torch thread: with other thread counts a reduction takes other paths and
     the weights move (one feature: by a float32 step), so the metrics would depend on the
     machine's cores (``fgalign.threads``)."""
+    import torch
+
     torch.manual_seed(seed)
     xt, yt = torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.int64))
     lin = torch.nn.Linear(x.shape[1], len(SNLI_VE_LABELS))

@@ -2,13 +2,8 @@
 import numpy as np
 import pytest
 
-from fgalign.align.stage import (
-    AlignmentScorer,
-    reference_mask,
-    scoring_row,
-    statement_region_mask,
-    variant_names,
-)
+from fgalign.align.rows import reference_mask, scoring_row, statement_region_mask
+from fgalign.align.stage import AlignmentScorer, variant_names
 from fgalign.config import AlignCfg
 from fgalign.engine.batch import rows_to_batch
 

@@ -12,8 +12,8 @@ from fgalign.align.compose import (
     compose_row,
     refs_as_brackets,
 )
+from fgalign.align.rows import score_rows
 from fgalign.align.scores import COMPOSE_KINDS
-from fgalign.align.stage import score_rows
 from fgalign.config import AlignCfg
 
 P = ComposeParams()

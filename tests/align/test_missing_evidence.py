@@ -4,7 +4,8 @@ metrics.json, and the SNLI-VE classifier sees it masked; the same at every batch
 import numpy as np
 import pytest
 
-from fgalign.align.stage import AlignmentScorer, score_rows
+from fgalign.align.rows import score_rows
+from fgalign.align.stage import AlignmentScorer
 from fgalign.config import AlignCfg
 from fgalign.engine.batch import rows_to_batch
 from fgalign.experiment.finalize import finalize_task
