@@ -78,7 +78,7 @@ def scoring_row(row: dict[str, Any], cfg: AlignCfg) -> dict[str, Any]:
         row["kw_region_mask"] = ref
         if cfg.keyword_weighting != "mean" and row.get("keywords") is not None:
             w = _scores().keyword_weights([[str(x) for x in k] for k in row["keywords"]],
-                                cfg.keyword_weighting)  # (C, K')
+                                          cfg.keyword_weighting)  # (C, K')
             full = np.ones(shape, np.float32)
             c, k = min(w.shape[0], shape[0]), min(w.shape[1], shape[1])
             full[:c, :k] = w[:c, :k]
@@ -177,7 +177,7 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
     return out
 
 
-def region_word_attention(row: dict[str, Any], cfg: AlignCfg):
+def region_word_attention(row: dict[str, Any], cfg: AlignCfg) -> Any:
     """(1, C, K, R) torch tensor: the region-word attention α of one row that holds its
     embeddings (``scoring_row``, then ``fgalign.align.scores.region_word_alpha`` at
     ``cfg.tau``): the links of the alignment figures."""
