@@ -324,6 +324,23 @@ def test_rows_overlapping_the_images_wait_at_the_gate_and_match(world, tmp_path)
         np.testing.assert_array_equal(a["vscore_fusion"], b["vscore_fusion"])
 
 
+def test_with_every_image_cached_the_hook_waits_for_the_rows_first_chunk(world, tmp_path):
+    """Images cached, rows to compute: ``after_images`` (the Ray driver's warm-up) comes once
+    the rows' first chunk is back, not while their pools start."""
+    cfg = _with_cache(world, tmp_path / "stages")
+    ctx = prepare_task(cfg, "vqa", calibrate=False)
+    rows = load_task_rows(cfg, "vqa", ctx)
+    make_runner(cfg, LocalExecutor(progress=False)).run_split("vqa", cfg.data.split, rows, ctx)
+    scoring = cfg.model_copy(update={"align": cfg.align.model_copy(update={"tau": 0.2})})
+    runner = make_runner(scoring, LocalExecutor(progress=False))  # a new score stage only
+    written: list[int] = []  # row chunks in the stages' temporary folders when the hook ran
+    runner.after_images = lambda: written.append(
+        len(list((tmp_path / "stages").glob("vqa/*.tmp-*/*.parquet"))))
+    runner.run_split("vqa", cfg.data.split, rows, ctx)
+    assert runner.executions == 1  # the rows only
+    assert len(written) == 1 and written[0] >= 1, written
+
+
 def test_a_failed_images_execution_releases_the_waiting_rows(world, tmp_path, monkeypatch):
     """The images fail while the rows wait at their gate: the images' error is raised, the
     rows do not wait forever, and no abort file is left behind."""

@@ -33,3 +33,7 @@ __all__ = [
     "score_components",
     "tag_text_score",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -249,6 +249,22 @@ class _RowSet:
     marker: dict[str, Any]
 
 
+
+def _first_then(hook: Callable[[], None], check: Callable[[], None] | None
+                ) -> Callable[[], None]:
+    """A ``check`` for ``execute_plans`` that calls ``hook`` once, at its first call (the
+    first chunk back), then ``check`` (when given) every time."""
+    fired = threading.Event()
+
+    def wrapped() -> None:
+        if not fired.is_set():
+            fired.set()
+            hook()
+        if check is not None:
+            check()
+
+    return wrapped
+
 class Runner:
     """Stage sets over any executor, writing through one ``StageCache``.
 
@@ -272,9 +288,10 @@ class Runner:
         self._watch: Callable[[StageRecord], None] | None = None  # ``run``'s ``on_ready``
         self._check: Callable[[], None] | None = None  # ``run``'s ``check``
         self.after_images: Callable[[], None] | None = None  # called once a ``run``'s images
-        # are committed (right away when none is computed), if rows are still to compute:
-        # the caller's own work that may then use the CPU the images pool leaves (the Ray
-        # driver's warm-up); never in a ``run`` that finds every cache
+        # are committed (when none is computed: once the rows' first chunk is back), if rows
+        # are still to compute: the caller's own work that may then use the CPU the images
+        # pool leaves (the Ray driver's warm-up), not the CPU the row pools start with;
+        # never in a ``run`` that finds every cache
 
     def _record(self, record: StageRecord) -> None:
         """Keep ``record`` unless this runner already recorded that stage of that input set
@@ -365,8 +382,10 @@ class Runner:
                     self._overlap(images, plans)
                 else:
                     self._execute(images)
-                    if plans:  # (a fully cached run has no idle time to fill)
+                    if plans and any(p.n for p in images):
                         self._images_committed()
+                    elif plans:  # no image computed: after the rows' first chunk, not while
+                        self._check = _first_then(self._images_committed, check)  # pools start
                     self._execute(plans)
                 while pending:  # more only when two sets share a stage cache
                     plans, pending = self._row_plans(pending)

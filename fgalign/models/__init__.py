@@ -36,3 +36,7 @@ __all__ = [
            "list_backbones",
            "resolve_device",
 ]
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
