@@ -249,7 +249,6 @@ class _RowSet:
     marker: dict[str, Any]
 
 
-
 def _first_then(hook: Callable[[], None], check: Callable[[], None] | None
                 ) -> Callable[[], None]:
     """A ``check`` for ``execute_plans`` that calls ``hook`` once, at its first call (the
@@ -264,6 +263,7 @@ def _first_then(hook: Callable[[], None], check: Callable[[], None] | None
             check()
 
     return wrapped
+
 
 class Runner:
     """Stage sets over any executor, writing through one ``StageCache``.

@@ -76,7 +76,8 @@ class DriverWarmup:
     figures' rows (``align.claim_parser: spacy``: the spaCy model, 1-2 s) and the figures
     (``matplotlib.pyplot``). ``start`` is the runner's ``after_images`` hook: the warm-up
     begins once the images are committed, on the core the images pool no longer uses (with
-    every image cached: once the rows' first chunk is back), not while the pools start. Errors are left to the step that needs the module.
+    every image cached: once the rows' first chunk is back), not while the pools start.
+    Errors are left to the step that needs the module.
     """
 
     def __init__(self, cfg: Config, figures: bool):

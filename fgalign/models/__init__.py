@@ -17,8 +17,9 @@ _HOME = {"Backbone": "backbone", "resolve_device": "backbone", "ModelForbiddenEr
 
 def __getattr__(name: str) -> Any:
     """The names below, imported on first use: ``fgalign.models.weights`` (the run's weight
-    check) and ``fgalign.embed`` (a stage spec's class) then load without torch, which the
-    Ray driver imports only beside its pools (``tests/test_driver_imports.py``)."""
+    check) and ``fgalign.embed`` (a stage spec's class) then load without torch: with a
+    built-in backbone the Ray driver imports it only for its own steps
+    (``tests/test_driver_imports.py``)."""
     if name not in __all__:
         raise AttributeError(f"module 'fgalign.models' has no attribute {name!r}")
     return getattr(importlib.import_module(f"fgalign.models.{_HOME.get(name, 'factory')}"), name)
