@@ -4,19 +4,7 @@
     comps = score_components(batch, ["region_word", "region_sentence", "tag_text"], tau=0.05)
     fused = fuse(comps, {"region_word": 1.0}, batch.cand_mask)   # (B, C), -inf on padding
 """
-import importlib
-from typing import Any
-
-_HOME = {"AlignBatch": "batch", "collate": "batch"}  # the rest: fgalign.align.scores
-
-
-def __getattr__(name: str) -> Any:
-    """The names below, imported on first use: ``import fgalign.align.columns`` (the driver's
-    plan) then does not import torch."""
-    if name not in __all__:
-        raise AttributeError(f"module 'fgalign.align' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"fgalign.align.{_HOME.get(name, 'scores')}"), name)
-
+from fgalign.lazy import lazy_names
 
 __all__ = [
     "COMPONENTS",
@@ -34,6 +22,6 @@ __all__ = [
     "tag_text_score",
 ]
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+# imported on first use (fgalign.lazy): importing the package loads no torch
+__getattr__, __dir__ = lazy_names(__name__, __all__, {"AlignBatch": "batch", "collate": "batch"},
+                                  "scores")

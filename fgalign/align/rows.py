@@ -132,6 +132,7 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
     """
     import torch
 
+    scores = _scores()
     if any(c in COMPOSE_KINDS for c in cfg.components):  # parse every statement in one pipe
         prefetch([t for r in rows for t in claim_texts(
             [str(x) for x in as_list(r.get("statements"))], _refs(r),
@@ -151,16 +152,16 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
             out[j][f"no_{kind}"] = 0
     for g in sorted({int(x) for gr in groups for x in gr}):
         batch = collate(rows, group=g)
-        no_regions, no_keywords = _scores().evidence_masks(batch)  # (B,), (B, Cg)
+        no_regions, no_keywords = scores.evidence_masks(batch)  # (B,), (B, Cg)
         for j in range(len(rows)):
             out[j]["no_regions"] = bool(no_regions[j])
             out[j]["no_keywords"] += int(no_keywords[j].sum())
-        no_compose = _scores().compose_missing(batch)  # (B, Cg, 3)
+        no_compose = scores.compose_missing(batch)  # (B, Cg, 3)
         for j in range(len(rows)):
             for k, kind in enumerate(COMPOSE_KINDS):
                 out[j][f"no_{kind}"] += int(no_compose[j, :, k].sum())
         with torch.no_grad():
-            comps = _scores().score_components(batch, names[1:], cfg.tau)  # (B, Cg) each
+            comps = scores.score_components(batch, names[1:], cfg.tau)  # (B, Cg) each
             for j in range(len(rows)):
                 idx = np.flatnonzero(groups[j] == g)
                 if g == 0 and keep is not None and keep[j] is not None:
@@ -170,7 +171,7 @@ def score_rows(rows: list[dict], cfg: AlignCfg, keep: list[np.ndarray | None] | 
                     idx = np.flatnonzero(groups[j] == g)
                     out[j][score_column(name)][idx] = comp[j, : len(idx)].numpy()
             for v in variants:
-                fused = _scores().fuse(comps, Variant.parse(v).weights(cfg), batch.cand_mask)
+                fused = scores.fuse(comps, Variant.parse(v).weights(cfg), batch.cand_mask)
                 for j in range(len(rows)):
                     idx = np.flatnonzero(groups[j] == g)
                     out[j][variant_column(v)][idx] = fused[j, : len(idx)].numpy()

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from fgalign.errors import error_text
+
 log = logging.getLogger(__name__)
 
 Batch = dict[str, np.ndarray]
@@ -87,7 +89,7 @@ class RowGuard:
                 log.warning("stage %s failed on row %s: %r", self.name, uid, e)
                 self.failed += 1
                 if len(self.first_errors) < SHOWN_ERRORS:
-                    self.first_errors.append(f"{uid}: {type(e).__name__}: {e}"[:300])
+                    self.first_errors.append(f"{uid}: {error_text(e)}"[:300])
                 row["error"] = np.array([f"{self.name}:{type(e).__name__}"], dtype=object)
             outs.append(stage(row))  # an error row: passed through with empty outputs
         return concat_batches(outs)

@@ -91,6 +91,7 @@ from fgalign.engine.chunks import (
 from fgalign.engine.locks import folder_lock
 from fgalign.engine.spec import StageSpec
 from fgalign.engine.store import EmbeddingTable
+from fgalign.errors import error_text
 from fgalign.progress import Progress
 from fgalign.schema import STAGE_NAMES
 
@@ -253,11 +254,12 @@ def _first_then(hook: Callable[[], None], check: Callable[[], None] | None
                 ) -> Callable[[], None]:
     """A ``check`` for ``execute_plans`` that calls ``hook`` once, at its first call (the
     first chunk back), then ``check`` (when given) every time."""
-    fired = threading.Event()
+    fired = False
 
     def wrapped() -> None:
-        if not fired.is_set():
-            fired.set()
+        nonlocal fired
+        if not fired:
+            fired = True
             hook()
         if check is not None:
             check()
@@ -737,7 +739,8 @@ def execute_plans(cache: StageCache, executor: Executor, plans: list[SetPlan],
             raise
         # Keep the message only: the exception's traceback pins the stage's actor pool (and
         # its CPUs / GPUs) for as long as it lives. Ray Data printed the stack.
-        failure, where = f"{type(e).__name__}: {e}", failed_at(str(e))
+        failure = error_text(e)
+        where = failed_at(failure)
         if where is not None:
             stage, key, failure = where
             failed = f"{stage!r} of {where_of(by_key[key])}"

@@ -7,23 +7,7 @@ Public API::
     bb.encode_images(pil_images)   # (N, D) float32, L2-normalised
     bb.encode_texts(["a red circle"])
 """
-import importlib
-from typing import Any
-
-_HOME = {"Backbone": "backbone", "resolve_device": "backbone", "ModelForbiddenError": "bundle",
-         "check_models_allowed": "bundle", "forbid_models": "bundle",
-         "WordTokenizer": "tokenizer"}  # the rest: factory
-
-
-def __getattr__(name: str) -> Any:
-    """The names below, imported on first use: ``fgalign.models.weights`` (the run's weight
-    check) and ``fgalign.embed`` (a stage spec's class) then load without torch: with a
-    built-in backbone the Ray driver imports it only for its own steps
-    (``tests/test_driver_imports.py``)."""
-    if name not in __all__:
-        raise AttributeError(f"module 'fgalign.models' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"fgalign.models.{_HOME.get(name, 'factory')}"), name)
-
+from fgalign.lazy import lazy_names
 
 __all__ = [
            "BACKBONES",
@@ -38,6 +22,8 @@ __all__ = [
            "resolve_device",
 ]
 
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+# imported on first use (fgalign.lazy): importing the package loads no torch
+__getattr__, __dir__ = lazy_names(__name__, __all__, {
+    "Backbone": "backbone", "resolve_device": "backbone", "ModelForbiddenError": "bundle",
+    "check_models_allowed": "bundle", "forbid_models": "bundle", "WordTokenizer": "tokenizer",
+}, "factory")
