@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 def early_ray(path: str, overrides: list[str]) -> tuple[Any, bool] | None:
     """``(cfg.ray, whether the stage cache is empty)`` read from the config file and
     overrides alone, before ``load_config`` (which imports the tasks, and for an open_clip
-    backbone name open_clip and torch: about 5 s here), so that Ray can start meanwhile; None
+    backbone name open_clip and torch: 4.4 s here), so that Ray can start meanwhile; None
     when either section does not validate (``load_config`` then says why, in one line), or
     when the output folder is unusable (``check_output_dir`` says why). A cache that cannot
     be listed (an object store without credentials yet) counts as not empty: Ray then
