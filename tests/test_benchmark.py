@@ -241,6 +241,44 @@ def test_machine_cpu_seconds_grow_with_work_and_are_none_without_proc_stat(monke
     assert core.machine_cpu_s() is None
 
 
+def test_process_groups_of_a_ray_run_by_command_line():
+    from fgalign.bench.core import PROCESS_GROUPS, process_group
+
+    site = "/w/.venv/lib/python3.11/site-packages/ray"
+    cases = {
+        "/w/.venv/bin/python -m fgalign run --config configs/demo.yaml --no-wandb": "driver",
+        "ray::MapWorker(MapBatches(CandidatesKeywordsEmbedScoreChunks))": "stage pools",
+        "ray::_StatsActor": "Ray Data's own actors",
+        "ray::_AutoscalingCoordinatorActor": "Ray Data's own actors",
+        "ray::ActorLocationTracker": "Ray Data's own actors",
+        "ray::IDLE": "Ray's daemons and idle workers",
+        "ray::DashboardAgent": "Ray's daemons and idle workers",
+        f"{site}/core/src/ray/gcs/gcs_server --log_dir=/tmp/ray": "Ray's daemons and idle workers",
+        f"/w/.venv/bin/python -u {site}/_private/log_monitor.py --x": "Ray's daemons and idle workers",
+        "/usr/bin/python3 some_other_job.py": "other",
+        "": "other",
+    }
+    for cmd, group in cases.items():
+        assert process_group(cmd) == group, cmd
+    assert set(cases.values()) == set(PROCESS_GROUPS)
+
+
+def test_process_cpu_counts_a_process_started_inside_the_block():
+    """A child that uses 0.3 s of CPU and then stays alive long enough to be read again is
+    counted in its group; the process that runs the block is not (it was there before)."""
+    import subprocess
+    import sys
+
+    from fgalign.bench.core import ProcessCPU
+
+    child = ("import time\nwhile time.process_time() < 0.3: pass\ntime.sleep(3)")
+    with ProcessCPU(interval=0.1) as p:
+        subprocess.run([sys.executable, "-c", child], check=True)
+    assert p.groups is not None
+    assert p.groups["other"] >= 0.25  # clock ticks: 0.3 s read in steps of 1/100 s
+    assert p.groups["driver"] == 0.0
+
+
 def test_linear_fit_of_two_sizes():
     """Per row and once per run apart, always through the larger, measured run: a cost that
     falls with size is flat (noise); one that grows faster than the rows goes through 0; one

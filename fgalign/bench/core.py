@@ -110,6 +110,96 @@ def machine_cpu_s() -> float | None:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
+# Who a process is, by its command line (``process_group``): the run's own driver, its stage
+# pools, or Ray's processes that no stage asked for. Ray names its worker processes
+# ``ray::<class>`` (``ray::IDLE`` before a task or actor is given to it).
+RAY_DATA_ACTORS = ("ray::_StatsActor", "ray::_AutoscalingCoordinatorActor",
+                   "ray::ActorLocationTracker")
+PROCESS_GROUPS = ("driver", "stage pools", "Ray Data's own actors",
+                  "Ray's daemons and idle workers", "other")
+
+
+def process_group(cmdline: str) -> str:
+    """One of ``PROCESS_GROUPS`` for a command line (arguments joined by spaces).
+
+    ``driver``: ``python -m fgalign ...``; ``stage pools``: Ray Data's map workers
+    (``ray::MapWorker(...)``); ``Ray Data's own actors``: the three that every Ray Data
+    execution starts (``RAY_DATA_ACTORS``); ``Ray's daemons and idle workers``: any other
+    process of the Ray installation (GCS, raylet, dashboard, monitors, agents, ``ray::IDLE``);
+    ``other``: anything else the machine started meanwhile."""
+    if cmdline.startswith("ray::MapWorker"):
+        return "stage pools"
+    if cmdline.startswith(RAY_DATA_ACTORS):
+        return "Ray Data's own actors"
+    if cmdline.startswith("ray::") or "/site-packages/ray/" in cmdline:
+        return "Ray's daemons and idle workers"
+    if " -m fgalign " in f" {cmdline} ":
+        return "driver"
+    return "other"
+
+
+class ProcessCPU:
+    """``with ProcessCPU() as p: <start a run>``; then ``p.groups`` is the CPU seconds (user +
+    system) of every process that started inside the block, summed per ``process_group``.
+
+    Linux only (``/proc``): a background thread reads ``/proc/<pid>/stat`` and ``cmdline`` of
+    the processes not there when the block began, every ``interval`` seconds, and keeps each
+    one's last reading (and last command line: Ray renames a worker when it takes an actor).
+    A process's CPU after its last reading is not counted (at most ``interval`` seconds of
+    it), so the sums are lower bounds. ``groups`` is None without ``/proc``.
+    """
+
+    def __init__(self, interval: float = 0.2):
+        self.interval = interval
+        self.groups: dict[str, float] | None = None
+        self._seen: dict[int, tuple[str, float]] = {}  # pid -> (command line, CPU seconds)
+
+    @staticmethod
+    def _pids() -> set[int]:
+        return {int(d) for d in os.listdir("/proc") if d.isdigit()}
+
+    def _read(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        for pid in self._pids() - self._before:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:  # it ended between the listing and the read
+                continue
+            fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 3
+            cpu = (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14, 15)
+            name = cmd.decode(errors="replace").strip() or self._seen.get(pid, ("", 0.0))[0]
+            self._seen[pid] = (name, cpu)
+
+    def _loop(self) -> None:
+        while not self._done.wait(self.interval):
+            self._read()
+
+    def __enter__(self):  # -> ProcessCPU
+        import threading
+
+        if not Path("/proc/self/stat").exists():
+            self._thread = None
+            return self
+        self._before = self._pids()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="fgalign-process-cpu",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is None:
+            return
+        self._done.set()
+        self._thread.join()
+        self._read()
+        groups = dict.fromkeys(PROCESS_GROUPS, 0.0)
+        for name, cpu in self._seen.values():
+            groups[process_group(name)] += cpu
+        self.groups = groups
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far, in MiB (Linux ``ru_maxrss`` is KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

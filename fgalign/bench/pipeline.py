@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fgalign.bench.core import Measurement, Timer, machine_cpu_s, skipped
+from fgalign.bench.core import Measurement, ProcessCPU, Timer, machine_cpu_s, skipped
 
 REPO = Path(__file__).resolve().parents[2]
 FULL = REPO / "pipelines" / "full.py"
@@ -130,8 +130,9 @@ def bench_sweep_trial(cfg: Any, config: str, overrides: list[str], target: str,
 def run_cli(verb: str, config: str, overrides: list[str], log: Path) -> dict[str, Any]:
     """``fgalign <verb> --config ... --set ...`` in a fresh process: wall seconds, the whole
     machine's busy CPU seconds meanwhile (``machine_cpu_s``: Ray's processes included; None
-    without ``/proc/stat``) and the run folder's ``timings.json`` / ``stages.json`` (the
-    newest run folder it wrote)."""
+    without ``/proc/stat``), the CPU seconds of the processes it started, by
+    ``fgalign.bench.core.process_group`` (``ProcessCPU``; None without ``/proc``) and the run
+    folder's ``timings.json`` / ``stages.json`` (the newest run folder it wrote)."""
     last = {o.split("=", 1)[0]: o.split("=", 1)[1] for o in overrides}  # the last one wins
     out_dir, name = last["experiment.output_dir"], last["experiment.name"]
     args = [sys.executable, "-m", "fgalign", verb, "--config", config]
@@ -141,7 +142,7 @@ def run_cli(verb: str, config: str, overrides: list[str], log: Path) -> dict[str
         args.append("--no-wandb")
     env = {**os.environ, "RAY_DATA_DISABLE_PROGRESS_BARS": "1"}
     cpu0 = machine_cpu_s()
-    with Timer() as t, open(log, "a") as sink:
+    with ProcessCPU() as by_process, Timer() as t, open(log, "a") as sink:
         proc = subprocess.run(args, cwd=REPO, env=env, stdout=sink, stderr=sink, check=False)
     cpu1 = machine_cpu_s()
     if proc.returncode != 0:
@@ -149,6 +150,7 @@ def run_cli(verb: str, config: str, overrides: list[str], log: Path) -> dict[str
     run = max((p for p in (Path(out_dir) / name).glob("[0-9a-f]*") if p.is_dir()),
               key=lambda p: (p / "timings.json").stat().st_mtime)
     return {"seconds": t.s, "cpu_s": None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
+            "cpu_by_process": by_process.groups,
             "timings": json.loads((run / "timings.json").read_text()),
             "stages": json.loads((run / "stages.json").read_text())}
 
@@ -159,6 +161,28 @@ def busy_share(run: dict[str, Any], stage: str = "embed") -> float:
     t = run["timings"]
     wall = t.get("stages_s", 0.0)
     return busy / wall if wall else 0.0
+
+
+def process_row(ray: dict[str, Any], local: dict[str, Any]) -> Measurement:
+    """The CPU seconds of one cold Ray run by process group (``run_cli``'s
+    ``cpu_by_process``) beside the in-process run's: the value is the share of the Ray run's
+    CPU spent in processes no stage asked for (Ray's daemons and idle workers, Ray Data's own
+    actors), a fixed cost per run that the in-process run does not pay."""
+    from fgalign.bench.core import PROCESS_GROUPS
+
+    title = "Engine: Ray's own processes / all CPU of a cold Ray run"
+    groups, mine = ray.get("cpu_by_process"), local.get("cpu_by_process")
+    if not groups or not mine:
+        return skipped("ray_cpu_by_process", title, "", "no /proc on this machine")
+    total = sum(groups.values())
+    own = groups["Ray's daemons and idle workers"] + groups["Ray Data's own actors"]
+    return Measurement(
+        "ray_cpu_by_process", title, own / total if total else 0.0, "",
+        "CPU seconds of the processes each run started, sampled from /proc every 0.2 s "
+        "(lower bounds), median cold repeat: Ray run "
+        + ", ".join(f"{g} {groups[g]:.1f}" for g in PROCESS_GROUPS)
+        + f" (all {total:.1f}); in process: driver {mine['driver']:.1f}, other "
+        f"{mine['other']:.1f}", extra={"ray": groups, "local": mine})
 
 
 def bench_engine(config: str, overrides: list[str], work: Path, log: Path,
@@ -221,6 +245,7 @@ def bench_engine(config: str, overrides: list[str], work: Path, log: Path,
         extra={"cpu_s": cpu, "cores": cores})
         if cpu_ratio is not None else skipped("ray_cpu_vs_inprocess", title, "",
                                                "no /proc/stat on this machine"))
+    by_process = process_row(ray_cold, loc_cold)
     ex = ray_cold["timings"].get("executions")
     share = busy_share(ray_cold)
     timeline = ray_cold["timings"].get("execution_timeline", [])
@@ -240,6 +265,7 @@ def bench_engine(config: str, overrides: list[str], work: Path, log: Path,
                     f"{loc_warm['seconds']:.1f} s (every stage cached: Ray not started); each "
                     f"repeat: {warm_each}", extra=warm_extra),
         cpu_row,
+        by_process,
         Measurement("ray_executions", "Engine: Ray Data executions per run (cold)",
                     float(ex or 0), "<= 7",
                     f"{ex} executions over {len(ray_cold['stages'])} stage records",
