@@ -6,6 +6,8 @@ section's "no GPU" path, the table and the BENCHMARKS.md writer.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -263,20 +265,29 @@ def test_process_groups_of_a_ray_run_by_command_line():
     assert set(cases.values()) == set(PROCESS_GROUPS)
 
 
-def test_process_cpu_counts_a_process_started_inside_the_block():
-    """A child that uses 0.3 s of CPU and then stays alive long enough to be read again is
-    counted in its group; the process that runs the block is not (it was there before)."""
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
+def test_process_cpu_counts_the_root_and_its_descendants_only():
+    """A root that uses 0.3 s of CPU and starts a child that does too (each then stays alive
+    long enough to be read again) is counted with that child; a process started beside it,
+    and the process that runs the block, are not."""
+    import os
     import subprocess
     import sys
 
     from fgalign.bench.core import ProcessCPU
 
-    child = ("import time\nwhile time.process_time() < 0.3: pass\ntime.sleep(3)")
+    busy = "import time\nwhile time.process_time() < 0.3: pass\ntime.sleep(3)\n"
+    root = ("import subprocess, sys\n"
+            f"c = subprocess.Popen([sys.executable, '-c', {busy!r}])\n" + busy + "c.wait()\n")
     with ProcessCPU(interval=0.1) as p:
-        subprocess.run([sys.executable, "-c", child], check=True)
-    assert p.groups is not None
-    assert p.groups["other"] >= 0.25  # clock ticks: 0.3 s read in steps of 1/100 s
-    assert p.groups["driver"] == 0.0
+        beside = subprocess.Popen([sys.executable, "-c", busy])
+        proc = subprocess.Popen([sys.executable, "-c", root])
+        p.root = proc.pid
+        assert proc.wait() == 0 and beside.wait() == 0
+    assert p.groups is not None and proc.pid in p.pids and len(p.pids) == 2
+    assert beside.pid not in p.pids and os.getpid() not in p.pids
+    assert p.groups["other"] >= 0.5  # two processes of 0.3 s, read in clock ticks (1/100 s)
+    assert sum(p.groups.values()) == p.groups["other"]
 
 
 def test_linear_fit_of_two_sizes():

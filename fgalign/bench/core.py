@@ -11,7 +11,7 @@ import os
 import platform
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,8 +123,8 @@ def process_group(cmdline: str) -> str:
     """One of ``PROCESS_GROUPS`` for a command line (arguments joined by spaces).
 
     ``driver``: ``python -m fgalign ...``; ``stage pools``: Ray Data's map workers
-    (``ray::MapWorker(...)``); ``Ray Data's own actors``: the three that every Ray Data
-    execution starts (``RAY_DATA_ACTORS``); ``Ray's daemons and idle workers``: any other
+    (``ray::MapWorker(...)``); ``Ray Data's own actors``: the three that Ray Data starts
+    once per cluster, at its first execution (``RAY_DATA_ACTORS``); ``Ray's daemons and idle workers``: any other
     process of the Ray installation (GCS, raylet, dashboard, monitors, agents, ``ray::IDLE``);
     ``other``: anything else the machine started meanwhile."""
     if cmdline.startswith("ray::MapWorker"):
@@ -139,37 +139,59 @@ def process_group(cmdline: str) -> str:
 
 
 class ProcessCPU:
-    """``with ProcessCPU() as p: <start a run>``; then ``p.groups`` is the CPU seconds (user +
-    system) of every process that started inside the block, summed per ``process_group``.
+    """The CPU seconds (user + system) of a process and its descendants, per ``process_group``::
 
-    Linux only (``/proc``): a background thread reads ``/proc/<pid>/stat`` and ``cmdline`` of
-    the processes not there when the block began, every ``interval`` seconds, and keeps each
-    one's last reading (and last command line: Ray renames a worker when it takes an actor).
-    A process's CPU after its last reading is not counted (at most ``interval`` seconds of
-    it), so the sums are lower bounds. ``groups`` is None without ``/proc``.
+        with ProcessCPU() as p:
+            proc = subprocess.Popen(args)
+            p.root = proc.pid
+            proc.wait()
+        p.groups   # {"driver": 16.3, "stage pools": 26.1, ...}; p.pids: the processes counted
+
+    Linux only (``/proc``; ``groups`` stays None without it). A background thread lists
+    ``/proc`` every ``interval`` seconds and reads ``stat`` (and ``cmdline``) of each process
+    that was not there when the block began, keyed by (pid, start time) so that a reused pid
+    is a new process. It keeps each one's parent as first seen, its last CPU reading and its
+    last command line (Ray renames a worker when it takes an actor). At the end, ``root`` and
+    the processes descended from it are summed; with ``root`` None, every new process.
+
+    The sums are lower bounds: a process's CPU after its last reading is lost (up to
+    ``interval`` seconds per thread; the root's last stretch too, as it is reaped before the
+    final reading), and a process that lives less than one interval may be missed.
     """
 
     def __init__(self, interval: float = 0.2):
         self.interval = interval
+        self.root: int | None = None
         self.groups: dict[str, float] | None = None
-        self._seen: dict[int, tuple[str, float]] = {}  # pid -> (command line, CPU seconds)
+        self.pids: set[int] = set()
+        self._before: set[tuple[int, int]] = set()
+        self._seen: dict[tuple[int, int], list] = {}  # (pid, start) -> [ppid, cmdline, CPU s]
 
     @staticmethod
-    def _pids() -> set[int]:
-        return {int(d) for d in os.listdir("/proc") if d.isdigit()}
+    def _stats() -> Iterator[tuple[int, int, int, float]]:
+        """(pid, start time in ticks, parent pid, CPU seconds) of every process now."""
+        tick = os.sysconf("SC_CLK_TCK")
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                stat = Path(f"/proc/{d}/stat").read_bytes()
+                f = stat.rsplit(b")", 1)[1].split()  # after "pid (comm)": field 3 (state) on
+                yield int(d), int(f[19]), int(f[1]), (int(f[11]) + int(f[12])) / tick
+            except (OSError, ValueError, IndexError):  # it ended meanwhile, or an odd line
+                continue  # fields: 4 ppid, 14 utime, 15 stime, 22 start time (proc(5))
 
     def _read(self) -> None:
-        tick = os.sysconf("SC_CLK_TCK")
-        for pid in self._pids() - self._before:
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-            except OSError:  # it ended between the listing and the read
+        for pid, start, ppid, cpu in self._stats():
+            if (pid, start) in self._before:
                 continue
-            fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 3
-            cpu = (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14, 15)
-            name = cmd.decode(errors="replace").strip() or self._seen.get(pid, ("", 0.0))[0]
-            self._seen[pid] = (name, cpu)
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                cmd = b""
+            name = cmd.replace(b"\0", b" ").decode(errors="replace").strip()
+            got = self._seen.setdefault((pid, start), [ppid, name, 0.0])
+            got[1], got[2] = name or got[1], cpu
 
     def _loop(self) -> None:
         while not self._done.wait(self.interval):
@@ -181,7 +203,7 @@ class ProcessCPU:
         if not Path("/proc/self/stat").exists():
             self._thread = None
             return self
-        self._before = self._pids()
+        self._before = {(pid, start) for pid, start, _, _ in self._stats()}
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="fgalign-process-cpu",
                                         daemon=True)
@@ -194,10 +216,19 @@ class ProcessCPU:
         self._done.set()
         self._thread.join()
         self._read()
+        keep = set(self._seen)
+        if self.root is not None:
+            tree, grew = {self.root}, True
+            while grew:  # the descendants of root, through each process's first-seen parent
+                grown = tree | {pid for (pid, _), (ppid, _, _) in self._seen.items()
+                                if ppid in tree}
+                grew, tree = grown != tree, grown
+            keep = {k for k in self._seen if k[0] in tree}
         groups = dict.fromkeys(PROCESS_GROUPS, 0.0)
-        for name, cpu in self._seen.values():
+        for k in keep:
+            _, name, cpu = self._seen[k]
             groups[process_group(name)] += cpu
-        self.groups = groups
+        self.groups, self.pids = groups, {pid for pid, _ in keep}
 
 
 def peak_rss_mb() -> float:

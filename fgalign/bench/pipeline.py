@@ -130,9 +130,10 @@ def bench_sweep_trial(cfg: Any, config: str, overrides: list[str], target: str,
 def run_cli(verb: str, config: str, overrides: list[str], log: Path) -> dict[str, Any]:
     """``fgalign <verb> --config ... --set ...`` in a fresh process: wall seconds, the whole
     machine's busy CPU seconds meanwhile (``machine_cpu_s``: Ray's processes included; None
-    without ``/proc/stat``), the CPU seconds of the processes it started, by
-    ``fgalign.bench.core.process_group`` (``ProcessCPU``; None without ``/proc``) and the run
-    folder's ``timings.json`` / ``stages.json`` (the newest run folder it wrote)."""
+    without ``/proc/stat``), the CPU seconds of that process and its descendants (Ray's
+    processes when it starts the cluster) by ``fgalign.bench.core.process_group``
+    (``ProcessCPU``, lower bounds; None without ``/proc``) and the run folder's
+    ``timings.json`` / ``stages.json`` (the newest run folder it wrote)."""
     last = {o.split("=", 1)[0]: o.split("=", 1)[1] for o in overrides}  # the last one wins
     out_dir, name = last["experiment.output_dir"], last["experiment.name"]
     args = [sys.executable, "-m", "fgalign", verb, "--config", config]
@@ -143,14 +144,21 @@ def run_cli(verb: str, config: str, overrides: list[str], log: Path) -> dict[str
     env = {**os.environ, "RAY_DATA_DISABLE_PROGRESS_BARS": "1"}
     cpu0 = machine_cpu_s()
     with ProcessCPU() as by_process, Timer() as t, open(log, "a") as sink:
-        proc = subprocess.run(args, cwd=REPO, env=env, stdout=sink, stderr=sink, check=False)
+        proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=sink, stderr=sink)
+        by_process.root = proc.pid
+        try:
+            proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
     cpu1 = machine_cpu_s()
     if proc.returncode != 0:
         raise RuntimeError(f"fgalign {verb} exited {proc.returncode}; log: {log}")
     run = max((p for p in (Path(out_dir) / name).glob("[0-9a-f]*") if p.is_dir()),
               key=lambda p: (p / "timings.json").stat().st_mtime)
     return {"seconds": t.s, "cpu_s": None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
-            "cpu_by_process": by_process.groups,
+            "cpu_by_process": by_process.groups, "cpu_interval_s": by_process.interval,
             "timings": json.loads((run / "timings.json").read_text()),
             "stages": json.loads((run / "stages.json").read_text())}
 
@@ -167,7 +175,7 @@ def process_row(ray: dict[str, Any], local: dict[str, Any]) -> Measurement:
     """The CPU seconds of one cold Ray run by process group (``run_cli``'s
     ``cpu_by_process``) beside the in-process run's: the value is the share of the Ray run's
     CPU spent in processes no stage asked for (Ray's daemons and idle workers, Ray Data's own
-    actors), a fixed cost per run that the in-process run does not pay."""
+    actors), which the in-process run does not have."""
     from fgalign.bench.core import PROCESS_GROUPS
 
     title = "Engine: Ray's own processes / all CPU of a cold Ray run"
@@ -178,8 +186,8 @@ def process_row(ray: dict[str, Any], local: dict[str, Any]) -> Measurement:
     own = groups["Ray's daemons and idle workers"] + groups["Ray Data's own actors"]
     return Measurement(
         "ray_cpu_by_process", title, own / total if total else 0.0, "",
-        "CPU seconds of the processes each run started, sampled from /proc every 0.2 s "
-        "(lower bounds), median cold repeat: Ray run "
+        f"CPU seconds of each run's process and its descendants, read from /proc every "
+        f"{ray.get('cpu_interval_s', 0.2)} s (lower bounds), median cold repeat: Ray run "
         + ", ".join(f"{g} {groups[g]:.1f}" for g in PROCESS_GROUPS)
         + f" (all {total:.1f}); in process: driver {mine['driver']:.1f}, other "
         f"{mine['other']:.1f}", extra={"ray": groups, "local": mine})
@@ -195,7 +203,8 @@ def bench_engine(config: str, overrides: list[str], work: Path, log: Path,
     bench does not favour one. The ratio of a repeat is Ray / in process of that repeat;
     the reported ratio is the median over repeats (a shared machine's noise on one pair is
     often larger than the difference measured), every pair listed beside it. Also reports
-    the executions a Ray run started and the busy share of its embed pool (median repeat).
+    the executions a Ray run started, the busy share of its embed pool and the CPU of its
+    processes by group (median repeat).
     ``images``: the world's scenes, named in the result (the caller made the world).
     """
     import shutil
