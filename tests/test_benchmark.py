@@ -247,16 +247,17 @@ def test_process_groups_of_a_ray_run_by_command_line():
     from fgalign.bench.core import PROCESS_GROUPS, process_group
 
     site = "/w/.venv/lib/python3.11/site-packages/ray"
+    pools, data, ray = "stage pools", "Ray Data's own actors", "Ray's daemons and idle workers"
     cases = {
         "/w/.venv/bin/python -m fgalign run --config configs/demo.yaml --no-wandb": "driver",
-        "ray::MapWorker(MapBatches(CandidatesKeywordsEmbedScoreChunks))": "stage pools",
-        "ray::_StatsActor": "Ray Data's own actors",
-        "ray::_AutoscalingCoordinatorActor": "Ray Data's own actors",
-        "ray::ActorLocationTracker": "Ray Data's own actors",
-        "ray::IDLE": "Ray's daemons and idle workers",
-        "ray::DashboardAgent": "Ray's daemons and idle workers",
-        f"{site}/core/src/ray/gcs/gcs_server --log_dir=/tmp/ray": "Ray's daemons and idle workers",
-        f"/w/.venv/bin/python -u {site}/_private/log_monitor.py --x": "Ray's daemons and idle workers",
+        "ray::MapWorker(MapBatches(CandidatesKeywordsEmbedScoreChunks))": pools,
+        "ray::_StatsActor": data,
+        "ray::_AutoscalingCoordinatorActor": data,
+        "ray::ActorLocationTracker": data,
+        "ray::IDLE": ray,
+        "ray::DashboardAgent": ray,
+        f"{site}/core/src/ray/gcs/gcs_server --log_dir=/tmp/ray": ray,
+        f"/w/.venv/bin/python -u {site}/_private/log_monitor.py --logs-dir=/tmp/ray": ray,
         "/usr/bin/python3 some_other_job.py": "other",
         "": "other",
     }

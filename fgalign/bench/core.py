@@ -124,9 +124,9 @@ def process_group(cmdline: str) -> str:
 
     ``driver``: ``python -m fgalign ...``; ``stage pools``: Ray Data's map workers
     (``ray::MapWorker(...)``); ``Ray Data's own actors``: the three that Ray Data starts
-    once per cluster, at its first execution (``RAY_DATA_ACTORS``); ``Ray's daemons and idle workers``: any other
-    process of the Ray installation (GCS, raylet, dashboard, monitors, agents, ``ray::IDLE``);
-    ``other``: anything else the machine started meanwhile."""
+    once per cluster, at its first execution (``RAY_DATA_ACTORS``); ``Ray's daemons and idle
+    workers``: any other process of the Ray installation (GCS, raylet, dashboard, monitors,
+    agents, ``ray::IDLE``); ``other``: anything else."""
     if cmdline.startswith("ray::MapWorker"):
         return "stage pools"
     if cmdline.startswith(RAY_DATA_ACTORS):

@@ -21,7 +21,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fgalign.bench.core import Measurement, ProcessCPU, Timer, machine_cpu_s, skipped
+from fgalign.bench.core import (
+    PROCESS_GROUPS,
+    Measurement,
+    ProcessCPU,
+    Timer,
+    machine_cpu_s,
+    skipped,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 FULL = REPO / "pipelines" / "full.py"
@@ -176,8 +183,6 @@ def process_row(ray: dict[str, Any], local: dict[str, Any]) -> Measurement:
     ``cpu_by_process``) beside the in-process run's: the value is the share of the Ray run's
     CPU spent in processes no stage asked for (Ray's daemons and idle workers, Ray Data's own
     actors), which the in-process run does not have."""
-    from fgalign.bench.core import PROCESS_GROUPS
-
     title = "Engine: Ray's own processes / all CPU of a cold Ray run"
     groups, mine = ray.get("cpu_by_process"), local.get("cpu_by_process")
     if not groups or not mine:
