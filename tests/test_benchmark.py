@@ -244,13 +244,13 @@ def test_machine_cpu_seconds_grow_with_work_and_are_none_without_proc_stat(monke
 
 
 def test_process_groups_of_a_ray_run_by_command_line():
-    from fgalign.bench.core import PROCESS_GROUPS, process_group
+    from fgalign.bench.core import PROCESS_GROUPS, cpu_by_group, process_group
 
     site = "/w/.venv/lib/python3.11/site-packages/ray"
-    pools, data, ray = "stage pools", "Ray Data's own actors", "Ray's daemons and idle workers"
+    pool, data, ray = "stage pools", "Ray Data's own actors", "Ray's daemons and idle workers"
     cases = {
         "/w/.venv/bin/python -m fgalign run --config configs/demo.yaml --no-wandb": "driver",
-        "ray::MapWorker(MapBatches(CandidatesKeywordsEmbedScoreChunks))": pools,
+        "ray::MapWorker(MapBatches(CandidatesKeywordsEmbedScoreChunks))": pool,
         "ray::_StatsActor": data,
         "ray::_AutoscalingCoordinatorActor": data,
         "ray::ActorLocationTracker": data,
@@ -264,6 +264,12 @@ def test_process_groups_of_a_ray_run_by_command_line():
     for cmd, group in cases.items():
         assert process_group(cmd) == group, cmd
     assert set(cases.values()) == set(PROCESS_GROUPS)
+    rows = "ray::MapWorker(MapBatches(CandidatesKeywordsEmbedScoreChunks))"
+    groups, pools = cpu_by_group([(rows, 10.0), (rows, 7.5), ("ray::_StatsActor", 1.0),
+                                  ("ray::MapWorker(MapBatches(RegionsImagesChunks))", 9.0)])
+    assert pools == {rows.removeprefix("ray::"): 17.5,
+                     "MapWorker(MapBatches(RegionsImagesChunks))": 9.0}  # two actors: summed
+    assert groups[pool] == 26.5 and groups[data] == 1.0 and sum(groups.values()) == 27.5
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
@@ -288,7 +294,7 @@ def test_process_cpu_counts_the_root_and_its_descendants_only():
     assert p.groups is not None and proc.pid in p.pids and len(p.pids) == 2
     assert beside.pid not in p.pids and os.getpid() not in p.pids
     assert p.groups["other"] >= 0.5  # two processes of 0.3 s, read in clock ticks (1/100 s)
-    assert sum(p.groups.values()) == p.groups["other"]
+    assert sum(p.groups.values()) == p.groups["other"] and p.pools == {}
 
 
 def test_linear_fit_of_two_sizes():

@@ -138,6 +138,21 @@ def process_group(cmdline: str) -> str:
     return "other"
 
 
+def cpu_by_group(processes: list[tuple[str, float]]
+                 ) -> tuple[dict[str, float], dict[str, float]]:
+    """(CPU seconds per ``process_group``, CPU seconds per stage pool) of (command line, CPU
+    seconds) pairs; a pool is its actors' command line without ``ray::``
+    (``MapWorker(MapBatches(RegionsImagesChunks))``), summed over its actors."""
+    groups, pools = dict.fromkeys(PROCESS_GROUPS, 0.0), {}
+    for name, cpu in processes:
+        group = process_group(name)
+        groups[group] += cpu
+        if group == "stage pools":
+            pool = name.removeprefix("ray::")
+            pools[pool] = pools.get(pool, 0.0) + cpu
+    return groups, pools
+
+
 class ProcessCPU:
     """The CPU seconds (user + system) of a process and its descendants, per ``process_group``::
 
@@ -146,6 +161,7 @@ class ProcessCPU:
             p.root = proc.pid
             proc.wait()
         p.groups   # {"driver": 16.3, "stage pools": 26.1, ...}; p.pids: the processes counted
+        p.pools    # the stage pools apart: {"MapWorker(MapBatches(RegionsImagesChunks))": 9.1, ...}
 
     Linux only (``/proc``; ``groups`` stays None without it). A background thread lists
     ``/proc`` every ``interval`` seconds and reads ``stat`` (and ``cmdline``) of each process
@@ -164,6 +180,7 @@ class ProcessCPU:
         self.root: int | None = None
         self.groups: dict[str, float] | None = None
         self.pids: set[int] = set()
+        self.pools: dict[str, float] = {}
         self._before: set[tuple[int, int]] = set()
         self._seen: dict[tuple[int, int], list] = {}  # (pid, start) -> [ppid, cmdline, CPU s]
 
@@ -224,11 +241,8 @@ class ProcessCPU:
                                 if ppid in tree}
                 grew, tree = grown != tree, grown
             keep = {k for k in self._seen if k[0] in tree}
-        groups = dict.fromkeys(PROCESS_GROUPS, 0.0)
-        for k in keep:
-            _, name, cpu = self._seen[k]
-            groups[process_group(name)] += cpu
-        self.groups, self.pids = groups, {pid for pid, _ in keep}
+        self.groups, self.pools = cpu_by_group([self._seen[k][1:] for k in keep])
+        self.pids = {pid for pid, _ in keep}
 
 
 def peak_rss_mb() -> float:

@@ -165,7 +165,8 @@ def run_cli(verb: str, config: str, overrides: list[str], log: Path) -> dict[str
     run = max((p for p in (Path(out_dir) / name).glob("[0-9a-f]*") if p.is_dir()),
               key=lambda p: (p / "timings.json").stat().st_mtime)
     return {"seconds": t.s, "cpu_s": None if cpu0 is None or cpu1 is None else cpu1 - cpu0,
-            "cpu_by_process": by_process.groups, "cpu_interval_s": by_process.interval,
+            "cpu_by_process": by_process.groups, "cpu_by_pool": by_process.pools,
+            "cpu_interval_s": by_process.interval,
             "timings": json.loads((run / "timings.json").read_text()),
             "stages": json.loads((run / "stages.json").read_text())}
 
@@ -194,8 +195,10 @@ def process_row(ray: dict[str, Any], local: dict[str, Any]) -> Measurement:
         f"CPU seconds of each run's process and its descendants, read from /proc every "
         f"{ray.get('cpu_interval_s', 0.2)} s (lower bounds), median cold repeat: Ray run "
         + ", ".join(f"{g} {groups[g]:.1f}" for g in PROCESS_GROUPS)
-        + f" (all {total:.1f}); in process: driver {mine['driver']:.1f}, other "
-        f"{mine['other']:.1f}", extra={"ray": groups, "local": mine})
+        + f" (all {total:.1f}; the pools: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in sorted(ray.get("cpu_by_pool", {}).items()))
+        + f"); in process: driver {mine['driver']:.1f}, other {mine['other']:.1f}",
+        extra={"ray": groups, "pools": ray.get("cpu_by_pool", {}), "local": mine})
 
 
 def bench_engine(config: str, overrides: list[str], work: Path, log: Path,
